@@ -1,0 +1,43 @@
+# Faktura: two commands on a fresh machine. `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint install install-dev clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): $(BIN)/python requirements.lock requirements-rules.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-rules.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+run: $(STAMP)
+	$(BIN)/faktura run
+
+test: $(DEV_STAMP)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/faktura makemigrations --check --dry-run
+
+bench: $(STAMP)
+	$(BIN)/python bench/finalize_invoices.py
+
+clean:
+	rm -rf $(VENV)

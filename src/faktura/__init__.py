@@ -1,0 +1,1 @@
+"""Faktura: invoicing, payments and dunning for German and EU businesses."""

@@ -1,0 +1,104 @@
+"""Customer master data changes: numbered, validated, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from faktura.core import audit, clock
+from faktura.core.actors import Actor
+from faktura.core.errors import InvalidInput, NotFound
+from faktura.core.models import NumberRange
+from faktura.core.numbering import take_next_number
+from faktura.customers.models import Customer
+
+EDITABLE_FIELDS = (
+    "kind",
+    "name",
+    "contact_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "country",
+    "email",
+    "additional_emails",
+    "phone",
+    "language",
+    "vat_id",
+    "leitweg_id",
+    "payment_term_days",
+    "preferred_payment_method",
+    "dunning_block",
+    "dunning_block_until",
+    "dunning_block_reason",
+    "account_manager_id",
+    "credit_limit",
+)
+
+
+def _validated(customer: Customer) -> None:
+    try:
+        customer.full_clean(exclude=["number"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(
+            f"{field}: {' '.join(messages)}",
+            code=(error.error_dict[field][0].code or f"invalid_{field}")
+            if hasattr(error, "error_dict")
+            else "invalid_customer",
+            field=field,
+        ) from None
+
+
+def create_customer(*, actor: Actor, **fields: Any) -> Customer:
+    """Create a customer with the next number of the customer range.
+
+    Raises InvalidInput (with the field) for a bad VAT ID, Leitweg-ID, e-mail …
+    """
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}")
+    customer = Customer(**fields)
+    _validated(customer)
+    with transaction.atomic():
+        customer.number = take_next_number(NumberRange.Kind.CUSTOMER, on=clock.today())
+        customer.save()
+        audit.record(
+            chain=audit.customer_chain(customer.pk),
+            actor=actor,
+            action="customer.created",
+            object_type="customer",
+            object_id=customer.pk,
+            data={"number": customer.number, "name": customer.name},
+        )
+    return customer
+
+
+def update_customer(*, customer_id: int, actor: Actor, **changes: Any) -> Customer:
+    """Change master data of a customer; existing documents keep their own copies."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        try:
+            customer = Customer.objects.select_for_update().get(pk=customer_id)
+        except Customer.DoesNotExist:
+            raise NotFound(f"Customer {customer_id} does not exist.") from None
+        before = {name: getattr(customer, name) for name in changes}
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        _validated(customer)
+        after = {name: getattr(customer, name) for name in changes}
+        customer.save()
+        audit.record(
+            chain=audit.customer_chain(customer.pk),
+            actor=actor,
+            action="customer.updated",
+            object_type="customer",
+            object_id=customer.pk,
+            data={"before": before, "after": after},
+        )
+    return customer

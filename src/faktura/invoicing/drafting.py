@@ -1,0 +1,274 @@
+"""Turn requested lines into draft document rows: prices, tax rates and totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from faktura.catalog.models import Product, TaxRate
+from faktura.core.errors import InvalidInput
+from faktura.core.money import (
+    QUANTITY_PLACES,
+    UNIT_PRICE_PLACES,
+    ZERO,
+    parse_amount,
+    parse_decimal,
+)
+from faktura.invoicing import calculation
+from faktura.invoicing.models import Invoice, InvoiceAllowance, InvoiceLine, InvoiceTax
+
+SMALL_BUSINESS_NOTE = "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet."
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One requested line: a product by SKU, or free text with price and tax rate."""
+
+    quantity: object
+    sku: str | None = None
+    name: str | None = None
+    description: str | None = None
+    unit_price: object | None = None
+    unit_code: str | None = None
+    tax_rate: str | None = None  # tax rate code, e.g. "de-19"
+    discount_percent: object | None = None
+    discount_amount: object | None = None
+
+
+@dataclass(frozen=True)
+class PreparedLine:
+    product: Product | None
+    sku: str
+    name: str
+    description: str
+    quantity: Decimal
+    unit_code: str
+    unit_price: Decimal
+    discount_percent: Decimal
+    discount_amount: Decimal
+    tax: TaxRate
+
+
+def prepare_lines(
+    requests: list[LineRequest], *, price_mode: str, small_business: bool
+) -> list[PreparedLine]:
+    """Validate requested lines and resolve products and tax rates, refusing anything unclear."""
+    if not requests:
+        raise InvalidInput("An order needs at least one line.", code="no_lines", field="lines")
+    skus = {r.sku for r in requests if r.sku}
+    products = {p.sku: p for p in Product.objects.select_related("tax_rate").filter(sku__in=skus)}
+    rates = {t.code: t for t in TaxRate.objects.filter(active=True)}
+    exempt = None
+    if small_business:
+        exempt = next((t for t in rates.values() if t.category == "E"), None)
+        if exempt is None:
+            raise InvalidInput(
+                "Small business (§ 19 UStG) needs an active tax rate of category E.",
+                code="unknown_tax_rate",
+                field="lines",
+            )
+    prepared = []
+    for index, request in enumerate(requests):
+        field = f"lines[{index}]"
+        product = None
+        if request.sku:
+            product = products.get(request.sku)
+            if product is None or not product.active:
+                raise InvalidInput(
+                    f"{field}.sku: no active product {request.sku!r}",
+                    code="unknown_product",
+                    field=f"{field}.sku",
+                )
+        quantity = parse_decimal(
+            request.quantity, places=QUANTITY_PLACES, field=f"{field}.quantity"
+        )
+        if quantity == 0:
+            raise InvalidInput(
+                f"{field}.quantity must not be zero",
+                code="invalid_quantity",
+                field=f"{field}.quantity",
+            )
+        if request.tax_rate is not None:
+            tax = rates.get(request.tax_rate)
+            if tax is None:
+                raise InvalidInput(
+                    f"{field}.tax_rate: unknown tax rate {request.tax_rate!r} "
+                    f"(known: {', '.join(sorted(rates))})",
+                    code="unknown_tax_rate",
+                    field=f"{field}.tax_rate",
+                )
+        elif product is not None:
+            tax = product.tax_rate
+        else:
+            raise InvalidInput(
+                f"{field}.tax_rate is required for a line without product",
+                code="unknown_tax_rate",
+                field=f"{field}.tax_rate",
+            )
+        if request.unit_price is not None:
+            unit_price = parse_decimal(
+                request.unit_price, places=UNIT_PRICE_PLACES, field=f"{field}.unit_price"
+            )
+        elif product is not None:
+            unit_price = _product_price(product, price_mode)
+        else:
+            raise InvalidInput(
+                f"{field}.unit_price is required for a line without product",
+                code="invalid_amount",
+                field=f"{field}.unit_price",
+            )
+        name = request.name or (product.name if product else "")
+        if not name.strip():
+            raise InvalidInput(
+                f"{field}.name is required", code="missing_name", field=f"{field}.name"
+            )
+        discount_percent = (
+            parse_decimal(request.discount_percent, places=2, field=f"{field}.discount_percent")
+            if request.discount_percent is not None
+            else ZERO
+        )
+        if discount_percent > HUNDRED:
+            raise InvalidInput(
+                f"{field}.discount_percent must be at most 100",
+                code="invalid_discount",
+                field=f"{field}.discount_percent",
+            )
+        discount_amount = (
+            parse_amount(request.discount_amount, field=f"{field}.discount_amount")
+            if request.discount_amount is not None
+            else ZERO
+        )
+        prepared.append(
+            PreparedLine(
+                product=product,
+                sku=product.sku if product else (request.sku or ""),
+                name=name.strip()[:200],
+                description=(request.description or (product.description if product else "")),
+                quantity=quantity,
+                unit_code=request.unit_code or (product.unit_code if product else "C62"),
+                unit_price=unit_price,
+                discount_percent=discount_percent,
+                discount_amount=discount_amount,
+                tax=exempt if exempt is not None else tax,
+            )
+        )
+    return prepared
+
+
+def _product_price(product: Product, price_mode: str) -> Decimal:
+    if product.price_mode == price_mode:
+        return product.unit_price
+    factor = 1 + product.tax_rate.rate / HUNDRED
+    converted = product.unit_price / factor if price_mode == "net" else product.unit_price * factor
+    return converted.quantize(Decimal("0.0001"))
+
+
+def check_buyer_for_taxes(lines: list[PreparedLine], buyer: dict[str, Any]) -> None:
+    """BR-AE-02 / BR-IC-02: reverse charge and intra-community supply need the buyer's VAT ID."""
+    categories = {line.tax.category for line in lines}
+    if categories & {"AE", "K"} and not buyer.get("vat_id"):
+        raise InvalidInput(
+            "Reverse charge and intra-community supplies need the customer's VAT ID.",
+            code="buyer_vat_id_required",
+            field="customer",
+        )
+
+
+def write_figures(
+    invoice: Invoice,
+    lines: list[PreparedLine],
+    *,
+    credited_lines: list[InvoiceLine | None] | None = None,
+) -> None:
+    """Compute totals for ``lines`` and store lines, allowances and VAT breakdown of a draft."""
+    try:
+        totals = calculation.compute_totals(
+            [
+                calculation.LineInput(
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    tax_category=line.tax.category,
+                    tax_rate=line.tax.rate,
+                    discount_percent=line.discount_percent,
+                    discount_amount=line.discount_amount,
+                )
+                for line in lines
+            ],
+            price_mode=invoice.price_mode,  # type: ignore[arg-type]
+            document_discount_percent=invoice.document_discount_percent,
+            document_discount_amount=invoice.document_discount_amount,
+        )
+    except calculation.CalculationError as error:
+        raise InvalidInput(str(error), code="invalid_discount") from None
+    if totals.grand_total < 0:
+        raise InvalidInput("The document total must not be negative.", code="negative_total")
+    taxes_by_key = {(line.tax.category, line.tax.rate): line.tax for line in lines}
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                product=line.product,
+                credited_line=credited_lines[position - 1] if credited_lines else None,
+                sku=line.sku,
+                name=line.name,
+                description=line.description,
+                quantity=line.quantity,
+                unit_code=line.unit_code,
+                unit_price=line.unit_price,
+                net_unit_price=result.net_unit_price,
+                discount_percent=line.discount_percent,
+                discount_amount=line.discount_amount,
+                net_discount_amount=result.discount_amount,
+                net_amount=result.net_amount,
+                gross_amount=result.gross_amount,
+                tax_rate_code=line.tax.code,
+                tax_category=line.tax.category,
+                tax_rate=line.tax.rate,
+                tax_exemption_reason=_exemption_reason(line.tax),
+                tax_exemption_reason_code=line.tax.exemption_reason_code,
+            )
+            for position, (line, result) in enumerate(zip(lines, totals.lines, strict=True), 1)
+        ]
+    )
+    InvoiceAllowance.objects.bulk_create(
+        [
+            InvoiceAllowance(
+                invoice=invoice,
+                tax_category=a.tax_category,
+                tax_rate=a.tax_rate,
+                amount=a.amount,
+                base_amount=a.base_amount,
+                percent=a.percent,
+            )
+            for a in totals.allowances
+        ]
+    )
+    InvoiceTax.objects.bulk_create(
+        [
+            InvoiceTax(
+                invoice=invoice,
+                category=t.category,
+                rate=t.rate,
+                taxable_amount=t.taxable_amount,
+                tax_amount=t.tax_amount,
+                exemption_reason=_exemption_reason(taxes_by_key[(t.category, t.rate)]),
+                exemption_reason_code=taxes_by_key[(t.category, t.rate)].exemption_reason_code,
+            )
+            for t in totals.tax_breakdown
+        ]
+    )
+    invoice.line_total = totals.line_total
+    invoice.allowance_total = totals.allowance_total
+    invoice.tax_basis_total = totals.tax_basis_total
+    invoice.tax_total = totals.tax_total
+    invoice.grand_total = totals.grand_total
+    invoice.payable_amount = totals.payable_amount
+
+
+def _exemption_reason(tax: TaxRate) -> str:
+    if tax.category == "E" and not tax.exemption_reason:
+        return SMALL_BUSINESS_NOTE
+    return tax.exemption_reason

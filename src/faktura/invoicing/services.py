@@ -1,0 +1,541 @@
+"""Every state change of an invoice, credit note or cancellation: atomic, locked, audited.
+
+Lock order (shared with payments and dunning): the customer's account first, then
+documents in id order, then products in id order, then the number range counter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from faktura.catalog.models import Product, StockMovement, TaxRate
+from faktura.core import audit, clock
+from faktura.core.actors import Actor
+from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
+from faktura.core.models import Company, NumberRange
+from faktura.core.money import ZERO, parse_amount
+from faktura.core.numbering import take_next_number
+from faktura.customers.models import Customer
+from faktura.invoicing import approval, drafting
+from faktura.invoicing.models import Invoice, InvoiceLine, Kind, Status
+from faktura.invoicing.parties import buyer_data, seller_data
+
+
+def _lock_customer(customer_id: int) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer_id)
+
+
+def _locked_document(invoice_id: int) -> Invoice:
+    """Lock the customer's account, then the document; re-read it under the lock."""
+    customer_id = (
+        Invoice.objects.filter(pk=invoice_id).values_list("customer_id", flat=True).first()
+    )
+    if customer_id is None:
+        raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
+    _lock_customer(customer_id)
+    return Invoice.objects.select_for_update().get(pk=invoice_id)
+
+
+def _record(invoice: Invoice, actor: Actor, action: str, **data: object) -> None:
+    audit.record(
+        chain=audit.customer_chain(invoice.customer_id),
+        actor=actor,
+        action=action,
+        object_type=invoice.kind,
+        object_id=invoice.pk,
+        data={"number": invoice.number, **data},
+    )
+
+
+def create_draft(
+    *,
+    customer: Customer,
+    lines: list[drafting.LineRequest],
+    actor: Actor,
+    price_mode: str | None = None,
+    is_manual: bool = False,
+    document_discount_percent: object = None,
+    document_discount_amount: object = None,
+    service_date_start: dt.date | None = None,
+    service_date_end: dt.date | None = None,
+    buyer_reference: str = "",
+    order_reference: str = "",
+    note: str = "",
+    order_id: int | None = None,
+) -> Invoice:
+    """Create a draft invoice; must run inside the caller's transaction (see place_order)."""
+    company = Company.get()
+    mode = price_mode or ("gross" if customer.is_consumer else "net")
+    if mode not in ("net", "gross"):
+        raise InvalidInput("price_mode must be 'net' or 'gross'", code="invalid_price_mode")
+    prepared = drafting.prepare_lines(lines, price_mode=mode, small_business=company.small_business)
+    buyer = buyer_data(customer)
+    drafting.check_buyer_for_taxes(prepared, buyer)
+    if (service_date_start is None) != (service_date_end is None):
+        raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
+    if service_date_start and service_date_end and service_date_start > service_date_end:
+        raise InvalidInput("The service period ends before it starts.", code="invalid_period")
+    invoice = Invoice(
+        kind=Kind.INVOICE,
+        customer=customer,
+        order_id=order_id,
+        is_manual=is_manual,
+        price_mode=mode,
+        language=customer.language,
+        currency="EUR",
+        payment_term_days=customer.payment_term_days
+        if customer.payment_term_days is not None
+        else company.payment_term_days,
+        early_payment_discount_days=company.early_payment_discount_days,
+        early_payment_discount_percent=company.early_payment_discount_percent,
+        payment_method=customer.preferred_payment_method,
+        buyer_reference=buyer_reference or customer.leitweg_id,
+        order_reference=order_reference,
+        note=note,
+        service_date_start=service_date_start,
+        service_date_end=service_date_end,
+        document_discount_percent=drafting.parse_decimal(
+            document_discount_percent, places=2, field="document_discount_percent"
+        )
+        if document_discount_percent is not None
+        else ZERO,
+        document_discount_amount=parse_amount(
+            document_discount_amount, field="document_discount_amount"
+        )
+        if document_discount_amount is not None
+        else ZERO,
+        seller=seller_data(company),
+        buyer=buyer,
+        created_by=actor.label,
+        created_by_user_id=actor.user_id,
+        created_at=clock.now(),
+    )
+    invoice.save()
+    drafting.write_figures(invoice, prepared)
+    reasons = approval.reasons_for(invoice, company)
+    if reasons:
+        invoice.status = Status.PENDING_APPROVAL
+        invoice.approval_reasons = reasons
+    invoice.save()
+    _record(invoice, actor, "invoice.drafted", total=invoice.grand_total, approval=reasons)
+    return invoice
+
+
+def approve_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
+    """Release a draft that waits for approval (four-eyes principle).
+
+    Raises PermissionRefused unless the actor has the approver role and did not create it.
+    With automatic finalization switched on, the approved invoice is finalized at once.
+    """
+    with transaction.atomic():
+        invoice = _locked_document(invoice_id)
+        _check_approver(invoice, actor)
+        if invoice.status != Status.PENDING_APPROVAL:
+            raise StateConflict(
+                f"{invoice} does not wait for approval (status: {invoice.status}).",
+                code="invoice_not_pending_approval",
+            )
+        invoice.status = Status.APPROVED
+        invoice.approved_by = actor.label
+        invoice.approved_at = clock.now()
+        invoice.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        _record(invoice, actor, "invoice.approved")
+        if Company.get().auto_finalize:
+            return _finalize_locked(invoice, actor)
+    return invoice
+
+
+def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
+    """Refuse a draft that waits for approval; the reason is recorded."""
+    if not reason.strip():
+        raise InvalidInput("A rejection needs a reason.", code="reason_required", field="reason")
+    with transaction.atomic():
+        invoice = _locked_document(invoice_id)
+        _check_approver(invoice, actor)
+        if invoice.status != Status.PENDING_APPROVAL:
+            raise StateConflict(
+                f"{invoice} does not wait for approval (status: {invoice.status}).",
+                code="invoice_not_pending_approval",
+            )
+        invoice.status = Status.REJECTED
+        invoice.rejected_by = actor.label
+        invoice.rejection_reason = reason.strip()[:500]
+        invoice.save(update_fields=["status", "rejected_by", "rejection_reason", "updated_at"])
+        _record(invoice, actor, "invoice.rejected", reason=invoice.rejection_reason)
+    return invoice
+
+
+def _check_approver(invoice: Invoice, actor: Actor) -> None:
+    if not actor.has_role("approver"):
+        raise PermissionRefused("Only an approver may approve or reject.", code="not_an_approver")
+    if actor.label == invoice.created_by:
+        raise PermissionRefused(
+            "The creator of an invoice cannot approve or reject it (four-eyes principle).",
+            code="approver_is_creator",
+        )
+
+
+def finalize_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
+    """Number, date and freeze a draft; move stock; enqueue rendering and delivery.
+
+    Raises StateConflict when the document is finalized already, waits for approval,
+    was rejected, or (credit notes) would credit more than remains.
+    """
+    with transaction.atomic():
+        invoice = _locked_document(invoice_id)
+        return _finalize_locked(invoice, actor)
+
+
+def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
+    if invoice.status == Status.FINALIZED:
+        raise StateConflict(f"{invoice} is finalized already.", code="invoice_not_draft")
+    if invoice.status == Status.REJECTED:
+        raise StateConflict(f"{invoice} was rejected.", code="invoice_rejected")
+    if invoice.status == Status.PENDING_APPROVAL:
+        raise StateConflict(f"{invoice} waits for approval.", code="approval_required")
+    company = Company.get()
+    if invoice.status == Status.DRAFT and invoice.kind == Kind.INVOICE:
+        reasons = approval.reasons_for(invoice, company)
+        if reasons:
+            invoice.status = Status.PENDING_APPROVAL
+            invoice.approval_reasons = reasons
+            invoice.save(update_fields=["status", "approval_reasons", "updated_at"])
+            raise StateConflict(
+                f"{invoice} needs approval: {', '.join(reasons)}.", code="approval_required"
+            )
+    original: Invoice | None = None
+    if invoice.original_id is not None:
+        original = Invoice.objects.select_for_update().get(pk=invoice.original_id)
+        _check_creditable(original, invoice)
+    today = clock.today(company.time_zone)
+    invoice.issue_date = today
+    if invoice.service_date_start is None:
+        # § 14 (4) no. 6 UStG: the date of supply; a sale is supplied on the day it is invoiced.
+        invoice.service_date_start = invoice.service_date_end = today
+    if invoice.kind == Kind.INVOICE:
+        invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
+    invoice.seller = seller_data(company)
+    invoice.buyer = buyer_data(invoice.customer)
+    _move_stock(invoice, original)
+    invoice.finalized_by = actor.label
+    invoice.finalized_at = clock.now()
+    invoice.status = Status.FINALIZED
+    kind = (
+        NumberRange.Kind.INVOICE if invoice.kind == Kind.INVOICE else NumberRange.Kind.CREDIT_NOTE
+    )
+    # Taken last: the counter row stays locked only until the commit that follows.
+    invoice.number = take_next_number(kind, on=today)
+    invoice.content_hash = invoice.compute_content_hash()
+    invoice.save()
+    _record(
+        invoice,
+        actor,
+        f"{invoice.kind}.finalized",
+        total=invoice.grand_total,
+        content_hash=invoice.content_hash,
+        original=original.number if original else None,
+    )
+    from faktura.documents.tasks import process_finalized_document
+
+    process_finalized_document.enqueue(invoice.pk)
+    return invoice
+
+
+def _move_stock(invoice: Invoice, original: Invoice | None) -> None:
+    movements: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    if invoice.kind == Kind.INVOICE:
+        for line in invoice.lines.filter(product__track_stock=True):
+            movements[line.product_id] -= line.quantity  # type: ignore[index]
+    elif invoice.restock:
+        for line in invoice.lines.filter(product__track_stock=True):
+            movements[line.product_id] += line.quantity  # type: ignore[index]
+    if not movements:
+        return
+    products = Product.objects.select_for_update().filter(pk__in=movements).order_by("pk")
+    now = clock.now()
+    for product in products:
+        product.stock_level += movements[product.pk]
+        product.save(update_fields=["stock_level"])
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                product_id=product_id,
+                quantity=quantity,
+                document_number=invoice.number or "",
+                created_at=now,
+            )
+            for product_id, quantity in movements.items()
+        ]
+    )
+
+
+def discard_draft(*, invoice_id: int, actor: Actor) -> None:
+    """Delete a draft that was never finalized (it never had a number)."""
+    with transaction.atomic():
+        invoice = _locked_document(invoice_id)
+        if invoice.is_finalized:
+            raise StateConflict(
+                f"{invoice} is finalized and cannot be discarded.", code="invoice_not_draft"
+            )
+        _record(invoice, actor, "invoice.discarded")
+        order_id = invoice.order_id
+        invoice.delete()
+        if order_id is not None:
+            from faktura.sales.models import Order
+
+            Order.objects.filter(pk=order_id).delete()
+
+
+# --- credit notes and cancellations -------------------------------------------------------
+
+
+def credited_quantities(original: Invoice, *, exclude_id: int | None = None) -> dict[int, Decimal]:
+    """Quantities per original line already credited by other credit notes (drafts included)."""
+    rows = (
+        InvoiceLine.objects.filter(credited_line__invoice=original)
+        .exclude(invoice_id=exclude_id)
+        .exclude(invoice__status=Status.REJECTED)
+        .values("credited_line_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["credited_line_id"]: row["total"] for row in rows}
+
+
+def credited_total(original: Invoice, *, exclude_id: int | None = None) -> Decimal:
+    total = (
+        Invoice.objects.filter(original=original)
+        .exclude(pk=exclude_id)
+        .exclude(status=Status.REJECTED)
+        .aggregate(total=Sum("grand_total"))["total"]
+    )
+    return total or ZERO
+
+
+def _check_creditable(original: Invoice, credit: Invoice) -> None:
+    if not original.is_finalized or original.kind != Kind.INVOICE:
+        raise StateConflict(
+            "Only a finalized invoice can be credited or cancelled.", code="invoice_not_finalized"
+        )
+    remaining_total = original.grand_total - credited_total(original, exclude_id=credit.pk)
+    if credit.grand_total > remaining_total:
+        raise StateConflict(
+            f"Credit of {credit.grand_total} exceeds what remains creditable on "
+            f"{original.number} ({remaining_total}).",
+            code="credit_exceeds_remaining",
+        )
+    already = credited_quantities(original, exclude_id=credit.pk)
+    for line in credit.lines.exclude(credited_line=None).select_related("credited_line"):
+        source = line.credited_line
+        assert source is not None
+        left = source.quantity - already.get(source.pk, ZERO)
+        if line.quantity > left:
+            raise StateConflict(
+                f"Line {source.position} of {original.number}: {line.quantity} to credit, "
+                f"only {left} remain.",
+                code="credit_exceeds_remaining",
+            )
+
+
+def create_credit_note(
+    *,
+    invoice_id: int,
+    actor: Actor,
+    lines: list[tuple[int, object]] | None = None,
+    amount: object = None,
+    tax_rate: str | None = None,
+    reason: str = "",
+    restock: bool = False,
+) -> Invoice:
+    """Draft a credit note for chosen lines and quantities, or for an amount (gross).
+
+    ``lines`` are (position of the original line, quantity). Never more than remains
+    creditable; checked again under lock at finalization.
+    """
+    if (lines is None) == (amount is None):
+        raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
+    with transaction.atomic():
+        original = _locked_document(invoice_id)
+        if not original.is_finalized or original.kind != Kind.INVOICE:
+            raise StateConflict(
+                "Only a finalized invoice can be credited.", code="invoice_not_finalized"
+            )
+        credit = _new_correction(original, Kind.CREDIT_NOTE, actor, reason, restock)
+        if lines is not None:
+            prepared, sources = _credit_lines(original, lines)
+            if original.document_discount_amount and original.line_total:
+                # The credited share of an amount discount follows the credited net amount.
+                credited_net = sum(
+                    (
+                        s.net_amount * p.quantity / s.quantity
+                        for p, s in zip(prepared, sources)
+                        if s is not None
+                    ),
+                    ZERO,
+                )
+                credit.document_discount_amount = (
+                    original.document_discount_amount * credited_net / original.line_total
+                ).quantize(Decimal("0.01"))
+        else:
+            credit.document_discount_percent = ZERO
+            prepared, sources = _credit_amount(original, amount, tax_rate, reason)
+        drafting.write_figures(credit, prepared, credited_lines=sources)
+        credit.save()
+        _check_creditable(original, credit)
+        _record(
+            credit, actor, "credit_note.drafted", original=original.number, total=credit.grand_total
+        )
+    return credit
+
+
+def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoice:
+    """Cancel a whole invoice with a finalized cancellation document (Storno).
+
+    Refused when the invoice was credited in part already: credit the rest instead.
+    """
+    with transaction.atomic():
+        original = _locked_document(invoice_id)
+        if not original.is_finalized or original.kind != Kind.INVOICE:
+            raise StateConflict(
+                "Only a finalized invoice can be cancelled.", code="invoice_not_finalized"
+            )
+        if Invoice.objects.filter(original=original).exclude(status=Status.REJECTED).exists():
+            code = (
+                "invoice_already_cancelled"
+                if original.corrections.filter(kind=Kind.CANCELLATION).exists()
+                else "invoice_partially_credited"
+            )
+            raise StateConflict(
+                f"{original.number} is cancelled or credited already; credit what remains.",
+                code=code,
+            )
+        cancellation = _new_correction(original, Kind.CANCELLATION, actor, reason, restock=True)
+        positions = [(line.position, line.quantity) for line in original.lines.all()]
+        prepared, sources = _credit_lines(original, positions)
+        cancellation.document_discount_amount = original.document_discount_amount
+        drafting.write_figures(cancellation, prepared, credited_lines=sources)
+        cancellation.save()
+        _record(cancellation, actor, "cancellation.drafted", original=original.number)
+        return _finalize_locked(cancellation, actor)
+
+
+def _new_correction(
+    original: Invoice, kind: str, actor: Actor, reason: str, restock: bool
+) -> Invoice:
+    correction = Invoice(
+        kind=kind,
+        customer_id=original.customer_id,
+        original=original,
+        price_mode=original.price_mode,
+        language=original.language,
+        currency=original.currency,
+        payment_term_days=0,
+        payment_method=original.payment_method,
+        buyer_reference=original.buyer_reference,
+        order_reference=original.order_reference,
+        note=reason.strip(),
+        service_date_start=original.service_date_start,
+        service_date_end=original.service_date_end,
+        document_discount_percent=original.document_discount_percent,
+        restock=restock,
+        seller=original.seller,
+        buyer=original.buyer,
+        created_by=actor.label,
+        created_by_user_id=actor.user_id,
+        created_at=clock.now(),
+    )
+    correction.save()
+    return correction
+
+
+def _credit_lines(
+    original: Invoice, requested: list[tuple[int, object]]
+) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
+    by_position = {line.position: line for line in original.lines.select_related("product")}
+    rates = {t.code: t for t in TaxRate.objects.all()}
+    prepared: list[drafting.PreparedLine] = []
+    sources: list[InvoiceLine | None] = []
+    for position, raw_quantity in requested:
+        source = by_position.get(position)
+        if source is None:
+            raise InvalidInput(
+                f"{original.number} has no line {position}.", code="unknown_line", field="lines"
+            )
+        quantity = drafting.parse_decimal(raw_quantity, places=4, field=f"lines[{position}]")
+        if quantity <= 0:
+            raise InvalidInput("Quantities to credit must be positive.", code="invalid_quantity")
+        tax = rates.get(source.tax_rate_code) or TaxRate(
+            code=source.tax_rate_code,
+            category=source.tax_category,
+            rate=source.tax_rate,
+            exemption_reason=source.tax_exemption_reason,
+        )
+        # The credit repeats the original's price and discount for the credited share.
+        share = quantity / source.quantity
+        prepared.append(
+            drafting.PreparedLine(
+                product=source.product,
+                sku=source.sku,
+                name=source.name,
+                description=source.description,
+                quantity=quantity,
+                unit_code=source.unit_code,
+                unit_price=source.unit_price,
+                discount_percent=source.discount_percent,
+                discount_amount=(source.discount_amount * share).quantize(Decimal("0.01")),
+                tax=tax,
+            )
+        )
+        sources.append(source)
+    return prepared, sources
+
+
+def _credit_amount(
+    original: Invoice, raw_amount: object, tax_rate: str | None, reason: str
+) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
+    amount = parse_amount(raw_amount, field="amount")
+    if amount <= 0:
+        raise InvalidInput(
+            "The amount to credit must be positive.", code="invalid_amount", field="amount"
+        )
+    categories = {(t.category, t.rate) for t in original.taxes.all()}
+    if tax_rate is None:
+        if len(categories) != 1:
+            raise InvalidInput(
+                "The invoice has several VAT rates: name the tax_rate of the credited amount.",
+                code="tax_rate_required",
+                field="tax_rate",
+            )
+        code = original.lines.values_list("tax_rate_code", flat=True).first()
+    else:
+        code = tax_rate
+    tax = TaxRate.objects.filter(code=code).first()
+    if tax is None or (tax.category, tax.rate) not in categories:
+        raise InvalidInput(
+            f"Tax rate {code!r} does not occur on {original.number}.",
+            code="unknown_tax_rate",
+            field="tax_rate",
+        )
+    # The amount is what the customer gets back, VAT included; for net documents the
+    # net price is derived with four decimals and the rounding lands on the VAT cent.
+    factor = 1 + tax.rate / Decimal(100)
+    unit_price = (
+        amount if original.price_mode == "gross" else (amount / factor).quantize(Decimal("0.0001"))
+    )
+    line = drafting.PreparedLine(
+        product=None,
+        sku="",
+        name=reason.strip() or f"Gutschrift zu {original.number}",
+        description="",
+        quantity=Decimal(1),
+        unit_code="C62",
+        unit_price=unit_price,
+        discount_percent=ZERO,
+        discount_amount=ZERO,
+        tax=tax,
+    )
+    return [line], [None]

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from faktura.api.router import api
+
+admin.site.site_header = "Faktura"
+admin.site.site_title = "Faktura"
+admin.site.index_title = "Verwaltung"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
