@@ -221,7 +221,7 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
         invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
     invoice.seller = seller_data(company)
     invoice.buyer = buyer_data(invoice.customer)
-    _move_stock(invoice, original)
+    movements = _move_stock(invoice)
     invoice.finalized_by = actor.label
     invoice.finalized_at = clock.now()
     invoice.status = Status.FINALIZED
@@ -232,6 +232,9 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
     invoice.number = take_next_number(kind, on=today)
     invoice.content_hash = invoice.compute_content_hash()
     invoice.save()
+    for movement in movements:
+        movement.document_number = invoice.number
+    StockMovement.objects.bulk_create(movements)
     _record(
         invoice,
         actor,
@@ -246,7 +249,8 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
     return invoice
 
 
-def _move_stock(invoice: Invoice, original: Invoice | None) -> None:
+def _move_stock(invoice: Invoice) -> list[StockMovement]:
+    """Change the stock of tracked products; return the movements to record once numbered."""
     movements: dict[int, Decimal] = defaultdict(lambda: ZERO)
     if invoice.kind == Kind.INVOICE:
         for line in invoice.lines.filter(product__track_stock=True):
@@ -255,23 +259,16 @@ def _move_stock(invoice: Invoice, original: Invoice | None) -> None:
         for line in invoice.lines.filter(product__track_stock=True):
             movements[line.product_id] += line.quantity  # type: ignore[index]
     if not movements:
-        return
+        return []
     products = Product.objects.select_for_update().filter(pk__in=movements).order_by("pk")
     now = clock.now()
     for product in products:
         product.stock_level += movements[product.pk]
         product.save(update_fields=["stock_level"])
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                product_id=product_id,
-                quantity=quantity,
-                document_number=invoice.number or "",
-                created_at=now,
-            )
-            for product_id, quantity in movements.items()
-        ]
-    )
+    return [
+        StockMovement(product_id=product_id, quantity=quantity, created_at=now)
+        for product_id, quantity in movements.items()
+    ]
 
 
 def discard_draft(*, invoice_id: int, actor: Actor) -> None:

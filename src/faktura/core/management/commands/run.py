@@ -1,0 +1,54 @@
+"""`faktura run`: migrate, load demo data on first start, then serve web and worker together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Start Faktura on one machine: web server on 127.0.0.1:8000 plus the background worker."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        from faktura.core.models import Company
+
+        first_start = not Company.objects.exists()
+        if first_start and not options["no_demo"]:
+            self.stdout.write("First start: loading demo data …")
+            call_command("demo", verbosity=0)
+        executable = [sys.executable, "-m", "faktura.cli"]
+        worker = subprocess.Popen([*executable, "db_worker", "--interval", "0.5"])
+        web = subprocess.Popen([*executable, "runserver", options["addr"], "--noreload"])
+        self.stdout.write(
+            self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
+            + f"  Back office (admin): http://{options['addr']}/admin/\n"
+            + f"  API docs:            http://{options['addr']}/api/v1/docs\n"
+            + "  Demo logins: admin / faktura-admin, buchhaltung / faktura-demo, "
+            "freigabe / faktura-demo\n"
+            + f"  Data directory:      {settings.DATA_DIR}\n"
+            + "  Mail goes to this console. Stop with Ctrl+C.\n"
+        )
+
+        def stop(*_: Any) -> None:
+            for process in (web, worker):
+                process.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            web.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            worker.wait(timeout=10)

@@ -1,0 +1,115 @@
+"""Fixtures shared by the whole suite: the company, actors and a few customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from faktura.core import clock
+from faktura.core.actors import Actor
+from faktura.core.models import BankAccount, Company
+
+TODAY = dt.date(2026, 11, 16)
+CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and "postgres" in os.environ.get("DATABASE_URL", ""):
+        # In CI an unreachable PostgreSQL must fail the run, never skip it.
+        import psycopg
+
+        url = os.environ["DATABASE_URL"]
+        psycopg.connect(url.replace("postgres://", "postgresql://"), connect_timeout=5).close()
+
+
+@pytest.fixture(autouse=True)
+def _frozen_today():
+    with clock.frozen(dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.UTC)):
+        yield
+
+
+@pytest.fixture
+def company(db) -> Company:
+    company = Company(
+        legal_name="Muster Software GmbH",
+        legal_form="GmbH",
+        street="Friedrichstraße",
+        house_number="123",
+        postcode="10117",
+        city="Berlin",
+        register_court="Amtsgericht Berlin-Charlottenburg",
+        register_number="HRB 123456 B",
+        managing_directors="Erika Mustermann",
+        tax_number="30/123/45678",
+        vat_id="DE136695976",
+        creditor_id="DE98ZZZ09999999999",
+        email="rechnung@muster-software.de",
+        phone="+49 30 1234567",
+        contact_name="Erika Mustermann",
+    )
+    company.full_clean()
+    company.save()
+    BankAccount.objects.create(
+        company=company,
+        bank_name="Musterbank",
+        account_holder="Muster Software GmbH",
+        iban="DE02120300000000202051",
+        bic="BYLADEM1001",
+        is_default=True,
+    )
+    return company
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor(label="user:anna", user_id=None, roles=frozenset({"accountant"}))
+
+
+@pytest.fixture
+def approver() -> Actor:
+    return Actor(label="user:bernd", user_id=None, roles=frozenset({"approver"}))
+
+
+@pytest.fixture
+def business_customer(company, actor):
+    from faktura.customers.services import create_customer
+
+    return create_customer(
+        actor=actor,
+        kind="business",
+        name="Beispiel Handel AG",
+        street="Hafenstraße",
+        house_number="5",
+        postcode="20457",
+        city="Hamburg",
+        email="buchhaltung@beispiel.de",
+        vat_id="DE136695976",
+    )
+
+
+@pytest.fixture
+def consumer(company, actor):
+    from faktura.customers.services import create_customer
+
+    return create_customer(
+        actor=actor,
+        kind="consumer",
+        name="Max Mustermann",
+        street="Lindenweg",
+        house_number="7",
+        postcode="80331",
+        city="München",
+        email="max@example.org",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "postgres" in os.environ.get("DATABASE_URL", ""):
+        return
+    skip = pytest.mark.skip(reason="concurrency tests run on PostgreSQL (DATABASE_URL) only")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)

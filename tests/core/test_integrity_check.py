@@ -1,0 +1,107 @@
+"""`faktura check` reports tampering done directly in the database, naming the record."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from faktura.core.models import AuditEntry
+from faktura.invoicing import services as invoicing
+from tests.invoicing.helpers import line, order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def finalized(business_customer, actor):
+    return invoicing.finalize_invoice(
+        invoice_id=order(business_customer, actor, line("2", "100.00")).pk, actor=actor
+    )
+
+
+def run_check(capsys) -> tuple[bool, str]:
+    try:
+        call_command("check")
+    except CommandError:
+        return False, capsys.readouterr().err
+    return True, capsys.readouterr().out
+
+
+def test_an_untouched_database_passes(finalized, capsys):
+    ok, output = run_check(capsys)
+    assert ok
+    assert "Integrity check passed" in output
+
+
+def test_a_finalized_invoice_altered_in_the_database_is_reported(finalized, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoice SET grand_total = 1.00 WHERE id = %s", [finalized.pk]
+        )
+    ok, output = run_check(capsys)
+    assert not ok
+    assert f"Rechnung RE-2026-00001 (id {finalized.pk})" in output
+    assert "altered after finalization" in output
+
+
+def test_an_altered_invoice_line_is_reported(finalized, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoiceline SET quantity = 1 WHERE invoice_id = %s", [finalized.pk]
+        )
+    ok, output = run_check(capsys)
+    assert not ok
+    assert "RE-2026-00001" in output
+
+
+def test_altering_row_and_stored_hash_together_is_still_reported(finalized, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoice SET grand_total = 1.00, content_hash = %s WHERE id = %s",
+            ["0" * 64, finalized.pk],
+        )
+    ok, output = run_check(capsys)
+    assert not ok
+    assert "RE-2026-00001" in output
+
+
+def test_an_altered_audit_entry_is_reported(finalized, capsys):
+    entry = AuditEntry.objects.get(action="invoice.finalized")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_auditentry SET actor = 'user:mallory' WHERE id = %s", [entry.pk]
+        )
+    ok, output = run_check(capsys)
+    assert not ok
+    assert f"audit entry #{entry.pk}" in output
+    assert "content was altered" in output
+
+
+def test_a_deleted_audit_entry_is_reported(finalized, capsys):
+    entry = AuditEntry.objects.get(action="invoice.drafted")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
+    ok, output = run_check(capsys)
+    assert not ok
+    assert "sequence gap" in output
+
+
+def test_the_last_audit_entry_deleted_is_reported(finalized, capsys):
+    entry = AuditEntry.objects.order_by("-pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
+    ok, output = run_check(capsys)
+    assert not ok
+    assert "entries at the end were deleted" in output
+
+
+def test_audit_entries_refuse_changes_through_the_orm(finalized):
+    from django.core.exceptions import ValidationError
+
+    entry = AuditEntry.objects.first()
+    entry.actor = "user:mallory"
+    with pytest.raises(ValidationError):
+        entry.save()
+    with pytest.raises(ValidationError):
+        entry.delete()
