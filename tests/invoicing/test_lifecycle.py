@@ -453,3 +453,40 @@ def test_every_change_lands_in_an_intact_audit_chain(business_customer, actor):
         "cancellation.finalized",
     ]
     assert list(verify_chains()) == []
+
+
+# --- batch finalization ---------------------------------------------------------------------
+
+
+def test_batch_finalization_numbers_in_id_order_and_records_each_document(
+    business_customer, consumer, actor, capsys
+):
+    from django.core.management import call_command
+
+    drafts = [order(c, actor, line()) for c in (business_customer, consumer, business_customer)]
+    finalized = invoicing.finalize_invoices(invoice_ids=[d.pk for d in drafts], actor=actor)
+    assert [i.number for i in finalized] == ["RE-2026-00001", "RE-2026-00002", "RE-2026-00003"]
+    stored = Invoice.objects.get(pk=drafts[1].pk)
+    assert stored.status == "finalized"
+    assert stored.due_date == TODAY + dt.timedelta(days=14)
+    assert stored.content_hash == stored.compute_content_hash()
+    assert AuditEntry.objects.filter(action="invoice.finalized").count() == 3
+    assert list(verify_chains()) == []
+    call_command("check")
+    assert "Integrity check passed" in capsys.readouterr().out
+    task = DBTaskResult.objects.get()
+    assert task.args_kwargs["args"] == [[d.pk for d in drafts]]
+
+
+def test_a_batch_with_one_finalized_invoice_changes_nothing(business_customer, actor):
+    done = invoicing.finalize_invoice(
+        invoice_id=order(business_customer, actor, line()).pk, actor=actor
+    )
+    draft = order(business_customer, actor, line())
+    entries = AuditEntry.objects.count()
+    with pytest.raises(StateConflict) as refused:
+        invoicing.finalize_invoices(invoice_ids=[draft.pk, done.pk], actor=actor)
+    assert refused.value.code == "invoice_not_draft"
+    assert Invoice.objects.get(pk=draft.pk).status == "draft"
+    assert AuditEntry.objects.count() == entries
+    assert invoicing.finalize_invoice(invoice_id=draft.pk, actor=actor).number == "RE-2026-00002"

@@ -59,6 +59,46 @@ def record(
 
 
 @dataclass(frozen=True)
+class PendingEntry:
+    chain: str
+    action: str
+    object_type: str
+    object_id: object
+    data: dict[str, Any]
+
+
+def record_many(*, actor: Actor, entries: list[PendingEntry]) -> None:
+    """Append many entries (batch runs) with one lock per chain and one insert in all."""
+    assert transaction.get_connection().in_atomic_block, "audit.record needs a transaction"
+    keys = sorted({entry.chain for entry in entries})
+    AuditChain.objects.bulk_create([AuditChain(key=key) for key in keys], ignore_conflicts=True)
+    heads = {
+        h.key: h
+        for h in AuditChain.objects.select_for_update().filter(key__in=keys).order_by("key")
+    }
+    now = clock.now()
+    rows = []
+    for pending in entries:
+        head = heads[pending.chain]
+        entry = AuditEntry(
+            chain=head,
+            sequence=head.length + 1,
+            created_at=now,
+            actor=actor.label,
+            action=pending.action,
+            object_type=pending.object_type,
+            object_id=str(pending.object_id),
+            data=json.loads(json.dumps(pending.data, cls=DjangoJSONEncoder)),
+            previous_hash=head.head_hash,
+        )
+        entry.entry_hash = entry.compute_hash()
+        head.length, head.head_hash = entry.sequence, entry.entry_hash
+        rows.append(entry)
+    AuditEntry.objects.bulk_create(rows)
+    AuditChain.objects.bulk_update(list(heads.values()), ["length", "head_hash"])
+
+
+@dataclass(frozen=True)
 class ChainProblem:
     chain: str
     sequence: int | None

@@ -27,6 +27,24 @@ def _locked_counter(number_range: NumberRange, period: int) -> NumberCounter:
     return counter
 
 
+def take_next_numbers(kind: str, *, on: dt.date, count: int) -> list[str]:
+    """Take ``count`` consecutive numbers at once (batch finalization); same rules as one."""
+    assert transaction.get_connection().in_atomic_block, "numbers are taken inside a transaction"
+    assert count > 0
+    try:
+        number_range = NumberRange.objects.get(kind=kind)
+    except NumberRange.DoesNotExist:
+        raise StateConflict(
+            f"No number range for {kind!r} is configured.", code="number_range_missing"
+        ) from None
+    period = on.year if number_range.yearly_reset else 0
+    counter = _locked_counter(number_range, period)
+    first = counter.last_value + 1
+    counter.last_value += count
+    NumberCounter.objects.filter(pk=counter.pk).update(last_value=counter.last_value)
+    return [number_range.format(year=on.year, seq=seq) for seq in range(first, first + count)]
+
+
 def take_next_number(kind: str, *, on: dt.date) -> str:
     """Take the next number of the range ``kind`` for the business date ``on``.
 
@@ -44,5 +62,5 @@ def take_next_number(kind: str, *, on: dt.date) -> str:
     period = on.year if number_range.yearly_reset else 0
     counter = _locked_counter(number_range, period)
     counter.last_value += 1
-    counter.save(update_fields=["last_value"])
+    NumberCounter.objects.filter(pk=counter.pk).update(last_value=counter.last_value)
     return number_range.format(year=on.year, seq=counter.last_value)

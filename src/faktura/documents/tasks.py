@@ -15,3 +15,12 @@ def process_finalized_document(invoice_id: int) -> None:
     from faktura.documents import pipeline
 
     pipeline.process(invoice_id)
+
+
+@task()
+def process_finalized_documents(invoice_ids: list[int]) -> None:
+    """The same for a chunk finalized together by a billing run."""
+    from faktura.documents import pipeline
+
+    for invoice_id in invoice_ids:
+        pipeline.process(invoice_id)

@@ -185,20 +185,30 @@ class Invoice(models.Model):
             raise ImmutableDocument(f"{self} is finalized and cannot be deleted.")
         return super().delete(*args, **kwargs)
 
-    def compute_content_hash(self) -> str:
+    def compute_content_hash(
+        self, *, lines: list[InvoiceLine] | None = None, taxes: list[InvoiceTax] | None = None
+    ) -> str:
         """Hash the frozen figures: what `faktura check` compares with the finalization record."""
         document = {field: _canonical(getattr(self, field)) for field in FROZEN_FIELDS}
         document["lines"] = [
             {f: _canonical(getattr(line, f)) for f in LINE_FIELDS}
-            for line in sorted(self.lines.all(), key=lambda line: line.position)
+            for line in sorted(
+                self.lines.all() if lines is None else lines, key=lambda line: line.position
+            )
         ]
         document["allowances"] = [
             {f: _canonical(getattr(a, f)) for f in ALLOWANCE_FIELDS}
-            for a in sorted(self.allowances.all(), key=lambda a: (a.tax_category, a.tax_rate))
+            # No allowance total, no allowances (BR-CO-11): spares a query on the hot path.
+            for a in sorted(
+                self.allowances.all() if self.allowance_total or self.pk is None else [],
+                key=lambda a: (a.tax_category, a.tax_rate),
+            )
         ]
         document["taxes"] = [
             {f: _canonical(getattr(t, f)) for f in TAX_FIELDS}
-            for t in sorted(self.taxes.all(), key=lambda t: (t.category, t.rate))
+            for t in sorted(
+                self.taxes.all() if taxes is None else taxes, key=lambda t: (t.category, t.rate)
+            )
         ]
         payload = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()

@@ -19,10 +19,10 @@ from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
 from faktura.core.models import Company, NumberRange
 from faktura.core.money import ZERO, parse_amount
-from faktura.core.numbering import take_next_number
+from faktura.core.numbering import take_next_number, take_next_numbers
 from faktura.customers.models import Customer
 from faktura.invoicing import approval, drafting
-from faktura.invoicing.models import Invoice, InvoiceLine, Kind, Status
+from faktura.invoicing.models import Invoice, InvoiceLine, InvoiceTax, Kind, Status
 from faktura.invoicing.parties import buyer_data, seller_data
 
 
@@ -32,13 +32,14 @@ def _lock_customer(customer_id: int) -> Customer:
 
 def _locked_document(invoice_id: int) -> Invoice:
     """Lock the customer's account, then the document; re-read it under the lock."""
-    customer_id = (
-        Invoice.objects.filter(pk=invoice_id).values_list("customer_id", flat=True).first()
+    customer = (
+        Customer.objects.select_for_update().filter(invoices__id=invoice_id).order_by().first()
     )
-    if customer_id is None:
+    if customer is None:
         raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
-    _lock_customer(customer_id)
-    return Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice.customer = customer  # the locked row, read once
+    return invoice
 
 
 def _record(invoice: Invoice, actor: Actor, action: str, **data: object) -> None:
@@ -221,7 +222,8 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
         invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
     invoice.seller = seller_data(company)
     invoice.buyer = buyer_data(invoice.customer)
-    movements = _move_stock(invoice)
+    lines = list(invoice.lines.select_related("product"))
+    movements = _move_stock(invoice, lines)
     invoice.finalized_by = actor.label
     invoice.finalized_at = clock.now()
     invoice.status = Status.FINALIZED
@@ -230,7 +232,7 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
     )
     # Taken last: the counter row stays locked only until the commit that follows.
     invoice.number = take_next_number(kind, on=today)
-    invoice.content_hash = invoice.compute_content_hash()
+    invoice.content_hash = invoice.compute_content_hash(lines=lines)
     invoice.save()
     for movement in movements:
         movement.document_number = invoice.number
@@ -249,15 +251,13 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
     return invoice
 
 
-def _move_stock(invoice: Invoice) -> list[StockMovement]:
+def _move_stock(invoice: Invoice, lines: list[InvoiceLine]) -> list[StockMovement]:
     """Change the stock of tracked products; return the movements to record once numbered."""
     movements: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    if invoice.kind == Kind.INVOICE:
-        for line in invoice.lines.filter(product__track_stock=True):
-            movements[line.product_id] -= line.quantity  # type: ignore[index]
-    elif invoice.restock:
-        for line in invoice.lines.filter(product__track_stock=True):
-            movements[line.product_id] += line.quantity  # type: ignore[index]
+    sign = -1 if invoice.kind == Kind.INVOICE else (1 if invoice.restock else 0)
+    for line in lines:
+        if sign and line.product is not None and line.product.track_stock:
+            movements[line.product.pk] += sign * line.quantity
     if not movements:
         return []
     products = Product.objects.select_for_update().filter(pk__in=movements).order_by("pk")
@@ -536,3 +536,115 @@ def _credit_amount(
         tax=tax,
     )
     return [line], [None]
+
+
+# --- batch finalization (billing runs) ------------------------------------------------------
+
+
+def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
+    """Finalize many invoice drafts in one transaction, as billing runs do chunk by chunk.
+
+    The same checks, copies, stock moves, hashes and audit entries as finalize_invoice for
+    each document; the numbers are taken in one step at the end, in id order, so the
+    counter lock is held once per chunk. All or nothing: one refusal refuses the chunk.
+    """
+    if not invoice_ids:
+        return []
+    with transaction.atomic():
+        customer_ids = sorted(
+            set(Invoice.objects.filter(pk__in=invoice_ids).values_list("customer_id", flat=True))
+        )
+        customers = {
+            c.pk: c
+            for c in Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")
+        }
+        invoices = list(
+            Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("pk")
+        )
+        if len(invoices) != len(set(invoice_ids)):
+            raise NotFound("Some invoices of the batch do not exist.", code="invoice_not_found")
+        company = Company.get()
+        seller = seller_data(company)
+        today = clock.today(company.time_zone)
+        now = clock.now()
+        lines_of: dict[int, list[InvoiceLine]] = defaultdict(list)
+        for line in InvoiceLine.objects.filter(invoice_id__in=invoice_ids).select_related(
+            "product"
+        ):
+            lines_of[line.invoice_id].append(line)
+        taxes_of: dict[int, list[InvoiceTax]] = defaultdict(list)
+        for tax in InvoiceTax.objects.filter(invoice_id__in=invoice_ids):
+            taxes_of[tax.invoice_id].append(tax)
+        movements: list[StockMovement] = []
+        owners: list[int] = []
+        for invoice in invoices:
+            invoice.customer = customers[invoice.customer_id]
+            if invoice.kind != Kind.INVOICE:
+                raise StateConflict(
+                    f"{invoice}: batches finalize invoices only.", code="invoice_not_draft"
+                )
+            if invoice.status not in (Status.DRAFT, Status.APPROVED):
+                raise StateConflict(
+                    f"{invoice} cannot be finalized (status: {invoice.status}).",
+                    code="invoice_not_draft",
+                )
+            if invoice.status == Status.DRAFT and approval.reasons_for(invoice, company):
+                raise StateConflict(f"{invoice} needs approval.", code="approval_required")
+            invoice.issue_date = today
+            if invoice.service_date_start is None:
+                invoice.service_date_start = invoice.service_date_end = today
+            invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
+            invoice.seller = seller
+            invoice.buyer = buyer_data(invoice.customer)
+            invoice.finalized_by = actor.label
+            invoice.finalized_at = now
+            invoice.status = Status.FINALIZED
+            moved = _move_stock(invoice, lines_of[invoice.pk])
+            movements += moved
+            owners += [invoice.pk] * len(moved)
+        numbers = take_next_numbers(NumberRange.Kind.INVOICE, on=today, count=len(invoices))
+        entries = []
+        for invoice, number in zip(invoices, numbers, strict=True):
+            invoice.number = number
+            invoice.content_hash = invoice.compute_content_hash(
+                lines=lines_of[invoice.pk], taxes=taxes_of[invoice.pk]
+            )
+            entries.append(
+                audit.PendingEntry(
+                    chain=audit.customer_chain(invoice.customer_id),
+                    action="invoice.finalized",
+                    object_type=invoice.kind,
+                    object_id=invoice.pk,
+                    data={
+                        "number": number,
+                        "total": invoice.grand_total,
+                        "content_hash": invoice.content_hash,
+                        "original": None,
+                    },
+                )
+            )
+        Invoice.objects.bulk_update(invoices, BATCH_FINALIZED_FIELDS)
+        by_id = {invoice.pk: invoice for invoice in invoices}
+        for movement, owner in zip(movements, owners, strict=True):
+            movement.document_number = by_id[owner].number or ""
+        StockMovement.objects.bulk_create(movements)
+        audit.record_many(actor=actor, entries=entries)
+        from faktura.documents.tasks import process_finalized_documents
+
+        process_finalized_documents.enqueue([invoice.pk for invoice in invoices])
+    return invoices
+
+
+BATCH_FINALIZED_FIELDS = [
+    "status",
+    "number",
+    "issue_date",
+    "service_date_start",
+    "service_date_end",
+    "due_date",
+    "seller",
+    "buyer",
+    "finalized_by",
+    "finalized_at",
+    "content_hash",
+]

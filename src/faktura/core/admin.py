@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from faktura.core.models import AuditEntry, BankAccount, Company, NumberRange
+
+
+class BankAccountInline(admin.TabularInline):
+    model = BankAccount
+    extra = 0
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    inlines = [BankAccountInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "legal_name",
+                    "legal_form",
+                    "street",
+                    "house_number",
+                    "postcode",
+                    "city",
+                    "country",
+                ]
+            },
+        ),
+        (
+            "Register und Steuern",
+            {
+                "fields": [
+                    "register_court",
+                    "register_number",
+                    "managing_directors",
+                    "tax_number",
+                    "vat_id",
+                    "creditor_id",
+                    "small_business",
+                ]
+            },
+        ),
+        ("Kontakt", {"fields": ["email", "phone", "website", "contact_name"]}),
+        (
+            "Zahlungsbedingungen",
+            {
+                "fields": [
+                    "payment_term_days",
+                    "early_payment_discount_days",
+                    "early_payment_discount_percent",
+                ]
+            },
+        ),
+        (
+            "Freigabe und Automatik",
+            {
+                "fields": [
+                    "approval_threshold",
+                    "approval_for_new_customers",
+                    "approval_for_manual_invoices",
+                    "auto_finalize",
+                ]
+            },
+        ),
+        ("Sprache und Zeit", {"fields": ["default_language", "time_zone"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Company.objects.exists()
+
+
+@admin.register(NumberRange)
+class NumberRangeAdmin(admin.ModelAdmin):
+    list_display = ["kind", "pattern", "yearly_reset"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["kind"] if obj else []
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor", "object_id", "action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from faktura.core.actors import Actor
+from faktura.core.errors import DomainError
+from faktura.customers import services
+from faktura.customers.models import Customer
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "name",
+        "kind",
+        "city",
+        "email",
+        "preferred_payment_method",
+        "dunning_block",
+    ]
+    list_filter = ["kind", "preferred_payment_method", "dunning_block", "language"]
+    search_fields = ["number", "name", "email", "vat_id"]
+    readonly_fields = ["number", "created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        # Through the services, so numbering and the audit log are never skipped.
+        actor = Actor.for_user(request.user)
+        fields = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.EDITABLE_FIELDS
+        }
+        if "account_manager" in form.changed_data:
+            manager = form.cleaned_data["account_manager"]
+            fields["account_manager_id"] = manager.pk if manager else None
+        try:
+            if change:
+                saved = services.update_customer(customer_id=obj.pk, actor=actor, **fields)
+            else:
+                all_fields = {
+                    name: form.cleaned_data[name]
+                    for name in form.cleaned_data
+                    if name in services.EDITABLE_FIELDS
+                }
+                if form.cleaned_data.get("account_manager"):
+                    all_fields["account_manager_id"] = form.cleaned_data["account_manager"].pk
+                saved = services.create_customer(actor=actor, **all_fields)
+            obj.pk, obj.number = saved.pk, saved.number
+        except DomainError as error:
+            messages.error(request, error.message)
