@@ -47,6 +47,13 @@ class Customer(models.Model):
     )
     vat_id = models.CharField(_("USt-IdNr."), max_length=20, blank=True)
     leitweg_id = models.CharField(_("Leitweg-ID"), max_length=46, blank=True)
+    xrechnung_syntax = models.CharField(
+        _("XRechnung-Syntax"),
+        max_length=3,
+        choices=[("cii", "CII"), ("ubl", "UBL")],
+        default="cii",
+        help_text=_("Nur für Kunden mit Leitweg-ID."),
+    )
     payment_term_days = models.PositiveSmallIntegerField(
         _("Zahlungsziel (Tage)"),
         null=True,

@@ -29,6 +29,7 @@ EDITABLE_FIELDS = (
     "language",
     "vat_id",
     "leitweg_id",
+    "xrechnung_syntax",
     "payment_term_days",
     "preferred_payment_method",
     "dunning_block",

@@ -54,6 +54,7 @@ def buyer_data(customer: Customer) -> dict[str, Any]:
         "phone": customer.phone,
         "vat_id": customer.vat_id,
         "leitweg_id": customer.leitweg_id,
+        "xrechnung_syntax": customer.xrechnung_syntax,
         "is_consumer": customer.is_consumer,
         "kind": customer.kind,
     }

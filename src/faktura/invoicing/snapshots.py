@@ -1,0 +1,120 @@
+"""Build the DocumentSnapshot that renderers receive from a finalized document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faktura.documents.snapshot import (
+    AllowanceSnapshot,
+    BankSnapshot,
+    DirectDebitSnapshot,
+    DocumentSnapshot,
+    LineSnapshot,
+    PartySnapshot,
+    TaxSnapshot,
+)
+from faktura.invoicing.models import Invoice, Kind
+
+_PARTY_FIELDS = set(PartySnapshot.__dataclass_fields__)
+
+
+def _party(data: dict[str, Any]) -> PartySnapshot:
+    return PartySnapshot(**{k: v for k, v in data.items() if k in _PARTY_FIELDS and v is not None})
+
+
+def snapshot_for(
+    invoice: Invoice, *, direct_debit: DirectDebitSnapshot | None = None
+) -> DocumentSnapshot:
+    """Return the frozen figures of a finalized document; no figure is computed here."""
+    if not invoice.is_finalized or invoice.issue_date is None or invoice.number is None:
+        raise ValueError(f"{invoice} is not finalized")
+    seller, buyer = invoice.seller, invoice.buyer
+    bank = seller.get("bank")
+    original = invoice.original
+    einvoice_format = "cii"
+    if buyer.get("leitweg_id"):
+        einvoice_format = f"xrechnung-{buyer.get('xrechnung_syntax') or 'cii'}"
+    notes = tuple(note for note in (invoice.note,) if note)
+    service_start = invoice.service_date_start or invoice.issue_date
+    service_end = invoice.service_date_end or service_start
+    payment_means = invoice.payment_method
+    if payment_means == "direct_debit" and direct_debit is None:
+        payment_means = "transfer"  # no usable mandate: the customer pays by transfer
+    return DocumentSnapshot(
+        kind=invoice.kind,  # type: ignore[arg-type]
+        type_code=invoice.type_code,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        service_date_start=service_start,
+        service_date_end=service_end,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        language=invoice.language,
+        seller=_party(seller),
+        buyer=_party(buyer),
+        lines=tuple(
+            LineSnapshot(
+                position=line.position,
+                name=line.name,
+                description=line.description,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_code=line.unit_code,
+                unit_price=line.net_unit_price,
+                gross_unit_price=line.unit_price if invoice.price_mode == "gross" else None,
+                discount_amount=line.net_discount_amount,
+                discount_percent=line.discount_percent or None,
+                net_amount=line.net_amount,
+                tax_category=line.tax_category,  # type: ignore[arg-type]
+                tax_rate=line.tax_rate,
+            )
+            for line in invoice.lines.order_by("position")
+        ),
+        allowances=tuple(
+            AllowanceSnapshot(
+                amount=a.amount,
+                base_amount=a.base_amount,
+                percent=a.percent,
+                tax_category=a.tax_category,  # type: ignore[arg-type]
+                tax_rate=a.tax_rate,
+                reason=a.reason,
+            )
+            for a in invoice.allowances.order_by("-tax_rate", "tax_category")
+        ),
+        tax_breakdown=tuple(
+            TaxSnapshot(
+                category=t.category,  # type: ignore[arg-type]
+                rate=t.rate,
+                taxable_amount=t.taxable_amount,
+                tax_amount=t.tax_amount,
+                exemption_reason=t.exemption_reason,
+                exemption_reason_code=t.exemption_reason_code,
+            )
+            for t in invoice.taxes.order_by("-rate", "category")
+        ),
+        line_total=invoice.line_total,
+        allowance_total=invoice.allowance_total,
+        tax_basis_total=invoice.tax_basis_total,
+        tax_total=invoice.tax_total,
+        grand_total=invoice.grand_total,
+        prepaid_amount=invoice.grand_total - invoice.payable_amount,
+        payable_amount=invoice.payable_amount,
+        price_mode=invoice.price_mode,  # type: ignore[arg-type]
+        payment_means=payment_means,  # type: ignore[arg-type]
+        payment_term_days=invoice.payment_term_days,
+        early_payment_discount_percent=invoice.early_payment_discount_percent
+        if invoice.kind == Kind.INVOICE
+        else None,
+        early_payment_discount_days=invoice.early_payment_discount_days
+        if invoice.kind == Kind.INVOICE
+        else None,
+        bank=BankSnapshot(**bank) if bank else None,
+        direct_debit=direct_debit,
+        buyer_reference=invoice.buyer_reference,
+        order_reference=invoice.order_reference,
+        preceding_invoice_number=original.number or "" if original else "",
+        preceding_invoice_date=original.issue_date if original else None,
+        notes=notes,
+        small_business=bool(seller.get("small_business")),
+        einvoice_format=einvoice_format,  # type: ignore[arg-type]
+    )
