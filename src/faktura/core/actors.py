@@ -24,7 +24,7 @@ class Actor:
     def for_user(cls, user: AbstractBaseUser | AnonymousUser) -> Actor:
         if not user.is_authenticated:
             raise ValueError("An anonymous user cannot act")
-        roles = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        roles = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
         if getattr(user, "is_superuser", False):
             roles.add("admin")
         return cls(

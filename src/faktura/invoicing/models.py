@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from faktura.core.errors import ImmutableDocument
+
+_Part = TypeVar("_Part", bound=models.Model)
 
 FINALIZED_STATES = ("finalized",)
 
@@ -130,6 +132,7 @@ class Invoice(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = InvoiceQuerySet.as_manager()
+    _loaded_status: str | None
 
     class Meta:
         verbose_name = _("Rechnung")
@@ -218,11 +221,11 @@ def _canonical(value: object) -> object:
     if isinstance(value, Decimal):
         return f"{value:f}"
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+        return value.isoformat()
     return value
 
 
-class LineQuerySet(models.QuerySet["InvoiceLine"]):
+class _PartQuerySet(models.QuerySet[_Part]):
     def _touches_finalized(self) -> bool:
         return self.filter(invoice__status__in=FINALIZED_STATES).exists()
 
@@ -235,6 +238,18 @@ class LineQuerySet(models.QuerySet["InvoiceLine"]):
         if self._touches_finalized():
             raise ImmutableDocument("Lines of a finalized document cannot be deleted.")
         return super().delete()
+
+
+class LineQuerySet(_PartQuerySet["InvoiceLine"]):
+    pass
+
+
+class AllowanceQuerySet(_PartQuerySet["InvoiceAllowance"]):
+    pass
+
+
+class TaxQuerySet(_PartQuerySet["InvoiceTax"]):
+    pass
 
 
 class _DocumentPart(models.Model):
@@ -308,7 +323,7 @@ class InvoiceAllowance(_DocumentPart):
     percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     reason = models.CharField(max_length=200, default="Rabatt")
 
-    objects = LineQuerySet.as_manager()  # same guard: refuses bulk changes of finalized parts
+    objects = AllowanceQuerySet.as_manager()
 
 
 class InvoiceTax(_DocumentPart):
@@ -322,7 +337,7 @@ class InvoiceTax(_DocumentPart):
     exemption_reason = models.CharField(max_length=300, blank=True)
     exemption_reason_code = models.CharField(max_length=30, blank=True)
 
-    objects = LineQuerySet.as_manager()
+    objects = TaxQuerySet.as_manager()
 
 
 FROZEN_FIELDS = (

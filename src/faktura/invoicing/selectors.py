@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -15,7 +16,7 @@ from django.db.models.functions import Coalesce
 from faktura.core.money import ZERO
 from faktura.invoicing.models import Invoice, InvoiceQuerySet, Kind, Status
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+_MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 
 
 def _sum_subquery(queryset: QuerySet, group: str, field: str) -> Coalesce:
@@ -23,7 +24,7 @@ def _sum_subquery(queryset: QuerySet, group: str, field: str) -> Coalesce:
     return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
 
 
-def with_open_amounts(queryset: InvoiceQuerySet) -> InvoiceQuerySet:
+def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
     """Annotate credited_amount, allocated_amount and open_amount in one query."""
     from faktura.payments.models import Allocation
 
@@ -93,7 +94,7 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     }
 
 
-def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.date) -> QuerySet:
+def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.date) -> QuerySet[Any]:
     """Filter invoices for the API's ``status`` parameter (open, paid, overdue …)."""
     annotated = with_open_amounts(queryset)
     if state == "open":

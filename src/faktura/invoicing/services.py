@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
@@ -293,23 +294,20 @@ def discard_draft(*, invoice_id: int, actor: Actor) -> None:
 
 def credited_quantities(original: Invoice, *, exclude_id: int | None = None) -> dict[int, Decimal]:
     """Quantities per original line already credited by other credit notes (drafts included)."""
-    rows = (
-        InvoiceLine.objects.filter(credited_line__invoice=original)
-        .exclude(invoice_id=exclude_id)
-        .exclude(invoice__status=Status.REJECTED)
-        .values("credited_line_id")
-        .annotate(total=Sum("quantity"))
+    lines = InvoiceLine.objects.filter(credited_line__invoice=original).exclude(
+        invoice__status=Status.REJECTED
     )
+    if exclude_id is not None:
+        lines = lines.exclude(invoice_id=exclude_id)
+    rows = lines.values("credited_line_id").annotate(total=Sum("quantity"))
     return {row["credited_line_id"]: row["total"] for row in rows}
 
 
 def credited_total(original: Invoice, *, exclude_id: int | None = None) -> Decimal:
-    total = (
-        Invoice.objects.filter(original=original)
-        .exclude(pk=exclude_id)
-        .exclude(status=Status.REJECTED)
-        .aggregate(total=Sum("grand_total"))["total"]
-    )
+    credits = Invoice.objects.filter(original=original).exclude(status=Status.REJECTED)
+    if exclude_id is not None:
+        credits = credits.exclude(pk=exclude_id)
+    total = credits.aggregate(total=Sum("grand_total"))["total"]
     return total or ZERO
 
 
@@ -450,7 +448,7 @@ def _new_correction(
 
 
 def _credit_lines(
-    original: Invoice, requested: list[tuple[int, object]]
+    original: Invoice, requested: Sequence[tuple[int, object]]
 ) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
     by_position = {line.position: line for line in original.lines.select_related("product")}
     rates = {t.code: t for t in TaxRate.objects.all()}
