@@ -75,6 +75,7 @@ def test_a_customer_added_in_the_admin_is_numbered_and_audited(staff_client, com
             "email": "neu@example.org",
             "language": "de",
             "preferred_payment_method": "transfer",
+            "xrechnung_syntax": "cii",
         },
     )
     assert response.status_code == 302, response.content[:2000]
