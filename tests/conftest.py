@@ -70,7 +70,7 @@ def actor() -> Actor:
 
 @pytest.fixture
 def approver() -> Actor:
-    return Actor(label="user:bernd", user_id=None, roles=frozenset({"approver"}))
+    return Actor(label="user:bernd", user_id=None, roles=frozenset({"approver", "accountant"}))
 
 
 @pytest.fixture

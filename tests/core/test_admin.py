@@ -1,4 +1,4 @@
-"""The admin (back office for now) answers for every model and keeps finalized documents read-only."""
+"""The admin (back office for now) answers for every model; finalized documents stay read-only."""
 
 from __future__ import annotations
 

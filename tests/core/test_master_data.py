@@ -30,7 +30,7 @@ def customer_fields(**overrides):
     [
         ("vat_id", "DE123456789", "invalid_vat_id"),
         ("leitweg_id", "04011000-1234512345-07", "invalid_leitweg_id"),
-        ("email", "kein-mail", "invalid"),
+        ("email", "kein-mail", "invalid_email"),
     ],
 )
 def test_customer_with_an_invalid_identifier_is_refused(company, actor, field, value, code):

@@ -490,3 +490,36 @@ def test_a_batch_with_one_finalized_invoice_changes_nothing(business_customer, a
     assert Invoice.objects.get(pk=draft.pk).status == "draft"
     assert AuditEntry.objects.count() == entries
     assert invoicing.finalize_invoice(invoice_id=draft.pk, actor=actor).number == "RE-2026-00002"
+
+
+def test_a_draft_that_newly_needs_approval_is_submitted_instead_of_finalized(
+    company, business_customer, actor
+):
+    draft = order(business_customer, actor, line("10"))
+    company.approval_threshold = Decimal("500.00")
+    company.save()
+    submitted = invoicing.finalize_invoice(invoice_id=draft.pk, actor=actor)
+    assert submitted.status == "pending_approval"
+    assert submitted.number is None
+    stored = Invoice.objects.get(pk=draft.pk)
+    assert (stored.status, stored.approval_reasons) == (
+        "pending_approval",
+        ["amount_above_threshold"],
+    )
+    assert AuditEntry.objects.filter(action="invoice.submitted_for_approval").count() == 1
+
+
+@pytest.mark.parametrize("role", ["viewer", "cashier"])
+def test_only_accountants_issue_documents(business_customer, actor, role):
+    from faktura.core.actors import Actor
+    from faktura.core.errors import PermissionRefused
+
+    draft = order(business_customer, actor, line())
+    reader = Actor(label="user:dora", roles=frozenset({role}))
+    with pytest.raises(PermissionRefused) as refused:
+        invoicing.finalize_invoice(invoice_id=draft.pk, actor=reader)
+    assert refused.value.code == "role_required"
+    with pytest.raises(PermissionRefused):
+        order(business_customer, reader, line())
+    assert Invoice.objects.count() == 1
+    assert Invoice.objects.get().status == "draft"

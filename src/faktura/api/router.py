@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from faktura.api import customers, errors, invoices, orders, products, tax_rates
+from faktura.api.fields import ApiParser
+
+DESCRIPTION = """\
+Invoices, customers, products and orders for shops, CMS and scripts.
+
+* Authentication: `Authorization: Bearer fk_live_…` (keys are created with
+  `faktura createapikey` or in the admin). Read-only keys get 403 `insufficient_scope`
+  on writes; unknown or revoked keys get 401 `invalid_api_key`.
+* Money is a string with two decimals (`"119.00"`) plus `currency`; unit prices have up
+  to four decimals. Money sent as a JSON number is refused (`invalid_amount`,
+  `too_many_decimals`). Dates are `YYYY-MM-DD`; timestamps ISO 8601 in UTC.
+* Lists: `{"object": "list", "data": [...], "has_more": …, "next_cursor": …}` in id
+  order; pass `next_cursor` as `cursor`; `limit` is 1–200 (default 50).
+* Creating requests accept an `Idempotency-Key` header: a retry returns the first
+  response instead of creating a second object.
+* Errors: `{"code": "invoice_not_draft", "message": "…", "field": null}`. The codes are
+  stable; every code is listed under `x-error-codes` of the `ErrorOut` schema.
+"""
+
 api = NinjaAPI(
     title="Faktura API",
     version="1.0.0",
-    description="Invoices, customers, products and orders. Money amounts are strings with two "
-    "decimals; errors are {code, message, field}.",
+    description=DESCRIPTION,
     urls_namespace="api-v1",
+    parser=ApiParser(),
 )
+errors.install(api)
+api.add_router("/customers", customers.router)
+api.add_router("/products", products.router)
+api.add_router("/tax-rates", tax_rates.router)
+api.add_router("/orders", orders.router)
+api.add_router("/invoices", invoices.router)

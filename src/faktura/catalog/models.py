@@ -128,3 +128,6 @@ class StockMovement(models.Model):
     class Meta:
         verbose_name = _("Lagerbewegung")
         verbose_name_plural = _("Lagerbewegungen")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.quantity} ({self.document_number})"

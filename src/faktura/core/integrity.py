@@ -34,7 +34,9 @@ def finalized_document_problems() -> Iterator[str]:
         if expected is None:
             yield f"{name}: no finalization record in the audit log"
         elif actual != expected:
-            yield f"{name}: content differs from its finalization record (altered after finalization)"
+            yield (
+                f"{name}: content differs from its finalization record (altered after finalization)"
+            )
         elif invoice.content_hash != actual:
             yield f"{name}: stored hash differs from its content"
 

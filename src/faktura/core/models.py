@@ -212,6 +212,9 @@ class NumberCounter(models.Model):
             models.UniqueConstraint(fields=["number_range", "period"], name="unique_counter_period")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.number_range_id}/{self.period}: {self.last_value}"
+
 
 GENESIS_HASH = "0" * 64
 
@@ -222,6 +225,9 @@ class AuditChain(models.Model):
     key = models.CharField(max_length=64, unique=True)
     length = models.PositiveBigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.length})"
 
 
 class AuditEntry(models.Model):
@@ -247,7 +253,10 @@ class AuditEntry(models.Model):
         indexes: ClassVar = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.action} {self.object_type} {self.object_id}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: "
+            f"{self.action} {self.object_type} {self.object_id}"
+        )
 
     def compute_hash(self) -> str:
         payload = json.dumps(

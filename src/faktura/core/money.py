@@ -26,7 +26,7 @@ def parse_decimal(
 
     Floats are refused: they cannot carry money exactly.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidInput(
             f"{field}: give the amount as a string or Decimal, not as a float",
             code="invalid_amount",

@@ -1,4 +1,4 @@
-"""Checks of identifiers with the field's libraries; each raises a ValidationError with a clear text."""
+"""Checks of identifiers with the field's libraries, each raising a clear ValidationError."""
 
 from __future__ import annotations
 

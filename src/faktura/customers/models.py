@@ -85,7 +85,7 @@ class Customer(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

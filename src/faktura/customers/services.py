@@ -47,7 +47,11 @@ def _validated(customer: Customer) -> None:
         field, messages = next(iter(error.message_dict.items()))
         raise InvalidInput(
             f"{field}: {' '.join(messages)}",
-            code=(error.error_dict[field][0].code or f"invalid_{field}")
+            code=(
+                f"invalid_{field}"
+                if error.error_dict[field][0].code in (None, "invalid")
+                else error.error_dict[field][0].code
+            )
             if hasattr(error, "error_dict")
             else "invalid_customer",
             field=field,
@@ -62,7 +66,7 @@ def create_customer(*, actor: Actor, **fields: Any) -> Customer:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}")
-    customer = Customer(**fields)
+    customer = Customer(**fields, created_at=clock.now())
     _validated(customer)
     with transaction.atomic():
         customer.number = take_next_number(NumberRange.Kind.CUSTOMER, on=clock.today())

@@ -311,6 +311,9 @@ class InvoiceLine(_DocumentPart):
             models.UniqueConstraint(fields=["invoice", "position"], name="unique_line_position")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"
+
 
 class InvoiceAllowance(_DocumentPart):
     """A document-level allowance (BG-20), one per VAT category it reduces."""
@@ -325,6 +328,9 @@ class InvoiceAllowance(_DocumentPart):
 
     objects = AllowanceQuerySet.as_manager()
 
+    def __str__(self) -> str:
+        return f"{self.reason} {self.amount} ({self.tax_category} {self.tax_rate} %)"
+
 
 class InvoiceTax(_DocumentPart):
     """One line of the VAT breakdown (BG-23)."""
@@ -338,6 +344,9 @@ class InvoiceTax(_DocumentPart):
     exemption_reason_code = models.CharField(max_length=30, blank=True)
 
     objects = TaxQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.rate} %: {self.tax_amount} auf {self.taxable_amount}"
 
 
 FROZEN_FIELDS = (

@@ -71,6 +71,7 @@ def create_draft(
     order_id: int | None = None,
 ) -> Invoice:
     """Create a draft invoice; must run inside the caller's transaction (see place_order)."""
+    _require_role(actor, "accountant")
     company = Company.get()
     mode = price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
@@ -172,6 +173,13 @@ def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
     return invoice
 
 
+def _require_role(actor: Actor, role: str) -> None:
+    if not actor.has_role(role):
+        raise PermissionRefused(
+            f"{actor.label} lacks the role {role!r} for this operation.", code="role_required"
+        )
+
+
 def _check_approver(invoice: Invoice, actor: Actor) -> None:
     if not actor.has_role("approver"):
         raise PermissionRefused("Only an approver may approve or reject.", code="not_an_approver")
@@ -185,9 +193,12 @@ def _check_approver(invoice: Invoice, actor: Actor) -> None:
 def finalize_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
     """Number, date and freeze a draft; move stock; enqueue rendering and delivery.
 
-    Raises StateConflict when the document is finalized already, waits for approval,
-    was rejected, or (credit notes) would credit more than remains.
+    A draft that an approval rule now applies to is submitted for approval instead and
+    returned with status ``pending_approval``. Raises StateConflict when the document is
+    finalized already, waits for approval, was rejected, or (credit notes) would credit
+    more than remains; PermissionRefused for actors without the accountant role.
     """
+    _require_role(actor, "accountant")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         return _finalize_locked(invoice, actor)
@@ -204,12 +215,13 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
     if invoice.status == Status.DRAFT and invoice.kind == Kind.INVOICE:
         reasons = approval.reasons_for(invoice, company)
         if reasons:
+            # A rule applies now that did not when the draft was made (settings changed,
+            # the customer's history changed): submit it for approval instead.
             invoice.status = Status.PENDING_APPROVAL
             invoice.approval_reasons = reasons
             invoice.save(update_fields=["status", "approval_reasons", "updated_at"])
-            raise StateConflict(
-                f"{invoice} needs approval: {', '.join(reasons)}.", code="approval_required"
-            )
+            _record(invoice, actor, "invoice.submitted_for_approval", approval=reasons)
+            return invoice
     original: Invoice | None = None
     if invoice.original_id is not None:
         original = Invoice.objects.select_for_update().get(pk=invoice.original_id)
@@ -274,6 +286,7 @@ def _move_stock(invoice: Invoice, lines: list[InvoiceLine]) -> list[StockMovemen
 
 def discard_draft(*, invoice_id: int, actor: Actor) -> None:
     """Delete a draft that was never finalized (it never had a number)."""
+    _require_role(actor, "accountant")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         if invoice.is_finalized:
@@ -351,6 +364,7 @@ def create_credit_note(
     ``lines`` are (position of the original line, quantity). Never more than remains
     creditable; checked again under lock at finalization.
     """
+    _require_role(actor, "accountant")
     if (lines is None) == (amount is None):
         raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
     with transaction.atomic():
@@ -367,7 +381,7 @@ def create_credit_note(
                 credited_net = sum(
                     (
                         s.net_amount * p.quantity / s.quantity
-                        for p, s in zip(prepared, sources)
+                        for p, s in zip(prepared, sources, strict=False)
                         if s is not None
                     ),
                     ZERO,
@@ -392,6 +406,7 @@ def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoic
 
     Refused when the invoice was credited in part already: credit the rest instead.
     """
+    _require_role(actor, "accountant")
     with transaction.atomic():
         original = _locked_document(invoice_id)
         if not original.is_finalized or original.kind != Kind.INVOICE:
@@ -546,6 +561,7 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
     each document; the numbers are taken in one step at the end, in id order, so the
     counter lock is held once per chunk. All or nothing: one refusal refuses the chunk.
     """
+    _require_role(actor, "accountant")
     if not invoice_ids:
         return []
     with transaction.atomic():

@@ -201,7 +201,7 @@ class Command(BaseCommand):
     help = "Load demo data: a German company, 50 customers, products and invoices in every state."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # noqa: S311 - repeatable demo data, not secrets
         ensure_roles()
         self._users()
         actor = Actor(label="user:buchhaltung", roles=frozenset({"accountant"}))

@@ -1,0 +1,204 @@
+"""Map every refusal to ``{"code", "message", "field"}`` with its HTTP status; never a 500.
+
+The codes are stable: clients branch on them. ERROR_CODES lists every code the API can
+answer with; the OpenAPI schema publishes the list (tests check it stays complete).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+
+from faktura.core.errors import DomainError, NotFound, PermissionRefused
+
+logger = logging.getLogger(__name__)
+
+# code → (HTTP status, when it happens)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    # the API itself
+    "malformed_json": (400, "The request body is not valid JSON."),
+    "invalid_api_key": (401, "No API key, an unknown key, or a revoked key."),
+    "insufficient_scope": (403, "The key may only read; this operation writes."),
+    "not_found": (404, "No object with this id (or code)."),
+    "validation_error": (422, "The input does not have the documented shape; see field."),
+    "idempotency_key_reused": (422, "The Idempotency-Key was used for a different request."),
+    "invalid_idempotency_key": (422, "The Idempotency-Key header is empty or too long."),
+    "invalid_cursor": (422, "The cursor was not returned by this list."),
+    "rate_limited": (429, "Too many requests; retry later."),
+    "internal_error": (500, "An unexpected error; reported to the operator."),
+    # permissions and four-eyes principle
+    "permission_denied": (403, "The key's user lacks the role for this operation."),
+    "not_an_approver": (403, "Only a user with the approver role may approve or reject."),
+    "approver_is_creator": (403, "Who created an invoice cannot approve or reject it."),
+    "role_required": (403, "The key's user lacks the role this operation needs (e.g. accountant)."),
+    # state conflicts
+    "invoice_not_draft": (409, "The invoice is finalized already."),
+    "invoice_not_finalized": (409, "Only a finalized invoice can be credited or cancelled."),
+    "invoice_not_pending_approval": (409, "The invoice does not wait for approval."),
+    "invoice_rejected": (409, "The invoice was rejected."),
+    "approval_required": (409, "The invoice needs approval before finalization."),
+    "invoice_already_cancelled": (409, "The invoice was cancelled already."),
+    "invoice_partially_credited": (409, "Credited in part already: credit what remains."),
+    "credit_exceeds_remaining": (409, "More would be credited than remains on the invoice."),
+    "external_reference_reused": (409, "The external_reference belongs to another customer."),
+    "document_finalized": (409, "A finalized document never changes."),
+    "state_conflict": (409, "The object's state forbids the operation."),
+    "company_missing": (409, "The company master data are not set up."),
+    "number_range_missing": (409, "No number range is configured for this document."),
+    # invalid input (422)
+    "too_many_decimals": (422, "Amounts have at most 2 decimals, prices and quantities 4."),
+    "invalid_amount": (422, "Not a number, or money given as a JSON number (use a string)."),
+    "negative_amount": (422, "The amount must not be negative."),
+    "amount_too_large": (422, "The amount is too large."),
+    "invalid_quantity": (422, "The quantity is zero, negative or not a number."),
+    "invalid_discount": (422, "The discount is above 100 % or larger than the amount."),
+    "negative_total": (422, "The document total would be negative."),
+    "no_lines": (422, "An order needs at least one line."),
+    "missing_name": (422, "A line without product needs a name."),
+    "unknown_product": (422, "No active product with this SKU."),
+    "unknown_tax_rate": (422, "No active tax rate with this code."),
+    "tax_rate_required": (422, "Name the tax rate (several rates, or no product)."),
+    "buyer_vat_id_required": (422, "Reverse charge / intra-community supply need a VAT ID."),
+    "customer_not_found": (422, "The customer given in the body does not exist."),
+    "order_discarded": (422, "The order with this external_reference was discarded."),
+    "invalid_price_mode": (422, "price_mode is net or gross."),
+    "invalid_period": (422, "A service period needs a start and an end, in order."),
+    "invalid_credit": (422, "Give either lines or an amount to credit."),
+    "unknown_line": (422, "The invoice has no line at this position."),
+    "reason_required": (422, "A rejection needs a reason."),
+    "invalid_input": (422, "The input is not acceptable; see field."),
+    "invalid_vat_id": (422, "Not a valid EU VAT ID (format and check digits)."),
+    "invalid_leitweg_id": (422, "Not a valid Leitweg-ID (format and check digits)."),
+    "invalid_email": (422, "Not a valid e-mail address."),
+    "invalid_iban": (422, "Not a valid IBAN."),
+    "invalid_bic": (422, "Not a valid BIC."),
+    "duplicate_sku": (422, "Another product has this SKU."),
+    "invalid_unit_price": (422, "The unit price is not acceptable."),
+    "invalid_<field>": (422, "The named field is not acceptable (e.g. invalid_postcode)."),
+    "missing_<field>": (422, "The named field is required (e.g. missing_street)."),
+}
+
+# Codes of Django's field validators; the API names the field instead (invalid_email).
+_GENERIC_DJANGO_CODES = frozenset(
+    {
+        "invalid",
+        "invalid_choice",
+        "max_length",
+        "min_length",
+        "min_value",
+        "max_value",
+        "max_digits",
+        "max_decimal_places",
+        "max_whole_digits",
+        "blank",
+        "null",
+        "required",
+        "unique",
+    }
+)
+# Codes raised inside schema validators (PydanticCustomError) that keep their own name.
+SCHEMA_CODES = frozenset({"too_many_decimals", "invalid_amount", "invalid_quantity"})
+
+_PARAM_SOURCES = ("body", "query", "path", "header", "cookie", "form", "file")
+
+
+class AuthenticationFailed(DomainError):
+    code = "invalid_api_key"
+    http_status = 401
+
+
+class InsufficientScope(PermissionRefused):
+    code = "insufficient_scope"
+
+
+def field_path(field: str | None) -> str | None:
+    """Write a field the one way the API does: ``lines[0].quantity`` → ``lines.0.quantity``."""
+    if not field:
+        return None
+    return re.sub(r"\[(\d+)\]", r".\1", field)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "field": field}
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any], body_params: frozenset[str]) -> str | None:
+    parts = list(loc)
+    if parts and parts[0] in _PARAM_SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts and parts[0] in body_params:
+            parts.pop(0)
+    return ".".join(str(part) for part in parts) or None
+
+
+def install(api: NinjaAPI, *, body_params: frozenset[str] = frozenset({"payload"})) -> None:
+    """Register the handlers on ``api`` (replacing ninja's defaults)."""
+
+    def respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+        response = api.create_response(request, body, status=status)
+        if status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="faktura"'
+        return response
+
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        status, code, field = exc.http_status, exc.code, field_path(exc.field)
+        if isinstance(exc, NotFound):
+            if field:
+                # An id inside the body does not exist: the request is wrong, the URL is not.
+                status = 422
+            else:
+                code = "not_found"
+        if code in _GENERIC_DJANGO_CODES and field and "." not in field:
+            code = f"invalid_{field}"
+        return respond(request, status, error_body(code, exc.message, field))
+
+    def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        first = exc.errors[0] if exc.errors else {"loc": (), "msg": "Invalid input", "type": ""}
+        field = _loc_to_field(cast(tuple[Any, ...], first.get("loc", ())), body_params)
+        code = first.get("type") if first.get("type") in SCHEMA_CODES else "validation_error"
+        message = str(first.get("msg", "Invalid input"))
+        if field is None and first.get("type") == "missing":
+            message = "A JSON object is required as the request body."
+        if field:
+            message = f"{field}: {message}"
+        if len(exc.errors) > 1:
+            message += f" (and {len(exc.errors) - 1} more problem(s))"
+        return respond(request, 422, error_body(str(code), message, field))
+
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc, AuthenticationError):
+            return respond(
+                request,
+                401,
+                error_body("invalid_api_key", "Send a valid key as Authorization: Bearer <key>."),
+            )
+        if isinstance(exc, Throttled):
+            return respond(request, 429, error_body("rate_limited", "Too many requests."))
+        if exc.status_code == 400:
+            return respond(
+                request, 400, error_body("malformed_json", "The request body is not valid JSON.")
+            )
+        return respond(request, exc.status_code, error_body(f"http_{exc.status_code}", str(exc)))
+
+    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return respond(request, 404, error_body("not_found", "No such object."))
+
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("Unexpected error in %s %s", request.method, request.path)
+        return respond(request, 500, error_body("internal_error", "An unexpected error occurred."))
+
+    handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+        DomainError: on_domain_error,
+        ValidationError: on_validation_error,
+        HttpError: on_http_error,
+        Http404: on_not_found,
+        Exception: on_unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

@@ -1,0 +1,103 @@
+"""Create, find and revoke API keys; the secret is shown once and only its hash is kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from faktura.api.models import SCOPES, ApiKey
+from faktura.core import clock
+from faktura.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+SECRET_MARKER = "fk_live_"  # noqa: S105 (a marker, not a secret)
+PREFIX_LENGTH = 8
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_scopes(scopes: Iterable[str]) -> list[str]:
+    """Return the scopes in canonical order; writing implies reading."""
+    wanted = set(scopes)
+    unknown = wanted - set(SCOPES)
+    if unknown or not wanted:
+        raise InvalidInput(
+            f"Scopes must be a non-empty selection of {', '.join(SCOPES)}.",
+            code="invalid_scopes",
+            field="scopes",
+        )
+    if "write" in wanted:
+        wanted.add("read")
+    return [scope for scope in SCOPES if scope in wanted]
+
+
+def assign_new_secret(api_key: ApiKey) -> str:
+    """Give ``api_key`` a fresh secret (hash and prefix set, not saved); return the secret."""
+    token = secrets.token_urlsafe(32)
+    api_key.prefix = token[:PREFIX_LENGTH]
+    secret = SECRET_MARKER + token
+    api_key.key_hash = hash_secret(secret)
+    return secret
+
+
+def create_api_key(
+    *, name: str, user: AbstractBaseUser, scopes: Iterable[str]
+) -> tuple[ApiKey, str]:
+    """Create a key acting as ``user``; return it with its secret, which is never stored."""
+    if not name.strip():
+        raise InvalidInput("An API key needs a name.", code="invalid_name", field="name")
+    api_key = ApiKey(
+        name=name.strip()[:100],
+        scopes=normalize_scopes(scopes),
+        user_id=user.pk,
+        created_at=clock.now(),
+    )
+    secret = assign_new_secret(api_key)
+    api_key.save()
+    return api_key, secret
+
+
+def find_active_key(secret: str) -> ApiKey | None:
+    """Return the unrevoked key with this secret, or None.
+
+    Looking up by hash needs no constant-time comparison: the lookup never compares the
+    secret itself, and the hash of a guess reveals nothing about the stored one.
+    """
+    if not secret.startswith(SECRET_MARKER):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("user")
+        .filter(key_hash=hash_secret(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not api_key.user.is_active:
+        return None
+    return api_key
+
+
+def touch(api_key: ApiKey) -> None:
+    """Record that the key was used, at most once per minute."""
+    now = clock.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def revoke_api_keys(key_ids: Iterable[int]) -> int:
+    """Revoke keys at once (every later request with them fails with 401); return how many."""
+    with transaction.atomic():
+        return ApiKey.objects.filter(pk__in=list(key_ids), revoked_at__isnull=True).update(
+            revoked_at=clock.now()
+        )

@@ -1,0 +1,362 @@
+"""Typed shapes of API v1 input and output: what the OpenAPI schema documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from faktura.api.errors import ERROR_CODES
+from faktura.api.fields import (
+    Amount,
+    MoneyOut,
+    Percent,
+    Quantity,
+    Timestamp,
+    UnitCode,
+    UnitPrice,
+    not_null,
+)
+
+
+class ErrorOut(Schema):
+    code: str = Field(
+        description="Stable snake_case code; the full list is in x-error-codes.",
+        examples=["invoice_not_draft"],
+    )
+    message: str
+    field: str | None = Field(None, examples=["lines.0.quantity"])
+
+    model_config = {
+        "json_schema_extra": {
+            "x-error-codes": {
+                code: f"{status}: {text}" for code, (status, text) in ERROR_CODES.items()
+            }
+        }
+    }
+
+
+class DeletedOut(Schema):
+    id: int
+    object: str
+    deleted: Literal[True] = True
+
+
+# --- customers ---------------------------------------------------------------------------
+
+CustomerKind = Literal["consumer", "business", "public_body"]
+PaymentMethod = Literal["transfer", "direct_debit", "provider"]
+Language = Literal["de", "en"]
+
+
+class CustomerPatch(Schema):
+    """Only the fields sent are changed; existing documents keep their copies."""
+
+    kind: CustomerKind | None = None
+    name: str | None = None
+    contact_name: str | None = None
+    street: str | None = None
+    house_number: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = Field(None, min_length=2, max_length=2, examples=["DE"])
+    email: str | None = None
+    additional_emails: str | None = None
+    phone: str | None = None
+    language: Language | None = None
+    vat_id: str | None = None
+    leitweg_id: str | None = None
+    xrechnung_syntax: Literal["cii", "ubl"] | None = None
+    payment_term_days: int | None = Field(None, ge=0, le=365)
+    preferred_payment_method: PaymentMethod | None = None
+    dunning_block: bool | None = None
+    dunning_block_until: dt.date | None = None
+    dunning_block_reason: str | None = None
+    credit_limit: Amount | None = None
+
+    @field_validator(
+        "kind", "name", "contact_name", "street", "house_number", "postcode", "city",
+        "country", "email", "additional_emails", "phone", "language", "vat_id", "leitweg_id",
+        "xrechnung_syntax", "preferred_payment_method", "dunning_block", "dunning_block_reason",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        return not_null(value)
+
+
+class CustomerIn(CustomerPatch):
+    kind: CustomerKind = "business"
+    name: str
+    street: str
+    postcode: str
+    city: str
+    email: str
+
+
+class CustomerOut(Schema):
+    id: int
+    object: Literal["customer"] = "customer"
+    created_at: Timestamp
+    number: str = Field(examples=["K-00001"])
+    kind: str
+    name: str
+    contact_name: str
+    street: str
+    house_number: str
+    postcode: str
+    city: str
+    country: str
+    email: str
+    additional_emails: str
+    phone: str
+    language: str
+    vat_id: str
+    leitweg_id: str
+    xrechnung_syntax: str
+    payment_term_days: int | None
+    preferred_payment_method: str
+    dunning_block: bool
+    dunning_block_until: dt.date | None
+    dunning_block_reason: str
+    credit_limit: MoneyOut | None
+    currency: str = "EUR"
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+class ProductPatch(Schema):
+    sku: str | None = Field(None, min_length=1, max_length=50)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = None
+    unit_code: UnitCode | None = None
+    price_mode: Literal["net", "gross"] | None = None
+    unit_price: UnitPrice | None = None
+    tax_rate: str | None = Field(None, description="Tax rate code", examples=["de-19"])
+    track_stock: bool | None = None
+    low_stock_threshold: Quantity | None = None
+    active: bool | None = None
+
+    @field_validator(
+        "sku", "name", "description", "unit_code", "price_mode", "unit_price", "tax_rate",
+        "track_stock", "active",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        return not_null(value)
+
+
+class ProductIn(ProductPatch):
+    sku: str = Field(min_length=1, max_length=50)
+    name: str = Field(min_length=1, max_length=200)
+    unit_price: UnitPrice
+    tax_rate: str = Field(description="Tax rate code", examples=["de-19"])
+    stock_level: Quantity | None = Field(None, description="Opening stock (tracked products)")
+
+
+class ProductOut(Schema):
+    id: int
+    object: Literal["product"] = "product"
+    created_at: Timestamp | None
+    sku: str
+    name: str
+    description: str
+    unit_code: str
+    price_mode: str
+    unit_price: str = Field(examples=["9.99"])
+    currency: str = "EUR"
+    tax_rate: str = Field(examples=["de-19"])
+    track_stock: bool
+    stock_level: str
+    low_stock_threshold: str | None
+    active: bool
+
+
+class TaxRateOut(Schema):
+    id: str = Field(description="The code; tax rates are identified by code", examples=["de-19"])
+    object: Literal["tax_rate"] = "tax_rate"
+    created_at: Timestamp | None = None
+    code: str
+    name: str
+    category: str = Field(description="EN 16931 VAT category (S, Z, E, AE, K, G, O)")
+    rate: str = Field(examples=["19.00"])
+    exemption_reason: str
+    exemption_reason_code: str
+    active: bool
+
+
+# --- orders and invoices -----------------------------------------------------------------
+
+
+class OrderLineIn(Schema):
+    sku: str | None = Field(None, max_length=50, description="A product; or give name and price")
+    name: str | None = Field(None, max_length=200)
+    description: str | None = None
+    quantity: Quantity
+    unit_price: UnitPrice | None = None
+    unit_code: UnitCode | None = None
+    tax_rate: str | None = Field(None, examples=["de-19"])
+    discount_percent: Percent | None = None
+    discount_amount: Amount | None = None
+
+
+class ServicePeriodIn(Schema):
+    start: dt.date
+    end: dt.date
+
+
+class OrderIn(Schema):
+    customer: int = Field(description="Customer id")
+    external_reference: str | None = Field(
+        None,
+        max_length=100,
+        description="The shop's order number; a repeated reference returns the first invoice.",
+    )
+    price_mode: Literal["net", "gross"] | None = None
+    lines: list[OrderLineIn]
+    document_discount_percent: Percent | None = None
+    document_discount_amount: Amount | None = None
+    service_period: ServicePeriodIn | None = None
+    buyer_reference: str = Field("", max_length=100)
+    note: str = ""
+
+
+class CreditNoteLineIn(Schema):
+    position: int = Field(ge=1, description="Position of the line on the original invoice")
+    quantity: Quantity
+
+
+class CreditNoteIn(Schema):
+    lines: list[CreditNoteLineIn] | None = None
+    amount: Amount | None = Field(None, description="Gross amount to credit (instead of lines)")
+    tax_rate: str | None = Field(None, description="Tax rate code of the credited amount")
+    reason: str = ""
+    restock: bool = False
+
+
+class RejectIn(Schema):
+    reason: str = Field(max_length=500)
+
+
+class CancelIn(Schema):
+    reason: str = ""
+
+
+class InvoiceLineOut(Schema):
+    position: int
+    product: int | None
+    credited_position: int | None
+    sku: str
+    name: str
+    description: str
+    quantity: str = Field(examples=["2"])
+    unit_code: str
+    unit_price: str = Field(description="As entered: net, or gross for gross documents")
+    net_unit_price: str
+    discount_percent: str
+    discount_amount: MoneyOut
+    net_amount: MoneyOut
+    gross_amount: MoneyOut | None
+    tax_rate: str = Field(examples=["de-19"])
+    tax_category: str
+    tax_percent: str = Field(examples=["19.00"])
+    tax_exemption_reason: str
+
+
+class InvoiceTaxOut(Schema):
+    category: str
+    rate: str
+    taxable_amount: MoneyOut
+    tax_amount: MoneyOut
+    exemption_reason: str
+    exemption_reason_code: str
+
+
+class InvoiceAllowanceOut(Schema):
+    tax_category: str
+    tax_rate: str
+    amount: MoneyOut
+    base_amount: MoneyOut
+    percent: str | None
+    reason: str
+
+
+class ServicePeriodOut(Schema):
+    start: dt.date | None
+    end: dt.date | None
+
+
+class InvoiceOut(Schema):
+    id: int
+    object: Literal["invoice"] = "invoice"
+    created_at: Timestamp
+    kind: Literal["invoice", "credit_note", "cancellation"]
+    status: Literal["draft", "pending_approval", "approved", "rejected", "finalized"]
+    number: str | None = Field(description="Assigned at finalization", examples=["RE-2026-00001"])
+    customer: int
+    original_invoice: int | None
+    original_invoice_number: str | None
+    order_reference: str
+    buyer_reference: str
+    currency: str
+    price_mode: str
+    language: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    service_period: ServicePeriodOut
+    payment_term_days: int
+    payment_method: str
+    note: str
+    buyer: dict[str, Any] = Field(description="The customer's data as copied into the document")
+    lines: list[InvoiceLineOut]
+    allowances: list[InvoiceAllowanceOut]
+    taxes: list[InvoiceTaxOut]
+    line_total: MoneyOut
+    allowance_total: MoneyOut
+    tax_basis_total: MoneyOut
+    tax_total: MoneyOut
+    grand_total: MoneyOut
+    payable_amount: MoneyOut
+    open_amount: MoneyOut | None = Field(description="Finalized documents only")
+    payment_status: Literal["unpaid", "partially_paid", "paid", "overpaid", "cancelled"] | None = (
+        Field(description="Finalized documents only")
+    )
+    overdue: bool
+    approval_reasons: list[str]
+    approved_by: str
+    rejection_reason: str
+    finalized_at: Timestamp | None
+
+
+# --- lists -------------------------------------------------------------------------------
+
+
+class _List(Schema):
+    object: Literal["list"] = "list"
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as cursor to get the next page")
+
+
+class CustomerList(_List):
+    data: list[CustomerOut]
+
+
+class ProductList(_List):
+    data: list[ProductOut]
+
+
+class TaxRateList(_List):
+    data: list[TaxRateOut]
+
+
+class InvoiceList(_List):
+    data: list[InvoiceOut]
+
+
+class Page(Schema):
+    limit: int = Field(50, ge=1, le=200, description="At most 200")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
