@@ -1,8 +1,7 @@
 """Derived figures of invoices: open amount, payment status, overdue.
 
 Open amount = payable − finalized credit notes and cancellations − allocated payments
-− write-offs (reversed allocations and write-offs no longer count). Never stored, always
-derived.
+(reversed allocations no longer count). Never stored, always derived.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def _sum_subquery(queryset: QuerySet, group: str, field: str) -> Coalesce:
 
 def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
     """Annotate credited_amount, allocated_amount and open_amount in one query."""
-    from faktura.payments.models import Allocation, WriteOff
+    from faktura.payments.models import Allocation
 
     credited = _sum_subquery(
         Invoice.objects.filter(original=OuterRef("pk"), status=Status.FINALIZED),
@@ -39,18 +38,10 @@ def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
         "invoice",
         "amount",
     )
-    written_off = _sum_subquery(
-        WriteOff.objects.filter(invoice=OuterRef("pk"), reversed_at__isnull=True),
-        "invoice",
-        "amount",
-    )
-    return queryset.annotate(
-        credited_amount=credited, allocated_amount=allocated, written_off_amount=written_off
-    ).annotate(
+    return queryset.annotate(credited_amount=credited, allocated_amount=allocated).annotate(
         open_amount=Coalesce("payable_amount", Value(ZERO))
         - Coalesce("credited_amount", Value(ZERO))
         - Coalesce("allocated_amount", Value(ZERO))
-        - Coalesce("written_off_amount", Value(ZERO))
     )
 
 
@@ -83,7 +74,7 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     """Return open amount, payment status and overdue flag of one finalized invoice."""
     row = (
         with_open_amounts(Invoice.objects.filter(pk=invoice.pk))
-        .values("credited_amount", "allocated_amount", "written_off_amount", "open_amount")
+        .values("credited_amount", "allocated_amount", "open_amount")
         .get()
     )
     cancelled = Invoice.objects.filter(
@@ -92,8 +83,7 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     status = payment_status(
         payable=invoice.payable_amount,
         credited=row["credited_amount"],
-        # A written-off difference is settled like a payment.
-        allocated=row["allocated_amount"] + row["written_off_amount"],
+        allocated=row["allocated_amount"],
         cancelled=cancelled,
     )
     return {
