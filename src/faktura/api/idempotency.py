@@ -52,9 +52,11 @@ def _render(body: BaseModel | dict[str, Any]) -> dict[str, Any]:
 
 
 def _json(body: dict[str, Any], status: int, *, replayed: bool = False) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(body), status=status, content_type="application/json; charset=utf-8"
-    )
+    return _text(json.dumps(body), status, replayed=replayed)
+
+
+def _text(body: str, status: int, *, replayed: bool = False) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -73,7 +75,7 @@ def _replay(record: IdempotencyRecord, request: HttpRequest, request_hash: str) 
             code="idempotency_key_reused",
             field=HEADER,
         )
-    return _json(record.response_body, record.response_status, replayed=True)
+    return _text(record.response_body, record.response_status, replayed=True)
 
 
 def respond(
@@ -109,10 +111,12 @@ def respond(
                 path=request.path[:300],
                 request_hash=request_hash,
                 response_status=status,
-                response_body={},
+                response_body="",
                 created_at=clock.now(),
             )
-            body = _render(create())
+            # Kept as the exact text sent, so a replay is byte-identical (PostgreSQL's
+            # jsonb would reorder the keys).
+            body = json.dumps(_render(create()))
             record.response_body = body
             record.save(update_fields=["response_body"])
     except IntegrityError:
@@ -120,7 +124,7 @@ def respond(
         if winner is None:
             raise
         return _replay(winner, request, request_hash)
-    return _json(body, status)
+    return _text(body, status)
 
 
 def purge_expired(*, older_than: dt.timedelta = RETENTION) -> int:

@@ -69,7 +69,7 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=300)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

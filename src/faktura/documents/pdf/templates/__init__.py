@@ -1,0 +1,1 @@
+"""Typst templates of printed documents (a package so wheels ship the .typ files)."""
