@@ -105,3 +105,19 @@ def test_intra_community_supply_names_both_vat_ids(company, actor):
     assert b"ATU13585627" in xml
     assert b"DE136695976" in xml
     assert invoice.grand_total == Decimal("1450.00")
+
+
+def test_consumer_pdf_shows_the_gross_line_amount_of_an_amount_discount(consumer, actor):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from faktura.documents.pdf.render import render_pdf
+
+    invoice = _finalized(consumer, actor, line("2", "9.99", discount_amount="1.01"))
+    snapshot = snapshot_for(invoice)
+    assert snapshot.lines[0].gross_amount == Decimal("18.97")
+    assert invoice.grand_total == Decimal("18.97")
+    pdf = render_pdf(snapshot, einvoice_xml=build_cii(snapshot))
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert "18,97" in text.replace("\xa0", " ")

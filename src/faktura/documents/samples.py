@@ -231,6 +231,7 @@ def build_snapshot(
             net_amount=result.net_amount,
             tax_category=line.tax_category,
             tax_rate=line.tax_rate,
+            gross_amount=result.gross_amount,
         )
         for index, (line, result) in enumerate(zip(lines, totals.lines, strict=True), start=1)
     )

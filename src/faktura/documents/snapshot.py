@@ -82,6 +82,7 @@ class LineSnapshot:
     net_amount: Decimal  # BT-131 = quantity × unit price − line allowance, rounded
     tax_category: TaxCategory  # BT-151
     tax_rate: Decimal  # BT-152, e.g. Decimal("19.00")
+    gross_amount: Decimal | None = None  # the gross line amount the consumer saw (gross pricing)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def snapshot_for(
                 net_amount=line.net_amount,
                 tax_category=line.tax_category,  # type: ignore[arg-type]
                 tax_rate=line.tax_rate,
+                gross_amount=line.gross_amount,
             )
             for line in invoice.lines.order_by("position")
         ),

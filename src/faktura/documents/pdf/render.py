@@ -357,9 +357,11 @@ def _info(
 def _gross_line_amount(line: LineSnapshot) -> Decimal:
     """The gross line amount the consumer saw: quantity × gross price − gross discount.
 
-    The snapshot keeps the discount net (BT-136); a percentage discount is recomputed on
-    the gross exactly as when the document was priced, an amount discount is grossed up.
+    Finalized documents carry it; for snapshots without it, the discount (kept net, BT-136)
+    is recomputed on the gross: exact for percentages, grossed up for amounts.
     """
+    if line.gross_amount is not None:
+        return line.gross_amount
     assert line.gross_unit_price is not None
     base = round_money(line.quantity * line.gross_unit_price)
     if line.discount_percent:
