@@ -82,3 +82,10 @@ def test_a_customer_added_in_the_admin_is_numbered_and_audited(staff_client, com
     customer = Customer.objects.get(name="Neu GmbH")
     assert customer.number == "K00001"
     assert AuditEntry.objects.filter(action="customer.created").exists()
+
+
+def test_the_admin_stylesheet_is_served_without_debug(client, settings):
+    assert settings.DEBUG is False
+    response = client.get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert b"body" in b"".join(response.streaming_content)
