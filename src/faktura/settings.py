@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "faktura.sales",
     "faktura.invoicing",
     "faktura.payments",
+    "faktura.documents",
+    "faktura.notifications",
     "faktura.api",
 ]
 
@@ -142,6 +144,14 @@ EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL")
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "rechnung@localhost")
+
+# Retention in years per document class (§ 147 (3) AO, § 14b (1) UStG as of 2025: invoices and
+# other Buchungsbelege 8 years; books, annual accounts, Verfahrensdokumentation 10 years). The
+# period starts at the end of the calendar year of issue (§ 147 (4) AO).
+FAKTURA_RETENTION_YEARS = {
+    "invoice": int(os.environ.get("FAKTURA_RETENTION_INVOICE_YEARS", "8")),
+    "book": int(os.environ.get("FAKTURA_RETENTION_BOOK_YEARS", "10")),
+}
 
 TASKS = {
     "default": {

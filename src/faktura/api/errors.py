@@ -36,6 +36,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "permission_denied": (403, "The key's user lacks the role for this operation."),
     "not_an_approver": (403, "Only a user with the approver role may approve or reject."),
     "approver_is_creator": (403, "Who created an invoice cannot approve or reject it."),
+    "no_recipient": (409, "The customer has no e-mail address to deliver to."),
+    "document_not_archived": (404, "The document is not rendered and archived yet."),
+    "archived_file_missing": (500, "The archived file is missing; run `faktura check`."),
+    "archived_file_altered": (500, "The archived file does not match its hash; run `faktura check`."),
+    "archive_name_taken": (500, "The archive already holds another file under this name."),
     "role_required": (403, "The key's user lacks the role this operation needs (e.g. accountant)."),
     # state conflicts
     "invoice_not_draft": (409, "The invoice is finalized already."),

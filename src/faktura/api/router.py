@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from faktura.api import customers, errors, invoices, orders, products, tax_rates
+from faktura.api import customers, documents, errors, invoices, orders, products, tax_rates
 from faktura.api.fields import ApiParser
 
 DESCRIPTION = """\
@@ -37,3 +37,4 @@ api.add_router("/products", products.router)
 api.add_router("/tax-rates", tax_rates.router)
 api.add_router("/orders", orders.router)
 api.add_router("/invoices", invoices.router)
+api.add_router("/invoices", documents.router)

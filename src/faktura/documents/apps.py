@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DocumentsConfig(AppConfig):
+    name = "faktura.documents"
+    label = "documents"
+    verbose_name = _("Dokumente und Archiv")
+
+    def ready(self) -> None:
+        from faktura.core.integrity import EXTRA_CHECKS
+        from faktura.documents.archive import archive_problems
+
+        # `faktura check` verifies every archived file against its SHA-256 (GoBD).
+        if archive_problems not in EXTRA_CHECKS:
+            EXTRA_CHECKS.append(archive_problems)

@@ -1,0 +1,320 @@
+"""Store each document's original once, read it back verified, and check the whole archive.
+
+Invariant (DESIGN 2, GoBD Unveränderbarkeit): an archived file is never replaced. The file
+is written first, under a deterministic name, outside any transaction; then the row is
+inserted with its SHA-256 under the customer's lock and audited. A second render of the
+same document (a repeated task, a concurrent worker) finds the row and returns it, or loses
+the insert on the unique constraint and returns the winner's row; an existing file is never
+written over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
+from django.db import IntegrityError, transaction
+
+from faktura.core import audit, clock
+from faktura.core.actors import Actor
+from faktura.core.errors import DomainError
+from faktura.customers.models import Customer
+from faktura.documents.models import (
+    ArchivedDocument,
+    archive_storage,
+    retention_until,
+    safe_filename,
+)
+from faktura.invoicing.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+_CHUNK = 1024 * 1024
+SYSTEM_ACTOR = Actor.system("documents")
+
+
+class ArchiveDamaged(DomainError):
+    """An archived file is missing or its bytes no longer match the recorded SHA-256."""
+
+    code = "archive_damaged"
+    http_status = 500
+
+
+class DocumentNotArchived(DomainError):
+    """The document has no archived file (yet): not rendered, or blocked by validation."""
+
+    code = "document_not_archived"
+    http_status = 404
+
+
+def archive_name(invoice: Invoice, kind: str) -> str:
+    """The deterministic storage name: ``archive/2026/RE-2026-00001.pdf``."""
+    assert invoice.number is not None
+    assert invoice.issue_date is not None
+    return f"archive/{invoice.issue_date.year}/{safe_filename(invoice.number, kind)}"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file written to the archive storage, not yet recorded by a row."""
+
+    kind: str
+    name: str
+    sha256: str
+    size: int
+    created: bool  # written now (False: an identical file was there already)
+
+
+def store_file(*, invoice: Invoice, kind: str, content: bytes) -> StoredFile:
+    """Write ``content`` under the document's deterministic name; never overwrite a file.
+
+    Step one of archiving, outside any transaction; ``record_locked`` is step two.
+    """
+    if kind not in CONTENT_TYPES:
+        raise ValueError(f"unknown document kind {kind!r}")
+    if not invoice.is_finalized or invoice.number is None or invoice.issue_date is None:
+        raise ValueError(f"{invoice} is not finalized")
+    digest = hashlib.sha256(content).hexdigest()
+    name, created = _store(archive_storage(), archive_name(invoice, kind), content, digest)
+    return StoredFile(kind=kind, name=name, sha256=digest, size=len(content), created=created)
+
+
+def record_locked(
+    *, invoice: Invoice, stored: StoredFile, validation: str = "", einvoice_sha256: str = ""
+) -> tuple[ArchivedDocument, audit.PendingEntry | None]:
+    """Insert the row of a stored file unless the document is archived already.
+
+    Runs inside the caller's transaction, which holds the customer's lock (so a second
+    writer waits and then finds this row). Returns the row and the audit entry to record,
+    or the existing row and None. A writer that raced past the lock fails on the unique
+    constraint (IntegrityError): the caller re-reads the winner.
+    """
+    assert transaction.get_connection().in_atomic_block, "record_locked needs a transaction"
+    assert invoice.number is not None
+    assert invoice.issue_date is not None
+    existing = ArchivedDocument.objects.filter(invoice_id=invoice.pk, kind=stored.kind).first()
+    if existing is not None:
+        return existing, None
+    document = ArchivedDocument.objects.create(
+        invoice=invoice,
+        kind=stored.kind,
+        file=stored.name,
+        sha256=stored.sha256,
+        size=stored.size,
+        content_type=CONTENT_TYPES[stored.kind],
+        filename=safe_filename(invoice.number, stored.kind),
+        created_at=clock.now(),
+        retention_until=retention_until(invoice.issue_date, "invoice"),
+        einvoice_sha256=einvoice_sha256,
+        validation=validation,
+    )
+    entry = audit.PendingEntry(
+        chain=audit.customer_chain(invoice.customer_id),
+        action="document.archived",
+        object_type=invoice.kind,
+        object_id=invoice.pk,
+        data={
+            "number": invoice.number,
+            "kind": stored.kind,
+            "file": stored.name,
+            "sha256": stored.sha256,
+            "size": stored.size,
+        },
+    )
+    return document, entry
+
+
+def discard_unused(stored: StoredFile) -> None:
+    """Remove a file this writer created when another writer's row won.
+
+    Only files written by this very call and referred to by no row are removed; an
+    archived file is never touched.
+    """
+    if not stored.created:
+        return
+    winner = ArchivedDocument.objects.filter(file=stored.name).exists()
+    if not winner:
+        archive_storage().delete(stored.name)
+
+
+def archive_once(
+    *,
+    invoice: Invoice,
+    kind: str,
+    content: bytes,
+    validation: str = "",
+    einvoice_sha256: str = "",
+    actor: Actor = SYSTEM_ACTOR,
+) -> ArchivedDocument:
+    """Archive ``content`` as the ``kind`` document of a finalized ``invoice``, exactly once.
+
+    Returns the existing row when the document is archived already (the new content is then
+    ignored: rendering again is a no-op). Must not run inside a transaction: the file is
+    written before the row's short transaction (locks: the customer's account).
+    Raises ValueError for an unknown kind or a document that is not finalized.
+    """
+    existing = ArchivedDocument.objects.filter(invoice_id=invoice.pk, kind=kind).first()
+    if existing is not None:
+        return existing
+    stored = store_file(invoice=invoice, kind=kind, content=content)
+    try:
+        with transaction.atomic():
+            Customer.objects.select_for_update().only("pk").get(pk=invoice.customer_id)
+            document, entry = record_locked(
+                invoice=invoice,
+                stored=stored,
+                validation=validation,
+                einvoice_sha256=einvoice_sha256,
+            )
+            if entry is not None:
+                audit.record_many(actor=actor, entries=[entry])
+    except IntegrityError:
+        # Lost the race on the unique constraint (invoice, kind): the winner's row counts.
+        winner = ArchivedDocument.objects.filter(invoice_id=invoice.pk, kind=kind).first()
+        if winner is None:
+            raise
+        document = winner
+    if document.file.name != stored.name:
+        discard_unused(stored)
+    return document
+
+
+def _store(storage: Storage, name: str, content: bytes, digest: str) -> tuple[str, bool]:
+    """Write ``content`` under ``name`` unless that file exists; return (name, created).
+
+    An existing file with the same bytes (a crash between file and row, a concurrent
+    writer) is reused. One with other bytes is left untouched and the content goes beside
+    it under a name carrying its hash.
+    """
+    if storage.exists(name):
+        if _file_digest(storage, name) == digest:
+            return name, False
+        path = PurePosixPath(name)
+        alternative = str(path.with_name(f"{path.stem}.{digest[:16]}{path.suffix}"))
+        logger.warning("%s exists with other content; archiving as %s", name, alternative)
+        if storage.exists(alternative):
+            if _file_digest(storage, alternative) == digest:
+                return alternative, False
+            raise ArchiveDamaged(
+                f"Cannot archive {name}: {alternative} exists with other content.",
+                code="archive_name_taken",
+            )
+        name = alternative
+    # FileSystemStorage creates with O_EXCL: if a concurrent writer took the name in the
+    # meantime, save() picks another free name instead of writing over the file.
+    return storage.save(name, ContentFile(content)), True
+
+
+def _file_digest(storage: Storage, name: str) -> str:
+    sha = hashlib.sha256()
+    with storage.open(name, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _describe(document: ArchivedDocument) -> str:
+    invoice = document.invoice
+    kind = invoice.get_kind_display()
+    return f"{kind} {invoice.number} ({document.kind}, file {document.file.name})"
+
+
+def read_archived(document: ArchivedDocument) -> bytes:
+    """Return the archived bytes after checking them against the recorded SHA-256.
+
+    Raises ArchiveDamaged (code ``archived_file_missing`` or ``archived_file_altered``).
+    """
+    storage = document.file.storage
+    name = document.file.name or ""
+    if not name or not storage.exists(name):
+        raise ArchiveDamaged(
+            f"{_describe(document)}: the archived file is missing.",
+            code="archived_file_missing",
+        )
+    with storage.open(name, "rb") as handle:
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise ArchiveDamaged(
+            f"{_describe(document)}: the archived file was altered (SHA-256 mismatch).",
+            code="archived_file_altered",
+        )
+    return data
+
+
+def archived(invoice_id: int, kind: str) -> ArchivedDocument:
+    """Return the archived ``kind`` document of an invoice; raise DocumentNotArchived."""
+    document = (
+        ArchivedDocument.objects.select_related("invoice")
+        .filter(invoice_id=invoice_id, kind=kind)
+        .first()
+    )
+    if document is None:
+        raise DocumentNotArchived(
+            f"Invoice {invoice_id} has no archived {kind.upper()} (not rendered yet, or its "
+            "e-invoice was blocked by validation)."
+        )
+    return document
+
+
+def einvoice_of(invoice_id: int) -> tuple[bytes, str]:
+    """Return the e-invoice XML and a file name: the archived XRechnung, else the Factur-X
+    XML embedded in the archived PDF (byte-identical to what was validated and sent).
+
+    Raises DocumentNotArchived, or ArchiveDamaged when the bytes do not match their hashes.
+    """
+    xml_document = (
+        ArchivedDocument.objects.select_related("invoice")
+        .filter(invoice_id=invoice_id, kind=ArchivedDocument.Kind.XML)
+        .first()
+    )
+    if xml_document is not None:
+        return read_archived(xml_document), xml_document.filename
+    pdf_document = archived(invoice_id, ArchivedDocument.Kind.PDF)
+    xml = embedded_xml(read_archived(pdf_document))
+    if xml is None or hashlib.sha256(xml).hexdigest() != pdf_document.einvoice_sha256:
+        raise DocumentNotArchived(
+            f"{_describe(pdf_document)} carries no e-invoice XML.", code="document_not_archived"
+        )
+    return xml, safe_filename(pdf_document.invoice.number or str(invoice_id), "xml")
+
+
+def embedded_xml(pdf: bytes) -> bytes | None:
+    """Return the Factur-X/ZUGFeRD XML attached to ``pdf`` (factur-x.xml, xrechnung.xml)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for name in ("factur-x.xml", "xrechnung.xml", "zugferd-invoice.xml"):
+            attached = document.attachments.get(name)
+            if attached is not None:
+                return bytes(attached.get_file().read_bytes())
+    return None
+
+
+def archive_problems() -> Iterator[str]:
+    """Yield one line per archived file that is missing or whose bytes changed."""
+    documents = (
+        ArchivedDocument.objects.select_related("invoice").order_by("pk").iterator(chunk_size=500)
+    )
+    for document in documents:
+        storage = document.file.storage
+        name = document.file.name or ""
+        try:
+            if not name or not storage.exists(name):
+                yield f"{_describe(document)}: the archived file is missing"
+                continue
+            actual = _file_digest(storage, name)
+        except OSError as error:
+            yield f"{_describe(document)}: the archived file cannot be read ({error})"
+            continue
+        if actual != document.sha256:
+            yield (
+                f"{_describe(document)}: the archived file was altered "
+                f"(SHA-256 {actual}, archived {document.sha256})"
+            )
