@@ -1,0 +1,79 @@
+"""The outbox: every e-mail Faktura sends, written in the transaction that decides to send it.
+
+A message is composed completely when it is queued (recipients, subject, text and HTML,
+references to the archived attachments), so every retry sends the same mail and the record
+shows what the customer received. Sending happens after the commit, in a task.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# Delays before attempts 2 … 6; after the sixth failed attempt the message is "failed".
+BACKOFF_MINUTES = (1, 5, 30, 120, 720)
+MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
+
+
+class OutboxMessage(models.Model):
+    class Event(models.TextChoices):
+        INVOICE_ISSUED = "invoice_issued", _("Rechnung ausgestellt")
+        CREDIT_NOTE_ISSUED = "credit_note_issued", _("Gutschrift ausgestellt")
+        CANCELLATION_ISSUED = "cancellation_issued", _("Stornorechnung ausgestellt")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("In Warteschlange")
+        SENDING = "sending", _("Wird gesendet")
+        SENT = "sent", _("Gesendet")
+        FAILED = "failed", _("Fehlgeschlagen")
+
+    invoice = models.ForeignKey(
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+        verbose_name=_("Dokument"),
+    )
+    event = models.CharField(_("Anlass"), max_length=30, choices=Event.choices)
+    is_resend = models.BooleanField(_("Erneuter Versand"), default=False)
+    from_email = models.CharField(_("Absender"), max_length=300)
+    reply_to = models.JSONField(_("Antwort an"), default=list, blank=True)
+    to = models.JSONField(_("An"), default=list)
+    cc = models.JSONField(_("Kopie an"), default=list, blank=True)
+    subject = models.CharField(_("Betreff"), max_length=300)
+    language = models.CharField(_("Sprache"), max_length=5, default="de")
+    body_text = models.TextField(_("Text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    # ids of faktura.documents.ArchivedDocument; attached byte for byte as archived
+    attachments = models.JSONField(_("Anhänge"), default=list, blank=True)
+    state = models.CharField(
+        _("Status"), max_length=10, choices=State.choices, default=State.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("Versuche"), default=0)
+    last_error = models.TextField(_("Letzter Fehler"), blank=True)
+    next_attempt_at = models.DateTimeField(_("Nächster Versuch"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("Gesendet am"), null=True, blank=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(_("Erstellt am"))
+
+    class Meta:
+        verbose_name = _("E-Mail")
+        verbose_name_plural = _("Postausgang")
+        ordering: ClassVar = ["-id"]
+        constraints: ClassVar = [
+            # One first mail per document; re-sends are further rows.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(is_resend=False, invoice__isnull=False),
+                name="one_initial_mail_per_document",
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return self.subject

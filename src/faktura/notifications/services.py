@@ -1,0 +1,349 @@
+"""Queue and send the e-mails that deliver finalized documents.
+
+Queueing is one short transaction: it locks the customer's account and the document,
+composes the whole message, records it in the audit log and enqueues the send task, so the
+message exists exactly when the decision to send it was committed. Sending runs after the
+commit: it claims the row, talks SMTP outside any transaction, then records the outcome.
+A failed attempt changes nothing about the document; it is retried after 1 min, 5 min,
+30 min, 2 h and 12 h, and after the sixth failed attempt the message and the document's
+delivery status are "failed" for staff to see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+
+from faktura.core import audit, clock
+from faktura.core.actors import Actor
+from faktura.core.errors import NotFound, StateConflict
+from faktura.customers.models import Customer
+from faktura.documents.archive import ArchiveDamaged, DocumentNotArchived, read_archived
+from faktura.documents.models import ArchivedDocument, Letterhead
+from faktura.documents.snapshot import DocumentSnapshot
+from faktura.invoicing.models import Invoice
+from faktura.notifications import mail
+from faktura.notifications.models import BACKOFF_MINUTES, MAX_ATTEMPTS, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+State = OutboxMessage.State
+SYSTEM_ACTOR = Actor.system("mail")
+# A message claimed longer ago than this was lost with its worker and is sent again.
+STALE_CLAIM = dt.timedelta(minutes=15)
+# What a failed SMTP conversation raises: smtplib's errors, refused or dropped connections,
+# timeouts, DNS failures (all OSError).
+DELIVERY_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def lock_document(invoice_id: int) -> Invoice:
+    """Lock the customer's account, then the document (the lock order of all services)."""
+    customer = (
+        Customer.objects.select_for_update().filter(invoices__id=invoice_id).order_by().first()
+    )
+    if customer is None:
+        raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice.customer = customer
+    return invoice
+
+
+def _recipients(invoice: Invoice) -> tuple[list[str], list[str]]:
+    customer = invoice.customer
+    to = [customer.email or invoice.buyer.get("email", "")]
+    cc = [
+        address.strip()
+        for address in (customer.additional_emails or "").replace(";", ",").split(",")
+        if address.strip() and address.strip() not in to
+    ]
+    return [address for address in to if address], cc
+
+
+def queue_document_mail(
+    *,
+    invoice_id: int,
+    actor: Actor,
+    resend: bool = False,
+    snapshot: DocumentSnapshot | None = None,
+) -> OutboxMessage:
+    """Queue the mail that delivers an archived document; enqueue its sending.
+
+    Idempotent for the first mail: without ``resend`` an existing first message is returned
+    unchanged. ``resend=True`` always queues a new message with the archived file.
+    ``snapshot`` spares rebuilding it when the caller has it.
+    Raises NotFound, StateConflict (not finalized; ``no_recipient``) and
+    DocumentNotArchived (not rendered yet, or blocked by validation).
+    """
+    from faktura.documents.pipeline import kinds_for
+
+    with transaction.atomic():
+        invoice = lock_document(invoice_id)
+        if not invoice.is_finalized:
+            raise StateConflict(
+                f"{invoice} is not finalized; only finalized documents are sent.",
+                code="invoice_not_finalized",
+            )
+        if not resend:
+            existing = OutboxMessage.objects.filter(invoice=invoice, is_resend=False).first()
+            if existing is not None:
+                return existing
+        # XRechnung is delivered as the XML itself; everything else as the PDF/A-3 with the
+        # embedded Factur-X XML.
+        kind = kinds_for(invoice)[0]
+        document = ArchivedDocument.objects.filter(invoice=invoice, kind=kind).first()
+        if document is None:
+            reason = f": {invoice.delivery_error}" if invoice.delivery_status == "blocked" else ""
+            raise DocumentNotArchived(
+                f"{invoice} has no archived {kind.upper()} to send yet{reason}"
+            )
+        letterhead = Letterhead.current()
+        message, entry = queue_locked(
+            invoice,
+            actor=actor,
+            resend=resend,
+            document=document,
+            snapshot=snapshot,
+            accent=letterhead.accent_colour if letterhead else mail.DEFAULT_ACCENT,
+        )
+        if entry is not None:
+            audit.record_many(actor=actor, entries=[entry])
+    return message
+
+
+def queue_locked(
+    invoice: Invoice,
+    *,
+    actor: Actor,
+    resend: bool,
+    document: ArchivedDocument,
+    snapshot: DocumentSnapshot | None = None,
+    accent: str = mail.DEFAULT_ACCENT,
+) -> tuple[OutboxMessage, audit.PendingEntry | None]:
+    """Compose and queue the mail inside the caller's transaction (customer and document
+    locked, ``document`` archived); return it and the audit entry the caller records.
+
+    Without ``resend`` an existing first message is returned with no entry.
+    """
+    from faktura.documents.pipeline import snapshot_of
+    from faktura.notifications.tasks import send_outbox_message
+
+    assert transaction.get_connection().in_atomic_block, "queue_locked needs a transaction"
+    if not resend:
+        existing = OutboxMessage.objects.filter(invoice=invoice, is_resend=False).first()
+        if existing is not None:
+            return existing, None
+    to, cc = _recipients(invoice)
+    if not to:
+        raise StateConflict(f"{invoice.customer} has no e-mail address.", code="no_recipient")
+    composed = mail.compose(
+        snapshot or snapshot_of(invoice), attachments=[document.filename], accent=accent
+    )
+    seller = invoice.seller
+    message = OutboxMessage.objects.create(
+        invoice=invoice,
+        event=composed.event,
+        is_resend=resend,
+        from_email=formataddr((seller.get("name", ""), settings.DEFAULT_FROM_EMAIL)),
+        reply_to=[seller["email"]] if seller.get("email") else [],
+        to=to,
+        cc=cc,
+        subject=composed.subject,
+        language=composed.language,
+        body_text=composed.text,
+        body_html=composed.html,
+        attachments=[document.pk],
+        state=State.QUEUED,
+        created_by=actor.label,
+        created_at=clock.now(),
+    )
+    invoice.delivery_status = "queued"
+    invoice.delivery_error = ""
+    invoice.save(update_fields=["delivery_status", "delivery_error", "updated_at"])
+    send_outbox_message.enqueue(message.pk)
+    entry = audit.PendingEntry(
+        chain=audit.customer_chain(invoice.customer_id),
+        action="document.resend_queued" if resend else "document.mail_queued",
+        object_type=invoice.kind,
+        object_id=invoice.pk,
+        data={
+            "number": invoice.number,
+            "message": message.pk,
+            "to": to,
+            "cc": cc,
+            "attachments": [document.filename],
+            "sha256": document.sha256,
+        },
+    )
+    return message, entry
+
+
+def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    """The e-mail of ``message``, its attachments read (and hash-checked) from the archive."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=message.from_email,
+        to=message.to,
+        cc=message.cc,
+        reply_to=message.reply_to,
+        # One Message-ID per outbox message: a mail sent twice after a lost worker is
+        # recognisable as the same mail.
+        headers={
+            "Message-ID": f"<faktura-outbox-{message.pk}@{domain}>",
+            "Content-Language": message.language,
+        },
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    documents = ArchivedDocument.objects.select_related("invoice").filter(
+        pk__in=message.attachments
+    )
+    for document in sorted(documents, key=lambda d: message.attachments.index(d.pk)):
+        email.attach(document.filename, read_archived(document), document.content_type)
+    return email
+
+
+def send_message(message_id: int) -> OutboxMessage | None:
+    """Send one queued message that is due; record success or schedule the retry.
+
+    Does nothing for a message that is sent, failed, being sent by another worker, or not
+    due yet (its retry task or ``faktura send-outbox`` comes back for it).
+    """
+    now = clock.now()
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        )
+        if message is None or message.state != State.QUEUED:
+            return message
+        if message.next_attempt_at is not None and message.next_attempt_at > now:
+            return message
+        message.state = State.SENDING
+        message.claimed_at = now
+        message.save(update_fields=["state", "claimed_at"])
+    try:
+        email = build_email(message)
+    except ArchiveDamaged as error:
+        # Retrying cannot repair the archive: staff must restore the file from a backup.
+        return _record_failure(message.pk, error, final=True)
+    try:
+        email.send(fail_silently=False)
+    except DELIVERY_ERRORS as error:
+        logger.warning("mail %s not sent: %s", message.pk, error)
+        return _record_failure(message.pk, error)
+    return _record_sent(message.pk)
+
+
+def _locked_message(message_id: int) -> OutboxMessage:
+    message = OutboxMessage.objects.get(pk=message_id)
+    if message.invoice_id is not None:
+        Customer.objects.select_for_update().filter(
+            invoices__id=message.invoice_id
+        ).order_by().first()
+    return OutboxMessage.objects.select_for_update().get(pk=message_id)
+
+
+def _record_sent(message_id: int) -> OutboxMessage:
+    with transaction.atomic():
+        message = _locked_message(message_id)
+        message.state = State.SENT
+        message.attempts += 1
+        message.sent_at = clock.now()
+        message.next_attempt_at = None
+        message.last_error = ""
+        message.save(
+            update_fields=["state", "attempts", "sent_at", "next_attempt_at", "last_error"]
+        )
+        if message.invoice_id is not None:
+            Invoice.objects.filter(pk=message.invoice_id).update(
+                delivery_status="sent", delivery_error=""
+            )
+            _audit(message, "document.sent", {"to": message.to, "cc": message.cc})
+    return message
+
+
+def _record_failure(message_id: int, error: BaseException, *, final: bool = False) -> OutboxMessage:
+    from faktura.notifications.tasks import send_outbox_message
+
+    text = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        message = _locked_message(message_id)
+        message.attempts += 1
+        message.last_error = text
+        if final or message.attempts >= MAX_ATTEMPTS:
+            message.state = State.FAILED
+            message.next_attempt_at = None
+        else:
+            message.state = State.QUEUED
+            delay = dt.timedelta(minutes=BACKOFF_MINUTES[message.attempts - 1])
+            message.next_attempt_at = clock.now() + delay
+        message.save(update_fields=["state", "attempts", "last_error", "next_attempt_at"])
+        if message.state == State.FAILED:
+            if message.invoice_id is not None:
+                Invoice.objects.filter(pk=message.invoice_id).update(
+                    delivery_status="failed", delivery_error=text
+                )
+                _audit(
+                    message, "document.mail_failed", {"attempts": message.attempts, "error": text}
+                )
+        elif message.next_attempt_at is not None:
+            task = send_outbox_message
+            if task.get_backend().supports_defer:
+                task.using(run_after=message.next_attempt_at).enqueue(message.pk)
+            # Without deferred tasks the retry waits for `faktura send-outbox` (cron).
+    return message
+
+
+def _audit(message: OutboxMessage, action: str, data: dict[str, object]) -> None:
+    assert message.invoice_id is not None
+    invoice = Invoice.objects.only("pk", "kind", "number", "customer_id").get(pk=message.invoice_id)
+    audit.record(
+        chain=audit.customer_chain(invoice.customer_id),
+        actor=SYSTEM_ACTOR,
+        action=action,
+        object_type=invoice.kind,
+        object_id=invoice.pk,
+        data={"number": invoice.number, "message": message.pk, **data},
+    )
+
+
+def release_stale_claims(*, older_than: dt.timedelta = STALE_CLAIM) -> int:
+    """Put messages whose sender vanished mid-send (worker killed) back in the queue."""
+    with transaction.atomic():
+        return OutboxMessage.objects.filter(
+            state=State.SENDING, claimed_at__lt=clock.now() - older_than
+        ).update(state=State.QUEUED, next_attempt_at=None)
+
+
+def due_message_ids() -> list[int]:
+    now = clock.now()
+    return list(
+        OutboxMessage.objects.filter(state=State.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def send_due_messages() -> dict[str, int]:
+    """Send every queued message that is due (``faktura send-outbox``); return the counts."""
+    counts = {"released": release_stale_claims(), "sent": 0, "retry": 0, "failed": 0}
+    for message_id in due_message_ids():
+        message = send_message(message_id)
+        if message is None:
+            continue
+        if message.state == State.SENT:
+            counts["sent"] += 1
+        elif message.state == State.FAILED:
+            counts["failed"] += 1
+        elif message.state == State.QUEUED:
+            counts["retry"] += 1
+    return counts
