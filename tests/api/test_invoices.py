@@ -252,3 +252,18 @@ def test_limit_above_200_and_foreign_cursor_are_refused(api, company):
     assert (too_many.status_code, too_many.json()["field"]) == (422, "limit")
     bad_cursor = api.get_json("/invoices", cursor="not-a-cursor")
     assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (422, "invalid_cursor")
+
+
+def test_the_invoice_shows_its_delivery_state(api, place):
+    invoice = place()
+    assert invoice["delivery_status"] == "pending"
+    finalized = api.send("POST", f"/invoices/{invoice['id']}/finalize").json()
+    assert finalized["delivery_status"] == "pending"
+    Invoice.objects.filter(pk=invoice["id"]).update(
+        delivery_status="blocked", delivery_error="BR-CO-15: Gesamtbetrag falsch"
+    )
+    shown = api.get_json(f"/invoices/{invoice['id']}").json()
+    assert (shown["delivery_status"], shown["delivery_error"]) == (
+        "blocked",
+        "BR-CO-15: Gesamtbetrag falsch",
+    )

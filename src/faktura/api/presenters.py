@@ -262,6 +262,8 @@ def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut
         approved_by=obj.approved_by,
         rejection_reason=obj.rejection_reason,
         finalized_at=timestamp(obj.finalized_at),
+        delivery_status=obj.delivery_status,  # type: ignore[arg-type]
+        delivery_error=obj.delivery_error,
     )
 
 

@@ -330,6 +330,11 @@ class InvoiceOut(Schema):
     approved_by: str
     rejection_reason: str
     finalized_at: Timestamp | None
+    delivery_status: Literal["pending", "queued", "sent", "failed", "blocked"] = Field(
+        description="Rendering and e-mail delivery; `blocked` when the e-invoice failed "
+        "validation (see delivery_error)"
+    )
+    delivery_error: str
 
 
 # --- lists -------------------------------------------------------------------------------
