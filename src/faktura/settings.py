@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "faktura.sales",
     "faktura.invoicing",
     "faktura.payments",
+    "faktura.collection",
     "faktura.documents",
     "faktura.notifications",
     "faktura.api",

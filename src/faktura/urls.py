@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from django.urls import path
 from django.views.generic import RedirectView
 
@@ -6,7 +7,7 @@ from faktura.api.router import api
 
 admin.site.site_header = "Faktura"
 admin.site.site_title = "Faktura"
-admin.site.index_title = "Verwaltung"
+admin.site.index_title = _("Verwaltung")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -523,3 +523,32 @@ def test_only_accountants_issue_documents(business_customer, actor, role):
         order(business_customer, reader, line())
     assert Invoice.objects.count() == 1
     assert Invoice.objects.get().status == "draft"
+
+
+def test_an_invoice_paid_in_parts_to_the_cent_counts_as_paid(business_customer, actor):
+    # SQLite once computed 23.80 − 22.81 − 0.99 in floating point and saw 3.55e-15 open.
+    from faktura.core import clock
+    from faktura.payments.models import Allocation, Payment
+
+    invoice = _finalized(business_customer, actor, line("1", "20.00"))
+    assert invoice.grand_total == Decimal("23.80")
+    for amount in ("22.81", "0.99"):
+        payment = Payment.objects.create(
+            customer=business_customer,
+            amount=Decimal(amount),
+            date=TODAY,
+            method="transfer",
+            source="manual",
+            created_by="test",
+            created_at=clock.now(),
+        )
+        Allocation.objects.create(
+            payment=payment,
+            invoice=invoice,
+            amount=Decimal(amount),
+            created_at=clock.now(),
+            created_by="test",
+        )
+    paid = selectors.filter_by_payment_state(Invoice.objects.all(), "paid", TODAY)
+    assert list(paid.values_list("pk", flat=True)) == [invoice.pk]
+    assert not selectors.filter_by_payment_state(Invoice.objects.all(), "open", TODAY).exists()

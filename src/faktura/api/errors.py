@@ -39,7 +39,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "no_recipient": (409, "The customer has no e-mail address to deliver to."),
     "document_not_archived": (404, "The document is not rendered and archived yet."),
     "archived_file_missing": (500, "The archived file is missing; run `faktura check`."),
-    "archived_file_altered": (500, "The archived file does not match its hash; run `faktura check`."),
+    "archived_file_altered": (
+        500,
+        "The archived file does not match its hash; run `faktura check`.",
+    ),
     "archive_name_taken": (500, "The archive already holds another file under this name."),
     "role_required": (403, "The key's user lacks the role this operation needs (e.g. accountant)."),
     # state conflicts
@@ -88,6 +91,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_<field>": (422, "The named field is not acceptable (e.g. invalid_postcode)."),
     "missing_<field>": (422, "The named field is required (e.g. missing_street)."),
 }
+
+# Codes of the money-in capability live beside their services; one list for the schema.
+from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # noqa: E402
+from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
+
+ERROR_CODES.update(_PAYMENT_CODES)
+ERROR_CODES.update(_COLLECTION_CODES)
 
 # Codes of Django's field validators; the API names the field instead (invalid_email).
 _GENERIC_DJANGO_CODES = frozenset(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from faktura.api import collection as collection_api
 from faktura.api import customers, documents, errors, invoices, orders, products, tax_rates
+from faktura.api import payments as payments_api
 from faktura.api.fields import ApiParser
 
 DESCRIPTION = """\
@@ -38,3 +40,7 @@ api.add_router("/tax-rates", tax_rates.router)
 api.add_router("/orders", orders.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/invoices", documents.router)
+api.add_router("/payments", payments_api.router)
+api.add_router("/payment-requests", payments_api.requests_router)
+api.add_router("/mandates", collection_api.mandates_router)
+api.add_router("/direct-debit-batches", collection_api.batches_router)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 # UN/ECE Recommendation 20 unit codes most used on German invoices.
@@ -86,7 +87,7 @@ class Product(models.Model):
         _("Einheit"),
         max_length=3,
         default="C62",
-        choices=[(code, f"{code} – {label}") for code, label in UNIT_CODES.items()],
+        choices=[(code, format_lazy("{} – {}", code, label)) for code, label in UNIT_CODES.items()],
     )
     price_mode = models.CharField(
         _("Preisart"), max_length=5, choices=PriceMode.choices, default=PriceMode.NET

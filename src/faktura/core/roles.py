@@ -6,7 +6,19 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
-APPS = ("core", "customers", "catalog", "sales", "invoicing", "payments", "api")
+APPS = (
+    "core",
+    "customers",
+    "catalog",
+    "sales",
+    "invoicing",
+    "payments",
+    "collection",
+    "banking",
+    "documents",
+    "notifications",
+    "api",
+)
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin": ("add", "change", "delete", "view"),

@@ -1,7 +1,8 @@
 """Derived figures of invoices: open amount, payment status, overdue.
 
 Open amount = payable − finalized credit notes and cancellations − allocated payments
-(reversed allocations no longer count). Never stored, always derived.
+− write-offs (reversed allocations and write-offs no longer count). Never stored, always
+derived.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from faktura.core.money import ZERO
 from faktura.invoicing.models import Invoice, InvoiceQuerySet, Kind, Status
@@ -26,7 +27,7 @@ def _sum_subquery(queryset: QuerySet, group: str, field: str) -> Coalesce:
 
 def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
     """Annotate credited_amount, allocated_amount and open_amount in one query."""
-    from faktura.payments.models import Allocation
+    from faktura.payments.models import Allocation, WriteOff
 
     credited = _sum_subquery(
         Invoice.objects.filter(original=OuterRef("pk"), status=Status.FINALIZED),
@@ -38,10 +39,23 @@ def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
         "invoice",
         "amount",
     )
-    return queryset.annotate(credited_amount=credited, allocated_amount=allocated).annotate(
-        open_amount=Coalesce("payable_amount", Value(ZERO))
-        - Coalesce("credited_amount", Value(ZERO))
-        - Coalesce("allocated_amount", Value(ZERO))
+    written_off = _sum_subquery(
+        WriteOff.objects.filter(invoice=OuterRef("pk"), reversed_at__isnull=True),
+        "invoice",
+        "amount",
+    )
+    return queryset.annotate(
+        credited_amount=credited, allocated_amount=allocated, written_off_amount=written_off
+    ).annotate(
+        # Round: SQLite evaluates the difference in floating point (3.55e-15 for 0.00).
+        open_amount=Round(
+            Coalesce("payable_amount", Value(ZERO))
+            - Coalesce("credited_amount", Value(ZERO))
+            - Coalesce("allocated_amount", Value(ZERO))
+            - Coalesce("written_off_amount", Value(ZERO)),
+            2,
+            output_field=_MONEY,
+        )
     )
 
 
@@ -74,7 +88,7 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     """Return open amount, payment status and overdue flag of one finalized invoice."""
     row = (
         with_open_amounts(Invoice.objects.filter(pk=invoice.pk))
-        .values("credited_amount", "allocated_amount", "open_amount")
+        .values("credited_amount", "allocated_amount", "written_off_amount", "open_amount")
         .get()
     )
     cancelled = Invoice.objects.filter(
@@ -83,7 +97,8 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     status = payment_status(
         payable=invoice.payable_amount,
         credited=row["credited_amount"],
-        allocated=row["allocated_amount"],
+        # A written-off difference is settled like a payment.
+        allocated=row["allocated_amount"] + row["written_off_amount"],
         cancelled=cancelled,
     )
     return {

@@ -1,0 +1,148 @@
+"""Which mandate, which date, which invoices: the reads behind direct-debit batches.
+
+The planned debit date of an invoice is its due date, but never earlier than issue
+date + pre-notification days (14, or the shorter period agreed with the customers),
+moved to the next TARGET2 business day. It is printed on the invoice
+(pre-notification) and a batch only collects invoices whose planned date has come.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q
+
+from faktura.collection.calendar import on_or_after
+from faktura.collection.models import DirectDebitItem, Mandate
+from faktura.core.money import round_money
+from faktura.documents.snapshot import DirectDebitSnapshot
+from faktura.invoicing import selectors as invoice_selectors
+from faktura.invoicing.models import Invoice, Kind, Status
+from faktura.payments.models import Dispute, PaymentSettings
+
+DIRECT_DEBIT = "direct_debit"
+
+
+def usable_mandate(customer_id: int, *, on: dt.date) -> Mandate | None:
+    """The customer's newest mandate that may be used on ``on`` (any scheme)."""
+    for mandate in Mandate.objects.filter(
+        customer_id=customer_id, status=Mandate.Status.ACTIVE
+    ).order_by("-signature_date", "-pk"):
+        if mandate.is_usable(on):
+            return mandate
+    return None
+
+
+def planned_debit_date(invoice: Invoice, *, pre_notification_days: int | None = None) -> dt.date:
+    """Due date, not before issue date + pre-notification days, on a business day."""
+    assert invoice.issue_date is not None
+    days = (
+        PaymentSettings.load().pre_notification_days
+        if pre_notification_days is None
+        else pre_notification_days
+    )
+    earliest = invoice.issue_date + dt.timedelta(days=days)
+    return on_or_after(max(invoice.due_date or earliest, earliest))
+
+
+def direct_debit_snapshot_for(invoice: Invoice) -> DirectDebitSnapshot | None:
+    """Pre-notification data for the invoice's PDF and e-invoice, or None (pays by transfer).
+
+    None when the invoice is not paid by direct debit, the customer has no usable mandate
+    or the company has no creditor identifier.
+    """
+    if (
+        invoice.payment_method != DIRECT_DEBIT
+        or invoice.kind != Kind.INVOICE
+        or invoice.issue_date is None
+    ):
+        return None
+    creditor_id = (invoice.seller or {}).get("creditor_id") or ""
+    if not creditor_id:
+        return None
+    debit_date = planned_debit_date(invoice)
+    mandate = usable_mandate(invoice.customer_id, on=debit_date)
+    if mandate is None:
+        return None
+    return DirectDebitSnapshot(
+        mandate_reference=mandate.reference,
+        creditor_id=creditor_id,
+        debtor_iban=mandate.iban,
+        debit_date=debit_date,
+    )
+
+
+@dataclass(frozen=True)
+class Collectable:
+    invoice: Invoice
+    mandate: Mandate
+    amount: Decimal
+
+
+def holding_items() -> Q:
+    """Items that keep an invoice from being collected (again)."""
+    return Q(state__in=DirectDebitItem.HOLDING) | Q(
+        state=DirectDebitItem.State.RETURNED, may_retry=False
+    )
+
+
+def collectable_invoices(
+    *,
+    collection_date: dt.date,
+    scheme: str,
+    customer_ids: list[int] | None = None,
+    pre_notification_days: int | None = None,
+) -> list[Collectable]:
+    """Finalized, open, undisputed invoices of direct-debit customers due for collection.
+
+    Each invoice once: none with a pending, submitted or settled item, none whose last
+    return forbids a new attempt. Only customers whose newest usable mandate has
+    ``scheme``; a one-off mandate collects one invoice, once.
+    """
+    days = (
+        PaymentSettings.load().pre_notification_days
+        if pre_notification_days is None
+        else pre_notification_days
+    )
+    queryset = Invoice.objects.filter(
+        status=Status.FINALIZED,
+        kind=Kind.INVOICE,
+        payment_method=DIRECT_DEBIT,
+        customer__preferred_payment_method=DIRECT_DEBIT,
+        issue_date__lte=collection_date - dt.timedelta(days=days),
+        due_date__lte=collection_date,
+    )
+    if customer_ids is not None:
+        queryset = queryset.filter(customer_id__in=customer_ids)
+    queryset = queryset.filter(
+        ~Exists(DirectDebitItem.objects.filter(holding_items(), invoice=OuterRef("pk"))),
+        ~Exists(Dispute.objects.filter(invoice=OuterRef("pk"), cleared_at__isnull=True)),
+    )
+    rows = list(
+        invoice_selectors.with_open_amounts(queryset).filter(open_amount__gt=0).order_by("pk")
+    )
+    mandates: dict[int, Mandate | None] = {}
+    one_off_taken: set[int] = set()
+    result = []
+    for invoice in rows:
+        # SQLite computes the annotation in floating point: 2e-15 must not count as open.
+        amount = round_money(invoice.open_amount)
+        if amount <= 0:
+            continue
+        if planned_debit_date(invoice, pre_notification_days=days) > collection_date:
+            continue
+        if invoice.customer_id not in mandates:
+            mandates[invoice.customer_id] = usable_mandate(invoice.customer_id, on=collection_date)
+        mandate = mandates[invoice.customer_id]
+        if mandate is None or mandate.scheme != scheme:
+            continue
+        if mandate.kind == Mandate.Kind.ONE_OFF:
+            if mandate.pk in one_off_taken or (
+                mandate.items.exclude(state=DirectDebitItem.State.DISCARDED).exists()
+            ):
+                continue
+            one_off_taken.add(mandate.pk)
+        result.append(Collectable(invoice=invoice, mandate=mandate, amount=amount))
+    return result

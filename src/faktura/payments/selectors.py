@@ -1,0 +1,114 @@
+"""Derived money figures of payments and customer accounts; never stored, always summed.
+
+* unallocated amount of a payment = amount − active allocations − amounts returned
+  (a returned debit or chargeback takes the money back);
+* customer credit = Σ unallocated amounts of the customer's payments − refunds that
+  hold money (requested, approved, batched, paid).
+
+A payment without a customer is not credit but an unmatched payment (to-do list).
+Negative credit means the customer owes money that was refunded and then returned.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
+
+from faktura.core.actors import Actor
+from faktura.core.money import ZERO, round_money
+from faktura.payments.models import (
+    Allocation,
+    Dispute,
+    FeeItem,
+    Payment,
+    PaymentSettings,
+    Refund,
+    ReturnEvent,
+)
+
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _summed(queryset: QuerySet, group: str) -> Coalesce:
+    summed = queryset.order_by().values(group).annotate(total=Sum("amount")).values("total")
+    return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+def with_unallocated(queryset: QuerySet[Payment]) -> QuerySet[Any]:
+    """Annotate allocated_amount, returned_amount and unallocated_amount."""
+    return queryset.annotate(
+        allocated_amount=_summed(
+            Allocation.objects.filter(payment=OuterRef("pk"), reversed_at__isnull=True), "payment"
+        ),
+        returned_amount=_summed(ReturnEvent.objects.filter(payment=OuterRef("pk")), "payment"),
+    ).annotate(
+        # Round: SQLite evaluates the difference in floating point (3.55e-15 for 0.00).
+        unallocated_amount=Round(
+            Coalesce("amount", Value(ZERO))
+            - Coalesce("allocated_amount", Value(ZERO))
+            - Coalesce("returned_amount", Value(ZERO)),
+            2,
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        )
+    )
+
+
+def unallocated_amount(payment_id: int) -> Decimal:
+    row = with_unallocated(Payment.objects.filter(pk=payment_id)).values("unallocated_amount")
+    return round_money(row.get()["unallocated_amount"])
+
+
+def _total(queryset: QuerySet) -> Decimal:
+    return round_money(queryset.aggregate(total=Sum("amount"))["total"] or ZERO)
+
+
+def credit_balance(customer_id: int) -> Decimal:
+    """The customer's credit: money received and not allocated, minus refunds holding it."""
+    received = _total(Payment.objects.filter(customer_id=customer_id))
+    allocated = _total(
+        Allocation.objects.filter(payment__customer_id=customer_id, reversed_at__isnull=True)
+    )
+    returned = _total(ReturnEvent.objects.filter(payment__customer_id=customer_id))
+    refunded = _total(Refund.objects.filter(customer_id=customer_id, status__in=Refund.RESERVING))
+    return received - allocated - returned - refunded
+
+
+def credit_sources(customer_id: int) -> list[Payment]:
+    """The customer's payments with money left to allocate, oldest first (FIFO)."""
+    return list(
+        with_unallocated(Payment.objects.filter(customer_id=customer_id))
+        .filter(unallocated_amount__gt=0)
+        .order_by("date", "pk")
+    )
+
+
+def open_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
+    """Open amount per invoice (DESIGN invariant 8, see invoicing.selectors)."""
+    from faktura.invoicing.models import Invoice
+    from faktura.invoicing.selectors import with_open_amounts
+
+    rows = with_open_amounts(Invoice.objects.filter(pk__in=invoice_ids)).values("pk", "open_amount")
+    return {row["pk"]: round_money(row["open_amount"]) for row in rows}
+
+
+def open_fees(customer_id: int) -> QuerySet[FeeItem]:
+    return FeeItem.objects.filter(customer_id=customer_id, state=FeeItem.State.OPEN)
+
+
+def needs_confirmation(actor: Actor) -> bool:
+    """Does a manual payment entered by ``actor`` wait for a second person?"""
+    return PaymentSettings.load().require_payment_confirmation and not actor.has_role("accountant")
+
+
+def is_disputed(invoice_id: int) -> bool:
+    return Dispute.objects.filter(invoice_id=invoice_id, cleared_at__isnull=True).exists()
+
+
+def unmatched_payments() -> QuerySet[Any]:
+    """Payments nobody has assigned to a customer yet (the to-do list)."""
+    return with_unallocated(Payment.objects.filter(customer__isnull=True)).filter(
+        unallocated_amount__gt=0
+    )

@@ -1,0 +1,719 @@
+"""Every state change of money coming in: atomic, locked, re-checked, audited.
+
+Payments are recorded, allocated to invoices, their remainder is customer credit
+that can be applied to later invoices or refunded; small differences are written off;
+manual bookings of the cashier may need a second person. Returned debits and
+chargebacks live in ``faktura.payments.returns``, refunds in ``faktura.payments.refunds``
+(both re-exported here). Lock order: see ``faktura.payments.locks``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from faktura.core import audit, clock
+from faktura.core.actors import Actor
+from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
+from faktura.core.money import ZERO, round_money
+from faktura.invoicing.models import Invoice, Kind, Status
+from faktura.payments import locks, selectors
+from faktura.payments.models import (
+    Allocation,
+    Payment,
+    PaymentRequest,
+    PaymentSettings,
+    WriteOff,
+)
+from faktura.payments.refunds import (
+    approve_refund,
+    create_refund_batch,
+    discard_refund_batch,
+    refund_credit,
+    reject_refund,
+    release_refund_batch,
+)
+from faktura.payments.returns import (
+    clear_dispute,
+    record_chargeback,
+    record_returned_debit,
+)
+
+__all__ = [
+    "allocate_payment",
+    "apply_credit",
+    "approve_refund",
+    "clear_dispute",
+    "confirm_payment_request",
+    "create_refund_batch",
+    "discard_refund_batch",
+    "record_chargeback",
+    "record_payment",
+    "record_returned_debit",
+    "refund_credit",
+    "reject_payment_request",
+    "reject_refund",
+    "release_allocation",
+    "release_refund_batch",
+    "request_manual_payment",
+    "write_off",
+]
+
+BOOKING_ROLES = ("cashier", "accountant")
+CONFIRMING_ROLES = ("accountant", "approver")
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+def _payment_fields(
+    *,
+    amount: object,
+    date: object,
+    method: str,
+    reference: str,
+    payer_name: str,
+    payer_iban: str,
+) -> dict[str, object]:
+    """Check what describes a payment; refuse bad input before anything is written."""
+    value = locks.positive_amount(amount)
+    day = locks.business_date(date, field="date")
+    if day > clock.today():
+        raise InvalidInput(
+            f"date: {day} lies in the future", code="payment_date_in_future", field="date"
+        )
+    if method not in Payment.Method.values:
+        raise InvalidInput(
+            f"method: {method!r} is not one of {', '.join(Payment.Method.values)}",
+            code="invalid_payment_method",
+            field="method",
+        )
+    return {
+        "amount": value,
+        "date": day,
+        "method": method,
+        "reference": (reference or "").strip()[:500],
+        "payer_name": (payer_name or "").strip()[:200],
+        "payer_iban": locks.iban(payer_iban, field="payer_iban") if payer_iban else "",
+    }
+
+
+def _create_payment(
+    *,
+    actor: Actor,
+    fields: dict[str, object],
+    source: str,
+    customer_id: int | None,
+    external_id: str | None,
+) -> Payment:
+    """Insert and audit a payment; the caller holds the customer's lock."""
+    payment = Payment.objects.create(
+        customer_id=customer_id,
+        source=source,
+        external_id=external_id,
+        created_by=actor.label,
+        created_at=clock.now(),
+        **fields,
+    )
+    audit.record(
+        chain=locks.chain_of(customer_id),
+        actor=actor,
+        action="payment.recorded",
+        object_type="payment",
+        object_id=payment.pk,
+        data={
+            "amount": payment.amount,
+            "date": payment.date,
+            "method": payment.method,
+            "source": payment.source,
+            "external_id": external_id,
+            "reference": payment.reference,
+        },
+    )
+    return payment
+
+
+def _existing(source: str, external_id: str | None, amount: Decimal) -> Payment | None:
+    if not external_id:
+        return None
+    existing = Payment.objects.filter(source=source, external_id=external_id).first()
+    if existing is not None and existing.amount != amount:
+        raise StateConflict(
+            f"The {source} payment {external_id!r} was recorded with {existing.amount}, "
+            f"not {amount}.",
+            code="external_id_reused",
+            field="external_id",
+        )
+    return existing
+
+
+def record_payment(
+    *,
+    actor: Actor,
+    amount: object,
+    date: object,
+    method: str,
+    source: str,
+    reference: str = "",
+    payer_name: str = "",
+    payer_iban: str = "",
+    customer_id: int | None = None,
+    external_id: str | None = None,
+) -> Payment:
+    """Record money received; idempotent by ``external_id`` per ``source``.
+
+    The same statement transaction or provider event twice returns the first payment and
+    writes nothing. Raises InvalidInput (invalid_amount, too_many_decimals,
+    payment_date_in_future, invalid_payment_method, invalid_payment_source, invalid_iban),
+    NotFound customer_not_found, StateConflict external_id_reused, PermissionRefused.
+    """
+    locks.require_role(actor, *BOOKING_ROLES, action="Recording a payment")
+    fields = _payment_fields(
+        amount=amount,
+        date=date,
+        method=method,
+        reference=reference,
+        payer_name=payer_name,
+        payer_iban=payer_iban,
+    )
+    if source not in Payment.Source.values:
+        raise InvalidInput(
+            f"source: {source!r} is not one of {', '.join(Payment.Source.values)}",
+            code="invalid_payment_source",
+            field="source",
+        )
+    external_id = (external_id or "").strip() or None
+    value = fields["amount"]
+    assert isinstance(value, Decimal)
+    if (existing := _existing(source, external_id, value)) is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            if customer_id is not None:
+                locks.lock_customer(customer_id, field="customer_id")
+            if (existing := _existing(source, external_id, value)) is not None:
+                return existing
+            return _create_payment(
+                actor=actor,
+                fields=fields,
+                source=source,
+                customer_id=customer_id,
+                external_id=external_id,
+            )
+    except IntegrityError:
+        # A concurrent import recorded the same transaction first.
+        if (existing := _existing(source, external_id, value)) is not None:
+            return existing
+        raise
+
+
+# --- allocation --------------------------------------------------------------------------
+
+
+def _parse_allocations(allocations: list[tuple[int, object]]) -> list[tuple[int, Decimal]]:
+    if not allocations:
+        raise InvalidInput(
+            "Name at least one invoice and amount.", code="no_allocations", field="allocations"
+        )
+    parsed: list[tuple[int, Decimal]] = []
+    seen: set[int] = set()
+    for index, (invoice_id, amount) in enumerate(allocations):
+        if invoice_id in seen:
+            raise InvalidInput(
+                f"Invoice {invoice_id} is named twice.",
+                code="duplicate_invoice",
+                field=f"allocations[{index}].invoice",
+            )
+        seen.add(invoice_id)
+        parsed.append(
+            (invoice_id, locks.positive_amount(amount, field=f"allocations[{index}].amount"))
+        )
+    return parsed
+
+
+def _check_payable(invoice: Invoice) -> None:
+    if invoice.status != Status.FINALIZED or invoice.kind != Kind.INVOICE:
+        raise StateConflict(
+            f"{invoice} is not a finalized invoice; only those can be paid.",
+            code="invoice_not_payable",
+        )
+
+
+def _allocate_locked(
+    *,
+    payment: Payment,
+    customer_id: int,
+    requests: list[tuple[int, Decimal]],
+    invoices: dict[int, Invoice],
+    actor: Actor,
+    overpayment: bool,
+) -> list[Allocation]:
+    """Allocate under the locks of the customer, the invoices and the payment."""
+    available = selectors.unallocated_amount(payment.pk)
+    requested = sum((amount for _, amount in requests), ZERO)
+    if requested > available:
+        raise StateConflict(
+            f"Payment {payment.pk} has {available} left to allocate, not {requested}.",
+            code="allocation_exceeds_payment",
+        )
+    open_amounts = selectors.open_amounts([invoice_id for invoice_id, _ in requests])
+    planned: list[tuple[Invoice, Decimal]] = []
+    for invoice_id, amount in requests:
+        invoice = invoices[invoice_id]
+        _check_payable(invoice)
+        open_amount = open_amounts[invoice_id]
+        if open_amount <= 0:
+            raise StateConflict(f"{invoice} is paid already.", code="invoice_already_paid")
+        if amount > open_amount:
+            if not overpayment:
+                raise StateConflict(
+                    f"{amount} is more than the open amount of {invoice} ({open_amount}); "
+                    "allocate it as an overpayment to keep the rest as customer credit.",
+                    code="allocation_exceeds_open_amount",
+                )
+            amount = open_amount
+        planned.append((invoice, amount))
+    allocated = sum((amount for _, amount in planned), ZERO)
+    credit_before = selectors.credit_balance(customer_id)
+    credit_after = credit_before - allocated + (available if payment.customer_id is None else ZERO)
+    if credit_after < 0:
+        raise StateConflict(
+            "The money of this payment is reserved for a refund.", code="credit_reserved"
+        )
+    if payment.customer_id is None:
+        payment.customer_id = customer_id
+        payment.save(update_fields=["customer"])
+    now = clock.now()
+    created = []
+    for invoice, amount in planned:
+        allocation = Allocation.objects.create(
+            payment=payment, invoice=invoice, amount=amount, created_at=now, created_by=actor.label
+        )
+        created.append(allocation)
+        audit.record(
+            chain=audit.customer_chain(customer_id),
+            actor=actor,
+            action="payment.allocated",
+            object_type="allocation",
+            object_id=allocation.pk,
+            data={
+                "payment": payment.pk,
+                "invoice": invoice.pk,
+                "number": invoice.number,
+                "amount": amount,
+                "open_before": open_amounts[invoice.pk],
+                "credit_after": credit_after,
+            },
+        )
+    return created
+
+
+def allocate_payment(
+    *,
+    payment_id: int,
+    allocations: list[tuple[int, object]],
+    actor: Actor,
+    overpayment: bool = False,
+) -> list[Allocation]:
+    """Assign (parts of) a payment to invoices of one customer.
+
+    Never more than the payment's unallocated amount (allocation_exceeds_payment), never
+    more than an invoice's open amount (allocation_exceeds_open_amount) unless
+    ``overpayment``: then the invoice is settled and the rest stays on the payment as the
+    customer's credit. Locks the customer, then the invoices in id order, then the payment.
+    """
+    locks.require_role(actor, *BOOKING_ROLES, action="Allocating a payment")
+    requests = _parse_allocations(allocations)
+    invoice_ids = [invoice_id for invoice_id, _ in requests]
+    owners = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "customer_id"))
+    for index, invoice_id in enumerate(invoice_ids):
+        if invoice_id not in owners:
+            raise NotFound(
+                f"Invoice {invoice_id} does not exist.",
+                code="invoice_not_found",
+                field=f"allocations[{index}].invoice",
+            )
+    if len(set(owners.values())) > 1:
+        raise InvalidInput(
+            "One allocation pays invoices of one customer only.",
+            code="invoices_of_several_customers",
+            field="allocations",
+        )
+    customer_id = next(iter(owners.values()))
+    with transaction.atomic():
+        locks.lock_customer(customer_id)
+        invoices = locks.lock_invoices(invoice_ids)
+        payment = locks.lock_payments([payment_id]).get(payment_id)
+        if payment is None:
+            raise NotFound(f"Payment {payment_id} does not exist.", code="payment_not_found")
+        if payment.customer_id not in (None, customer_id):
+            raise StateConflict(
+                f"Payment {payment_id} belongs to another customer.",
+                code="payment_of_other_customer",
+            )
+        return _allocate_locked(
+            payment=payment,
+            customer_id=customer_id,
+            requests=requests,
+            invoices=invoices,
+            actor=actor,
+            overpayment=overpayment,
+        )
+
+
+def release_allocation(*, allocation_id: int, actor: Actor, reason: str) -> Allocation:
+    """Reverse an allocation: the invoice is open again, the money is the customer's credit.
+
+    Raises InvalidInput reason_required, NotFound allocation_not_found, StateConflict
+    allocation_already_released.
+    """
+    locks.require_role(actor, "accountant", action="Releasing an allocation")
+    reason = locks.required_text(reason, field="reason", code="reason_required", max_length=200)
+    found = Allocation.objects.filter(pk=allocation_id).values("invoice__customer_id").first()
+    if found is None:
+        raise NotFound(f"Allocation {allocation_id} does not exist.", code="allocation_not_found")
+    with transaction.atomic():
+        locks.lock_customer(found["invoice__customer_id"])
+        allocation = Allocation.objects.select_for_update().get(pk=allocation_id)
+        locks.lock_invoices([allocation.invoice_id])
+        if allocation.reversed_at is not None:
+            raise StateConflict(
+                f"Allocation {allocation_id} was released already.",
+                code="allocation_already_released",
+            )
+        allocation.reversed_at = clock.now()
+        allocation.reversed_by = actor.label
+        allocation.reversal_reason = reason
+        allocation.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+        audit.record(
+            chain=audit.customer_chain(found["invoice__customer_id"]),
+            actor=actor,
+            action="allocation.released",
+            object_type="allocation",
+            object_id=allocation.pk,
+            data={
+                "payment": allocation.payment_id,
+                "invoice": allocation.invoice_id,
+                "amount": allocation.amount,
+                "reason": reason,
+            },
+        )
+    return allocation
+
+
+# --- customer credit ---------------------------------------------------------------------
+
+
+def apply_credit(
+    *, customer_id: int, invoice_id: int, actor: Actor, amount: object = None
+) -> list[Allocation]:
+    """Settle an invoice from the customer's credit (oldest payments first).
+
+    ``amount`` defaults to what is possible: the smaller of credit and open amount.
+    Raises StateConflict no_credit, insufficient_credit, invoice_already_paid,
+    allocation_exceeds_open_amount, InvalidInput invoice_of_other_customer.
+    """
+    locks.require_role(actor, *BOOKING_ROLES, action="Applying credit")
+    wanted = None if amount is None else locks.positive_amount(amount)
+    with transaction.atomic():
+        locks.lock_customer(customer_id)
+        invoice = locks.lock_invoices([invoice_id]).get(invoice_id)
+        if invoice is None:
+            raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
+        if invoice.customer_id != customer_id:
+            raise InvalidInput(
+                f"{invoice} belongs to another customer.",
+                code="invoice_of_other_customer",
+                field="invoice_id",
+            )
+        _check_payable(invoice)
+        credit = selectors.credit_balance(customer_id)
+        if credit <= 0:
+            raise StateConflict("The customer has no credit.", code="no_credit")
+        open_amount = selectors.open_amounts([invoice_id])[invoice_id]
+        if open_amount <= 0:
+            raise StateConflict(f"{invoice} is paid already.", code="invoice_already_paid")
+        value = wanted if wanted is not None else min(credit, open_amount)
+        if value > credit:
+            raise StateConflict(
+                f"The customer has {credit} credit, not {value}.", code="insufficient_credit"
+            )
+        if value > open_amount:
+            raise StateConflict(
+                f"{value} is more than the open amount of {invoice} ({open_amount}).",
+                code="allocation_exceeds_open_amount",
+            )
+        sources = selectors.credit_sources(customer_id)
+        locks.lock_payments(p.pk for p in sources)
+        now = clock.now()
+        created: list[Allocation] = []
+        remaining = value
+        for payment in sources:
+            if remaining <= 0:
+                break
+            part = min(remaining, round_money(payment.unallocated_amount))  # type: ignore[attr-defined]
+            created.append(
+                Allocation.objects.create(
+                    payment=payment,
+                    invoice=invoice,
+                    amount=part,
+                    created_at=now,
+                    created_by=actor.label,
+                )
+            )
+            remaining -= part
+        audit.record(
+            chain=audit.customer_chain(customer_id),
+            actor=actor,
+            action="credit.applied",
+            object_type=invoice.kind,
+            object_id=invoice.pk,
+            data={
+                "number": invoice.number,
+                "amount": value,
+                "allocations": [a.pk for a in created],
+                "credit_after": credit - value,
+            },
+        )
+    return created
+
+
+# --- write-off ---------------------------------------------------------------------------
+
+
+def write_off(*, invoice_id: int, amount: object, reason: str, actor: Actor) -> WriteOff:
+    """Forgo a small rest of an invoice, at most the configured tolerance.
+
+    Raises InvalidInput reason_required, StateConflict write_off_exceeds_tolerance,
+    write_off_exceeds_open_amount, invoice_not_payable.
+    """
+    locks.require_role(actor, "accountant", action="Writing off")
+    value = locks.positive_amount(amount)
+    reason = locks.required_text(reason, field="reason", code="reason_required", max_length=200)
+    customer_id = (
+        Invoice.objects.filter(pk=invoice_id).values_list("customer_id", flat=True).first()
+    )
+    if customer_id is None:
+        raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
+    tolerance = PaymentSettings.load().effective_write_off_tolerance
+    if value > tolerance:
+        raise StateConflict(
+            f"{value} is more than the write-off tolerance of {tolerance}.",
+            code="write_off_exceeds_tolerance",
+        )
+    with transaction.atomic():
+        locks.lock_customer(customer_id)
+        invoice = locks.lock_invoices([invoice_id])[invoice_id]
+        _check_payable(invoice)
+        open_amount = selectors.open_amounts([invoice_id])[invoice_id]
+        if value > open_amount:
+            raise StateConflict(
+                f"{value} is more than the open amount of {invoice} ({open_amount}).",
+                code="write_off_exceeds_open_amount",
+            )
+        entry = WriteOff.objects.create(
+            invoice=invoice,
+            customer_id=customer_id,
+            amount=value,
+            reason=reason,
+            created_at=clock.now(),
+            created_by=actor.label,
+        )
+        audit.record(
+            chain=audit.customer_chain(customer_id),
+            actor=actor,
+            action="invoice.written_off",
+            object_type=invoice.kind,
+            object_id=invoice.pk,
+            data={
+                "number": invoice.number,
+                "amount": value,
+                "reason": reason,
+                "open_before": open_amount,
+            },
+        )
+    return entry
+
+
+# --- manual bookings with confirmation ------------------------------------------------------
+
+
+def _book_request(request: PaymentRequest, *, actor: Actor) -> PaymentRequest:
+    """Book a request under the customer's (and invoice's) lock."""
+    payment = _create_payment(
+        actor=actor,
+        fields={
+            "amount": request.amount,
+            "date": request.date,
+            "method": request.method,
+            "reference": request.reference,
+            "payer_name": request.payer_name,
+            "payer_iban": request.payer_iban,
+        },
+        source=Payment.Source.MANUAL,
+        customer_id=request.customer_id,
+        external_id=f"request:{request.pk}",
+    )
+    if request.invoice_id is not None and request.customer_id is not None:
+        invoices = locks.lock_invoices([request.invoice_id])
+        open_amount = selectors.open_amounts([request.invoice_id])[request.invoice_id]
+        if open_amount > 0:
+            _allocate_locked(
+                payment=payment,
+                customer_id=request.customer_id,
+                requests=[(request.invoice_id, min(open_amount, request.amount))],
+                invoices=invoices,
+                actor=actor,
+                overpayment=False,
+            )
+    request.status = PaymentRequest.Status.CONFIRMED
+    request.payment = payment
+    request.decided_by = actor.label
+    request.decided_at = clock.now()
+    request.save(update_fields=["status", "payment", "decided_by", "decided_at"])
+    audit.record(
+        chain=locks.chain_of(request.customer_id),
+        actor=actor,
+        action="payment_request.confirmed",
+        object_type="payment_request",
+        object_id=request.pk,
+        data={
+            "payment": payment.pk,
+            "amount": request.amount,
+            "requested_by": request.requested_by,
+        },
+    )
+    return request
+
+
+def request_manual_payment(
+    *,
+    actor: Actor,
+    amount: object,
+    date: object,
+    method: str,
+    reference: str = "",
+    payer_name: str = "",
+    payer_iban: str = "",
+    customer_id: int | None = None,
+    invoice_id: int | None = None,
+) -> PaymentRequest:
+    """Enter a payment by hand (cash desk, cheque, transfer seen elsewhere).
+
+    With ``require_payment_confirmation`` on, what a cashier enters waits as a pending
+    request until a second person confirms it; otherwise (or entered by an accountant) it
+    is booked at once (status confirmed, ``payment`` set). With ``invoice_id`` the payment
+    is allocated to that invoice, a surplus stays as credit.
+    """
+    locks.require_role(actor, *BOOKING_ROLES, action="Entering a payment")
+    fields = _payment_fields(
+        amount=amount,
+        date=date,
+        method=method,
+        reference=reference,
+        payer_name=payer_name,
+        payer_iban=payer_iban,
+    )
+    if invoice_id is not None:
+        owner = Invoice.objects.filter(pk=invoice_id).values_list("customer_id", flat=True).first()
+        if owner is None:
+            raise NotFound(
+                f"Invoice {invoice_id} does not exist.",
+                code="invoice_not_found",
+                field="invoice_id",
+            )
+        if customer_id not in (None, owner):
+            raise InvalidInput(
+                f"Invoice {invoice_id} belongs to another customer.",
+                code="invoice_of_other_customer",
+                field="invoice_id",
+            )
+        customer_id = owner
+    with transaction.atomic():
+        if customer_id is not None:
+            locks.lock_customer(customer_id, field="customer_id")
+        if invoice_id is not None:
+            _check_payable(locks.lock_invoices([invoice_id])[invoice_id])
+        request = PaymentRequest.objects.create(
+            customer_id=customer_id,
+            invoice_id=invoice_id,
+            requested_by=actor.label,
+            requested_by_user_id=actor.user_id,
+            requested_at=clock.now(),
+            **fields,
+        )
+        audit.record(
+            chain=locks.chain_of(customer_id),
+            actor=actor,
+            action="payment_request.created",
+            object_type="payment_request",
+            object_id=request.pk,
+            data={"amount": request.amount, "date": request.date, "invoice": invoice_id},
+        )
+        if not selectors.needs_confirmation(actor):
+            _book_request(request, actor=actor)
+    return request
+
+
+def _locked_request(request_id: int) -> PaymentRequest:
+    found = PaymentRequest.objects.filter(pk=request_id).values("customer_id", "invoice_id").first()
+    if found is None:
+        raise NotFound(
+            f"Payment request {request_id} does not exist.", code="payment_request_not_found"
+        )
+    if found["customer_id"] is not None:
+        locks.lock_customer(found["customer_id"])
+    if found["invoice_id"] is not None:
+        locks.lock_invoices([found["invoice_id"]])
+    request = PaymentRequest.objects.select_for_update().get(pk=request_id)
+    if request.status != PaymentRequest.Status.PENDING:
+        raise StateConflict(
+            f"Payment request {request_id} was decided already ({request.status}).",
+            code="payment_request_not_pending",
+        )
+    return request
+
+
+def _check_second_person(request: PaymentRequest, actor: Actor) -> None:
+    same_user = actor.user_id is not None and actor.user_id == request.requested_by_user_id
+    if actor.label == request.requested_by or same_user:
+        raise PermissionRefused(
+            "Who entered a payment cannot confirm or reject it (four-eyes principle).",
+            code="confirmer_is_requester",
+        )
+    if not any(actor.has_role(role) for role in CONFIRMING_ROLES):
+        raise PermissionRefused(
+            "Only an accountant or approver may decide on a manual payment.",
+            code="permission_denied",
+        )
+
+
+def confirm_payment_request(*, request_id: int, actor: Actor) -> PaymentRequest:
+    """Book a pending manual payment; by another person than who entered it."""
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        _check_second_person(request, actor)
+        return _book_request(request, actor=actor)
+
+
+def reject_payment_request(*, request_id: int, actor: Actor, reason: str) -> PaymentRequest:
+    """Refuse a pending manual payment; nothing is booked."""
+    reason = locks.required_text(reason, field="reason", code="reason_required", max_length=500)
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        _check_second_person(request, actor)
+        request.status = PaymentRequest.Status.REJECTED
+        request.decided_by = actor.label
+        request.decided_at = clock.now()
+        request.rejection_reason = reason
+        request.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+        audit.record(
+            chain=locks.chain_of(request.customer_id),
+            actor=actor,
+            action="payment_request.rejected",
+            object_type="payment_request",
+            object_id=request.pk,
+            data={"reason": reason, "requested_by": request.requested_by},
+        )
+    return request
