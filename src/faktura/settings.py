@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "faktura.invoicing",
     "faktura.payments",
     "faktura.collection",
+    "faktura.banking",
     "faktura.documents",
     "faktura.notifications",
     "faktura.api",
@@ -153,6 +154,18 @@ FAKTURA_RETENTION_YEARS = {
     "invoice": int(os.environ.get("FAKTURA_RETENTION_INVOICE_YEARS", "8")),
     "book": int(os.environ.get("FAKTURA_RETENTION_BOOK_YEARS", "10")),
 }
+
+# Money in: statement matching and online payments.
+FAKTURA_MATCH_THRESHOLD = float(os.environ.get("FAKTURA_MATCH_THRESHOLD", "0.9"))
+FAKTURA_STATEMENT_INLINE_BOOKINGS = int(os.environ.get("FAKTURA_STATEMENT_INLINE_BOOKINGS", "500"))
+FAKTURA_STATEMENT_MAX_BYTES = int(
+    os.environ.get("FAKTURA_STATEMENT_MAX_BYTES", str(100 * 1024 * 1024))
+)
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# May contain {invoice_id}, {invoice_number} and Stripe's {CHECKOUT_SESSION_ID}.
+STRIPE_SUCCESS_URL = os.environ.get("STRIPE_SUCCESS_URL", "")
+STRIPE_CANCEL_URL = os.environ.get("STRIPE_CANCEL_URL", "")
 
 TASKS = {
     "default": {

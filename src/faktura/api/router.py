@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from faktura.api import collection as collection_api
 from faktura.api import customers, documents, errors, invoices, orders, products, tax_rates
 from faktura.api import payments as payments_api
+from faktura.api import provider_webhooks, statements
 from faktura.api.fields import ApiParser
 
 DESCRIPTION = """\
@@ -44,3 +45,7 @@ api.add_router("/payments", payments_api.router)
 api.add_router("/payment-requests", payments_api.requests_router)
 api.add_router("/mandates", collection_api.mandates_router)
 api.add_router("/direct-debit-batches", collection_api.batches_router)
+api.add_router("/statements", statements.router)
+api.add_router("/bank-transactions", statements.transactions_router)
+api.add_router("/webhooks", provider_webhooks.router)
+api.add_router("/invoices", provider_webhooks.checkout_router)

@@ -1,0 +1,453 @@
+"""Stripe: Checkout Sessions for open invoices, signed webhooks in, refunds.
+
+Webhooks are verified with Stripe's own scheme (``Stripe-Signature: t=…,v1=…``, an
+HMAC-SHA256 of ``"{t}.{body}"`` with the endpoint secret) by the official library
+*before* the body is parsed (API.md "Webhooks in"). Each event id is stored once
+(ProviderEvent, unique): a replayed delivery changes nothing. The event row and what it
+books are written in one transaction; the payment services do the booking.
+
+One payment can announce itself twice (``checkout.session.completed`` and
+``payment_intent.succeeded``): the payment's ``external_id`` is therefore the payment
+intent (``stripe:pi_…``), so it is booked once whichever event comes first.
+
+Settings: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_SUCCESS_URL and
+STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
+``{CHECKOUT_SESSION_ID}`` are filled in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from faktura.banking.models import ProviderEvent
+from faktura.core import clock
+from faktura.core.actors import Actor
+from faktura.core.errors import DomainError, InvalidInput, NotFound
+from faktura.core.money import ZERO, round_money
+from faktura.invoicing.models import Invoice
+from faktura.payments import selectors
+from faktura.payments import services as payments
+from faktura.payments.models import Allocation, Payment
+from faktura.payments.providers import (
+    CheckoutSession,
+    InvalidSignature,
+    ProviderNotConfigured,
+    ProviderUnavailable,
+    WebhookOutcome,
+)
+
+PROVIDER = "stripe"
+SIGNATURE_HEADER = "Stripe-Signature"
+CENT = Decimal("0.01")
+# Of an event's object, what is kept with the event (no addresses, cards or e-mails).
+_KEPT = (
+    "id",
+    "object",
+    "amount",
+    "amount_total",
+    "amount_received",
+    "amount_refunded",
+    "currency",
+    "status",
+    "payment_status",
+    "payment_intent",
+    "charge",
+    "reason",
+    "refunded",
+    "client_reference_id",
+    "metadata",
+    "mode",
+)
+
+State = ProviderEvent.State
+Handler = Callable[[dict[str, Any], dict[str, Any], Actor], tuple[str, str, dict[str, Any]]]
+
+
+def _setting(name: str) -> str:
+    value = str(getattr(settings, name, "") or "").strip()
+    if not value:
+        raise ProviderNotConfigured(f"Stripe is not configured: {name} is not set.")
+    return value
+
+
+def make_client(api_key: str) -> Any:
+    """The Stripe API client (tests replace this; nothing here talks to Stripe otherwise)."""
+    return stripe.StripeClient(api_key)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount.quantize(CENT) * 100).to_integral_value())
+
+
+def from_cents(value: object) -> Decimal:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"{value!r} is not an amount in cents", code="malformed_event")
+    return (Decimal(value) / 100).quantize(CENT)
+
+
+class StripeProvider:
+    """The Stripe implementation of ``faktura.payments.providers.PaymentProvider``."""
+
+    name = PROVIDER
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def _api(self) -> Any:
+        return self._client or make_client(_setting("STRIPE_SECRET_KEY"))
+
+    def create_checkout(self, invoice: Invoice) -> CheckoutSession:
+        """A Checkout Session (mode payment, EUR) for the invoice's open amount."""
+        amount = selectors.open_amounts([invoice.pk])[invoice.pk]
+        number = invoice.number or str(invoice.pk)
+
+        def url(name: str) -> str:
+            template = _setting(name)
+            return template.replace("{invoice_id}", str(invoice.pk)).replace(
+                "{invoice_number}", number
+            )
+
+        metadata = {"invoice_id": str(invoice.pk), "invoice_number": number}
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "currency": "eur",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": to_cents(amount),
+                        "product_data": {"name": f"Rechnung {number}"},
+                    },
+                }
+            ],
+            "client_reference_id": str(invoice.pk),
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata, "description": f"Rechnung {number}"},
+            "success_url": url("STRIPE_SUCCESS_URL"),
+            "cancel_url": url("STRIPE_CANCEL_URL"),
+        }
+        email = (invoice.buyer or {}).get("email")
+        if email:
+            params["customer_email"] = email
+        try:
+            session = self._api().v1.checkout.sessions.create(
+                params=params,
+                # The same open amount asked twice gives the same session, not a second one.
+                options={"idempotency_key": f"faktura-checkout-{invoice.pk}-{to_cents(amount)}"},
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not create the checkout: {error.user_message or error}"
+            ) from None
+        return CheckoutSession(url=session.url, id=session.id, amount=amount)
+
+    def handle_webhook(self, payload: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
+        """Verify ``Stripe-Signature`` over the raw body, then apply the event once.
+
+        Raises InvalidSignature (nothing is read or written), ProviderNotConfigured,
+        InvalidInput malformed_event (signed, but not a Stripe event).
+        """
+        secret = _setting("STRIPE_WEBHOOK_SECRET")
+        signature = next(
+            (v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None
+        )
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, secret)
+        except stripe.SignatureVerificationError as error:
+            raise InvalidSignature(f"The Stripe signature does not verify: {error}") from None
+        except ValueError:
+            raise InvalidInput(
+                "The signed body is not a Stripe event.", code="malformed_event"
+            ) from None
+        return apply_event(event=event.to_dict(), actor=Actor.system(PROVIDER))
+
+    def refund(self, payment: Payment, amount: Decimal) -> str:
+        """Ask Stripe to refund ``amount`` of a Stripe payment; the refund event books it."""
+        intent = _payment_intent_of(payment)
+        if amount <= 0 or amount > payment.amount:
+            raise InvalidInput(
+                f"amount: {amount} is not between 0.01 and {payment.amount}",
+                code="invalid_amount",
+                field="amount",
+            )
+        try:
+            refund = self._api().v1.refunds.create(
+                params={"payment_intent": intent, "amount": to_cents(amount)}
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not refund: {error.user_message or error}"
+            ) from None
+        return str(refund.id)
+
+
+def _payment_intent_of(payment: Payment) -> str:
+    external = payment.external_id or ""
+    if payment.source != Payment.Source.PROVIDER or not external.startswith("stripe:"):
+        raise InvalidInput(
+            f"Payment {payment.pk} was not made with Stripe.", code="not_a_stripe_payment"
+        )
+    return external.removeprefix("stripe:")
+
+
+# --- applying events ----------------------------------------------------------------------
+
+
+def apply_event(*, event: dict[str, Any], actor: Actor) -> WebhookOutcome:
+    """Apply one verified Stripe event exactly once (by its id); return what happened.
+
+    The event row and its bookings are one transaction. A booking the payment services
+    refuse (unknown invoice currency, nothing left to charge back …) is stored as a
+    failed event for a person to look at; the delivery is still accepted, so Stripe
+    does not send it again.
+    """
+    event_id = str(event.get("id") or "")
+    kind = str(event.get("type") or "")
+    obj = (event.get("data") or {}).get("object") or {}
+    if not event_id or not kind or not isinstance(obj, dict):
+        raise InvalidInput("The event has no id, type or object.", code="malformed_event")
+    seen = ProviderEvent.objects.filter(provider=PROVIDER, event_id=event_id).first()
+    if seen is not None:
+        return WebhookOutcome(event_id, kind, seen.state, replayed=True)
+    created = event.get("created")
+    created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC) if isinstance(created, int) else None
+    try:
+        with transaction.atomic():
+            row = ProviderEvent.objects.create(
+                provider=PROVIDER,
+                event_id=event_id[:255],
+                type=kind[:100],
+                state=State.RECORDED,
+                livemode=bool(event.get("livemode")),
+                object_id=str(obj.get("id") or "")[:255],
+                data={key: obj[key] for key in _KEPT if key in obj},
+                event_created_at=created_at,
+                received_at=clock.now(),
+            )
+            handler = HANDLERS.get(kind, _not_handled)
+            try:
+                with transaction.atomic():
+                    state, note, links = handler(obj, event, actor)
+            except DomainError as error:
+                state, note, links = State.FAILED, f"{error.code}: {error.message}", {}
+            ProviderEvent.objects.filter(pk=row.pk).update(state=state, note=note[:500], **links)
+    except IntegrityError:
+        # The same event delivered twice at the same moment: the other delivery applied it.
+        seen = ProviderEvent.objects.filter(provider=PROVIDER, event_id=event_id).first()
+        if seen is None:
+            raise
+        return WebhookOutcome(event_id, kind, seen.state, replayed=True)
+    return WebhookOutcome(event_id, kind, state, replayed=False)
+
+
+def _booking_date(event: dict[str, Any]) -> dt.date:
+    """The event's day in the company's time zone, never after today."""
+    from faktura.core.models import Company
+
+    today = clock.today()
+    created = event.get("created")
+    if not isinstance(created, int):
+        return today
+    day = (
+        dt.datetime.fromtimestamp(created, tz=dt.UTC)
+        .astimezone(ZoneInfo(Company.time_zone_or_default()))
+        .date()
+    )
+    return min(day, today)
+
+
+def _invoice_of(obj: dict[str, Any]) -> Invoice | None:
+    """The invoice the checkout was made for (metadata, or client_reference_id)."""
+    metadata = obj.get("metadata") or {}
+    reference = metadata.get("invoice_id") or obj.get("client_reference_id") or ""
+    if not str(reference).isdigit():
+        return None
+    invoice = Invoice.objects.filter(pk=int(reference)).first()
+    number = metadata.get("invoice_number")
+    if invoice is not None and number and invoice.number != number:
+        return None  # a checkout of another installation or a tampered reference
+    return invoice
+
+
+def _book(
+    *,
+    intent: str,
+    obj: dict[str, Any],
+    event: dict[str, Any],
+    amount_field: str,
+    actor: Actor,
+) -> tuple[str, str, dict[str, Any]]:
+    """Record the money of a payment intent once and allocate it to its invoice."""
+    currency = str(obj.get("currency") or "").lower()
+    if currency != "eur":
+        raise InvalidInput(
+            f"Stripe paid in {currency.upper() or '?'}; Faktura books EUR only.",
+            code="unsupported_currency",
+        )
+    amount = from_cents(obj.get(amount_field))
+    invoice = _invoice_of(obj)
+    external_id = f"stripe:{intent}"
+    existed = Payment.objects.filter(
+        source=Payment.Source.PROVIDER, external_id=external_id
+    ).exists()
+    details = obj.get("customer_details") or {}
+    payment = payments.record_payment(
+        actor=actor,
+        amount=amount,
+        date=_booking_date(event),
+        method=Payment.Method.PROVIDER,
+        source=Payment.Source.PROVIDER,
+        reference=f"Stripe {intent}" + (f" Rechnung {invoice.number}" if invoice else ""),
+        payer_name=str(details.get("name") or "")[:200],
+        customer_id=invoice.customer_id if invoice else None,
+        external_id=external_id,
+    )
+    links: dict[str, Any] = {"payment_id": payment.pk}
+    if invoice is not None:
+        links["invoice_id"] = invoice.pk
+    if existed:
+        return State.RECORDED, f"Payment {payment.pk} was booked by an earlier event.", links
+    if invoice is None:
+        return State.APPLIED, "No invoice named: the payment waits on the to-do list.", links
+    allocated = Allocation.objects.filter(payment=payment, reversed_at__isnull=True).exists()
+    open_amount = selectors.open_amounts([invoice.pk])[invoice.pk]
+    if not allocated and open_amount > 0:
+        payments.allocate_payment(
+            payment_id=payment.pk,
+            allocations=[(invoice.pk, min(open_amount, amount))],
+            actor=actor,
+            overpayment=True,
+        )
+        return State.APPLIED, "", links
+    return State.APPLIED, f"{invoice} had nothing open: {amount} is the customer's credit.", links
+
+
+def _checkout_completed(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    if obj.get("mode") not in (None, "payment"):
+        return State.IGNORED, f"Checkout in mode {obj.get('mode')}.", {}
+    if obj.get("payment_status") != "paid":
+        # Delayed methods (SEPA debit via Stripe) report success later.
+        return State.RECORDED, f"Payment status {obj.get('payment_status')}: nothing booked.", {}
+    intent = str(obj.get("payment_intent") or obj.get("id"))
+    return _book(intent=intent, obj=obj, event=event, amount_field="amount_total", actor=actor)
+
+
+def _intent_succeeded(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    return _book(
+        intent=str(obj.get("id")), obj=obj, event=event, amount_field="amount_received", actor=actor
+    )
+
+
+def _intent_failed(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    error = obj.get("last_payment_error") or {}
+    invoice = _invoice_of(obj)
+    note = f"Zahlung fehlgeschlagen: {error.get('code') or ''} {error.get('message') or ''}"
+    return State.RECORDED, note.strip(), {"invoice_id": invoice.pk} if invoice else {}
+
+
+def _payment_of(obj: dict[str, Any]) -> Payment:
+    intent = obj.get("payment_intent")
+    payment = (
+        Payment.objects.filter(source=Payment.Source.PROVIDER, external_id=f"stripe:{intent}")
+        .order_by("pk")
+        .first()
+        if intent
+        else None
+    )
+    if payment is None:
+        raise NotFound(
+            f"No Stripe payment with payment intent {intent!r} was booked.",
+            code="provider_payment_not_found",
+        )
+    return payment
+
+
+def _charge_refunded(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    """A refund made in Stripe: the money left, so the allocation is reversed.
+
+    Only full refunds are booked (the payment services reverse whole allocations);
+    a partial refund is stored as failed for a person to book.
+    """
+    payment = _payment_of(obj)
+    amount, refunded = from_cents(obj.get("amount")), from_cents(obj.get("amount_refunded"))
+    if not obj.get("refunded") or refunded != amount:
+        return (
+            State.FAILED,
+            f"Teilerstattung {refunded} von {amount}: bitte von Hand buchen.",
+            {"payment_id": payment.pk},
+        )
+    event_row = payments.record_chargeback(
+        actor=actor,
+        source_reference=f"stripe:refund:{obj.get('id')}",
+        reason_code="refund",
+        payment_id=payment.pk,
+        fee=ZERO,
+        booking_date=_booking_date(event),
+        dispute=False,
+    )
+    return (
+        State.APPLIED,
+        f"Erstattet: {round_money(refunded)}",
+        {
+            "payment_id": payment.pk,
+            "return_event_id": event_row.pk,
+            "invoice_id": event_row.invoice_id,
+        },
+    )
+
+
+def _dispute_created(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    """A chargeback: the allocation is reversed, the fee charged, the invoice disputed."""
+    payment = _payment_of(obj)
+    event_row = payments.record_chargeback(
+        actor=actor,
+        source_reference=f"stripe:dispute:{obj.get('id')}",
+        reason_code=str(obj.get("reason") or "")[:35],
+        payment_id=payment.pk,
+        booking_date=_booking_date(event),
+        dispute=True,
+    )
+    return (
+        State.APPLIED,
+        "",
+        {
+            "payment_id": payment.pk,
+            "return_event_id": event_row.pk,
+            "invoice_id": event_row.invoice_id,
+        },
+    )
+
+
+def _not_handled(
+    obj: dict[str, Any], event: dict[str, Any], actor: Actor
+) -> tuple[str, str, dict[str, Any]]:
+    return State.IGNORED, "", {}
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_completed,
+    "payment_intent.succeeded": _intent_succeeded,
+    "payment_intent.payment_failed": _intent_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+}

@@ -1,0 +1,80 @@
+"""Overlapping statements imported at the same moment on PostgreSQL: every line once.
+
+Six processes, released together, import six different files that all contain the same
+three transfers (paying three invoices) plus one line of their own. Every process has
+already decided that the shared lines are new when the others insert them (matching is
+slowed down to widen the window), so only ``INSERT … ON CONFLICT DO NOTHING`` and the
+line's own statement decide who books it: each shared line is stored and booked once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from faktura.banking import services
+from faktura.banking.models import BankStatement, BankTransaction
+from faktura.core import clock
+from faktura.core.actors import Actor
+from faktura.payments.models import Allocation, Payment
+from tests.banking.camt_builder import camt, transfer
+from tests.banking.helpers import BOOKING_DAY
+from tests.payments.helpers import finalized, open_amount
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+WORKERS = 6
+ACTOR = Actor(label="user:anna", roles=frozenset({"accountant"}))
+
+
+def _import(data: bytes, barrier, queue) -> None:
+    connections.close_all()  # never share the parent's socket
+    connection.ensure_connection()
+    barrier.wait(timeout=120)
+    with clock.frozen(dt.datetime.combine(BOOKING_DAY, dt.time(12), tzinfo=dt.UTC)):
+        result = services.import_statement(data=data, filename="x.xml", actor=ACTOR)
+    connections.close_all()
+    queue.put((result.new, result.booked))
+
+
+def test_overlapping_statements_imported_at_once_book_every_line_once(
+    business_customer, actor, monkeypatch
+):
+    invoices = [finalized(business_customer, actor) for _ in range(3)]
+    shared = [transfer("119.00", f"RE-2026-0000{n}", reference=f"SHARED-{n}") for n in range(1, 4)]
+    own = [transfer(f"{n + 1}.00", "Spende", reference=f"OWN-{n}") for n in range(WORKERS)]
+    files = [camt([*shared, own[n]], message_id=f"FILE-{n}") for n in range(WORKERS)]
+    planned = services.plan
+
+    def slow_plan(lines):  # every process sees the shared lines as new
+        result = planned(lines)
+        time.sleep(0.5)
+        return result
+
+    monkeypatch.setattr(services, "plan", slow_plan)
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    barrier = context.Barrier(WORKERS)
+    processes = [context.Process(target=_import, args=(data, barrier, queue)) for data in files]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=300) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+
+    assert sum(new for new, _ in results) == 3 + WORKERS
+    assert sum(booked for _, booked in results) == 3
+    assert BankStatement.objects.count() == WORKERS
+    assert BankTransaction.objects.count() == 3 + WORKERS
+    assert Payment.objects.count() == 3
+    assert Allocation.objects.count() == 3
+    assert [open_amount(i) for i in invoices] == [Decimal("0.00")] * 3
