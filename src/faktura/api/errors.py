@@ -93,10 +93,9 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 }
 
 # Codes of the money-in capability live beside their services; one list for the schema.
+from faktura.banking.error_codes import ERROR_CODES as _BANKING_CODES  # noqa: E402
 from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # noqa: E402
 from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
-
-from faktura.banking.error_codes import ERROR_CODES as _BANKING_CODES  # noqa: E402
 from faktura.payments.providers.error_codes import ERROR_CODES as _PROVIDER_CODES  # noqa: E402
 
 ERROR_CODES.update(_PAYMENT_CODES)

@@ -5,9 +5,18 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from faktura.api import collection as collection_api
-from faktura.api import customers, documents, errors, invoices, orders, products, tax_rates
+from faktura.api import (
+    customers,
+    documents,
+    errors,
+    invoices,
+    orders,
+    products,
+    provider_webhooks,
+    statements,
+    tax_rates,
+)
 from faktura.api import payments as payments_api
-from faktura.api import provider_webhooks, statements
 from faktura.api.fields import ApiParser
 
 DESCRIPTION = """\
