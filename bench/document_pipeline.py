@@ -4,20 +4,29 @@ One run prints, for the same standard invoice (3 lines, as ``samples.standard_ra
 
 * raw Typst: ``typst.compile`` of the PDF module's template with the same ``sys.inputs``
   (fresh world, no PDF/A, no attachment) — the approach of ``bench/pdf_render.py``;
-* Faktura's pipeline: ``documents.pipeline.process`` for one finalized invoice — snapshot,
-  CII, validation (XSD + EN 16931 schematron), PDF/A-3b render with the embedded XML, the
-  archive write (file + row + audit) and queueing the mail; median over ``--runs``;
-  with the parts (XML + validation, PDF render) measured alone for orientation;
+* Faktura's single-document pipeline: ``documents.pipeline.process`` for one finalized
+  invoice (API / back-office finalization) — snapshot, CII, validation (XSD + EN 16931
+  schematron), PDF/A-3b render with the embedded XML, the archive write (file + row +
+  audit) and queueing the mail; median over ``--runs``, with where its time goes;
 * the ratio pipeline / raw Typst (target ≤ 2×);
 * finalized-and-rendered invoices/s: N drafts are finalized with ``finalize_invoices`` in
-  chunks (one pipeline task per chunk), then 2 worker processes run half of the tasks
-  each (target ≥ 100 invoices/s). Workers start warm (Saxon and Typst loaded), as a
-  long-running worker is.
+  chunks of ``--chunk`` (one ``process_finalized_documents`` task per chunk, as a billing
+  run does), then ``--workers`` worker processes pull those tasks from the database queue
+  (``SELECT … FOR UPDATE SKIP LOCKED``, as django-tasks-db's worker does) and run the
+  chunked pipeline (``pipeline.process_many``) (target ≥ 100 invoices/s with 2 workers).
+  Workers start warm (Saxon and Typst loaded), as a long-running worker is;
+* where the time of a document goes on that path: wall time per step measured inside the
+  workers (Typst, the rest of the PDF, CII, validation, mail, files, database), CPU time of
+  the workers and of their PostgreSQL backends, and how busy the machine was meanwhile
+  (other processes included), so a figure taken on a loaded machine can be read.
+
+``--profile N`` adds a cProfile of one worker process running N chunks (top functions).
 
 PostgreSQL (``postgres://postgres@127.0.0.1:5432/faktura_bench_docs``, created and dropped
 here) by default, ``--backend sqlite`` for a temporary SQLite file. Usage:
 
-    .venv/bin/python bench/document_pipeline.py [--count 2000] [--runs 50] [--backend postgres]
+    .venv/bin/python bench/document_pipeline.py [--count 2000] [--runs 50] [--chunk 50]
+        [--workers 2] [--backend postgres] [--profile 4]
 """
 
 from __future__ import annotations
@@ -30,8 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -41,6 +52,7 @@ CHUNK = 50
 WORKERS = 2
 TARGET_RATIO = 2.0
 TARGET_RATE = 100.0
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def setup_django(url: str, data_dir: str) -> None:
@@ -53,6 +65,96 @@ def setup_django(url: str, data_dir: str) -> None:
     django.setup()
 
 
+# --------------------------------------------------------------------------- measuring
+
+
+class Probe:
+    """Wall time per pipeline step, exclusive of the steps nested in it, per process.
+
+    Wraps module attributes (the names the pipeline calls at run time), so nothing of the
+    pipeline changes; a wrapper costs about a microsecond.
+    """
+
+    # (module, attribute, step); the order only matters for nesting, not for the result.
+    POINTS = (
+        ("faktura.documents.pipeline", "process", "database and the rest"),
+        ("faktura.documents.pipeline", "process_many", "database and the rest"),
+        ("faktura.documents.pipeline", "_record_and_queue", "database: write transaction"),
+        ("faktura.documents.pipeline", "_record_chunk", "database: write transaction"),
+        ("faktura.documents.pipeline", "snapshot_of", "snapshot"),
+        ("faktura.documents.pipeline", "build_cii", "e-invoice XML (CII/UBL)"),
+        ("faktura.documents.pipeline", "build_ubl", "e-invoice XML (CII/UBL)"),
+        ("faktura.documents.pipeline", "validate", "validation (XSD + schematron)"),
+        ("faktura.documents.pipeline", "render_pdf", "PDF: context, QR, pikepdf"),
+        ("faktura.documents.pdf.render", "_compile", "PDF: Typst compile"),
+        ("faktura.documents.pipeline", "store_file", "archive files (storage)"),
+        ("faktura.notifications.mail", "compose", "mail composition"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._children: list[float] = []
+
+    def install(self) -> Probe:
+        import importlib
+
+        for module_name, attribute, step in self.POINTS:
+            module = importlib.import_module(module_name)
+            if hasattr(module, attribute):  # older code may lack a step (process_many)
+                setattr(module, attribute, self._wrap(getattr(module, attribute), step))
+        return self
+
+    def _wrap(self, function: Callable[..., Any], step: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._children.append(0.0)
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.seconds[step] += elapsed - self._children.pop()
+                if self._children:
+                    self._children[-1] += elapsed
+
+        return timed
+
+    def reset(self) -> None:
+        self.seconds.clear()
+
+
+def _process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the given processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def _machine_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / TICKS
+
+
+def _postgres_pids() -> list[int]:
+    """Our database's backends and the server's own processes (WAL writer, checkpointer)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s OR backend_type <> %s",
+            [connection.settings_dict["NAME"], "client backend"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _median_ms(action: Callable[[int], object], runs: int) -> float:
     timings = []
     for run in range(runs):
@@ -60,6 +162,17 @@ def _median_ms(action: Callable[[int], object], runs: int) -> float:
         action(run)
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
+
+
+def _print_steps(seconds: dict[str, float], documents: int, total_ms: float) -> None:
+    measured = sum(seconds.values()) * 1000 / documents
+    for step, value in sorted(seconds.items(), key=lambda item: -item[1]):
+        ms = value * 1000 / documents
+        print(f"      {step:<38} {ms:7.2f} ms {100 * ms / total_ms:5.1f} %")
+    print(f"      {'(measured steps, sum)':<38} {measured:7.2f} ms")
+
+
+# --------------------------------------------------------------------------- data
 
 
 def _standard_lines() -> list:
@@ -90,7 +203,7 @@ def _standard_lines() -> list:
     ]
 
 
-def _prepare_master_data() -> list[int]:
+def _prepare_master_data(customers: int) -> list[int]:
     from faktura.core.actors import Actor
     from faktura.core.models import BankAccount, Company
     from faktura.customers.services import create_customer
@@ -127,7 +240,7 @@ def _prepare_master_data() -> list[int]:
             email=f"buchhaltung{n}@beispiel-handel.de",
             vat_id="DE136695976",
         ).pk
-        for n in range(WORKERS)
+        for n in range(customers)
     ]
 
 
@@ -144,13 +257,17 @@ def _drafts(customer_ids: list[int], count: int) -> list[int]:
     ]
 
 
-def latency(runs: int, customer_ids: list[int]) -> tuple[float, float]:
-    """Raw Typst against the full pipeline, for the same standard invoice; return both."""
+# --------------------------------------------------------------------------- latency
+
+
+def latency(runs: int, customer_ids: list[int]) -> dict[str, float]:
+    """Raw Typst against the single-document pipeline, for the same standard invoice."""
     import typst
     from django_tasks_db.models import DBTaskResult
 
     from faktura.core.actors import Actor
     from faktura.documents import pipeline
+    from faktura.documents.einvoice import build_cii
     from faktura.documents.pdf import render_pdf
     from faktura.documents.pdf.render import TEMPLATE_PATH, font_paths, typst_inputs
     from faktura.invoicing.models import Invoice
@@ -172,62 +289,119 @@ def latency(runs: int, customer_ids: list[int]) -> tuple[float, float]:
     pipeline.warm_up()
     typst.compile(str(TEMPLATE_PATH), root="/", font_paths=fonts, sys_inputs=inputs[0])
 
-    raw_ms = _median_ms(
-        lambda run: typst.compile(
-            str(TEMPLATE_PATH), root="/", font_paths=fonts, sys_inputs=inputs[run + 1]
-        ),
-        runs,
-    )
     xml_ms = _median_ms(lambda run: pipeline.render_documents(snapshots[run + 1], kinds=()), runs)
-    from faktura.documents.einvoice import build_cii
-
     xmls = [build_cii(snapshot) for snapshot in snapshots]
     pdf_ms = _median_ms(
         lambda run: render_pdf(snapshots[run + 1], einvoice_xml=xmls[run + 1]), runs
     )
     pipeline.process(ids[0])  # first archive write creates the directories
-    full_ms = _median_ms(lambda run: pipeline.process(ids[run + 1]), runs)
+    probe = Probe().install()
+    # Raw and full alternate, so a change in the machine's load hits both alike.
+    timings: dict[str, list[float]] = defaultdict(list)
+
+    def timed(name: str, action: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        started, cpu = time.perf_counter(), time.process_time()
+        action(*args, **kwargs)
+        timings[name].append((time.perf_counter() - started) * 1000)
+        timings[f"{name} cpu"].append((time.process_time() - cpu) * 1000)
+
+    for run in range(1, runs + 1):
+        timed(
+            "raw",
+            typst.compile,
+            str(TEMPLATE_PATH),
+            root="/",
+            font_paths=fonts,
+            sys_inputs=inputs[run],
+        )
+        timed("full", pipeline.process, ids[run])
+    raw_ms, full_ms = statistics.median(timings["raw"]), statistics.median(timings["full"])
+    raw_cpu, full_cpu = (
+        statistics.median(timings["raw cpu"]),
+        statistics.median(timings["full cpu"]),
+    )
 
     print(f"latency, same standard invoice (3 lines), median of {runs} runs:")
     print(f"  raw Typst render (typst.compile, same template and inputs) {raw_ms:8.1f} ms")
-    print(f"  Faktura full document pipeline (pipeline.process)          {full_ms:8.1f} ms")
-    print(f"    of which CII + validation (XSD, EN 16931)               {xml_ms:8.1f} ms")
-    print(f"    of which PDF/A-3b render with embedded XML              {pdf_ms:8.1f} ms")
+    print(f"  Faktura single-document pipeline (pipeline.process)      {full_ms:8.1f} ms")
+    print(f"    alone: CII + validation (XSD, EN 16931)                {xml_ms:8.1f} ms")
+    print(f"    alone: PDF/A-3b render with embedded XML               {pdf_ms:8.1f} ms")
     print(
-        f"    rest: snapshot, archive write (file, row, audit), mail    "
-        f"{full_ms - xml_ms - pdf_ms:8.1f} ms"
+        f"    CPU of this process (median): raw Typst {raw_cpu:.1f} ms, pipeline "
+        f"{full_cpu:.1f} ms ({full_cpu / raw_cpu:.2f}×; PostgreSQL's share not included)"
     )
+    print("    where the time goes (mean per document):")
+    _print_steps(probe.seconds, runs, full_ms)
     ratio = full_ms / raw_ms
     print(
         f"  ratio pipeline / raw Typst {ratio:.2f}× "
-        f"(target ≤ {TARGET_RATIO:.0f}×: {'met' if ratio <= TARGET_RATIO else 'NOT met'}, "
-        f"{TARGET_RATIO / ratio:.2f}× the target)"
+        f"(target ≤ {TARGET_RATIO:.0f}×: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
     )
-    return raw_ms, full_ms
+    return {"raw_ms": raw_ms, "full_ms": full_ms, "ratio": ratio}
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def _claim_next(worker_id: str) -> Any:
+    """Claim the next ready pipeline task as django-tasks-db's worker does."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        row = (
+            DBTaskResult.objects.ready()
+            .filter(task_path__endswith="process_finalized_documents")
+            .order_by("enqueued_at")
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if row is not None:
+            row.claim(worker_id)
+    return row
+
+
+def _run_tasks(worker_id: str) -> tuple[int, int]:
+    done = chunks = 0
+    while (row := _claim_next(worker_id)) is not None:
+        row.task.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+        row.set_successful(None)
+        done += len(row.args_kwargs["args"][0])
+        chunks += 1
+    return done, chunks
 
 
 def _worker(
-    url: str, data_dir: str, task_ids: list[str], ready, start, results
+    url: str, data_dir: str, ready, start, results, leave
 ) -> None:  # pragma: no cover - runs in a child process
     setup_django(url, data_dir)
-    from django_tasks_db.models import DBTaskResult
+    from django.db import connection
 
     from faktura.documents import pipeline
 
     pipeline.warm_up()
+    probe = Probe().install()
+    connection.ensure_connection()
     ready.put(os.getpid())
     start.wait()
-    began = time.perf_counter()
-    done = 0
-    for task_id in task_ids:
-        row = DBTaskResult.objects.get(pk=task_id)
-        row.task.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
-        row.set_successful(None)
-        done += len(row.args_kwargs["args"][0])
-    results.put((done, time.perf_counter() - began))
+    began, cpu = time.perf_counter(), time.process_time()
+    done, chunks = _run_tasks(f"bench-{os.getpid()}")
+    seconds = time.perf_counter() - began
+    results.put(
+        {
+            "done": done,
+            "chunks": chunks,
+            "seconds": seconds,
+            "cpu": time.process_time() - cpu,
+            "steps": dict(probe.seconds),
+        }
+    )
+    leave.wait()  # keep the connection (and its backend's CPU counters) until measured
 
 
-def throughput(url: str, data_dir: str, count: int, customer_ids: list[int]) -> float:
+def throughput(
+    url: str, data_dir: str, count: int, chunk: int, workers: int, customer_ids: list[int]
+) -> dict[str, float]:
     from django.db import connections
     from django_tasks_db.models import DBTaskResult
 
@@ -236,71 +410,152 @@ def throughput(url: str, data_dir: str, count: int, customer_ids: list[int]) -> 
     from faktura.invoicing.services import finalize_invoices
     from faktura.notifications.models import OutboxMessage
 
-    print(f"throughput, {count} standard invoices, {WORKERS} worker processes:")
+    print(
+        f"throughput, {count} standard invoices, chunks of {chunk}, "
+        f"{workers} worker processes (chunked path, pipeline.process_many):"
+    )
     drafts = _drafts(customer_ids, count)
     DBTaskResult.objects.all().delete()
+    before_documents = ArchivedDocument.objects.count()
     context = multiprocessing.get_context("spawn")
-    ready, results, start = context.Queue(), context.Queue(), context.Event()
+    ready, results = context.Queue(), context.Queue()
+    start, leave = context.Event(), context.Event()
     connections.close_all()
 
     # Workers load Saxon and Typst first, as a long-running worker has.
-    tasks: list[list[str]] = [[] for _ in range(WORKERS)]
-    processes: list = []
+    processes = [
+        context.Process(target=_worker, args=(url, data_dir, ready, start, results, leave))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    worker_pids = [ready.get(timeout=300) for _ in processes]
+
+    pg_pids = _postgres_pids()
+    pg_before = _process_cpu_seconds(pg_pids)
+    busy_before = _machine_busy_seconds()
+    cpu_before = time.process_time()
     began = time.perf_counter()
     actor = Actor.system("bench")
-    for offset in range(0, len(drafts), CHUNK):
-        finalize_invoices(invoice_ids=drafts[offset : offset + CHUNK], actor=actor)
+    for offset in range(0, len(drafts), chunk):
+        finalize_invoices(invoice_ids=drafts[offset : offset + chunk], actor=actor)
     finalized_s = time.perf_counter() - began
-    for n, task_id in enumerate(
-        DBTaskResult.objects.filter(task_path__endswith="process_finalized_documents")
-        .order_by("enqueued_at")
-        .values_list("pk", flat=True)
-    ):
-        tasks[n % WORKERS].append(str(task_id))
-    connections.close_all()
-    for chunk in tasks:
-        process = context.Process(
-            target=_worker, args=(url, data_dir, chunk, ready, start, results)
-        )
-        process.start()
-        processes.append(process)
-    for _ in processes:
-        ready.get(timeout=300)
+    finalize_cpu = time.process_time() - cpu_before
+    pg_finalize = _process_cpu_seconds(pg_pids) - pg_before
+    busy_mid = _machine_busy_seconds()
+
+    pg_pids = _postgres_pids()  # now with the workers' backends
+    pg_before = _process_cpu_seconds(pg_pids)
+    workers_before = _process_cpu_seconds(worker_pids)
     rendering_began = time.perf_counter()
     start.set()
     outcomes = [results.get(timeout=3600) for _ in processes]
     rendered_s = time.perf_counter() - rendering_began
+    busy_after = _machine_busy_seconds()
+    pg_render = _process_cpu_seconds(pg_pids) - pg_before
+    workers_cpu = _process_cpu_seconds(worker_pids) - workers_before
+    leave.set()
     for process in processes:
         process.join()
 
-    archived = ArchivedDocument.objects.count()
-    queued = OutboxMessage.objects.count()
-    assert archived >= count, f"only {archived} of {count} archived"
+    archived = ArchivedDocument.objects.count() - before_documents
+    queued = OutboxMessage.objects.filter(invoice_id__in=drafts).count()
+    assert archived == count, f"{archived} of {count} archived"
+    assert queued == count, f"{queued} of {count} mails queued"
     total_s = finalized_s + rendered_s
     rate = count / total_s
+    cores = os.cpu_count() or 1
     print(
-        f"  finalize (finalize_invoices, chunks of {CHUNK}): {finalized_s:6.2f} s "
-        f"{count / finalized_s:8.0f} invoices/s"
+        f"  finalize (finalize_invoices, chunks of {chunk}, 1 process): {finalized_s:6.2f} s "
+        f"{count / finalized_s:7.0f} invoices/s; CPU per invoice: "
+        f"{finalize_cpu * 1000 / count:.2f} ms Python + {pg_finalize * 1000 / count:.2f} ms "
+        f"PostgreSQL; machine busy {(busy_mid - busy_before) / finalized_s:.2f} of {cores} cores"
     )
-    for n, (done, seconds) in enumerate(outcomes, 1):
-        print(f"  worker {n}: {done} documents in {seconds:6.2f} s {done / seconds:8.1f} /s")
+    for n, outcome in enumerate(outcomes, 1):
+        print(
+            f"  worker {n}: {outcome['done']} documents ({outcome['chunks']} chunks) in "
+            f"{outcome['seconds']:6.2f} s {outcome['done'] / outcome['seconds']:7.1f} /s, "
+            f"CPU {outcome['cpu'] * 1000 / outcome['done']:.1f} ms per document"
+        )
+    busy = (busy_after - busy_mid) / rendered_s
+    ours = (workers_cpu + pg_render) / rendered_s
     print(
         f"  render + validate + archive + queue mail: {rendered_s:6.2f} s "
-        f"{count / rendered_s:8.1f} invoices/s ({archived} archived, {queued} mails queued)"
+        f"{count / rendered_s:7.1f} invoices/s ({archived} archived, {queued} mails queued)"
     )
+    print(
+        f"    machine busy {busy:.2f} of {cores} cores: workers + their PostgreSQL "
+        f"{ours:.2f}, other processes {max(busy - ours, 0):.2f}"
+    )
+    worker_ms = workers_cpu * 1000 / count
+    pg_ms = pg_render * 1000 / count
+    finalize_ms = (finalize_cpu + pg_finalize) * 1000 / count
+    print(
+        f"    CPU per document: workers {worker_ms:.1f} ms + PostgreSQL {pg_ms:.1f} ms; "
+        f"with finalization {worker_ms + pg_ms + finalize_ms:.1f} ms"
+    )
+    steps: dict[str, float] = defaultdict(float)
+    for outcome in outcomes:
+        for step, seconds in outcome["steps"].items():
+            steps[step] += seconds
+    wall_ms = sum(o["seconds"] for o in outcomes) * 1000 / count
+    print(f"    where a worker's time goes per document ({wall_ms:.1f} ms wall in all):")
+    _print_steps(steps, count, wall_ms)
+    ceiling = cores * 1000 / (worker_ms + pg_ms + finalize_ms)
     print(
         f"  finalized and rendered: {rate:.1f} invoices/s "
         f"(target ≥ {TARGET_RATE:.0f}/s: {'met' if rate >= TARGET_RATE else 'NOT met'}, "
         f"{rate / TARGET_RATE:.2f}× the target)"
     )
-    return rate
+    print(
+        f"    CPU-bound ceiling on {cores} idle cores: {ceiling:.0f} invoices/s "
+        f"({cores} × 1000 ms / {worker_ms + pg_ms + finalize_ms:.1f} ms CPU per invoice)"
+    )
+    return {
+        "rate": rate,
+        "render_rate": count / rendered_s,
+        "ceiling": ceiling,
+        "cpu_ms": worker_ms + pg_ms + finalize_ms,
+    }
+
+
+def profile(chunks: int, chunk: int, customer_ids: list[int], out: str | None) -> None:
+    """cProfile one worker (this process) running ``chunks`` chunks; print the top."""
+    import cProfile
+    import pstats
+
+    from django_tasks_db.models import DBTaskResult
+
+    from faktura.core.actors import Actor
+    from faktura.documents import pipeline
+    from faktura.invoicing.services import finalize_invoices
+
+    drafts = _drafts(customer_ids, chunks * chunk)
+    DBTaskResult.objects.all().delete()
+    for offset in range(0, len(drafts), chunk):
+        finalize_invoices(invoice_ids=drafts[offset : offset + chunk], actor=Actor.system("bench"))
+    pipeline.warm_up()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    done, _chunks = _run_tasks("bench-profile")
+    profiler.disable()
+    print(f"cProfile of one worker, {done} documents ({chunks} chunks), top by own time:")
+    stats = pstats.Stats(profiler)
+    if out:
+        stats.dump_stats(out)
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--chunk", type=int, default=CHUNK)
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--profile", type=int, default=0, metavar="CHUNKS")
+    parser.add_argument("--profile-out", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="faktura-bench-docs-") as data_dir:
         if args.backend == "postgres":
@@ -315,10 +570,29 @@ def main() -> None:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
-            print(f"database: {args.backend}; files: {data_dir}; CPUs: {os.cpu_count()}")
-            customers = _prepare_master_data()
-            latency(args.runs, customers)
-            throughput(url, data_dir, args.count, customers)
+            load = os.getloadavg()
+            print(
+                f"database: {args.backend}; files: {data_dir}; CPUs: {os.cpu_count()}; "
+                f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+            )
+            customers = _prepare_master_data(args.customers)
+            single = latency(args.runs, customers)
+            chunked = throughput(url, data_dir, args.count, args.chunk, args.workers, customers)
+            print("summary:")
+            print(
+                f"  raw Typst {single['raw_ms']:.1f} ms, single-document pipeline "
+                f"{single['full_ms']:.1f} ms: {single['ratio']:.2f}× "
+                f"(target ≤ {TARGET_RATIO:.0f}×)"
+            )
+            print(
+                f"  finalized and rendered with {args.workers} workers: "
+                f"{chunked['rate']:.1f} invoices/s = {chunked['rate'] / TARGET_RATE:.2f}× "
+                f"the {TARGET_RATE:.0f}/s target (rendering alone {chunked['render_rate']:.1f}/s;"
+                f" CPU-bound ceiling here {chunked['ceiling']:.0f}/s at "
+                f"{chunked['cpu_ms']:.1f} ms CPU per invoice)"
+            )
+            if args.profile:
+                profile(args.profile, args.chunk, customers, args.profile_out)
         finally:
             if args.backend == "postgres":
                 from django.db import connections

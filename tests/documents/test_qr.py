@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from decimal import Decimal
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from faktura.core.errors import InvalidInput
-from faktura.documents.pdf.qr import epc_payload, epc_qr, epc_qr_svg
+from faktura.documents.pdf.qr import EPC_MASK, epc_payload, epc_qr, epc_qr_svg
 
 SELLER_IBAN = "DE02120300000000202051"
 
@@ -119,3 +120,46 @@ def test_qr_image_decodes_to_the_payload(tmp_path: Path):
         timeout=30,
     )
     assert result.stdout.decode("utf-8").rstrip("\n") == payload
+
+
+def test_the_mask_is_fixed_and_the_level_stays_m():
+    code = epc_qr(_payload())
+    assert code.mask == EPC_MASK
+    assert code.error == "M"
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (zbar-tools) not installed")
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"amount": Decimal("0.01"), "remittance": "GS-2026-00001"},
+        {"amount": Decimal("999999999.99"), "bic": ""},
+        {"name": "Łukasz Żółć Consulting", "remittance": "RE-2026-99999"},
+        {"name": "N" * 70, "remittance": "R" * 140},
+    ],
+)
+def test_qr_with_the_fixed_mask_decodes_for_short_and_long_payloads(tmp_path: Path, overrides):
+    payload = _payload(**overrides)
+    image = tmp_path / "epc.png"
+    epc_qr(payload).save(str(image), kind="png", scale=4, border=4)
+    result = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(image)],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    assert result.stdout.decode("utf-8").rstrip("\n") == payload
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"name": "Łukasz Żółć Consulting"}, {"name": "N" * 70, "remittance": "R" * 140}],
+)
+def test_svg_is_what_segno_writes_byte_for_byte(overrides):
+    code = epc_qr(_payload(**overrides))
+    reference = io.BytesIO()
+    code.save(
+        reference, kind="svg", border=0, scale=1, xmldecl=False, svgclass=None, lineclass=None
+    )
+    assert epc_qr_svg(_payload(**overrides)) == reference.getvalue()

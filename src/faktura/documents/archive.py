@@ -97,12 +97,28 @@ def record_locked(
     constraint (IntegrityError): the caller re-reads the winner.
     """
     assert transaction.get_connection().in_atomic_block, "record_locked needs a transaction"
-    assert invoice.number is not None
-    assert invoice.issue_date is not None
     existing = ArchivedDocument.objects.filter(invoice_id=invoice.pk, kind=stored.kind).first()
     if existing is not None:
         return existing, None
-    document = ArchivedDocument.objects.create(
+    document, entry = new_row(
+        invoice=invoice, stored=stored, validation=validation, einvoice_sha256=einvoice_sha256
+    )
+    document.save()
+    return document, entry
+
+
+def new_row(
+    *, invoice: Invoice, stored: StoredFile, validation: str = "", einvoice_sha256: str = ""
+) -> tuple[ArchivedDocument, audit.PendingEntry]:
+    """The unsaved row of a stored file and the audit entry that records it.
+
+    For callers that have checked, under the customer's lock, that the document has no
+    row of this kind yet: ``record_locked`` for one file, the chunked pipeline for many
+    (one ``bulk_create``; the unique constraint still refuses a second row).
+    """
+    assert invoice.number is not None
+    assert invoice.issue_date is not None
+    document = ArchivedDocument(
         invoice=invoice,
         kind=stored.kind,
         file=stored.name,

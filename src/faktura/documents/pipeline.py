@@ -6,6 +6,13 @@ it by the official rules, renders the PDF, writes the archive once and then queu
 mail in one short transaction. Every step is idempotent, so a repeated task, a crash
 half-way or a second worker end in the state one run gives.
 
+``process_many(invoice_ids)`` does the same for a chunk finalized together (a billing run):
+it reads the chunk in a handful of queries, renders and stores every document outside any
+transaction, then writes all archive rows, blocked states, outbox messages, audit entries
+and one send task in ONE short transaction (customers locked in id order, then the
+documents). A document that cannot be rendered or has no recipient does not hold up the
+others: the rest is committed, then its error is raised.
+
 Decisions:
 
 * A document whose e-invoice fails validation archives nothing and is not sent: it is
@@ -24,17 +31,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from faktura.core import audit
 from faktura.core.actors import Actor
-from faktura.documents.archive import StoredFile, discard_unused, record_locked, store_file
+from faktura.core.errors import StateConflict
+from faktura.documents.archive import (
+    StoredFile,
+    discard_unused,
+    new_row,
+    record_locked,
+    store_file,
+)
 from faktura.documents.einvoice import ValidationReport, build_cii, build_ubl, validate
 from faktura.documents.einvoice import validation as einvoice_validation
-from faktura.documents.models import ArchivedDocument, Letterhead
+from faktura.documents.models import ArchivedDocument, Letterhead, safe_filename
 from faktura.documents.pdf import render_pdf
 from faktura.documents.pdf.letterhead import DEFAULT_ACCENT
 from faktura.documents.snapshot import DirectDebitSnapshot, DocumentSnapshot
@@ -96,12 +112,14 @@ def render_documents(
 
 
 def direct_debit_for(invoice: Invoice) -> DirectDebitSnapshot | None:
-    """The pre-notification data of a direct-debit invoice (mandates arrive with banking).
+    """The pre-notification data of a direct-debit invoice, from its customer's mandate.
 
     Without a usable mandate ``snapshot_for`` falls back to transfer; PDF, XML and mail all
     use the same snapshot, so they always agree.
     """
-    return None
+    from faktura.collection.selectors import direct_debit_snapshot_for
+
+    return direct_debit_snapshot_for(invoice)
 
 
 def snapshot_of(invoice: Invoice) -> DocumentSnapshot:
@@ -176,8 +194,10 @@ def process(invoice_id: int) -> None:
     ]
     xml_sha = hashlib.sha256(rendered.xml).hexdigest()
     accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
+    # The mail too is composed before the locks are taken (it needs only the snapshot).
+    composed = _compose(invoice, snapshot, accent)
     try:
-        documents = _record_and_queue(invoice_id, stored, rendered, xml_sha, snapshot, accent)
+        documents = _record_and_queue(invoice_id, stored, rendered, xml_sha, composed)
     except IntegrityError:
         # Another worker archived the document between our check and our insert: its
         # rows count. Deliver what it archived.
@@ -194,8 +214,7 @@ def _record_and_queue(
     stored: list[StoredFile],
     rendered: Rendered,
     xml_sha: str,
-    snapshot: DocumentSnapshot,
-    accent: str,
+    composed: Any,
 ) -> dict[str, ArchivedDocument]:
     """One short transaction: the archive rows, the mail, the audit entries, the send task.
 
@@ -223,7 +242,7 @@ def _record_and_queue(
             invoice=invoice, kind=kinds_for(invoice)[0]
         )
         _message, queued = queue_locked(
-            invoice, actor=ACTOR, resend=False, document=sent, snapshot=snapshot, accent=accent
+            invoice, actor=ACTOR, resend=False, document=sent, composed=composed
         )
         if queued is not None:
             entries.append(queued)
@@ -232,7 +251,252 @@ def _record_and_queue(
     return documents
 
 
+def _compose(invoice: Invoice, snapshot: DocumentSnapshot, accent: str) -> Any:
+    """The first mail of a document (``notifications.mail.ComposedMail``), no database."""
+    from faktura.notifications import mail
+
+    assert invoice.number is not None
+    filename = safe_filename(invoice.number, kinds_for(invoice)[0])
+    return mail.compose(snapshot, attachments=[filename], accent=accent)
+
+
 def _deliver(invoice_id: int) -> None:
     from faktura.notifications.services import queue_document_mail
 
     queue_document_mail(invoice_id=invoice_id, actor=ACTOR)
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@dataclass
+class _Job:
+    """One document of a chunk on its way through ``process_many``."""
+
+    invoice: Invoice
+    archived: dict[str, ArchivedDocument]  # kind → row, as read before rendering
+    snapshot: DocumentSnapshot | None = None
+    stored: list[StoredFile] = field(default_factory=list)
+    validation: str = ""
+    xml_sha: str = ""
+    blocked: tuple[str, list[str]] | None = None  # (reason, rule ids)
+    mail: Any = None  # notifications.mail.ComposedMail of the first mail, if to be queued
+
+    @property
+    def sent_kind(self) -> str:
+        return kinds_for(self.invoice)[0]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(kind for kind in kinds_for(self.invoice) if kind not in self.archived)
+
+
+class ChunkFailed(Exception):
+    """Some documents of a chunk failed; the others were archived and queued."""
+
+    def __init__(self, failures: dict[int, BaseException]) -> None:
+        self.failures = failures
+        lines = [f"{pk}: {type(e).__name__}: {e}" for pk, e in sorted(failures.items())]
+        super().__init__(f"{len(failures)} document(s) failed:\n" + "\n".join(lines))
+
+
+def process_many(invoice_ids: Iterable[int]) -> None:
+    """Render and archive a chunk of documents, then queue their mails; safe to run twice.
+
+    The same outcome per document as ``process`` for each id, with a few queries for the
+    whole chunk and one short transaction for all its writes. Raises ChunkFailed after
+    committing the others when a document could not be rendered or queued.
+    """
+    from faktura.invoicing.snapshots import prefetch_snapshot_parts
+    from faktura.notifications.models import OutboxMessage
+
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_related("original").filter(pk__in=ids)
+    }
+    for pk in ids:
+        invoice = invoices.get(pk)
+        if invoice is None or not invoice.is_finalized:
+            logger.warning("document %s is not finalized; nothing to render", pk)
+            invoices.pop(pk, None)
+    if not invoices:
+        return
+    archived: dict[int, dict[str, ArchivedDocument]] = {pk: {} for pk in invoices}
+    for document in ArchivedDocument.objects.filter(invoice_id__in=invoices):
+        archived[document.invoice_id][document.kind] = document
+    mailed = set(
+        OutboxMessage.objects.filter(invoice_id__in=invoices, is_resend=False).values_list(
+            "invoice_id", flat=True
+        )
+    )
+    # Documents archived and announced by an earlier run need nothing more.
+    jobs = [
+        _Job(invoice=invoices[pk], archived=archived[pk])
+        for pk in sorted(invoices)
+        if any(kind not in archived[pk] for kind in kinds_for(invoices[pk])) or pk not in mailed
+    ]
+    if not jobs:
+        return
+    prefetch_snapshot_parts(job.invoice for job in jobs)
+    letterhead = current_letterhead()
+    accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
+    failures: dict[int, BaseException] = {}
+    for job in jobs:
+        try:
+            _render_job(job, letterhead, accent, mailed)
+        except Exception as error:  # one broken document must not hold up the chunk
+            logger.exception("%s: rendering failed", job.invoice)
+            failures[job.invoice.pk] = error
+    jobs = [job for job in jobs if job.invoice.pk not in failures]
+    stored = [file for job in jobs for file in job.stored]
+    try:
+        rows, no_recipient = _record_chunk(jobs)
+    except IntegrityError:
+        # A writer outside the customers' locks archived or queued one of them in the
+        # meantime: settle each document on its own; the files are reused, not rendered
+        # twice into different bytes.
+        logger.warning("chunk %s raced another writer; processing one by one", ids[:3])
+        rows, no_recipient = {}, []
+        for job in jobs:
+            try:
+                process(job.invoice.pk)
+            except Exception as error:
+                failures[job.invoice.pk] = error
+    for file in stored:
+        if rows.get(file.name) is None:
+            discard_unused(file)  # only if we wrote it and no row refers to it
+    for pk in no_recipient:
+        failures[pk] = _no_recipient(invoices[pk])
+    if failures:
+        raise ChunkFailed(failures)
+
+
+def _render_job(job: _Job, letterhead: Any, accent: str, mailed: set[int]) -> None:
+    """Render, validate, store the missing files and compose the first mail (no locks)."""
+    invoice = job.invoice
+    missing = job.missing
+    warm_up()
+    job.snapshot = snapshot_of(invoice)
+    if missing:
+        rendered = render_documents(job.snapshot, letterhead=letterhead, kinds=missing)
+        if not rendered.report.ok:
+            logger.error("%s: e-invoice invalid, not sent:\n%s", invoice, rendered.report.summary())
+            job.blocked = (rendered.report.summary(), sorted(rendered.report.rule_ids))
+            return
+        # The files first, outside any transaction; the XML first: for XRechnung the original.
+        job.stored = [
+            store_file(invoice=invoice, kind=kind, content=rendered.files[kind]) for kind in missing
+        ]
+        job.validation = rendered.validation_note
+        job.xml_sha = hashlib.sha256(rendered.xml).hexdigest()
+    if invoice.pk not in mailed:
+        job.mail = _compose(invoice, job.snapshot, accent)
+
+
+def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[int]]:
+    """The one short transaction of a chunk: archive rows, blocked states, first mails,
+    audit entries and one send task. Returns the rows by file name and the documents left
+    unqueued for want of a recipient.
+
+    Locks the customers in id order, then the documents in id order (as every service
+    does), and re-reads under the locks what an earlier or concurrent run may have written.
+    """
+    from faktura.customers.models import Customer
+    from faktura.documents.services import BLOCKED
+    from faktura.notifications.models import OutboxMessage
+    from faktura.notifications.services import has_recipient, new_message, queue_many_locked
+    from faktura.notifications.services import queued_entry as mail_entry
+
+    if not jobs:
+        return {}, []
+    by_id = {job.invoice.pk: job for job in jobs}
+    with transaction.atomic():
+        customers = {
+            customer.pk: customer
+            for customer in Customer.objects.select_for_update()
+            .filter(pk__in={job.invoice.customer_id for job in jobs})
+            .order_by("pk")
+        }
+        states = {
+            pk: (status, error)
+            for pk, status, error in Invoice.objects.select_for_update()
+            .filter(pk__in=by_id)
+            .order_by("pk")
+            .values_list("pk", "delivery_status", "delivery_error")
+        }
+        existing: dict[int, dict[str, ArchivedDocument]] = {pk: {} for pk in by_id}
+        for document in ArchivedDocument.objects.filter(invoice_id__in=by_id):
+            existing[document.invoice_id][document.kind] = document
+        mailed = set(
+            OutboxMessage.objects.filter(invoice_id__in=by_id, is_resend=False).values_list(
+                "invoice_id", flat=True
+            )
+        )
+        entries: dict[int, list[audit.PendingEntry]] = {pk: [] for pk in by_id}
+        new_rows: list[ArchivedDocument] = []
+        now = timezone.now()
+        for pk, job in by_id.items():
+            invoice = job.invoice
+            invoice.customer = customers[invoice.customer_id]
+            if job.blocked is not None:
+                reason, rule_ids = job.blocked
+                if states[pk] != (BLOCKED, reason):
+                    Invoice.objects.filter(pk=pk).update(
+                        delivery_status=BLOCKED, delivery_error=reason, updated_at=now
+                    )
+                    entries[pk].append(
+                        audit.PendingEntry(
+                            chain=audit.customer_chain(invoice.customer_id),
+                            action="document.blocked",
+                            object_type=invoice.kind,
+                            object_id=pk,
+                            data={"number": invoice.number, "rules": rule_ids},
+                        )
+                    )
+                continue
+            for file in job.stored:
+                if file.kind in existing[pk]:
+                    continue  # archived by a concurrent run: its row counts
+                embeds = file.kind == "xml" or not is_xrechnung(invoice)
+                row, entry = new_row(
+                    invoice=invoice,
+                    stored=file,
+                    validation=job.validation if embeds else "visualisation, no e-invoice",
+                    einvoice_sha256=job.xml_sha if embeds else "",
+                )
+                existing[pk][file.kind] = row
+                new_rows.append(row)
+                entries[pk].append(entry)
+        ArchivedDocument.objects.bulk_create(new_rows)
+        queued: list[tuple[Invoice, Any, ArchivedDocument]] = []  # invoice, message, sent
+        no_recipient = []
+        for pk, job in by_id.items():
+            sent = existing[pk].get(job.sent_kind)
+            if job.mail is None or sent is None or pk in mailed:
+                continue
+            if not has_recipient(job.invoice):
+                no_recipient.append(pk)  # archived; the mail is refused below
+                continue
+            assert sent.pk is not None, "bulk_create must return the primary keys"
+            message = new_message(
+                job.invoice, actor=ACTOR, resend=False, document=sent, composed=job.mail
+            )
+            queued.append((job.invoice, message, sent))
+        queue_many_locked([message for _invoice, message, _sent in queued])
+        for invoice, message, sent in queued:
+            entries[invoice.pk].append(mail_entry(invoice, message, sent))
+        pending = [entry for pk in sorted(entries) for entry in entries[pk]]
+        if pending:
+            audit.record_many(actor=ACTOR, entries=pending)
+    rows = {
+        document.file.name: document for kinds in existing.values() for document in kinds.values()
+    }
+    return rows, no_recipient
+
+
+def _no_recipient(invoice: Invoice) -> StateConflict:
+    """The error ``queue_document_mail`` raises for a document without a recipient."""
+    return StateConflict(f"{invoice.customer} has no e-mail address.", code="no_recipient")

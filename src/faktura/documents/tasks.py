@@ -19,8 +19,8 @@ def process_finalized_document(invoice_id: int) -> None:
 
 @task()
 def process_finalized_documents(invoice_ids: list[int]) -> None:
-    """The same for a chunk finalized together by a billing run."""
+    """The same for a chunk finalized together by a billing run: the documents are rendered
+    one by one outside any transaction, then archived and queued in one transaction."""
     from faktura.documents import pipeline
 
-    for invoice_id in invoice_ids:
-        pipeline.process(invoice_id)
+    pipeline.process_many(invoice_ids)

@@ -1,8 +1,17 @@
-"""Build the DocumentSnapshot that renderers receive from a finalized document."""
+"""Build the DocumentSnapshot that renderers receive from a finalized document.
+
+``snapshot_for`` reads the lines, allowances and taxes of the document: one query each, or
+none when the caller loaded them for a whole chunk with ``prefetch_snapshot_parts`` (and
+``select_related("original")``). Either way they are ordered here, in Python, so a
+document gives the same snapshot (and the same bytes) on both paths.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from django.db.models import prefetch_related_objects
 
 from faktura.documents.snapshot import (
     AllowanceSnapshot,
@@ -13,9 +22,35 @@ from faktura.documents.snapshot import (
     PartySnapshot,
     TaxSnapshot,
 )
-from faktura.invoicing.models import Invoice, Kind
+from faktura.invoicing.models import Invoice, InvoiceAllowance, InvoiceLine, InvoiceTax, Kind
 
 _PARTY_FIELDS = set(PartySnapshot.__dataclass_fields__)
+SNAPSHOT_PARTS = ("lines", "allowances", "taxes")
+
+
+def prefetch_snapshot_parts(invoices: Iterable[Invoice]) -> None:
+    """Load the lines, allowances and taxes of many documents in three queries in all."""
+    prefetch_related_objects(list(invoices), *SNAPSHOT_PARTS)
+
+
+def _prefetched(invoice: Invoice, relation: str) -> bool:
+    return relation in getattr(invoice, "_prefetched_objects_cache", {})
+
+
+def _lines(invoice: Invoice) -> list[InvoiceLine]:
+    return sorted(invoice.lines.all(), key=lambda line: (line.position, line.pk))
+
+
+def _allowances(invoice: Invoice) -> list[InvoiceAllowance]:
+    if not invoice.allowance_total and not _prefetched(invoice, "allowances"):
+        # No allowance total, no allowances (BR-CO-11): spares the query, as the content
+        # hash does.
+        return []
+    return sorted(invoice.allowances.all(), key=lambda a: (-a.tax_rate, a.tax_category, a.pk))
+
+
+def _taxes(invoice: Invoice) -> list[InvoiceTax]:
+    return sorted(invoice.taxes.all(), key=lambda t: (-t.rate, t.category, t.pk))
 
 
 def _party(data: dict[str, Any]) -> PartySnapshot:
@@ -69,7 +104,7 @@ def snapshot_for(
                 tax_rate=line.tax_rate,
                 gross_amount=line.gross_amount,
             )
-            for line in invoice.lines.order_by("position")
+            for line in _lines(invoice)
         ),
         allowances=tuple(
             AllowanceSnapshot(
@@ -80,7 +115,7 @@ def snapshot_for(
                 tax_rate=a.tax_rate,
                 reason=a.reason,
             )
-            for a in invoice.allowances.order_by("-tax_rate", "tax_category")
+            for a in _allowances(invoice)
         ),
         tax_breakdown=tuple(
             TaxSnapshot(
@@ -91,7 +126,7 @@ def snapshot_for(
                 exemption_reason=t.exemption_reason,
                 exemption_reason_code=t.exemption_reason_code,
             )
-            for t in invoice.taxes.order_by("-rate", "category")
+            for t in _taxes(invoice)
         ),
         line_total=invoice.line_total,
         allowance_total=invoice.allowance_total,

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from faktura.core import audit, clock
 from faktura.core.actors import Actor
@@ -125,11 +126,13 @@ def queue_locked(
     document: ArchivedDocument,
     snapshot: DocumentSnapshot | None = None,
     accent: str = mail.DEFAULT_ACCENT,
+    composed: mail.ComposedMail | None = None,
 ) -> tuple[OutboxMessage, audit.PendingEntry | None]:
     """Compose and queue the mail inside the caller's transaction (customer and document
     locked, ``document`` archived); return it and the audit entry the caller records.
 
-    Without ``resend`` an existing first message is returned with no entry.
+    Without ``resend`` an existing first message is returned with no entry. ``composed``
+    is the mail composed beforehand, outside the locks, for ``document.filename``.
     """
     from faktura.documents.pipeline import snapshot_of
     from faktura.notifications.tasks import send_outbox_message
@@ -139,14 +142,41 @@ def queue_locked(
         existing = OutboxMessage.objects.filter(invoice=invoice, is_resend=False).first()
         if existing is not None:
             return existing, None
+    if not _recipients(invoice)[0]:
+        raise StateConflict(f"{invoice.customer} has no e-mail address.", code="no_recipient")
+    if composed is None:
+        composed = mail.compose(
+            snapshot or snapshot_of(invoice), attachments=[document.filename], accent=accent
+        )
+    message = new_message(invoice, actor=actor, resend=resend, document=document, composed=composed)
+    message.save()
+    invoice.delivery_status = "queued"
+    invoice.delivery_error = ""
+    invoice.save(update_fields=["delivery_status", "delivery_error", "updated_at"])
+    send_outbox_message.enqueue(message.pk)
+    return message, queued_entry(invoice, message, document)
+
+
+def has_recipient(invoice: Invoice) -> bool:
+    """Whether the document has an address to go to (``invoice.customer`` loaded)."""
+    return bool(_recipients(invoice)[0])
+
+
+def new_message(
+    invoice: Invoice,
+    *,
+    actor: Actor,
+    resend: bool,
+    document: ArchivedDocument,
+    composed: mail.ComposedMail,
+) -> OutboxMessage:
+    """The unsaved outbox message that delivers ``document`` (``invoice.customer`` loaded,
+    locked by the caller; the recipients are the customer's addresses at this moment)."""
     to, cc = _recipients(invoice)
     if not to:
         raise StateConflict(f"{invoice.customer} has no e-mail address.", code="no_recipient")
-    composed = mail.compose(
-        snapshot or snapshot_of(invoice), attachments=[document.filename], accent=accent
-    )
     seller = invoice.seller
-    message = OutboxMessage.objects.create(
+    return OutboxMessage(
         invoice=invoice,
         event=composed.event,
         is_resend=resend,
@@ -163,25 +193,46 @@ def queue_locked(
         created_by=actor.label,
         created_at=clock.now(),
     )
-    invoice.delivery_status = "queued"
-    invoice.delivery_error = ""
-    invoice.save(update_fields=["delivery_status", "delivery_error", "updated_at"])
-    send_outbox_message.enqueue(message.pk)
-    entry = audit.PendingEntry(
+
+
+def queued_entry(
+    invoice: Invoice, message: OutboxMessage, document: ArchivedDocument
+) -> audit.PendingEntry:
+    """The audit entry of a queued (saved) message."""
+    return audit.PendingEntry(
         chain=audit.customer_chain(invoice.customer_id),
-        action="document.resend_queued" if resend else "document.mail_queued",
+        action="document.resend_queued" if message.is_resend else "document.mail_queued",
         object_type=invoice.kind,
         object_id=invoice.pk,
         data={
             "number": invoice.number,
             "message": message.pk,
-            "to": to,
-            "cc": cc,
+            "to": message.to,
+            "cc": message.cc,
             "attachments": [document.filename],
             "sha256": document.sha256,
         },
     )
-    return message, entry
+
+
+def queue_many_locked(messages: list[OutboxMessage]) -> None:
+    """Insert the first messages of a chunk of documents and enqueue one send task for them.
+
+    Runs inside the caller's transaction, which holds the customers' and the documents'
+    locks and has checked that none of them has a first message yet (the unique constraint
+    refuses a second one). Marks the documents "queued". Each message is still sent, and
+    retried, on its own (``send_outbox_messages`` calls ``send_message`` per id).
+    """
+    from faktura.notifications.tasks import send_outbox_messages
+
+    assert transaction.get_connection().in_atomic_block, "queue_many_locked needs a transaction"
+    if not messages:
+        return
+    OutboxMessage.objects.bulk_create(messages)
+    Invoice.objects.filter(pk__in=[m.invoice_id for m in messages]).update(
+        delivery_status="queued", delivery_error="", updated_at=timezone.now()
+    )
+    send_outbox_messages.enqueue([m.pk for m in messages])
 
 
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
@@ -331,6 +382,24 @@ def due_message_ids() -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def send_messages(message_ids: list[int]) -> None:
+    """Send each of ``message_ids`` as ``send_message`` does, one after the other.
+
+    A message that fails is retried on its own (``send_message`` schedules its retry); an
+    unexpected error in one message does not keep the others from being sent and is
+    raised after the last one (the stale claim is released by ``faktura send-outbox``).
+    """
+    error: Exception | None = None
+    for message_id in message_ids:
+        try:
+            send_message(message_id)
+        except Exception as exc:
+            logger.exception("mail %s: sending failed unexpectedly", message_id)
+            error = error or exc
+    if error is not None:
+        raise error
 
 
 def send_due_messages() -> dict[str, int]:
