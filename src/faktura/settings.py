@@ -155,7 +155,10 @@ FAKTURA_RETENTION_YEARS = {
     "book": int(os.environ.get("FAKTURA_RETENTION_BOOK_YEARS", "10")),
 }
 
-# Money in: statement matching and online payments.
+# Money in: defaults when the payment settings (admin) leave them empty, statement matching,
+# online payments. Amounts stay strings here; the payments app reads them as Decimal.
+FAKTURA_WRITE_OFF_TOLERANCE = os.environ.get("FAKTURA_WRITE_OFF_TOLERANCE", "1.00")
+FAKTURA_RETURN_FEE_DEFAULT = os.environ.get("FAKTURA_RETURN_FEE_DEFAULT", "3.00")
 FAKTURA_MATCH_THRESHOLD = float(os.environ.get("FAKTURA_MATCH_THRESHOLD", "0.9"))
 FAKTURA_STATEMENT_INLINE_BOOKINGS = int(os.environ.get("FAKTURA_STATEMENT_INLINE_BOOKINGS", "500"))
 FAKTURA_STATEMENT_MAX_BYTES = int(
