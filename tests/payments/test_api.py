@@ -254,3 +254,24 @@ def test_openapi_schema_documents_the_endpoints(api):
             url = path.replace("{payment_id}", "1").replace("{request_id}", "1")
             url = url.replace("{mandate_id}", "1").replace("{batch_id}", "1")
             assert api.get(url).status_code in (200, 404), url
+
+
+def test_enter_a_chargeback_from_a_card_statement(api, invoice, business_customer):
+    from faktura.invoicing import selectors as invoice_selectors
+    from faktura.payments.models import Dispute, FeeItem
+
+    paid = api.send(
+        "POST",
+        "/payments",
+        {"amount": "119.00", "date": "2026-11-16", "method": "provider", "invoice": invoice.pk},
+    ).json()
+    assert invoice_selectors.open_amount(invoice) == Decimal("0.00")
+    body = {"source_reference": "VISA-CB-4711", "reason_code": "4837", "fee": "15.00"}
+    response = api.send("POST", f"/payments/{paid['id']}/chargebacks", body)
+    assert response.status_code == 200, response.json()
+    assert invoice_selectors.open_amount(invoice) == Decimal("119.00")
+    assert FeeItem.objects.get().amount == Decimal("15.00")
+    assert Dispute.objects.filter(invoice=invoice).exists()
+    again = api.send("POST", f"/payments/{paid['id']}/chargebacks", body)
+    assert again.status_code == 200
+    assert FeeItem.objects.count() == 1

@@ -17,7 +17,7 @@ from faktura.api.fields import Amount, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
 from faktura.core.errors import NotFound
 from faktura.core.money import format_amount
-from faktura.payments import error_codes, selectors, services
+from faktura.payments import error_codes, returns, selectors, services
 from faktura.payments.models import Allocation, Payment, PaymentRequest
 
 router = Router(tags=["payments"])
@@ -121,6 +121,20 @@ class AllocateIn(Schema):
 
 class ReasonIn(Schema):
     reason: str = Field(max_length=500)
+
+
+class ChargebackIn(Schema):
+    source_reference: str = Field(
+        max_length=100,
+        description="The card statement's reference; the same one twice is recorded once",
+    )
+    reason_code: str = Field("", max_length=35)
+    allocation_id: int | None = Field(
+        None, description="Needed when the payment is allocated to several invoices"
+    )
+    fee: Amount | None = Field(None, description="The acquirer's fee; default: none")
+    booking_date: dt.date | None = None
+    dispute: bool = Field(True, description="Stop automatic collection until cleared")
 
 
 def _timestamp(value: dt.datetime | None) -> str | None:
@@ -294,6 +308,31 @@ def release_allocation(
         raise NotFound(f"Payment {payment_id} has no allocation {allocation_id}.")
     services.release_allocation(
         allocation_id=allocation_id, actor=actor_of(request), reason=payload.reason
+    )
+    return _present(payment_id)
+
+
+@router.post("/{payment_id}/chargebacks", response={200: PaymentOut, **ERRORS}, auth=write_auth)
+def record_chargeback(request: HttpRequest, payment_id: int, payload: ChargebackIn) -> Any:
+    """Enter a chargeback from a card statement; handled like a returned debit.
+
+    The allocation is reversed (the invoice is open again), the fee charged to the
+    customer, and by default the invoice is disputed. Returns the changed payment.
+    """
+    if (
+        payload.allocation_id is not None
+        and not Allocation.objects.filter(pk=payload.allocation_id, payment_id=payment_id).exists()
+    ):
+        raise NotFound(f"Payment {payment_id} has no allocation {payload.allocation_id}.")
+    returns.record_chargeback(
+        actor=actor_of(request),
+        source_reference=payload.source_reference,
+        reason_code=payload.reason_code,
+        allocation_id=payload.allocation_id,
+        payment_id=None if payload.allocation_id is not None else payment_id,
+        fee=payload.fee,
+        booking_date=payload.booking_date,
+        dispute=payload.dispute,
     )
     return _present(payment_id)
 
