@@ -568,6 +568,8 @@ def _footer(s: DocumentSnapshot, t: dict[str, str]) -> list[list[str]]:
         contact.append(seller.website.removeprefix("https://").removeprefix("http://"))
     bank = []
     if s.bank is not None:
-        bank = [s.bank.bank_name, f"IBAN {texts.format_iban(s.bank.iban)}", f"BIC {s.bank.bic}"]
+        # Non-breaking spaces: an IBAN must never wrap inside the narrow footer column.
+        iban = texts.format_iban(s.bank.iban).replace(" ", "\u00a0")
+        bank = [s.bank.bank_name, f"IBAN\u00a0{iban}", f"BIC {s.bank.bic}"]
     columns = [address, legal, contact, bank]
     return [[line for line in column if line] for column in columns if any(column)]
