@@ -10,16 +10,20 @@ fatal/error (or none) are errors, warning/information are warnings.
 
 Performance: one Saxon processor per process, each stylesheet compiled once, lazily
 (~1 s for all four), then a few milliseconds per document; the document is parsed once into
-an XdmNode and handed to every stylesheet. The cache is keyed by process id, so a forked
-worker builds its own processor instead of using the parent's Graal isolate. A compiled
-executable holds per-call state, so calls to one executable are serialized by a lock.
+an XdmNode and handed to every stylesheet. Each official stylesheet is imported unchanged
+into a small wrapper (``_FINDINGS_ONLY``) that runs it and keeps only the failed asserts
+and successful reports it wrote. The full SVRL of a valid invoice is ~20 KB of
+fired rules and active patterns; serializing it in Saxon and parsing it again in Python
+cost ~0.8 ms per document, about a fifth of the whole check.
+The cache is keyed by process id, so a forked worker builds its own processor instead of
+using the parent's Graal isolate. A compiled executable holds per-call state, so calls to
+one executable are serialized by a lock.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -93,6 +97,28 @@ class ValidationReport:
 
 # -- Saxon engine: one per process, stylesheets compiled lazily -------------------------
 
+# Runs the imported official stylesheet (its own template for the document node, through
+# xsl:apply-imports) and copies out only what ``_parse_svrl`` reads. The SVRL root is copied
+# only when the rules produced one, so a stylesheet that returns no report is still caught.
+_FINDINGS_ONLY = """\
+<xsl:stylesheet version="3.0"
+    xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+    xmlns:svrl="http://purl.oclc.org/dsdl/svrl">
+  <xsl:import href="{official}"/>
+  <xsl:output method="xml" indent="no"/>
+  <xsl:template match="/">
+    <xsl:variable name="report">
+      <xsl:apply-imports/>
+    </xsl:variable>
+    <xsl:for-each select="$report/svrl:schematron-output">
+      <xsl:copy>
+        <xsl:copy-of select="svrl:failed-assert | svrl:successful-report"/>
+      </xsl:copy>
+    </xsl:for-each>
+  </xsl:template>
+</xsl:stylesheet>
+"""
+
 
 class _Engine:
     def __init__(self) -> None:
@@ -110,10 +136,10 @@ class _Engine:
             with self._compile_lock:
                 found = self._executables.get(rules)
                 if found is None:
-                    compiled = self._xslt.compile_stylesheet(stylesheet_file=str(path_of(rules)))
+                    wrapper = _FINDINGS_ONLY.format(official=path_of(rules).as_uri())
+                    compiled = self._xslt.compile_stylesheet(stylesheet_text=wrapper)
                     if compiled is None:  # pragma: no cover - saxonche reports via exception
                         raise RuntimeError(f"cannot compile {rules.name}")
-                    compiled.set_property("!indent", "no")  # smaller SVRL, faster to parse
                     found = (compiled, threading.Lock())
                     self._executables[rules] = found
         return found
@@ -256,13 +282,12 @@ def _run_schematron(
             executable, lock = engine.executable(rules)
             with lock:
                 svrl = executable.transform_to_string(xdm_node=node)
-            if not svrl:
-                raise RuntimeError("the stylesheet returned no report")
+            findings = _parse_svrl(svrl, source)
         except Exception as exc:  # a dynamic XSLT error must not pass as "valid"
             message = f"{rules.name} could not run: {exc}"
             errors.append(Finding(RULE_RUNTIME, "fatal", "/", message, source))
             continue
-        for finding in _parse_svrl(svrl.encode("utf-8"), source):
+        for finding in findings:
             (errors if finding.flag in ERROR_FLAGS else warnings).append(finding)
     return tuple(errors), tuple(warnings), tuple(steps)
 
@@ -297,14 +322,18 @@ def _check_xsd(root: etree._Element, which: Schema) -> tuple[Finding, ...]:
     )
 
 
-def _parse_svrl(svrl: bytes, source: str) -> Iterator[Finding]:
-    report = etree.fromstring(svrl, _PARSER)
-    for element in report.iter(f"{{{NS_SVRL}}}failed-assert", f"{{{NS_SVRL}}}successful-report"):
-        text = element.findtext(f"{{{NS_SVRL}}}text") or ""
-        yield Finding(
+def _parse_svrl(svrl: str | None, source: str) -> list[Finding]:
+    """Read the findings of a (findings-only) SVRL report; raise if there is no report."""
+    report = etree.fromstring(svrl.encode("utf-8"), _PARSER) if svrl else None
+    if report is None or report.tag != f"{{{NS_SVRL}}}schematron-output":
+        raise RuntimeError("the stylesheet returned no report")
+    return [
+        Finding(
             rule_id=element.get("id") or "",
             flag=(element.get("flag") or "").lower(),
             location=element.get("location") or "",
-            text=" ".join(text.split()),
+            text=" ".join((element.findtext(f"{{{NS_SVRL}}}text") or "").split()),
             source=source,
         )
+        for element in report.iter(f"{{{NS_SVRL}}}failed-assert", f"{{{NS_SVRL}}}successful-report")
+    ]
