@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import io
 import json
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -35,9 +35,14 @@ import typst
 from faktura.core.errors import InvalidInput
 from faktura.core.money import CENT, round_money
 from faktura.documents.pdf import texts
+from faktura.documents.pdf.fonts import font_paths
 from faktura.documents.pdf.letterhead import DEFAULT_LETTERHEAD, Asset, Letterhead
 from faktura.documents.pdf.qr import epc_payload, epc_qr_svg
-from faktura.documents.pdf.xmp import ConformanceLevel, set_facturx_metadata
+from faktura.documents.pdf.xmp import (
+    ConformanceLevel,
+    set_facturx_metadata,
+    with_facturx_metadata,
+)
 from faktura.documents.pdf.xmp import save as save_pdf
 from faktura.documents.snapshot import (
     DocumentSnapshot,
@@ -72,7 +77,9 @@ def render_pdf(
     (XRechnung UBL is sent as XML on its own, never inside a PDF).
     """
     filename, level = _attachment(snapshot)
-    inputs = typst_inputs(snapshot, letterhead=letterhead, attachment=filename)
+    letterhead = letterhead or DEFAULT_LETTERHEAD
+    context = build_context(snapshot, letterhead, attachment=filename)
+    inputs = {"data": _as_json(context)}
     if einvoice_xml is not None:
         if filename is None:
             raise InvalidInput(
@@ -86,11 +93,21 @@ def render_pdf(
             raise InvalidInput(
                 "The e-invoice XML must be UTF-8 (Factur-X 1.0 § 6.1)", code="invalid_xml"
             ) from None
-    pdf = _compile(inputs, timestamp=_timestamp(snapshot))
+    timestamp = _timestamp(snapshot)
+    pdf = _compile(inputs, timestamp=timestamp)
+    if _page_count(pdf) > 1:
+        # The quick layout has no repeated table head and no carried totals; a document
+        # that runs onto a second page is set again as a table that has both.
+        context["table"]["repeat_header"] = True
+        inputs["data"] = _as_json(context)
+        pdf = _compile(inputs, timestamp=timestamp)
     embedded = einvoice_xml is not None and filename is not None
-    underlays = _pdf_backgrounds(letterhead or DEFAULT_LETTERHEAD)
-    if not embedded and underlays == (None, None):
-        return pdf
+    underlays = _pdf_backgrounds(letterhead)
+    if underlays == (None, None):
+        if not embedded:
+            return pdf
+        assert filename is not None
+        return with_facturx_metadata(pdf, filename=filename, conformance_level=level)
     with pikepdf.open(io.BytesIO(pdf)) as document:
         _underlay(document, *underlays)
         if embedded:
@@ -107,20 +124,19 @@ def typst_inputs(
 ) -> dict[str, str]:
     """Return the ``sys.inputs`` for the template: the document as JSON (no XML)."""
     context = build_context(snapshot, letterhead or DEFAULT_LETTERHEAD, attachment=attachment)
-    return {"data": json.dumps(context, ensure_ascii=False, separators=(",", ":"))}
+    return {"data": _as_json(context)}
 
 
-def font_paths() -> list[str]:
-    """Folders with the invoice font (Inter), from the ``fontpkg-inter`` wheel if installed.
+def _as_json(context: dict[str, Any]) -> str:
+    return json.dumps(context, ensure_ascii=False, separators=(",", ":"))
 
-    Debian's ``fonts-inter`` is found among the system fonts; without either, Typst falls
-    back to DejaVu Sans (system) or its embedded Libertinus Serif.
-    """
-    spec = importlib.util.find_spec("fontpkg_inter")
-    if spec is None or spec.origin is None:
-        return []
-    folder = Path(spec.origin).parent / "files"
-    return [str(folder)] if folder.is_dir() else []
+
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def _page_count(pdf: bytes) -> int:
+    """The pages of a PDF Typst wrote: it writes every page object uncompressed."""
+    return len(_PAGE_OBJECT.findall(pdf))
 
 
 def reset_compiler() -> None:
@@ -414,6 +430,8 @@ def _table(s: DocumentSnapshot, t: dict[str, str], f: _Fmt) -> dict[str, Any]:
             "amount": t["col_amount_gross" if gross else "col_amount"],
         },
         "qty_frac_widest": max((row["qty_frac"] for row in rows), key=len, default=""),
+        # Set by render_pdf once the quick layout has shown that the table needs two pages.
+        "repeat_header": False,
         "carry_bottom": t["carry_bottom"],
         "carry_top": t["carry_top"],
         "rows": rows,
