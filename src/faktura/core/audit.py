@@ -76,6 +76,7 @@ def record_many(*, actor: Actor, entries: list[PendingEntry]) -> None:
         h.key: h
         for h in AuditChain.objects.select_for_update().filter(key__in=keys).order_by("key")
     }
+    lengths = {key: head.length for key, head in heads.items()}  # as locked
     now = clock.now()
     rows = []
     for pending in entries:
@@ -95,7 +96,34 @@ def record_many(*, actor: Actor, entries: list[PendingEntry]) -> None:
         head.length, head.head_hash = entry.sequence, entry.entry_hash
         rows.append(entry)
     AuditEntry.objects.bulk_create(rows)
-    AuditChain.objects.bulk_update(list(heads.values()), ["length", "head_hash"])
+    _advance_heads(list(heads.values()), lengths)
+
+
+def _advance_heads(heads: list[AuditChain], lengths: dict[str, int]) -> None:
+    """Write the new length and head hash of each locked chain: one UPDATE per chain by
+    primary key, sent together (``bulk_update``'s CASE expressions cost more than the
+    entries). Each is guarded by the length read under the lock, so a head only ever
+    moves on from the entry its new entries link to."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = AuditChain._meta
+    table, pk, length, head_hash = (
+        quote(name)
+        for name in (
+            meta.db_table,
+            meta.get_field("id").column,
+            meta.get_field("length").column,
+            meta.get_field("head_hash").column,
+        )
+    )
+    sql = f"UPDATE {table} SET {length} = %s, {head_hash} = %s WHERE {pk} = %s AND {length} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql, [(head.length, head.head_hash, head.pk, lengths[head.key]) for head in heads]
+        )
+        moved = cursor.rowcount
+    if moved != len(heads):
+        raise RuntimeError(f"audit chain heads changed under their lock ({moved} of {len(heads)})")
 
 
 @dataclass(frozen=True)

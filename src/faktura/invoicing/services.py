@@ -11,13 +11,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connections, router, transaction
+from django.db.models import Sum, prefetch_related_objects
 
 from faktura.catalog.models import Product, StockMovement, TaxRate
 from faktura.core import audit, clock
 from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
+from faktura.core.errors import (
+    ImmutableDocument,
+    InvalidInput,
+    NotFound,
+    PermissionRefused,
+    StateConflict,
+)
 from faktura.core.models import Company, NumberRange
 from faktura.core.money import ZERO, parse_amount
 from faktura.core.numbering import take_next_number, take_next_numbers
@@ -578,19 +584,6 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
         if len(invoices) != len(set(invoice_ids)):
             raise NotFound("Some invoices of the batch do not exist.", code="invoice_not_found")
         company = Company.get()
-        seller = seller_data(company)
-        today = clock.today(company.time_zone)
-        now = clock.now()
-        lines_of: dict[int, list[InvoiceLine]] = defaultdict(list)
-        for line in InvoiceLine.objects.filter(invoice_id__in=invoice_ids).select_related(
-            "product"
-        ):
-            lines_of[line.invoice_id].append(line)
-        taxes_of: dict[int, list[InvoiceTax]] = defaultdict(list)
-        for tax in InvoiceTax.objects.filter(invoice_id__in=invoice_ids):
-            taxes_of[tax.invoice_id].append(tax)
-        movements: list[StockMovement] = []
-        owners: list[int] = []
         for invoice in invoices:
             invoice.customer = customers[invoice.customer_id]
             if invoice.kind != Kind.INVOICE:
@@ -604,18 +597,32 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
                 )
             if invoice.status == Status.DRAFT and approval.reasons_for(invoice, company):
                 raise StateConflict(f"{invoice} needs approval.", code="approval_required")
+        seller = seller_data(company)
+        today = clock.today(company.time_zone)
+        now = clock.now()
+        lines_of: dict[int, list[InvoiceLine]] = defaultdict(list)
+        for line in InvoiceLine.objects.filter(invoice_id__in=invoice_ids).select_related(
+            "product"
+        ):
+            lines_of[line.invoice_id].append(line)
+        taxes_of: dict[int, list[InvoiceTax]] = defaultdict(list)
+        for tax in InvoiceTax.objects.filter(invoice_id__in=invoice_ids):
+            taxes_of[tax.invoice_id].append(tax)
+        # The content hash reads the allowances of documents with an allowance total: one
+        # query for the chunk instead of one per document.
+        prefetch_related_objects([i for i in invoices if i.allowance_total], "allowances")
+        buyers = {pk: buyer_data(customer) for pk, customer in customers.items()}
+        for invoice in invoices:
             invoice.issue_date = today
             if invoice.service_date_start is None:
                 invoice.service_date_start = invoice.service_date_end = today
             invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
             invoice.seller = seller
-            invoice.buyer = buyer_data(invoice.customer)
+            invoice.buyer = dict(buyers[invoice.customer_id])
             invoice.finalized_by = actor.label
             invoice.finalized_at = now
             invoice.status = Status.FINALIZED
-            moved = _move_stock(invoice, lines_of[invoice.pk])
-            movements += moved
-            owners += [invoice.pk] * len(moved)
+        movements = _move_stock_many(invoices, lines_of, now)
         numbers = take_next_numbers(NumberRange.Kind.INVOICE, on=today, count=len(invoices))
         entries = []
         for invoice, number in zip(invoices, numbers, strict=True):
@@ -637,11 +644,12 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
                     },
                 )
             )
-        Invoice.objects.bulk_update(invoices, BATCH_FINALIZED_FIELDS)
+        _write_finalized(invoices)
         by_id = {invoice.pk: invoice for invoice in invoices}
-        for movement, owner in zip(movements, owners, strict=True):
+        for owner, movement in movements:
             movement.document_number = by_id[owner].number or ""
-        StockMovement.objects.bulk_create(movements)
+        if movements:
+            StockMovement.objects.bulk_create([movement for _owner, movement in movements])
         audit.record_many(actor=actor, entries=entries)
         from faktura.documents.tasks import process_finalized_documents
 
@@ -662,3 +670,81 @@ BATCH_FINALIZED_FIELDS = [
     "finalized_at",
     "content_hash",
 ]
+
+
+def _move_stock_many(
+    invoices: list[Invoice], lines_of: dict[int, list[InvoiceLine]], now: dt.datetime
+) -> list[tuple[int, StockMovement]]:
+    """``_move_stock`` for a chunk of invoices: the products of all of them are locked once,
+    in id order, and each changed once by the sum; one movement per invoice and product
+    (numbered by the caller) as for single finalization."""
+    per_invoice: list[tuple[int, int, Decimal]] = []  # invoice, product, quantity
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for invoice in invoices:
+        moved: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for line in lines_of[invoice.pk]:
+            if line.product is not None and line.product.track_stock:
+                moved[line.product.pk] -= line.quantity  # batches finalize invoices only
+        for product_id, quantity in moved.items():
+            per_invoice.append((invoice.pk, product_id, quantity))
+            totals[product_id] += quantity
+    if not totals:
+        return []
+    for product in Product.objects.select_for_update().filter(pk__in=totals).order_by("pk"):
+        product.stock_level += totals[product.pk]
+        product.save(update_fields=["stock_level"])
+    return [
+        (owner, StockMovement(product_id=product_id, quantity=quantity, created_at=now))
+        for owner, product_id, quantity in per_invoice
+    ]
+
+
+def _write_finalized(invoices: list[Invoice]) -> None:
+    """Write the finalization fields of locked drafts.
+
+    Replaces ``bulk_update``, whose CASE expression over every field and row cost more
+    Python than the rest of the chunk. PostgreSQL gets one ``UPDATE … FROM (VALUES …)``
+    (planned once: half the server's CPU of one UPDATE per row); other databases one
+    UPDATE by primary key per row, sent together (``executemany``). Every row is guarded
+    by the draft status, so, like the model layer, this never changes a finalized
+    document: a row it does not match refuses the whole chunk.
+    """
+    connection = connections[router.db_for_write(Invoice)]
+    meta = Invoice._meta
+    columns = {field.name: field for field in meta.concrete_fields}
+    fields = [columns["id"]] + [columns[name] for name in BATCH_FINALIZED_FIELDS]
+    quote = connection.ops.quote_name
+    # Identifiers from the model's meta, quoted; every value is a parameter.
+    table, status = quote(meta.db_table), quote(columns["status"].column)
+    pk, *names = (quote(field.column) for field in fields)
+    rows = [
+        [field.get_db_prep_save(getattr(invoice, field.attname), connection) for field in fields]
+        for invoice in invoices
+    ]
+    drafts = [Status.DRAFT.value, Status.APPROVED.value]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Typed placeholders without lengths (a cast to varchar(n) would truncate).
+            types = [str(field.db_type(connection)).split("(")[0] for field in fields]
+            row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+            assignments = ", ".join(f"{name} = v.{name}" for name in names)
+            placeholders = ", ".join([row] * len(rows))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {placeholders}) "  # noqa: S608
+                f"AS v({', '.join([pk, *names])}) "
+                f"WHERE {table}.{pk} = v.{pk} AND {table}.{status} IN (%s, %s)",
+                [value for values in rows for value in values] + drafts,
+            )
+        else:
+            assignments = ", ".join(f"{name} = %s" for name in names)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND {status} IN (%s, %s)",  # noqa: S608
+                [[*values[1:], values[0], *drafts] for values in rows],
+            )
+        written = cursor.rowcount
+    if written != len(invoices):
+        raise ImmutableDocument(
+            f"{len(invoices) - written} document(s) of the batch are no longer drafts."
+        )
+    for invoice in invoices:
+        invoice._loaded_status = invoice.status

@@ -1,8 +1,8 @@
 """Build the DocumentSnapshot that renderers receive from a finalized document.
 
 ``snapshot_for`` reads the lines, allowances and taxes of the document: one query each, or
-none when the caller loaded them for a whole chunk with ``prefetch_snapshot_parts`` (and
-``select_related("original")``). Either way they are ordered here, in Python, so a
+none when the caller loaded them for a whole chunk with ``prefetch_snapshot_parts`` (which
+also loads the originals of corrections). Either way they are ordered here, in Python, so a
 document gives the same snapshot (and the same bytes) on both paths.
 """
 
@@ -25,12 +25,21 @@ from faktura.documents.snapshot import (
 from faktura.invoicing.models import Invoice, InvoiceAllowance, InvoiceLine, InvoiceTax, Kind
 
 _PARTY_FIELDS = set(PartySnapshot.__dataclass_fields__)
-SNAPSHOT_PARTS = ("lines", "allowances", "taxes")
 
 
 def prefetch_snapshot_parts(invoices: Iterable[Invoice]) -> None:
-    """Load the lines, allowances and taxes of many documents in three queries in all."""
-    prefetch_related_objects(list(invoices), *SNAPSHOT_PARTS)
+    """Load the lines, allowances, taxes and originals of many documents: two queries in
+    all, one more for the allowances of the documents that have an allowance total and one
+    for the originals of corrections, if any."""
+    invoices = list(invoices)
+    prefetch_related_objects(invoices, "lines", "taxes")
+    # No allowance total, no allowances (BR-CO-11): ``_allowances`` reads none for them.
+    with_allowances = [invoice for invoice in invoices if invoice.allowance_total]
+    if with_allowances:
+        prefetch_related_objects(with_allowances, "allowances")
+    corrections = [invoice for invoice in invoices if invoice.original_id is not None]
+    if corrections:
+        prefetch_related_objects(corrections, "original")
 
 
 def _prefetched(invoice: Invoice, relation: str) -> bool:
