@@ -28,6 +28,7 @@ Decisions:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -59,6 +60,12 @@ from faktura.invoicing.models import Invoice
 logger = logging.getLogger(__name__)
 
 ACTOR = Actor.system("documents")
+
+# Documents per chunk of a billing run (``finalize_invoices`` + ``process_many``): long
+# enough that Saxon and Typst each run a long stretch with warm caches and many documents
+# share one short transaction (100 renders in about 15 % less CPU per document than 50),
+# short enough that a chunk is a couple of seconds of work and holds its locks briefly.
+CHUNK_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -93,13 +100,30 @@ def render_documents(
     snapshot: DocumentSnapshot, *, letterhead: Any = None, kinds: tuple[str, ...] | None = None
 ) -> Rendered:
     """Build, validate and render; no database access. Returns no files when invalid."""
+    xml, report = build_einvoice(snapshot)
+    if not report.ok:
+        return Rendered(report, xml)
+    return Rendered(report, xml, render_files(snapshot, xml, letterhead=letterhead, kinds=kinds))
+
+
+def build_einvoice(snapshot: DocumentSnapshot) -> tuple[bytes, ValidationReport]:
+    """The document's e-invoice (CII, or UBL for XRechnung UBL) and its validation report."""
     ubl = snapshot.einvoice_format == "xrechnung-ubl"
     xml = build_ubl(snapshot) if ubl else build_cii(snapshot)
     report = validate(
         xml, syntax="ubl" if ubl else "cii", xrechnung=snapshot.einvoice_format != "cii"
     )
-    if not report.ok:
-        return Rendered(report, xml)
+    return xml, report
+
+
+def render_files(
+    snapshot: DocumentSnapshot,
+    xml: bytes,
+    *,
+    letterhead: Any = None,
+    kinds: tuple[str, ...] | None = None,
+) -> dict[str, bytes]:
+    """The files to archive for a validated e-invoice: kind → bytes."""
     if kinds is None:
         kinds = ("pdf",) if snapshot.einvoice_format == "cii" else ("xml", "pdf")
     files: dict[str, bytes] = {}
@@ -108,7 +132,7 @@ def render_documents(
     if "pdf" in kinds:
         embedded = xml if snapshot.einvoice_format == "cii" else None
         files["pdf"] = render_pdf(snapshot, einvoice_xml=embedded, letterhead=letterhead)
-    return Rendered(report, xml, files)
+    return files
 
 
 def direct_debit_for(invoice: Invoice) -> DirectDebitSnapshot | None:
@@ -148,15 +172,27 @@ _warm_pid: int | None = None
 
 
 def warm_up() -> None:
-    """Compile the Saxon stylesheets and start Typst once per (worker) process."""
+    """Compile the Saxon stylesheets and start Typst once per (worker) process.
+
+    Then it moves what is alive by now (modules, stylesheets, templates, caches: objects
+    that live as long as the process) out of reach of Python's cyclic garbage collector
+    (``gc.freeze``), which would otherwise walk them all again in each full collection:
+    about 0.15 ms of CPU per document in a chunked worker. Reference counting still frees
+    them; only a garbage cycle among them would stay until the process ends.
+    """
     global _warm_pid
     if _warm_pid == os.getpid():
         return
     from faktura.documents.samples import sample_snapshots
 
+    # The worker processes are the parallelism: Typst's own thread pool (rayon) would only
+    # compete with the other workers for the same cores. Read when Typst first runs.
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
     einvoice_validation.warm_up()
     sample = sample_snapshots()["standard_rate"]
     render_pdf(sample, einvoice_xml=build_cii(sample))
+    gc.collect()  # what is garbage now is not frozen with the rest
+    gc.freeze()
     _warm_pid = os.getpid()
 
 
@@ -315,7 +351,7 @@ def process_many(invoice_ids: Iterable[int]) -> None:
         return
     invoices = {
         invoice.pk: invoice
-        for invoice in Invoice.objects.select_related("original").filter(pk__in=ids)
+        for invoice in Invoice.objects.filter(pk__in=ids)  # originals: prefetch_snapshot_parts
     }
     for pk in ids:
         invoice = invoices.get(pk)
@@ -344,12 +380,7 @@ def process_many(invoice_ids: Iterable[int]) -> None:
     letterhead = current_letterhead()
     accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
     failures: dict[int, BaseException] = {}
-    for job in jobs:
-        try:
-            _render_job(job, letterhead, accent, mailed)
-        except Exception as error:  # one broken document must not hold up the chunk
-            logger.exception("%s: rendering failed", job.invoice)
-            failures[job.invoice.pk] = error
+    _render_jobs(jobs, letterhead, accent, mailed, failures)
     jobs = [job for job in jobs if job.invoice.pk not in failures]
     stored = [file for job in jobs for file in job.stored]
     try:
@@ -374,26 +405,75 @@ def process_many(invoice_ids: Iterable[int]) -> None:
         raise ChunkFailed(failures)
 
 
-def _render_job(job: _Job, letterhead: Any, accent: str, mailed: set[int]) -> None:
-    """Render, validate, store the missing files and compose the first mail (no locks)."""
-    invoice = job.invoice
-    missing = job.missing
+def _render_jobs(
+    jobs: list[_Job],
+    letterhead: Any,
+    accent: str,
+    mailed: set[int],
+    failures: dict[int, BaseException],
+) -> None:
+    """Render, validate, store the missing files and compose the first mails (no locks).
+
+    Step by step over the chunk: every e-invoice is built and validated, then every PDF is
+    rendered, then files are stored and mails composed. Saxon and Typst thus each run many
+    documents in a row with their caches warm; interleaved per document, both cost about
+    half as much again. A document that fails lands in ``failures`` and drops out.
+    """
     warm_up()
-    job.snapshot = snapshot_of(invoice)
-    if missing:
-        rendered = render_documents(job.snapshot, letterhead=letterhead, kinds=missing)
-        if not rendered.report.ok:
-            logger.error("%s: e-invoice invalid, not sent:\n%s", invoice, rendered.report.summary())
-            job.blocked = (rendered.report.summary(), sorted(rendered.report.rule_ids))
+
+    def each(step: Any, candidates: list[_Job]) -> list[_Job]:
+        passed = []
+        for job in candidates:
+            try:
+                step(job)
+            except Exception as error:  # one broken document must not hold up the chunk
+                logger.exception("%s: rendering failed", job.invoice)
+                failures[job.invoice.pk] = error
+            else:
+                passed.append(job)
+        return passed
+
+    xmls: dict[int, tuple[bytes, ValidationReport]] = {}
+
+    def build(job: _Job) -> None:
+        job.snapshot = snapshot_of(job.invoice)
+        if job.missing:
+            xmls[job.invoice.pk] = build_einvoice(job.snapshot)
+            report = xmls[job.invoice.pk][1]
+            if not report.ok:
+                logger.error("%s: e-invoice invalid, not sent:\n%s", job.invoice, report.summary())
+                job.blocked = (report.summary(), sorted(report.rule_ids))
+
+    files: dict[int, dict[str, bytes]] = {}
+
+    def render(job: _Job) -> None:
+        if job.missing and job.blocked is None:
+            assert job.snapshot is not None
+            xml = xmls[job.invoice.pk][0]
+            files[job.invoice.pk] = render_files(
+                job.snapshot, xml, letterhead=letterhead, kinds=job.missing
+            )
+
+    def store(job: _Job) -> None:
+        invoice = job.invoice
+        if job.blocked is not None:
             return
-        # The files first, outside any transaction; the XML first: for XRechnung the original.
-        job.stored = [
-            store_file(invoice=invoice, kind=kind, content=rendered.files[kind]) for kind in missing
-        ]
-        job.validation = rendered.validation_note
-        job.xml_sha = hashlib.sha256(rendered.xml).hexdigest()
-    if invoice.pk not in mailed:
-        job.mail = _compose(invoice, job.snapshot, accent)
+        if job.missing:
+            xml, report = xmls[invoice.pk]
+            rendered = Rendered(report, xml, files[invoice.pk])
+            # The files first, outside any transaction; the XML first: for XRechnung the
+            # original.
+            job.stored = [
+                store_file(invoice=invoice, kind=kind, content=rendered.files[kind])
+                for kind in job.missing
+            ]
+            job.validation = rendered.validation_note
+            job.xml_sha = hashlib.sha256(xml).hexdigest()
+        if invoice.pk not in mailed:
+            assert job.snapshot is not None
+            job.mail = _compose(invoice, job.snapshot, accent)
+
+    each(store, each(render, each(build, jobs)))
 
 
 def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[int]]:
