@@ -6,8 +6,10 @@ matter); expected amounts are formatted here independently of the renderer's for
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import json
 import os
 import re
 import shutil
@@ -281,9 +283,29 @@ def test_printed_girocode_decodes_to_the_payable_amount(tmp_path: Path):
 # --------------------------------------------------------------------------- multi page
 
 
-def test_multi_page_invoice_carries_the_running_total_over_page_breaks():
+# 18 items with details run onto a second page in the quick one-page layout, so they are set
+# again as a table; 60 are set as a table at once (SURELY_MULTI_PAGE_ROWS).
+MULTI_PAGE = ["multi_page_18_lines", "multi_page"]
+
+
+@cache
+def _multi_page(name: str) -> DocumentSnapshot:
     snapshot = _snapshots()["multi_page"]
-    pages = _pages(_rendered("multi_page")[0])
+    if name == "multi_page_18_lines":
+        return dataclasses.replace(snapshot, lines=snapshot.lines[:18])
+    return snapshot
+
+
+@cache
+def _multi_page_pdf(name: str) -> bytes:
+    snapshot = _multi_page(name)
+    return render_pdf(snapshot, einvoice_xml=_xml(snapshot))
+
+
+@pytest.mark.parametrize("name", MULTI_PAGE)
+def test_multi_page_invoice_carries_the_running_total_over_page_breaks(name: str):
+    snapshot = _multi_page(name)
+    pages = _pages(_multi_page_pdf(name))
     assert len(pages) >= 2
     running = Decimal("0.00")
     for number, page in enumerate(pages[:-1], start=1):
@@ -299,9 +321,31 @@ def test_multi_page_invoice_carries_the_running_total_over_page_breaks():
     assert _squash(pages[-1]).count("Übertrag") == 1
 
 
-def test_table_header_repeats_on_every_page():
-    pages = _pages(_rendered("multi_page")[0])
+@pytest.mark.parametrize("name", MULTI_PAGE)
+def test_table_header_repeats_on_every_page(name: str):
+    pages = _pages(_multi_page_pdf(name))
     assert all(_contains(page, "Pos. Bezeichnung Menge Einheit") for page in pages[:-1])
+
+
+@pytest.mark.parametrize(
+    ("name", "compiles"), [("standard_rate", 1), ("multi_page_18_lines", 2), ("multi_page", 1)]
+)
+def test_only_a_document_that_outgrows_the_quick_layout_is_set_twice(
+    name: str, compiles: int, monkeypatch
+):
+    snapshot = _snapshots()[name] if name in _snapshots() else _multi_page(name)
+    calls = []
+    compile_ = render_module._compile
+
+    def counting(inputs, **kwargs):
+        calls.append(json.loads(inputs["data"])["table"]["repeat_header"])
+        return compile_(inputs, **kwargs)
+
+    monkeypatch.setattr(render_module, "_compile", counting)
+    render_pdf(snapshot, einvoice_xml=_xml(snapshot))
+    assert len(calls) == compiles
+    long_table = len(snapshot.lines) > render_module.SURELY_MULTI_PAGE_ROWS
+    assert calls[-1] == (compiles == 2 or long_table)  # the last one set as a table or not
 
 
 # --------------------------------------------------------------------------- PDF/A-3 + Factur-X

@@ -56,6 +56,9 @@ TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "invoice.typ"
 # files cached under the temp directory; it reads nothing but paths Python hands it.
 _ROOT = "/"
 _ASSET_DIR = Path(tempfile.gettempdir()) / f"faktura-pdf-assets-{os.getuid()}"
+# More line items than fit on the first page even without details: such a document is set
+# as a table with repeated head and carried totals at once, not tried in the quick layout.
+SURELY_MULTI_PAGE_ROWS = 25
 # Exempt categories print a note instead of a tax amount (§ 14 (4) no. 8 UStG).
 _EXEMPT = {"E", "AE", "K", "G", "O"}
 
@@ -95,7 +98,7 @@ def render_pdf(
             ) from None
     timestamp = _timestamp(snapshot)
     pdf = _compile(inputs, timestamp=timestamp)
-    if _page_count(pdf) > 1:
+    if not context["table"]["repeat_header"] and _page_count(pdf) > 1:
         # The quick layout has no repeated table head and no carried totals; a document
         # that runs onto a second page is set again as a table that has both.
         context["table"]["repeat_header"] = True
@@ -430,8 +433,9 @@ def _table(s: DocumentSnapshot, t: dict[str, str], f: _Fmt) -> dict[str, Any]:
             "amount": t["col_amount_gross" if gross else "col_amount"],
         },
         "qty_frac_widest": max((row["qty_frac"] for row in rows), key=len, default=""),
-        # Set by render_pdf once the quick layout has shown that the table needs two pages.
-        "repeat_header": False,
+        # The quick layout (no repeated head, no carries) unless the table cannot fit one
+        # page; render_pdf sets it again when the quick layout ran onto a second page.
+        "repeat_header": len(rows) > SURELY_MULTI_PAGE_ROWS,
         "carry_bottom": t["carry_bottom"],
         "carry_top": t["carry_top"],
         "rows": rows,
