@@ -51,6 +51,7 @@ from faktura.documents.archive import (
 )
 from faktura.documents.einvoice import ValidationReport, build_cii, build_ubl, validate
 from faktura.documents.einvoice import validation as einvoice_validation
+from faktura.documents.einvoice.validation import Syntax
 from faktura.documents.models import ArchivedDocument, Letterhead, safe_filename
 from faktura.documents.pdf import render_pdf
 from faktura.documents.pdf.letterhead import DEFAULT_ACCENT
@@ -108,12 +109,19 @@ def render_documents(
 
 def build_einvoice(snapshot: DocumentSnapshot) -> tuple[bytes, ValidationReport]:
     """The document's e-invoice (CII, or UBL for XRechnung UBL) and its validation report."""
-    ubl = snapshot.einvoice_format == "xrechnung-ubl"
-    xml = build_ubl(snapshot) if ubl else build_cii(snapshot)
-    report = validate(
-        xml, syntax="ubl" if ubl else "cii", xrechnung=snapshot.einvoice_format != "cii"
+    xml = einvoice_xml(snapshot)
+    return xml, validate_einvoice(snapshot, xml)
+
+
+def einvoice_xml(snapshot: DocumentSnapshot) -> bytes:
+    return (
+        build_ubl(snapshot) if snapshot.einvoice_format == "xrechnung-ubl" else build_cii(snapshot)
     )
-    return xml, report
+
+
+def validate_einvoice(snapshot: DocumentSnapshot, xml: bytes) -> ValidationReport:
+    syntax: Syntax = "ubl" if snapshot.einvoice_format == "xrechnung-ubl" else "cii"
+    return validate(xml, syntax=syntax, xrechnung=snapshot.einvoice_format != "cii")
 
 
 def render_files(
@@ -414,10 +422,10 @@ def _render_jobs(
 ) -> None:
     """Render, validate, store the missing files and compose the first mails (no locks).
 
-    Step by step over the chunk: every e-invoice is built and validated, then every PDF is
-    rendered, then files are stored and mails composed. Saxon and Typst thus each run many
-    documents in a row with their caches warm; interleaved per document, both cost about
-    half as much again. A document that fails lands in ``failures`` and drops out.
+    Step by step over the chunk: every e-invoice is built, then every one validated, then
+    every PDF rendered, then files are stored and mails composed. Saxon and Typst thus each
+    run many documents in a row with their caches warm; interleaved per document, both cost
+    more. A document that fails lands in ``failures`` and drops out.
     """
     warm_up()
 
@@ -434,12 +442,19 @@ def _render_jobs(
         return passed
 
     xmls: dict[int, tuple[bytes, ValidationReport]] = {}
+    built: dict[int, bytes] = {}
 
     def build(job: _Job) -> None:
         job.snapshot = snapshot_of(job.invoice)
         if job.missing:
-            xmls[job.invoice.pk] = build_einvoice(job.snapshot)
-            report = xmls[job.invoice.pk][1]
+            built[job.invoice.pk] = einvoice_xml(job.snapshot)
+
+    def check(job: _Job) -> None:
+        if job.missing:
+            assert job.snapshot is not None
+            xml = built[job.invoice.pk]
+            report = validate_einvoice(job.snapshot, xml)
+            xmls[job.invoice.pk] = (xml, report)
             if not report.ok:
                 logger.error("%s: e-invoice invalid, not sent:\n%s", job.invoice, report.summary())
                 job.blocked = (report.summary(), sorted(report.rule_ids))
@@ -473,7 +488,7 @@ def _render_jobs(
             assert job.snapshot is not None
             job.mail = _compose(invoice, job.snapshot, accent)
 
-    each(store, each(render, each(build, jobs)))
+    each(store, each(render, each(check, each(build, jobs))))
 
 
 def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[int]]:
