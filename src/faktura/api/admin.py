@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from faktura.api import keys
 from faktura.api.models import ApiKey, IdempotencyRecord
+from faktura.core.admin_permissions import MatrixAdmin, ReadOnlyAdmin, actor_of
 
 ACCESS_CHOICES = [("read", _("nur lesen")), ("write", _("lesen und schreiben"))]
 
@@ -31,7 +32,7 @@ def revoke(modeladmin: Any, request: HttpRequest, queryset: QuerySet[ApiKey]) ->
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(MatrixAdmin):
     list_display = ["name", "masked", "user", "scopes", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "user__username"]
@@ -72,6 +73,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             name=obj.name,
             user=obj.user,
             scopes=["read", "write"] if access == "write" else ["read"],
+            actor=actor_of(request),
         )
         obj.pk = created.pk
         obj.__dict__.update(
@@ -86,22 +88,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             % {"secret": secret},
         )
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Revoke instead: a deleted key would erase who acted through it.
-        return False
+    # No delete (ADMIN_RULES): revoke instead, a deleted key would erase who acted through it.
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "api_key", "method", "path", "key", "response_status"]
     list_filter = ["method"]
     search_fields = ["key", "path"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -8,8 +8,10 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from faktura.api import keys
+from faktura.api import permissions as routes
 from faktura.api.errors import AuthenticationFailed, InsufficientScope
 from faktura.api.models import ApiKey
+from faktura.core import permissions
 from faktura.core.actors import Actor
 
 
@@ -28,6 +30,15 @@ class ApiKeyAuth(HttpBearer):
             raise InsufficientScope(
                 f"This key lacks the {self.scope!r} scope (it has: {', '.join(api_key.scopes)})."
             )
+        if self.scope == "write":
+            # Effective permission = the key's scopes ∩ its owner's roles, asked before the
+            # body is read (the services check again).
+            operation = routes.operation_of(request)
+            if operation is not None:
+                permissions.require(
+                    dataclasses.replace(Actor.for_user(api_key.user), label=f"api:{api_key.name}"),
+                    operation,
+                )
         keys.touch(api_key)
         return api_key
 
@@ -37,11 +48,14 @@ write_auth = ApiKeyAuth("write")
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    """Return who acts: the key's user with its roles, named ``api:<key name>``.
+    """Return who acts: the key's owner with its roles, named ``api:<key name>``.
 
-    The label names the key, not the user, so the four-eyes check tells apart what one
-    key created from what another key (or a person) approves.
+    The label names the key (the audit log shows which key acted); ``user_id`` names the
+    person, so the four-eyes check sees one person behind two keys, or behind a key and
+    a login. Effective permission = the key's scopes ∩ its owner's roles: a key without
+    the write scope carries no role, so no service lets it change anything.
     """
     api_key: ApiKey = request.auth  # type: ignore[attr-defined]
     actor = Actor.for_user(api_key.user)
-    return dataclasses.replace(actor, label=f"api:{api_key.name}")
+    roles = actor.roles if api_key.has_scope("write") else frozenset[str]()
+    return dataclasses.replace(actor, label=f"api:{api_key.name}", roles=roles)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from faktura.api.models import SCOPES, ApiKey
-from faktura.core import clock
+from faktura.core import clock, permissions
+from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -52,9 +53,15 @@ def assign_new_secret(api_key: ApiKey) -> str:
 
 
 def create_api_key(
-    *, name: str, user: AbstractBaseUser, scopes: Iterable[str]
+    *, name: str, user: AbstractBaseUser, scopes: Iterable[str], actor: Actor | None = None
 ) -> tuple[ApiKey, str]:
-    """Create a key acting as ``user``; return it with its secret, which is never stored."""
+    """Create a key acting as ``user``; return it with its secret, which is never stored.
+
+    ``actor`` is who creates it in the back office (``api_key.manage``: admins only);
+    the ``createapikey`` command runs as the operator and passes none.
+    """
+    if actor is not None:
+        permissions.require(actor, "api_key.manage")
     if not name.strip():
         raise InvalidInput("An API key needs a name.", code="invalid_name", field="name")
     api_key = ApiKey(

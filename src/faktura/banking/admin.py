@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from faktura.banking.models import BankStatement, BankTransaction, CsvMappingProfile, ProviderEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by services only: the admin shows them, it never edits them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin
 
 
 @admin.register(BankStatement)
@@ -64,7 +49,7 @@ class BankTransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CsvMappingProfile)
-class CsvMappingProfileAdmin(admin.ModelAdmin):
+class CsvMappingProfileAdmin(MasterDataAdmin):
     """Configuration, not money: column mappings are edited here (checked on save)."""
 
     list_display = ["name", "bank"]

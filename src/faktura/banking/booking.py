@@ -22,7 +22,7 @@ from faktura.banking import matching, selectors
 from faktura.banking.models import BankStatement, BankTransaction
 from faktura.collection import services as collection
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem
-from faktura.core import clock, validators
+from faktura.core import clock, permissions, validators
 from faktura.core.actors import Actor
 from faktura.core.errors import DomainError, StateConflict
 from faktura.core.money import ZERO, round_money
@@ -273,6 +273,7 @@ def rematch_unmatched(*, actor: Actor, exclude_statement_ids: Sequence[int] = ()
     A payment that came before its invoice was finalized, or the rest of a direct-debit
     file that was waiting for its returns, is booked by the next import.
     """
+    permissions.require(actor, "bank_transaction.assign")
     rows = list(
         BankTransaction.objects.filter(state=State.UNMATCHED)
         .exclude(statement_id__in=list(exclude_statement_ids))

@@ -33,7 +33,7 @@ from faktura.banking.models import BankStatement, BankTransaction, CsvMappingPro
 from faktura.banking.statements.csv_import import CsvMapping
 from faktura.banking.statements.detect import parse_statements
 from faktura.banking.statements.model import Statement, StatementTransaction
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
@@ -110,7 +110,7 @@ def import_statement(
     file cannot be read — nothing is written then; NotFound csv_mapping_not_found;
     InvalidInput csv_mapping_invalid; PermissionRefused without the accountant role.
     """
-    locks.require_role(actor, "accountant", action="Importing a bank statement")
+    permissions.require(actor, "statement.import")
     mapping = _csv_mapping(csv_mapping_id)
     statements = parse_statements(
         data, filename=filename, expected_currency="EUR", csv_mapping=mapping
@@ -409,7 +409,7 @@ def assign_transaction(
     allocations_exceed_transaction; StateConflict bank_transaction_not_open,
     bank_transaction_not_incoming, and the allocation errors of the payment services.
     """
-    locks.require_role(actor, "accountant", action="Assigning a bank transaction")
+    permissions.require(actor, "bank_transaction.assign")
     row = _open_line(transaction_id)
     _check_assignable(row)
     requests: list[tuple[int, Decimal]] = []
@@ -470,7 +470,7 @@ def assign_transactions_to_invoice(
     no_transactions, duplicate_transaction; StateConflict invoice_not_payable,
     invoice_already_paid, bank_transaction_not_open, bank_transaction_not_incoming.
     """
-    locks.require_role(actor, "accountant", action="Assigning bank transactions")
+    permissions.require(actor, "bank_transaction.assign")
     if not transaction_ids:
         raise InvalidInput(
             "Name at least one bank transaction.", code="no_transactions", field="transactions"
@@ -554,7 +554,7 @@ def ignore_transaction(*, transaction_id: int, actor: Actor, reason: str) -> Ban
     Raises InvalidInput reason_required; NotFound bank_transaction_not_found;
     StateConflict bank_transaction_not_open (booked, returned, being booked).
     """
-    locks.require_role(actor, "accountant", action="Ignoring a bank transaction")
+    permissions.require(actor, "bank_transaction.assign")
     reason = locks.required_text(reason, field="reason", code="reason_required", max_length=500)
     _open_line(transaction_id)
     with transaction.atomic():

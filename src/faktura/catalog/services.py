@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from faktura.catalog.models import Product, StockMovement, TaxRate
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound
 from faktura.core.money import QUANTITY_PLACES, UNIT_PRICE_PLACES, parse_decimal
@@ -101,8 +101,9 @@ def create_product(*, actor: Actor, **fields: Any) -> Product:
     """Create a product; an opening ``stock_level`` is recorded as a stock movement.
 
     Raises InvalidInput (with the field) for a duplicate SKU, an unknown tax rate, a unit
-    price with more than four decimals, an unknown unit code.
+    price with more than four decimals, an unknown unit code; PermissionRefused.
     """
+    permissions.require(actor, "product.create")
     _check_fields(fields, EDITABLE_FIELDS + CREATE_ONLY_FIELDS)
     if fields.get("tax_rate") is None:
         raise InvalidInput(
@@ -137,8 +138,10 @@ def create_product(*, actor: Actor, **fields: Any) -> Product:
 def update_product(*, product_id: int, actor: Actor, **changes: Any) -> Product:
     """Change a product's master data; drafts and documents keep what they copied.
 
-    Locks the product row (stock movements lock it too). Raises NotFound, InvalidInput.
+    Locks the product row (stock movements lock it too). Raises NotFound, InvalidInput,
+    PermissionRefused.
     """
+    permissions.require(actor, "product.change")
     _check_fields(changes, EDITABLE_FIELDS)
     values = _parsed(changes)
     if not values:

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
-from faktura.payments.admin import ReadOnlyAdmin
+from faktura.core.admin_permissions import ReadOnlyAdmin
 
 
 @admin.register(Mandate)
@@ -34,6 +34,9 @@ class DirectDebitItemInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -17,7 +17,7 @@ from faktura.banking.sepa import pain008
 from faktura.collection import selectors
 from faktura.collection.calendar import is_business_day, next_business_day
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate, Scheme
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.models import Company
@@ -98,7 +98,7 @@ def create_mandate(
     invalid_mandate_kind, mandate_signature_in_future, b2b_mandate_for_consumer,
     missing_<field>/invalid_<field>.
     """
-    locks.require_role(actor, "accountant", action="Recording a mandate")
+    permissions.require(actor, "mandate.change")
     if scheme not in Scheme.values:
         raise InvalidInput(
             f"scheme: {scheme!r} is not CORE or B2B", code="invalid_scheme", field="scheme"
@@ -215,7 +215,7 @@ def _fall_back_to_transfer(mandate: Mandate, actor: Actor) -> None:
 
 def revoke_mandate(*, mandate_id: int, actor: Actor, reason: str = "") -> Mandate:
     """The debtor withdrew the mandate; it is never used again."""
-    locks.require_role(actor, "accountant", action="Revoking a mandate")
+    permissions.require(actor, "mandate.change")
     with transaction.atomic():
         mandate = _locked_mandate(mandate_id)
         if mandate.status != Mandate.Status.ACTIVE:
@@ -233,7 +233,7 @@ def make_mandate_unusable(*, mandate_id: int, actor: Actor, reason: str) -> Mand
 
     Called by returned-debit handling inside its transaction; idempotent.
     """
-    locks.require_role(actor, "accountant", action="Marking a mandate unusable")
+    permissions.require(actor, "mandate.change")
     with transaction.atomic():
         mandate = _locked_mandate(mandate_id)
         if mandate.status == Mandate.Status.UNUSABLE:
@@ -245,6 +245,7 @@ def make_mandate_unusable(*, mandate_id: int, actor: Actor, reason: str) -> Mand
 
 def expire_mandates(*, as_of: dt.date, actor: Actor) -> int:
     """Mark mandates unused for 36 months as expired; return how many (idempotent)."""
+    permissions.require(actor, "mandate.change")
     candidates = [
         m
         for m in Mandate.objects.filter(status=Mandate.Status.ACTIVE).order_by("customer_id", "pk")
@@ -347,7 +348,7 @@ def create_direct_debit_batch(
     collection_date_not_business_day, invalid_scheme; StateConflict creditor_id_missing,
     bank_account_missing; SepaFileError from the file generator (nothing is written).
     """
-    locks.require_role(actor, "accountant", action="Making a direct-debit file")
+    permissions.require(actor, "direct_debit.create")
     if scheme not in Scheme.values:
         raise InvalidInput(
             f"scheme: {scheme!r} is not CORE or B2B", code="invalid_scheme", field="scheme"
@@ -473,7 +474,7 @@ def submit_direct_debit_batch(*, batch_id: int, actor: Actor) -> DirectDebitBatc
     too near now (collection_date_too_early) or a mandate became unusable since
     (batch_mandate_unusable): discard the file and make a new one.
     """
-    locks.require_role(actor, "accountant", action="Submitting a direct-debit file")
+    permissions.require(actor, "direct_debit.create")
     with transaction.atomic():
         batch = _locked_batch(
             batch_id, status=DirectDebitBatch.Status.CREATED, code="batch_not_submittable"
@@ -517,7 +518,7 @@ def submit_direct_debit_batch(*, batch_id: int, actor: Actor) -> DirectDebitBatc
 
 def discard_direct_debit_batch(*, batch_id: int, actor: Actor) -> DirectDebitBatch:
     """Cancel a file before it went to the bank; its invoices may be collected again."""
-    locks.require_role(actor, "accountant", action="Discarding a direct-debit file")
+    permissions.require(actor, "direct_debit.create")
     with transaction.atomic():
         batch = _locked_batch(
             batch_id, status=DirectDebitBatch.Status.CREATED, code="batch_not_discardable"
@@ -540,7 +541,7 @@ def settle_direct_debit_batch(
     keeps the money as the customer's credit. Called by statement matching when it sees
     the batch's booking, or by hand.
     """
-    locks.require_role(actor, "accountant", action="Settling a direct-debit file")
+    permissions.require(actor, "direct_debit.create")
     with transaction.atomic():
         batch = _locked_batch(
             batch_id, status=DirectDebitBatch.Status.SUBMITTED, code="batch_not_settleable"

@@ -5,16 +5,22 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from faktura.core.admin_permissions import (
+    MasterDataAdmin,
+    MatrixInline,
+    ReadOnlyAdmin,
+    allows,
+)
 from faktura.core.models import AuditEntry, BankAccount, Company, NumberRange
 
 
-class BankAccountInline(admin.TabularInline):
+class BankAccountInline(MatrixInline):
     model = BankAccount
     extra = 0
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(MasterDataAdmin):
     inlines = [BankAccountInline]
     fieldsets = [
         (
@@ -60,6 +66,7 @@ class CompanyAdmin(admin.ModelAdmin):
             "Freigabe und Automatik",
             {
                 "fields": [
+                    "four_eyes_required",
                     "approval_threshold",
                     "approval_for_new_customers",
                     "approval_for_manual_invoices",
@@ -71,11 +78,15 @@ class CompanyAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not Company.objects.exists()
+        return super().has_add_permission(request) and not Company.objects.exists()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Only an admin switches the four-eyes principle (else one could approve oneself).
+        return [] if allows(request, "settings.four_eyes") else ["four_eyes_required"]
 
 
 @admin.register(NumberRange)
-class NumberRangeAdmin(admin.ModelAdmin):
+class NumberRangeAdmin(MasterDataAdmin):
     list_display = ["kind", "pattern", "yearly_reset"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -83,16 +94,7 @@ class NumberRangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor", "object_id", "action"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -71,6 +71,15 @@ class Company(models.Model):
     approval_for_manual_invoices = models.BooleanField(
         _("Freigabe für manuell erstellte Rechnungen"), default=False
     )
+    four_eyes_required = models.BooleanField(
+        _("Vier-Augen-Prinzip"),
+        default=True,
+        help_text=_(
+            "Wer eine Rechnung, Zahlung oder Erstattung erstellt, gibt sie nicht selbst frei. "
+            "Nur ausschalten, wenn eine Person allein das Unternehmen führt; jede Änderung "
+            "wird protokolliert."
+        ),
+    )
     auto_finalize = models.BooleanField(
         _("Rechnungen aus Verkäufen automatisch festschreiben"),
         default=False,

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound
 from faktura.core.models import NumberRange
@@ -61,8 +61,10 @@ def _validated(customer: Customer) -> None:
 def create_customer(*, actor: Actor, **fields: Any) -> Customer:
     """Create a customer with the next number of the customer range.
 
-    Raises InvalidInput (with the field) for a bad VAT ID, Leitweg-ID, e-mail …
+    Raises InvalidInput (with the field) for a bad VAT ID, Leitweg-ID, e-mail …;
+    PermissionRefused without the role for ``customer.create``.
     """
+    permissions.require(actor, "customer.create")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}")
@@ -84,6 +86,7 @@ def create_customer(*, actor: Actor, **fields: Any) -> Customer:
 
 def update_customer(*, customer_id: int, actor: Actor, **changes: Any) -> Customer:
     """Change master data of a customer; existing documents keep their own copies."""
+    permissions.require(actor, "customer.change")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}")

@@ -12,12 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin
 from faktura.documents.archive import read_archived
 from faktura.documents.models import ArchivedDocument, Letterhead
 
 
 @admin.register(ArchivedDocument)
-class ArchivedDocumentAdmin(admin.ModelAdmin):
+class ArchivedDocumentAdmin(ReadOnlyAdmin):
     list_display = [
         "filename",
         "kind",
@@ -74,18 +75,9 @@ class ArchivedDocumentAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
         return response
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Letterhead)
-class LetterheadAdmin(admin.ModelAdmin):
+class LetterheadAdmin(MasterDataAdmin):
     list_display = ["__str__", "accent_colour", "show_footer", "updated_at"]
     fields = [
         "logo",
@@ -96,4 +88,4 @@ class LetterheadAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not Letterhead.objects.exists()
+        return super().has_add_permission(request) and not Letterhead.objects.exists()

@@ -172,6 +172,14 @@ class Letterhead(models.Model):
                 return None
             suffix = PurePosixPath(field.name or "").suffix.lower()
             mime = _MIME_BY_SUFFIX.get(suffix, suffix)
+            if not field._committed:
+                # A fresh upload (the admin form calls clean() before saving): read it and
+                # rewind, never close it, or the save that follows has nothing to store.
+                upload = field.file
+                upload.seek(0)
+                data = upload.read()
+                upload.seek(0)
+                return Asset(data=data, mime=mime)
             field.open("rb")
             try:
                 data = field.read()

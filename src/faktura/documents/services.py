@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from faktura.core import audit
+from faktura.core import audit, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import NotFound
 from faktura.customers.models import Customer
@@ -20,6 +20,7 @@ def block_delivery(*, invoice_id: int, reason: str, rule_ids: list[str], actor: 
     staff; the frozen document itself does not change. Idempotent: blocking again for the
     same reason records nothing. Locks: the customer's account, then the document.
     """
+    permissions.require(actor, "document.block")
     with transaction.atomic():
         customer = (
             Customer.objects.select_for_update().filter(invoices__id=invoice_id).order_by().first()

@@ -15,13 +15,12 @@ from django.db import connections, router, transaction
 from django.db.models import Sum, prefetch_related_objects
 
 from faktura.catalog.models import Product, StockMovement, TaxRate
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import (
     ImmutableDocument,
     InvalidInput,
     NotFound,
-    PermissionRefused,
     StateConflict,
 )
 from faktura.core.models import Company, NumberRange
@@ -77,7 +76,7 @@ def create_draft(
     order_id: int | None = None,
 ) -> Invoice:
     """Create a draft invoice; must run inside the caller's transaction (see place_order)."""
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.create_draft")
     company = Company.get()
     mode = price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
@@ -141,6 +140,7 @@ def approve_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
     Raises PermissionRefused unless the actor has the approver role and did not create it.
     With automatic finalization switched on, the approved invoice is finalized at once.
     """
+    permissions.require(actor, "invoice.approve")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         _check_approver(invoice, actor)
@@ -163,6 +163,7 @@ def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
     """Refuse a draft that waits for approval; the reason is recorded."""
     if not reason.strip():
         raise InvalidInput("A rejection needs a reason.", code="reason_required", field="reason")
+    permissions.require(actor, "invoice.approve")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         _check_approver(invoice, actor)
@@ -179,21 +180,15 @@ def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
     return invoice
 
 
-def _require_role(actor: Actor, role: str) -> None:
-    if not actor.has_role(role):
-        raise PermissionRefused(
-            f"{actor.label} lacks the role {role!r} for this operation.", code="role_required"
-        )
-
-
 def _check_approver(invoice: Invoice, actor: Actor) -> None:
-    if not actor.has_role("approver"):
-        raise PermissionRefused("Only an approver may approve or reject.", code="not_an_approver")
-    if actor.label == invoice.created_by:
-        raise PermissionRefused(
-            "The creator of an invoice cannot approve or reject it (four-eyes principle).",
-            code="approver_is_creator",
-        )
+    """Not the person who created the draft (by user, not by key); the role came first."""
+    permissions.require_second_person(
+        actor,
+        label=invoice.created_by,
+        user_id=invoice.created_by_user_id,
+        code="approver_is_creator",
+        message="The creator of an invoice cannot approve or reject it (four-eyes principle).",
+    )
 
 
 def finalize_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
@@ -204,7 +199,7 @@ def finalize_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
     finalized already, waits for approval, was rejected, or (credit notes) would credit
     more than remains; PermissionRefused for actors without the accountant role.
     """
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.finalize")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         return _finalize_locked(invoice, actor)
@@ -292,7 +287,7 @@ def _move_stock(invoice: Invoice, lines: list[InvoiceLine]) -> list[StockMovemen
 
 def discard_draft(*, invoice_id: int, actor: Actor) -> None:
     """Delete a draft that was never finalized (it never had a number)."""
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.discard")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         if invoice.is_finalized:
@@ -370,7 +365,7 @@ def create_credit_note(
     ``lines`` are (position of the original line, quantity). Never more than remains
     creditable; checked again under lock at finalization.
     """
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.correct")
     if (lines is None) == (amount is None):
         raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
     with transaction.atomic():
@@ -412,7 +407,7 @@ def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoic
 
     Refused when the invoice was credited in part already: credit the rest instead.
     """
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.correct")
     with transaction.atomic():
         original = _locked_document(invoice_id)
         if not original.is_finalized or original.kind != Kind.INVOICE:
@@ -567,7 +562,7 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
     each document; the numbers are taken in one step at the end, in id order, so the
     counter lock is held once per chunk. All or nothing: one refusal refuses the chunk.
     """
-    _require_role(actor, "accountant")
+    permissions.require(actor, "invoice.finalize")
     if not invoice_ids:
         return []
     with transaction.atomic():

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core.actors import Actor
+from faktura.core.admin_permissions import ReadOnlyAdmin, actor_of
 from faktura.core.errors import DomainError
 from faktura.notifications import services
 from faktura.notifications.models import OutboxMessage
@@ -17,7 +17,9 @@ from faktura.notifications.models import OutboxMessage
 
 @admin.action(description=_("Erneut senden"))
 def resend(modeladmin: Any, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
-    actor = Actor.for_user(request.user)
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover - the admin signs in staff only
+        return
     done = 0
     for invoice_id in sorted({m.invoice_id for m in queryset if m.invoice_id is not None}):
         try:
@@ -30,7 +32,7 @@ def resend(modeladmin: Any, request: HttpRequest, queryset: QuerySet[OutboxMessa
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "invoice",
@@ -53,9 +55,3 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in OutboxMessage._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

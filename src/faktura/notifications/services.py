@@ -22,7 +22,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import NotFound, StateConflict
 from faktura.customers.models import Customer
@@ -84,6 +84,7 @@ def queue_document_mail(
     """
     from faktura.documents.pipeline import kinds_for
 
+    permissions.require(actor, "invoice.send")
     with transaction.atomic():
         invoice = lock_document(invoice_id)
         if not invoice.is_finalized:

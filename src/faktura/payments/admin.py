@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin
 from faktura.payments.models import (
     Allocation,
     Dispute,
@@ -19,19 +20,6 @@ from faktura.payments.models import (
     ReturnEvent,
     WriteOff,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by services only: the admin shows them, it never edits them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AllocationInline(admin.TabularInline):
@@ -49,6 +37,9 @@ class AllocationInline(admin.TabularInline):
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -114,7 +105,7 @@ class RefundBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentSettings)
-class PaymentSettingsAdmin(admin.ModelAdmin):
+class PaymentSettingsAdmin(MasterDataAdmin):
     """Settings, not money: editable, one row."""
 
     list_display = [
@@ -125,7 +116,4 @@ class PaymentSettingsAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not PaymentSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return super().has_add_permission(request) and not PaymentSettings.objects.exists()

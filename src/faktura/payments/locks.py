@@ -1,4 +1,4 @@
-"""Locks, role checks and input parsing shared by the payment and collection services.
+"""Locks and input parsing shared by the payment and collection services.
 
 Lock order (shared with invoicing and dunning, see invoicing/services.py): the customer's
 account first (several customers: in id order), then invoices in id order, then
@@ -14,20 +14,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from faktura.core import audit, validators
-from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput, NotFound, PermissionRefused
+from faktura.core.errors import InvalidInput, NotFound
 from faktura.core.money import parse_amount
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice
 from faktura.payments.models import Payment
-
-
-def require_role(actor: Actor, *roles: str, action: str) -> None:
-    """Refuse unless the actor holds one of ``roles`` (admin holds every role)."""
-    if not any(actor.has_role(role) for role in roles):
-        raise PermissionRefused(
-            f"{action} needs the role {' or '.join(roles)}.", code="permission_denied"
-        )
 
 
 def lock_customer(customer_id: int, *, field: str | None = None) -> Customer:

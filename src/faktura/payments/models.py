@@ -446,6 +446,8 @@ class RefundBatch(BankFile):
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
     execution_date = models.DateField(_("Ausführungsdatum"))
+    # Four-eyes by person: who made the file, whatever key or login they used.
+    created_by_user_id = models.IntegerField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.CharField(max_length=150, blank=True)
     discarded_at = models.DateTimeField(null=True, blank=True)
@@ -485,6 +487,7 @@ class Refund(models.Model):
         RefundBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
     )
     requested_by = models.CharField(max_length=150)
+    requested_by_user_id = models.IntegerField(null=True, blank=True)
     requested_at = models.DateTimeField()
     approved_by = models.CharField(max_length=150, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)

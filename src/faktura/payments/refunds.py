@@ -14,9 +14,9 @@ from django.db import transaction
 
 from faktura.banking.sepa.pain001 import CreditTransfer, Debtor, generate_pain001
 from faktura.collection.calendar import is_business_day, next_business_day
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
+from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.models import Company
 from faktura.core.money import ZERO
 from faktura.payments import locks, selectors
@@ -57,7 +57,7 @@ def refund_credit(
     Raises StateConflict no_credit, insufficient_credit; InvalidInput iban_required,
     invalid_iban, invalid_bic.
     """
-    locks.require_role(actor, "accountant", action="Requesting a refund")
+    permissions.require(actor, "refund.request")
     wanted = None if amount is None else locks.positive_amount(amount)
     with transaction.atomic():
         customer = locks.lock_customer(customer_id)
@@ -85,6 +85,7 @@ def refund_credit(
             account_holder=(account_holder or known_holder or customer.name).strip()[:70],
             reason=reason.strip()[:140],
             requested_by=actor.label,
+            requested_by_user_id=actor.user_id,
             requested_at=clock.now(),
         )
         audit.record(
@@ -106,21 +107,25 @@ def _locked_refund(refund_id: int) -> Refund:
     return Refund.objects.select_for_update().get(pk=refund_id)
 
 
-def _check_approver(actor: Actor, *, made_by: str) -> None:
-    if not actor.has_role("approver"):
-        raise PermissionRefused("Only an approver may decide on refunds.", code="not_an_approver")
-    if actor.label == made_by:
-        raise PermissionRefused(
-            "Who requested a refund or made the file cannot approve it (four-eyes principle).",
-            code="approver_is_creator",
-        )
+def _check_approver(actor: Actor, *, made_by: str, made_by_user_id: int | None) -> None:
+    """Not the person who requested the refund or made the file (the role is checked first)."""
+    permissions.require_second_person(
+        actor,
+        label=made_by,
+        user_id=made_by_user_id,
+        code="approver_is_creator",
+        message="Who requested a refund or made the file cannot approve it (four-eyes principle).",
+    )
 
 
 def approve_refund(*, refund_id: int, actor: Actor) -> Refund:
     """Approve a requested refund (approver role, not the requester)."""
+    permissions.require(actor, "refund.approve")
     with transaction.atomic():
         refund = _locked_refund(refund_id)
-        _check_approver(actor, made_by=refund.requested_by)
+        _check_approver(
+            actor, made_by=refund.requested_by, made_by_user_id=refund.requested_by_user_id
+        )
         if refund.status != Refund.Status.REQUESTED:
             raise StateConflict(
                 f"Refund {refund_id} is {refund.status}, not requested.", code="refund_not_pending"
@@ -143,9 +148,12 @@ def approve_refund(*, refund_id: int, actor: Actor) -> Refund:
 def reject_refund(*, refund_id: int, actor: Actor, reason: str) -> Refund:
     """Refuse a refund that is not in a file yet; its amount is credit again."""
     reason = locks.required_text(reason, field="reason", code="reason_required", max_length=500)
+    permissions.require(actor, "refund.approve")
     with transaction.atomic():
         refund = _locked_refund(refund_id)
-        _check_approver(actor, made_by=refund.requested_by)
+        _check_approver(
+            actor, made_by=refund.requested_by, made_by_user_id=refund.requested_by_user_id
+        )
         if refund.status not in (Refund.Status.REQUESTED, Refund.Status.APPROVED):
             raise StateConflict(
                 f"Refund {refund_id} is {refund.status} and cannot be rejected.",
@@ -194,7 +202,7 @@ def create_refund_batch(
     ``execution_date`` defaults to the next TARGET2 business day. The file is stored
     once and never regenerated; the refunds are marked batched.
     """
-    locks.require_role(actor, "accountant", action="Making a refund file")
+    permissions.require(actor, "refund_batch.create")
     today = clock.today()
     day = execution_date or next_business_day(today)
     if day < today or not is_business_day(day):
@@ -220,7 +228,10 @@ def create_refund_batch(
         if not refunds:
             return None
         batch = RefundBatch.objects.create(
-            execution_date=day, created_at=clock.now(), created_by=actor.label
+            execution_date=day,
+            created_at=clock.now(),
+            created_by=actor.label,
+            created_by_user_id=actor.user_id,
         )
         message_id = f"FAKTURA-RF-{batch.pk:06d}"
         xml = generate_pain001(
@@ -284,9 +295,10 @@ def _locked_batch(batch_id: int) -> RefundBatch:
 
 def release_refund_batch(*, batch_id: int, actor: Actor) -> RefundBatch:
     """Release the file for the bank (approver, not who made it); the refunds are paid."""
+    permissions.require(actor, "refund.approve")
     with transaction.atomic():
         batch = _locked_batch(batch_id)
-        _check_approver(actor, made_by=batch.created_by)
+        _check_approver(actor, made_by=batch.created_by, made_by_user_id=batch.created_by_user_id)
         batch.status = RefundBatch.Status.RELEASED
         batch.released_at = clock.now()
         batch.released_by = actor.label
@@ -320,7 +332,7 @@ def release_refund_batch(*, batch_id: int, actor: Actor) -> RefundBatch:
 
 def discard_refund_batch(*, batch_id: int, actor: Actor) -> RefundBatch:
     """Discard a file not yet released; its refunds wait (approved) for the next file."""
-    locks.require_role(actor, "accountant", action="Discarding a refund file")
+    permissions.require(actor, "refund_batch.create")
     with transaction.atomic():
         batch = _locked_batch(batch_id)
         batch.status = RefundBatch.Status.DISCARDED

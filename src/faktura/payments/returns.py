@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, parse_amount
@@ -189,7 +189,7 @@ def record_returned_debit(
     StateConflict direct_debit_already_returned. An allocation released by hand before
     stays released; the money is taken back from the payment all the same.
     """
-    locks.require_role(actor, "accountant", action="Recording a returned debit")
+    permissions.require(actor, "payment.return")
     if (allocation_id is None) == (end_to_end_id is None):
         raise InvalidInput(
             "Name the returned debit by allocation_id or by end_to_end_id (one of them).",
@@ -327,7 +327,7 @@ def record_chargeback(
     A payment with several allocations needs ``allocation_id`` (chargeback_ambiguous);
     one without allocations gives back its unallocated credit.
     """
-    locks.require_role(actor, "accountant", action="Recording a chargeback")
+    permissions.require(actor, "payment.return")
     if (allocation_id is None) == (payment_id is None):
         raise InvalidInput(
             "Name the charged-back payment by allocation_id or by payment_id (one of them).",
@@ -408,7 +408,7 @@ def record_chargeback(
 
 def clear_dispute(*, dispute_id: int, actor: Actor, note: str = "") -> Dispute:
     """End a dispute: the invoice may be collected automatically again."""
-    locks.require_role(actor, "accountant", action="Clearing a dispute")
+    permissions.require(actor, "payment.return")
     found = Dispute.objects.filter(pk=dispute_id).values("customer_id").first()
     if found is None:
         raise NotFound(f"Dispute {dispute_id} does not exist.", code="dispute_not_found")

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from faktura.core import audit, clock
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput, NotFound, PermissionRefused, StateConflict
+from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import locks, selectors
@@ -61,7 +61,6 @@ __all__ = [
 ]
 
 BOOKING_ROLES = ("cashier", "accountant")
-CONFIRMING_ROLES = ("accountant", "approver")
 
 
 # --- recording ---------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def record_payment(
     payment_date_in_future, invalid_payment_method, invalid_payment_source, invalid_iban),
     NotFound customer_not_found, StateConflict external_id_reused, PermissionRefused.
     """
-    locks.require_role(actor, *BOOKING_ROLES, action="Recording a payment")
+    permissions.require(actor, "payment.record")
     fields = _payment_fields(
         amount=amount,
         date=date,
@@ -323,7 +322,7 @@ def allocate_payment(
     ``overpayment``: then the invoice is settled and the rest stays on the payment as the
     customer's credit. Locks the customer, then the invoices in id order, then the payment.
     """
-    locks.require_role(actor, *BOOKING_ROLES, action="Allocating a payment")
+    permissions.require(actor, "payment.record")
     requests = _parse_allocations(allocations)
     invoice_ids = [invoice_id for invoice_id, _ in requests]
     owners = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "customer_id"))
@@ -368,7 +367,7 @@ def release_allocation(*, allocation_id: int, actor: Actor, reason: str) -> Allo
     Raises InvalidInput reason_required, NotFound allocation_not_found, StateConflict
     allocation_already_released.
     """
-    locks.require_role(actor, "accountant", action="Releasing an allocation")
+    permissions.require(actor, "payment.release_allocation")
     reason = locks.required_text(reason, field="reason", code="reason_required", max_length=200)
     found = Allocation.objects.filter(pk=allocation_id).values("invoice__customer_id").first()
     if found is None:
@@ -414,7 +413,7 @@ def apply_credit(
     Raises StateConflict no_credit, insufficient_credit, invoice_already_paid,
     allocation_exceeds_open_amount, InvalidInput invoice_of_other_customer.
     """
-    locks.require_role(actor, *BOOKING_ROLES, action="Applying credit")
+    permissions.require(actor, "payment.record")
     wanted = None if amount is None else locks.positive_amount(amount)
     with transaction.atomic():
         locks.lock_customer(customer_id)
@@ -488,7 +487,7 @@ def write_off(*, invoice_id: int, amount: object, reason: str, actor: Actor) -> 
     Raises InvalidInput reason_required, StateConflict write_off_exceeds_tolerance,
     write_off_exceeds_open_amount, invoice_not_payable.
     """
-    locks.require_role(actor, "accountant", action="Writing off")
+    permissions.require(actor, "payment.write_off")
     value = locks.positive_amount(amount)
     reason = locks.required_text(reason, field="reason", code="reason_required", max_length=200)
     customer_id = (
@@ -606,7 +605,7 @@ def request_manual_payment(
     is booked at once (status confirmed, ``payment`` set). With ``invoice_id`` the payment
     is allocated to that invoice, a surplus stays as credit.
     """
-    locks.require_role(actor, *BOOKING_ROLES, action="Entering a payment")
+    permissions.require(actor, "payment.record")
     fields = _payment_fields(
         amount=amount,
         date=date,
@@ -676,17 +675,15 @@ def _locked_request(request_id: int) -> PaymentRequest:
 
 
 def _check_second_person(request: PaymentRequest, actor: Actor) -> None:
-    same_user = actor.user_id is not None and actor.user_id == request.requested_by_user_id
-    if actor.label == request.requested_by or same_user:
-        raise PermissionRefused(
-            "Who entered a payment cannot confirm or reject it (four-eyes principle).",
-            code="confirmer_is_requester",
-        )
-    if not any(actor.has_role(role) for role in CONFIRMING_ROLES):
-        raise PermissionRefused(
-            "Only an accountant or approver may decide on a manual payment.",
-            code="permission_denied",
-        )
+    """Not who entered it (by user, whatever key or login), and a role that may confirm."""
+    permissions.require_second_person(
+        actor,
+        label=request.requested_by,
+        user_id=request.requested_by_user_id,
+        code="confirmer_is_requester",
+        message="Who entered a payment cannot confirm or reject it (four-eyes principle).",
+    )
+    permissions.require(actor, "payment.confirm")
 
 
 def confirm_payment_request(*, request_id: int, actor: Actor) -> PaymentRequest:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from django.db import IntegrityError, transaction
 
-from faktura.core import clock
+from faktura.core import clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.models import Company
@@ -37,8 +37,10 @@ def place_order(
 
     A repeated external reference returns the invoice of the first order and creates
     nothing. With automatic finalization (company setting) the invoice is finalized at
-    once unless an approval rule applies.
+    once unless an approval rule applies. PermissionRefused without the role for
+    ``invoice.create_draft``, before anything is written.
     """
+    permissions.require(actor, "invoice.create_draft")
     if external_reference is not None and not external_reference.strip():
         external_reference = None
     if external_reference:

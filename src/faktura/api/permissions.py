@@ -1,0 +1,68 @@
+"""Which operation of the permission matrix each writing API route is.
+
+The key's owner must be allowed the operation (``core.permissions``), checked when the
+key is authenticated, before the body is read or anything is looked up: a refused key
+gets 403 with the matrix's code and nothing else happens. The services check again.
+Every POST/PATCH/PUT/DELETE route of the OpenAPI schema has a row (a test checks it);
+``None`` marks a route that no API key calls (a provider's signed webhook).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest
+
+ROUTE_OPERATIONS: dict[str, str | None] = {
+    "POST /customers": "customer.create",
+    "PATCH /customers/{customer_id}": "customer.change",
+    "POST /products": "product.create",
+    "PATCH /products/{product_id}": "product.change",
+    "POST /orders": "invoice.create_draft",
+    "DELETE /invoices/{invoice_id}": "invoice.discard",
+    "POST /invoices/{invoice_id}/finalize": "invoice.finalize",
+    "POST /invoices/{invoice_id}/approve": "invoice.approve",
+    "POST /invoices/{invoice_id}/reject": "invoice.approve",
+    "POST /invoices/{invoice_id}/cancel": "invoice.correct",
+    "POST /invoices/{invoice_id}/credit-notes": "invoice.correct",
+    "POST /invoices/{invoice_id}/send": "invoice.send",
+    "POST /invoices/{invoice_id}/checkout": "payment.checkout",
+    "POST /payments": "payment.record",
+    "POST /payments/{payment_id}/allocations": "payment.record",
+    "POST /payments/{payment_id}/allocations/{allocation_id}/release": (
+        "payment.release_allocation"
+    ),
+    "POST /payments/{payment_id}/chargebacks": "payment.return",
+    "POST /payment-requests/{request_id}/confirm": "payment.confirm",
+    "POST /payment-requests/{request_id}/reject": "payment.confirm",
+    "POST /mandates": "mandate.change",
+    "POST /mandates/{mandate_id}/revoke": "mandate.change",
+    "POST /direct-debit-batches": "direct_debit.create",
+    "POST /direct-debit-batches/{batch_id}/submit": "direct_debit.create",
+    "POST /direct-debit-batches/{batch_id}/discard": "direct_debit.create",
+    "POST /statements": "statement.import",
+    "POST /bank-transactions/assign-to-invoice": "bank_transaction.assign",
+    "POST /bank-transactions/{transaction_id}/assign": "bank_transaction.assign",
+    "POST /bank-transactions/{transaction_id}/ignore": "bank_transaction.assign",
+    "POST /webhooks/stripe": None,
+}
+
+_PREFIX = "api/v1"
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def route_key(request: HttpRequest) -> str | None:
+    """``POST /invoices/{invoice_id}/approve`` for the route the request resolved to."""
+    match = request.resolver_match
+    if match is None or not match.route:
+        return None
+    route = _CONVERTER.sub(r"{\1}", match.route).strip("/")
+    if route.startswith(_PREFIX):
+        route = route[len(_PREFIX) :]
+    return f"{request.method} /{route.strip('/')}".rstrip("/")
+
+
+def operation_of(request: HttpRequest) -> str | None:
+    """The operation the request's route needs; None for a route without a row."""
+    key = route_key(request)
+    return ROUTE_OPERATIONS.get(key) if key is not None else None

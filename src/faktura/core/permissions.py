@@ -1,0 +1,226 @@
+"""The one permission matrix (role × operation), enforced by the services.
+
+Every state-changing service names its operation and calls ``require(actor, operation)``
+before it reads or writes anything. The back office (admin), the API and the commands
+never decide on their own: they ask ``allows`` to hide what the actor may not do, and the
+service refuses it anyway. ``docs/permissions.md`` is this matrix as a table; a test keeps
+the two equal.
+
+The four-eyes principle (DESIGN invariant 10) is checked by person, not by channel: an
+actor's ``user_id`` (session, admin, or the owner of an API key) is compared with the user
+who created the document, so one person with two keys, or with a key and a login, is still
+one person. A single-person business switches it off explicitly with
+``Company.four_eyes_required`` (admin only, audited).
+"""
+
+from __future__ import annotations
+
+from faktura.core.actors import ROLES, Actor
+from faktura.core.errors import PermissionRefused
+
+ADMIN, ACCOUNTANT, APPROVER, CASHIER, VIEWER = ROLES
+
+# operation → (roles allowed, what it is). Admin holds every role (Actor.has_role), so it
+# is listed only where an operation belongs to it alone.
+MATRIX: dict[str, tuple[frozenset[str], str]] = {
+    # invoicing
+    "invoice.create_draft": (frozenset({ACCOUNTANT}), "Entwurf anlegen (auch aus Bestellungen)"),
+    "invoice.finalize": (frozenset({ACCOUNTANT}), "Rechnung festschreiben"),
+    "invoice.discard": (frozenset({ACCOUNTANT}), "Entwurf verwerfen"),
+    "invoice.approve": (frozenset({APPROVER}), "Rechnung freigeben oder ablehnen"),
+    "invoice.correct": (frozenset({ACCOUNTANT}), "Gutschrift oder Storno erstellen"),
+    "invoice.send": (frozenset({ACCOUNTANT}), "Rechnung (erneut) per E-Mail senden"),
+    "document.block": (frozenset({ADMIN}), "Versand sperren (nur das System)"),
+    # master data
+    "customer.create": (frozenset({ACCOUNTANT}), "Kunden anlegen"),
+    "customer.change": (frozenset({ACCOUNTANT}), "Kundenstammdaten ändern"),
+    "product.create": (frozenset({ACCOUNTANT}), "Produkt anlegen"),
+    "product.change": (frozenset({ACCOUNTANT}), "Produkt ändern"),
+    "master_data.change": (
+        frozenset({ACCOUNTANT}),
+        "Firma, Briefpapier, Zahlungseinstellungen, Steuersätze, Nummernkreise, CSV-Profile",
+    ),
+    "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
+    "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    # money in
+    "payment.record": (frozenset({CASHIER, ACCOUNTANT}), "Zahlung erfassen und zuordnen"),
+    "payment.release_allocation": (frozenset({ACCOUNTANT}), "Zuordnung lösen"),
+    "payment.write_off": (frozenset({ACCOUNTANT}), "Restbetrag ausbuchen"),
+    "payment.confirm": (
+        frozenset({ACCOUNTANT, APPROVER}),
+        "Manuelle Zahlung bestätigen oder ablehnen (zweite Person)",
+    ),
+    "payment.return": (
+        frozenset({ACCOUNTANT}),
+        "Rücklastschrift, Chargeback, Klärung einer Rückbuchung",
+    ),
+    "payment.checkout": (
+        frozenset({CASHIER, ACCOUNTANT}),
+        "Online-Zahlung (Checkout) für eine Rechnung starten",
+    ),
+    "refund.request": (frozenset({ACCOUNTANT}), "Erstattung von Guthaben beantragen"),
+    "refund.approve": (
+        frozenset({APPROVER}),
+        "Erstattung oder Erstattungsdatei freigeben/ablehnen (zweite Person)",
+    ),
+    "refund_batch.create": (frozenset({ACCOUNTANT}), "Erstattungsdatei erstellen/verwerfen"),
+    "mandate.change": (frozenset({ACCOUNTANT}), "SEPA-Mandat anlegen, widerrufen, sperren"),
+    "direct_debit.create": (
+        frozenset({ACCOUNTANT}),
+        "Lastschriftdatei erstellen, einreichen, verwerfen, abschließen",
+    ),
+    "statement.import": (frozenset({ACCOUNTANT}), "Kontoauszug importieren"),
+    "bank_transaction.assign": (
+        frozenset({ACCOUNTANT}),
+        "Umsatz zuordnen oder ignorieren",
+    ),
+}
+
+OPERATIONS = tuple(MATRIX)
+
+# Codes kept from before the matrix, because clients and tests branch on them.
+_CODES = {
+    "invoice.create_draft": "role_required",
+    "invoice.finalize": "role_required",
+    "invoice.discard": "role_required",
+    "invoice.correct": "role_required",
+    "invoice.approve": "not_an_approver",
+    "refund.approve": "not_an_approver",
+}
+
+
+def allows(actor: Actor, operation: str) -> bool:
+    """Whether ``actor`` may perform ``operation`` (admin holds every role)."""
+    roles, _description = MATRIX[operation]
+    return any(actor.has_role(role) for role in roles)
+
+
+def require(actor: Actor, operation: str) -> None:
+    """Refuse with PermissionRefused unless the matrix lets ``actor`` do ``operation``.
+
+    Raises KeyError for an operation missing from the matrix (a programming error).
+    """
+    roles, description = MATRIX[operation]
+    if not any(actor.has_role(role) for role in roles):
+        raise PermissionRefused(
+            f"{actor.label} may not do this ({operation}: {description}); "
+            f"it needs the role {' or '.join(sorted(roles))}.",
+            code=_CODES.get(operation, "permission_denied"),
+        )
+
+
+def allowed_roles(operation: str) -> frozenset[str]:
+    """The roles that may do ``operation``, admin included."""
+    roles, _description = MATRIX[operation]
+    return frozenset({ADMIN, *roles})
+
+
+def four_eyes_required() -> bool:
+    """Whether a second person must approve (on unless the company switched it off)."""
+    from faktura.core.models import Company
+
+    value = Company.objects.order_by("pk").values_list("four_eyes_required", flat=True).first()
+    return True if value is None else bool(value)
+
+
+def is_same_person(actor: Actor, *, label: str, user_id: int | None) -> bool:
+    """Whether ``actor`` is who made something recorded as ``label`` / ``user_id``.
+
+    By user first: one person with two API keys, or a key and a login, is one person.
+    The label still counts for what has no user (a system run, old rows).
+    """
+    if actor.user_id is not None and user_id is not None:
+        return actor.user_id == user_id
+    return actor.label == label
+
+
+def require_second_person(
+    actor: Actor, *, label: str, user_id: int | None, code: str, message: str
+) -> None:
+    """Refuse (four-eyes principle) when ``actor`` is who made it, unless switched off."""
+    if is_same_person(actor, label=label, user_id=user_id) and four_eyes_required():
+        raise PermissionRefused(message, code=code)
+
+
+def markdown_table() -> str:
+    """The matrix as a Markdown table (docs/permissions.md is generated from it)."""
+    header = "| operation | what | " + " | ".join(ROLES) + " |"
+    rule = "| --- | --- | " + " | ".join("---" for _ in ROLES) + " |"
+    rows = [
+        f"| `{operation}` | {description} | "
+        + " | ".join("x" if role in allowed_roles(operation) else "" for role in ROLES)
+        + " |"
+        for operation, (_roles, description) in MATRIX.items()
+    ]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+# The back office: which operation each admin page's add / change / delete is; None means
+# nobody (the rows are written by services only, or never deleted). Every registered
+# ModelAdmin (Django's own auth models aside) must have a row; a test checks it.
+ADMIN_RULES: dict[str, dict[str, str | None]] = {
+    "api.apikey": {"add": "api_key.manage", "change": "api_key.manage", "delete": None},
+    "api.idempotencyrecord": {"add": None, "change": None, "delete": None},
+    "banking.bankstatement": {"add": None, "change": None, "delete": None},
+    "banking.banktransaction": {"add": None, "change": None, "delete": None},
+    "banking.providerevent": {"add": None, "change": None, "delete": None},
+    "banking.csvmappingprofile": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": "master_data.change",
+    },
+    "catalog.taxrate": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "catalog.product": {"add": "product.create", "change": "product.change", "delete": None},
+    "catalog.stockmovement": {"add": None, "change": None, "delete": None},
+    "collection.mandate": {"add": None, "change": None, "delete": None},
+    "collection.directdebitbatch": {"add": None, "change": None, "delete": None},
+    "core.company": {"add": "master_data.change", "change": "master_data.change", "delete": None},
+    "core.numberrange": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "core.auditentry": {"add": None, "change": None, "delete": None},
+    "customers.customer": {"add": "customer.create", "change": "customer.change", "delete": None},
+    "documents.archiveddocument": {"add": None, "change": None, "delete": None},
+    "documents.letterhead": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": "master_data.change",
+    },
+    "invoicing.invoice": {"add": None, "change": None, "delete": "invoice.discard"},
+    "notifications.outboxmessage": {"add": None, "change": None, "delete": None},
+    "payments.payment": {"add": None, "change": None, "delete": None},
+    "payments.writeoff": {"add": None, "change": None, "delete": None},
+    "payments.paymentrequest": {"add": None, "change": None, "delete": None},
+    "payments.returnevent": {"add": None, "change": None, "delete": None},
+    "payments.feeitem": {"add": None, "change": None, "delete": None},
+    "payments.dispute": {"add": None, "change": None, "delete": None},
+    "payments.refund": {"add": None, "change": None, "delete": None},
+    "payments.refundbatch": {"add": None, "change": None, "delete": None},
+    "payments.paymentsettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "sales.order": {"add": None, "change": None, "delete": None},
+}
+
+# Admin actions (by function name) → operation; an action without a row is never offered.
+ADMIN_ACTIONS: dict[str, str] = {
+    "finalize": "invoice.finalize",
+    "approve": "invoice.approve",
+    "cancel": "invoice.correct",
+    "discard": "invoice.discard",
+    "resend": "invoice.send",
+    "revoke": "api_key.manage",
+}
+
+
+def admin_rule(app_label: str, model_name: str, action: str) -> str | None:
+    """The operation behind ``action`` (add, change, delete) on a model's admin page."""
+    return ADMIN_RULES[f"{app_label}.{model_name}"][action]
