@@ -172,7 +172,7 @@ class Letterhead(models.Model):
                 return None
             suffix = PurePosixPath(field.name or "").suffix.lower()
             mime = _MIME_BY_SUFFIX.get(suffix, suffix)
-            if not field._committed:
+            if not getattr(field, "_committed", True):
                 # A fresh upload (the admin form calls clean() before saving): read it and
                 # rewind, never close it, or the save that follows has nothing to store.
                 upload = field.file
