@@ -125,6 +125,20 @@ def world(company):
     return {"customer": customer.pk, "product": product.pk}
 
 
+@pytest.fixture
+def payment_request(world):
+    """A manual payment a cashier entered, waiting for a second person."""
+    from faktura.payments import services as payments
+    from faktura.payments.models import PaymentSettings
+
+    PaymentSettings.objects.create(require_payment_confirmation=True)
+    cashier = Actor(label="user:kai", user_id=None, roles=frozenset({"cashier"}))
+    request = payments.request_manual_payment(
+        actor=cashier, amount="10.00", date="2026-11-16", method="cash"
+    )
+    return request.pk
+
+
 def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
     """A valid request where the route creates master data or an order; ids elsewhere.
 
@@ -150,12 +164,14 @@ def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
         },
         "PATCH /products/{product_id}": {"name": "Kurs neu"},
         "POST /orders": order_body(world["customer"]),
+        "POST /payment-requests/{request_id}/reject": {"reason": "falsch erfasst"},
     }
     key = f"{method} {path}"
     concrete = path.replace("{customer_id}", str(world["customer"])).replace(
         "{product_id}", str(world["product"])
     )
-    for name in ("invoice_id", "payment_id", "allocation_id", "request_id", "mandate_id"):
+    concrete = concrete.replace("{request_id}", str(world.get("payment_request", 999999)))
+    for name in ("invoice_id", "payment_id", "allocation_id", "mandate_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
     for name in ("batch_id", "transaction_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
@@ -168,6 +184,8 @@ HAPPY = {
     "POST /products",
     "PATCH /products/{product_id}",
     "POST /orders",
+    "POST /payment-requests/{request_id}/confirm",
+    "POST /payment-requests/{request_id}/reject",
 }
 
 
@@ -175,11 +193,11 @@ HAPPY = {
 @pytest.mark.parametrize(
     "route", [f"{m} {p}" for m, p in writing_routes() if ROUTE_OPERATIONS.get(f"{m} {p}")]
 )
-def test_api_route_follows_the_matrix(world, name, route):
+def test_api_route_follows_the_matrix(world, payment_request, name, route):
     method, path = route.split(" ", 1)
     operation = ROUTE_OPERATIONS[route]
     client = key_client(person(name))
-    concrete, body = _request(method, path, world)
+    concrete, body = _request(method, path, {**world, "payment_request": payment_request})
     before = counts()
     response = client.send(method, concrete, body)
     if allowed(name, operation):
@@ -193,10 +211,10 @@ def test_api_route_follows_the_matrix(world, name, route):
 
 
 @pytest.mark.parametrize("route", sorted(HAPPY))
-def test_a_read_only_key_of_an_admin_changes_nothing(world, route):
+def test_a_read_only_key_of_an_admin_changes_nothing(world, payment_request, route):
     method, path = route.split(" ", 1)
     client = key_client(person("superuser"), scopes=("read",))
-    concrete, body = _request(method, path, world)
+    concrete, body = _request(method, path, {**world, "payment_request": payment_request})
     before = counts()
     response = client.send(method, concrete, body)
     assert (response.status_code, response.json()["code"]) == (403, "insufficient_scope")
@@ -313,8 +331,7 @@ FRONT_DOOR_ONLY = {"payment.checkout"}
 
 
 @pytest.fixture
-def service_world(world, company):
-    from faktura.payments import services as payments
+def service_world(world, company, payment_request):
     from faktura.sales.services import place_order
     from tests.invoicing.helpers import line
 
@@ -324,19 +341,12 @@ def service_world(world, company):
     pending = place_order(
         customer_id=world["customer"], actor=SYSTEM, lines=[line()], source="manual"
     )
-    from faktura.payments.models import PaymentSettings
-
-    PaymentSettings.objects.create(require_payment_confirmation=True)
-    cashier = Actor(label="user:kai", user_id=None, roles=frozenset({"cashier"}))
-    request = payments.request_manual_payment(
-        actor=cashier, amount="10.00", date="2026-11-16", method="cash"
-    )
     owner = User.objects.create_user("key-owner", password="pw-12345678")
     return {
         **world,
         "draft": draft.pk,
         "pending": pending.pk,
-        "payment_request": request.pk,
+        "payment_request": payment_request,
         "key_owner": owner,
     }
 

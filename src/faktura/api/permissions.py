@@ -47,6 +47,15 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /webhooks/stripe": None,
 }
 
+# Routes the gate leaves to the service, because the service's four-eyes answer comes first:
+# who entered a payment hears ``confirmer_is_requester``, not that their role lacks it.
+SERVICE_DECIDES = frozenset(
+    {
+        "POST /payment-requests/{request_id}/confirm",
+        "POST /payment-requests/{request_id}/reject",
+    }
+)
+
 _PREFIX = "api/v1"
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -63,6 +72,8 @@ def route_key(request: HttpRequest) -> str | None:
 
 
 def operation_of(request: HttpRequest) -> str | None:
-    """The operation the request's route needs; None for a route without a row."""
+    """The operation the gate checks for the request's route (None: the service decides)."""
     key = route_key(request)
-    return ROUTE_OPERATIONS.get(key) if key is not None else None
+    if key is None or key in SERVICE_DECIDES:
+        return None
+    return ROUTE_OPERATIONS.get(key)
