@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from faktura.core.management.commands.demo import USERS, demo_logins
+
 
 class Command(BaseCommand):
     help = "Start Faktura on one machine: web server on 127.0.0.1:8000 plus the background worker."
@@ -34,10 +36,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
             + f"  Back office (admin): http://{options['addr']}/admin/\n"
             + f"  API docs:            http://{options['addr']}/api/v1/docs\n"
-            + "  Demo logins: admin / faktura-admin, buchhaltung / faktura-demo, "
-            "freigabe / faktura-demo\n"
+            + self._logins()
             + f"  Data directory:      {settings.DATA_DIR}\n"
-            + "  Mail goes to this console. Stop with Ctrl+C.\n"
+            + f"  Mail: one line per mail here, the whole mails in {settings.EMAIL_FILE_PATH}\n"
+            + "  Stop with Ctrl+C.\n"
         )
 
         def stop(*_: Any) -> None:
@@ -52,3 +54,10 @@ class Command(BaseCommand):
         finally:
             stop()
             worker.wait(timeout=10)
+
+    def _logins(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        if not get_user_model().objects.filter(username__in=[u[0] for u in USERS]).exists():
+            return ""
+        return "  Demo logins:\n" + "".join(f"    {login}\n" for login in demo_logins())
