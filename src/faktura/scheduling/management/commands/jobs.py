@@ -19,7 +19,7 @@ from faktura.scheduling.models import JobRun
 
 
 def _summary(value: object, width: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             return f"{when} running{manual}", f"worker {run.worker_id}, attempt {run.attempts}"
         if run.state == JobRun.State.SUCCEEDED:
             return f"{when} succeeded{manual}", _summary(run.result)
-        error = run.error.splitlines()[0] if run.error else ""
+        error = run.error.splitlines()[0] if run.error else "no error recorded"
         if run.next_attempt_at is not None:
             retry = self._local(run.next_attempt_at, time_zone)
             return (
