@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
 from faktura.core import clock
 from faktura.scheduling import runner
@@ -223,3 +225,34 @@ def test_a_manual_run_whose_process_died_is_marked_failed_and_not_retried():
 
 def test_testjobs_module_is_importable_by_dotted_path():
     assert daily().function() is testjobs.record
+
+
+def test_an_idle_tick_costs_three_queries(django_assert_num_queries):
+    jobs = [daily("job-a"), daily("job-b", catch_up="each"), daily("job-c")]
+    tick(at(16, 12), jobs)
+    tick(at(17, 5), jobs)
+    with django_assert_num_queries(3):  # job states, open runs, the company's time zone
+        assert tick(at(17, 9), jobs) == []
+
+
+def test_faktura_scheduler_once_ticks_the_declared_jobs():
+    out = io.StringIO()
+    with clock.frozen(at(16, 10, 2)):
+        call_command("scheduler", "--once", stdout=out)
+    assert JobState.objects.count() == 5
+    with clock.frozen(at(16, 10, 5)):
+        call_command("scheduler", "--once", stdout=out)
+    assert out.getvalue() == "outbox-sweep for 2026-11-16: succeeded\n"
+
+
+def test_the_scheduler_loop_survives_a_failing_tick(monkeypatch, caplog):
+    ticks = []
+
+    def broken_tick(worker_id, *, jobs=None):
+        ticks.append(worker_id)
+        raise ConnectionError("database restarting")
+
+    monkeypatch.setattr(runner, "tick", broken_tick)
+    runner.run_forever("w", interval=0.01, should_stop=lambda: len(ticks) >= 2)
+    assert ticks == ["w", "w"]
+    assert "scheduler tick failed" in caplog.text
