@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "faktura.documents",
     "faktura.notifications",
     "faktura.api",
+    "faktura.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,10 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # May contain {invoice_id}, {invoice_number} and Stripe's {CHECKOUT_SESSION_ID}.
 STRIPE_SUCCESS_URL = os.environ.get("STRIPE_SUCCESS_URL", "")
 STRIPE_CANCEL_URL = os.environ.get("STRIPE_CANCEL_URL", "")
+
+# Scheduled jobs (faktura.scheduling.jobs): FAKTURA_JOB_<NAME>=<cron expression> changes a
+# job's schedule, FAKTURA_JOB_<NAME>=off switches it off (e.g. FAKTURA_JOB_DIRECT_DEBIT_BATCHES).
+FAKTURA_JOB_OVERRIDES = {k: v for k, v in os.environ.items() if k.startswith("FAKTURA_JOB_")}
 
 TASKS = {
     "default": {
