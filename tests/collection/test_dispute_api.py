@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from faktura.api import presenters
 from faktura.payments import services as payments
 from faktura.payments.models import Dispute
 from tests.collection.test_returns import _return, collected  # noqa: F401 - fixture
@@ -30,6 +31,7 @@ def test_md06_shows_on_invoice_customer_and_mandate_until_cleared(
 
     _return(collected, actor, "MD06")
     dispute = Dispute.objects.get()
+    assert dispute.opened_at.date().isoformat() == "2026-11-19"
 
     invoice = api.send("GET", f"/invoices/{collected.pk}").json()
     assert invoice["disputed"] is True
@@ -37,7 +39,7 @@ def test_md06_shows_on_invoice_customer_and_mandate_until_cleared(
         "id": dispute.pk,
         "object": "dispute",
         "reason_code": "MD06",
-        "opened_at": "2026-11-19T00:00:00Z",
+        "opened_at": presenters.timestamp(dispute.opened_at),
         "mandate": mandate.pk,
     }
     listed = api.send("GET", "/invoices", {"customer": business_customer.pk}).json()["data"]
