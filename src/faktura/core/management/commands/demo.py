@@ -131,6 +131,9 @@ PRODUCTS = [
     ),
     ("TASSE", "Kaffeetasse mit Logo", "Steingut, 300 ml", "C62", "gross", "12.5000", "de-19", True),
 ]
+# Goods (Lieferungen); everything else is a service: memberships, courses, consulting,
+# workshops, and the e-book (an electronically supplied service, § 3a (5) UStG).
+GOODS = {"BUCH-1", "TASSE"}
 
 FIRST = [
     "Anna",
@@ -319,6 +322,7 @@ class Command(BaseCommand):
                     "price_mode": mode,
                     "unit_price": Decimal(price),
                     "tax_rate": rates[rate],
+                    "kind": "goods" if sku in GOODS else "service",
                     "track_stock": stock,
                     "stock_level": Decimal(500 if stock else 0),
                     "low_stock_threshold": Decimal(20) if stock else None,
@@ -414,7 +418,11 @@ class Command(BaseCommand):
                 for _ in range(rng.randint(1, 4))
             ]
             if customer.country != "DE":
-                lines = [LineRequest(sku="WORKSHOP", quantity="1", tax_rate="eu-intra-community")]
+                # A business in the EU: the workshop (a service) is reverse charge (AE), the
+                # book (goods) an intra-community supply (K); Faktura decides by the kind.
+                lines = [LineRequest(sku="WORKSHOP", quantity="1")]
+                if index % 4 == 0:
+                    lines.append(LineRequest(sku="BUCH-1", quantity="2"))
             with clock.frozen(dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)):
                 invoice = place_order(
                     customer_id=customer.pk,
