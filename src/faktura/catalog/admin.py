@@ -27,10 +27,11 @@ class ProductAdmin(MatrixAdmin):
         "price_mode",
         "unit_price",
         "tax_rate",
+        "kind",
         "track_stock",
         "stock_level",
     ]
-    list_filter = ["tax_rate", "track_stock", "active"]
+    list_filter = ["tax_rate", "kind", "track_stock", "active"]
     search_fields = ["sku", "name"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

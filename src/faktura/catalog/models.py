@@ -75,10 +75,24 @@ class TaxRate(models.Model):
             raise ValidationError(errors)
 
 
+class SupplyKind(models.TextChoices):
+    """Goods (Lieferung, § 3 (1) UStG) or a service (sonstige Leistung, § 3 (9) UStG).
+
+    Decides the VAT category of a sale to a business abroad: goods to the EU are an
+    intra-community supply (K), services to the EU are reverse charge (AE), services
+    outside the EU are not taxable in Germany (O), goods outside the EU an export (G).
+    """
+
+    GOODS = "goods", _("Lieferung (Ware)")
+    SERVICE = "service", _("Sonstige Leistung (Dienstleistung)")
+
+
 class Product(models.Model):
     class PriceMode(models.TextChoices):
         NET = "net", _("Netto")
         GROSS = "gross", _("Brutto (Verbraucherpreis)")
+
+    Kind = SupplyKind
 
     sku = models.CharField(_("Artikelnummer"), max_length=50, unique=True)
     name = models.CharField(_("Bezeichnung"), max_length=200)
@@ -101,6 +115,17 @@ class Product(models.Model):
     )
     tax_rate = models.ForeignKey(
         TaxRate, on_delete=models.PROTECT, related_name="products", verbose_name=_("Steuersatz")
+    )
+    kind = models.CharField(
+        _("Art der Leistung"),
+        max_length=7,
+        choices=SupplyKind.choices,
+        default=SupplyKind.SERVICE,
+        help_text=_(
+            "Entscheidet die Steuer bei Verkäufen an Unternehmen im Ausland: Lieferung in die "
+            "EU steuerfrei (K), Dienstleistung in die EU Reverse Charge (AE), Dienstleistung "
+            "außerhalb der EU nicht steuerbar (O), Lieferung außerhalb der EU Ausfuhr (G)."
+        ),
     )
     track_stock = models.BooleanField(_("Bestand führen"), default=False)
     stock_level = models.DecimalField(_("Bestand"), max_digits=14, decimal_places=4, default=0)

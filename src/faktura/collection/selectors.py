@@ -4,6 +4,17 @@ The planned debit date of an invoice is its due date, but never earlier than iss
 date + pre-notification days (14, or the shorter period agreed with the customers),
 moved to the next TARGET2 business day. It is printed on the invoice
 (pre-notification) and a batch only collects invoices whose planned date has come.
+
+A dispute pauses the mandate, not only the invoice. A return with reason MD06 ("refund
+request by end customer") means the debtor used the refund right of the SEPA Core
+rulebook (eight weeks after the debit, no questions asked, § 675x (2) BGB): the debtor
+objected to being debited. Collecting the next invoice with the same mandate is what the
+debtor objected to; the bank would refund it on request again, the creditor would pay
+another return fee, and the debtor's trust is gone. So while a dispute that came from a
+return of a debit under a mandate is open, no invoice of that customer is collected with
+that mandate (the disputed invoice and any new one), until staff clear the dispute
+(``payments.returns.clear_dispute``) after talking to the customer. Disputes without a
+mandate (card chargebacks) block only their own invoice.
 """
 
 from __future__ import annotations
@@ -33,6 +44,30 @@ def usable_mandate(customer_id: int, *, on: dt.date) -> Mandate | None:
         if mandate.is_usable(on):
             return mandate
     return None
+
+
+def paused_mandates(mandate_ids: list[int] | None = None) -> dict[int, list[Dispute]]:
+    """The mandates whose collection an open dispute pauses, with those disputes (oldest first).
+
+    A dispute pauses the mandate of the direct debit whose return opened it (see above).
+    """
+    items = DirectDebitItem.objects.filter(
+        return_event__disputes__isnull=False, return_event__disputes__cleared_at__isnull=True
+    )
+    if mandate_ids is not None:
+        items = items.filter(mandate_id__in=mandate_ids)
+    mandates_of_event: dict[int, set[int]] = {}
+    for mandate_id, event_id in items.values_list("mandate_id", "return_event_id").distinct():
+        mandates_of_event.setdefault(event_id, set()).add(mandate_id)
+    paused: dict[int, list[Dispute]] = {}
+    disputes = Dispute.objects.filter(
+        cleared_at__isnull=True, return_event_id__in=mandates_of_event
+    ).select_related("invoice")
+    for dispute in disputes.order_by("opened_at", "pk"):
+        assert dispute.return_event_id is not None
+        for mandate_id in sorted(mandates_of_event[dispute.return_event_id]):
+            paused.setdefault(mandate_id, []).append(dispute)
+    return paused
 
 
 def planned_debit_date(invoice: Invoice, *, pre_notification_days: int | None = None) -> dt.date:
@@ -97,6 +132,8 @@ def collectable_invoices(
 ) -> list[Collectable]:
     """Finalized, open, undisputed invoices of direct-debit customers due for collection.
 
+    Nothing is collected with a mandate that an open dispute pauses.
+
     Each invoice once: none with a pending, submitted or settled item, none whose last
     return forbids a new attempt. Only customers whose newest usable mandate has
     ``scheme``; a one-off mandate collects one invoice, once.
@@ -124,6 +161,7 @@ def collectable_invoices(
         invoice_selectors.with_open_amounts(queryset).filter(open_amount__gt=0).order_by("pk")
     )
     mandates: dict[int, Mandate | None] = {}
+    paused = set(paused_mandates())
     one_off_taken: set[int] = set()
     result = []
     for invoice in rows:
@@ -138,6 +176,8 @@ def collectable_invoices(
         mandate = mandates[invoice.customer_id]
         if mandate is None or mandate.scheme != scheme:
             continue
+        if mandate.pk in paused:
+            continue  # a dispute pauses the mandate (see the module docstring)
         if mandate.kind == Mandate.Kind.ONE_OFF:
             if mandate.pk in one_off_taken or (
                 mandate.items.exclude(state=DirectDebitItem.State.DISCARDED).exists()

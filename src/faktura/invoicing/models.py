@@ -302,6 +302,10 @@ class InvoiceLine(_DocumentPart):
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
     tax_exemption_reason = models.CharField(max_length=300, blank=True)
     tax_exemption_reason_code = models.CharField(max_length=30, blank=True)
+    # Goods or service (catalog.SupplyKind), copied from the product or the order line; it
+    # decided the tax category. "" on lines drafted before it was recorded. Frozen with the
+    # document like every part, but not in the content hash: the category it decided is.
+    supply_kind = models.CharField(max_length=7, blank=True, default="")
 
     objects = LineQuerySet.as_manager()
 

@@ -81,9 +81,15 @@ def create_draft(
     mode = price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
         raise InvalidInput("price_mode must be 'net' or 'gross'", code="invalid_price_mode")
-    prepared = drafting.prepare_lines(lines, price_mode=mode, small_business=company.small_business)
     buyer = buyer_data(customer)
-    drafting.check_buyer_for_taxes(prepared, buyer)
+    seller = seller_data(company)
+    prepared = drafting.prepare_lines(
+        lines,
+        price_mode=mode,
+        small_business=company.small_business,
+        buyer=drafting.Buyer.of(buyer, seller_country=company.country, language=customer.language),
+    )
+    drafting.check_buyer_for_taxes(prepared, buyer, seller)
     if (service_date_start is None) != (service_date_end is None):
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
     if service_date_start and service_date_end and service_date_start > service_date_end:
@@ -117,7 +123,7 @@ def create_draft(
         )
         if document_discount_amount is not None
         else ZERO,
-        seller=seller_data(company),
+        seller=seller,
         buyer=buyer,
         created_by=actor.label,
         created_by_user_id=actor.user_id,
@@ -467,7 +473,6 @@ def _credit_lines(
     original: Invoice, requested: Sequence[tuple[int, object]]
 ) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
     by_position = {line.position: line for line in original.lines.select_related("product")}
-    rates = {t.code: t for t in TaxRate.objects.all()}
     prepared: list[drafting.PreparedLine] = []
     sources: list[InvoiceLine | None] = []
     for position, raw_quantity in requested:
@@ -479,11 +484,13 @@ def _credit_lines(
         quantity = drafting.parse_decimal(raw_quantity, places=4, field=f"lines[{position}]")
         if quantity <= 0:
             raise InvalidInput("Quantities to credit must be positive.", code="invalid_quantity")
-        tax = rates.get(source.tax_rate_code) or TaxRate(
+        # The correction repeats the original's tax treatment and its reason, as printed.
+        tax = TaxRate(
             code=source.tax_rate_code,
             category=source.tax_category,
             rate=source.tax_rate,
             exemption_reason=source.tax_exemption_reason,
+            exemption_reason_code=source.tax_exemption_reason_code,
         )
         # The credit repeats the original's price and discount for the credited share.
         share = quantity / source.quantity
@@ -499,6 +506,7 @@ def _credit_lines(
                 discount_percent=source.discount_percent,
                 discount_amount=(source.discount_amount * share).quantize(Decimal("0.01")),
                 tax=tax,
+                supply_kind=source.supply_kind,
             )
         )
         sources.append(source)
@@ -524,7 +532,18 @@ def _credit_amount(
         code = original.lines.values_list("tax_rate_code", flat=True).first()
     else:
         code = tax_rate
-    tax = TaxRate.objects.filter(code=code).first()
+    source = original.lines.filter(tax_rate_code=code).order_by("position").first()
+    tax = (
+        TaxRate(
+            code=source.tax_rate_code,
+            category=source.tax_category,
+            rate=source.tax_rate,
+            exemption_reason=source.tax_exemption_reason,
+            exemption_reason_code=source.tax_exemption_reason_code,
+        )
+        if source is not None
+        else TaxRate.objects.filter(code=code).first()
+    )
     if tax is None or (tax.category, tax.rate) not in categories:
         raise InvalidInput(
             f"Tax rate {code!r} does not occur on {original.number}.",
