@@ -73,7 +73,8 @@ def test_a_failing_preparation_costs_speed_not_the_document(monkeypatch, caplog)
 
     monkeypatch.setattr(fonts, "prepared_folder", broken)
     paths = fonts.font_paths()
-    assert paths == [str(fonts._variable_inter().parent)]  # the full Inter alone
+    fallbacks = [str(path.parent) for path in fonts.fallback_fonts()]
+    assert paths == [str(fonts._variable_inter().parent), *fallbacks]  # no prepared Inter
     assert "could not prepare the invoice font" in caplog.text
     render.reset_compiler()
     try:

@@ -8,8 +8,17 @@ fontTools (instancer, then subsetter) the first time a process asks for them, na
 "Faktura Inter" and kept in a cache folder keyed by the source font and this recipe.
 
 The template lists "Faktura Inter" first and the full "Inter" second: Typst falls back glyph
-by glyph, so a name in Greek or Cyrillic still comes out in Inter. Without fontTools or
-without the wheel, the prepared fonts are skipped and Inter (or DejaVu Sans) is used as is.
+by glyph, so a name in Greek, Cyrillic or Vietnamese still comes out in Inter. Without
+fontTools or without the wheel, the prepared fonts are skipped and Inter (or DejaVu Sans) is
+used as is.
+
+Behind Inter come the fallbacks for the other scripts customers' names realistically
+contain (``FALLBACKS``): Arabic (Noto Sans Arabic), Hebrew (Heebo), and Chinese, Japanese
+and Korean (Noto Sans CJK JP, one weight: a CJK name in bold comes out regular). Typst
+embeds only the glyphs a document uses (PDF/A asks every glyph embedded), and reads a font
+only when a document needs it. ``covered_codepoints`` is what Inter and the fallbacks draw
+together: text outside it is refused where it enters (``core.text``), so that every new
+document renders on any machine with the wheels, whatever fonts the system has.
 """
 
 from __future__ import annotations
@@ -46,18 +55,62 @@ TEXT_OPTICAL_SIZE = 14
 _CACHE_ROOT = Path(tempfile.gettempdir()) / f"faktura-fonts-{os.getuid()}"
 
 
+# Fallback fonts behind Inter: (module of the wheel, font file in its folder). Their family
+# names follow "Inter" in the template's font list, in this order.
+FALLBACKS = (
+    ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf"),  # Noto Sans Arabic
+    ("fontpkg_heebo", "files/Heebo[wght].ttf"),  # Heebo
+    ("noto_cjk_sans_jp_regular", "NotoSansCJKjp-Regular.otf"),  # Noto Sans CJK JP
+)
+
+
 def font_paths() -> list[str]:
-    """Folders for Typst: the prepared "Faktura Inter", then the full variable Inter."""
+    """Folders for Typst: the prepared "Faktura Inter", the full variable Inter, fallbacks."""
+    fallbacks = [str(path.parent) for path in fallback_fonts()]
     source = _variable_inter()
     if source is None:
-        return []
-    paths = [str(source.parent)]
+        return fallbacks
+    paths = [str(source.parent), *fallbacks]
     try:
         prepared = prepared_folder(source)
     except Exception:  # a missing or failing fontTools only costs speed, never a document
         logger.warning("could not prepare the invoice font; using Inter as is", exc_info=True)
         return paths
     return [str(prepared), *paths]
+
+
+def fallback_fonts() -> list[Path]:
+    """The font files of the installed fallback wheels."""
+    found = []
+    for module, name in FALLBACKS:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        font = Path(spec.origin).parent / name
+        if font.is_file():
+            found.append(font)
+    return found
+
+
+def covered_codepoints() -> frozenset[int] | None:
+    """Every code point the full Inter or a fallback draws; None without the Inter wheel.
+
+    Read from the fonts' cmaps (about 0.15 s, most of it the CJK font): call it once per
+    process and keep the result (``core.text`` does).
+    """
+    from fontTools.ttLib import TTFont
+
+    source = _variable_inter()
+    if source is None:
+        return None
+    covered: set[int] = set()
+    for path in [source, *fallback_fonts()]:
+        font = TTFont(path, lazy=True)
+        try:
+            covered.update(code for code, glyph in font.getBestCmap().items() if glyph != ".notdef")
+        finally:
+            font.close()
+    return frozenset(covered)
 
 
 def _variable_inter() -> Path | None:
