@@ -136,3 +136,11 @@ def test_the_fallback_fonts_cover_the_scripts_and_nothing_draws_a_control_charac
     for name in CUSTOMER_NAMES.values():
         assert {ord(char) for char in name if not char.isspace()} <= covered, name
     assert not {0x0B, 0x9C, 0x202E} & covered
+
+
+def test_the_coverage_is_read_from_the_fonts_once_then_from_the_cache(tmp_path: Path) -> None:
+    read = fonts.covered_codepoints(cache_root=tmp_path)
+    [cached] = tmp_path.glob("coverage-*.json")
+    assert fonts.covered_codepoints(cache_root=tmp_path) == read
+    cached.write_text("[[65, 66]]")  # proves the second call reads the cache, not the fonts
+    assert fonts.covered_codepoints(cache_root=tmp_path) == {65, 66}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import tempfile
@@ -92,25 +93,59 @@ def fallback_fonts() -> list[Path]:
     return found
 
 
-def covered_codepoints() -> frozenset[int] | None:
+def covered_codepoints(*, cache_root: Path = _CACHE_ROOT) -> frozenset[int] | None:
     """Every code point the full Inter or a fallback draws; None without the Inter wheel.
 
-    Read from the fonts' cmaps (about 0.15 s, most of it the CJK font): call it once per
-    process and keep the result (``core.text`` does).
+    Read from the fonts' cmaps (0.2 to 0.7 s, most of it the CJK font) once per machine and
+    kept as ranges in the cache folder, keyed by the font files (path, size, mtime); later
+    processes read that (a few ms). Call it once per process and keep the result
+    (``core.text`` does).
     """
-    from fontTools.ttLib import TTFont
-
     source = _variable_inter()
     if source is None:
         return None
+    paths = [source, *fallback_fonts()]
+    key = hashlib.sha256(
+        "\n".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths).encode()
+    ).hexdigest()[:16]
+    cached = cache_root / f"coverage-{key}.json"
+    try:
+        ranges = json.loads(cached.read_text())
+        return frozenset(code for first, last in ranges for code in range(first, last + 1))
+    except (OSError, ValueError, TypeError):
+        pass
+    covered = _read_coverage(paths)
+    try:
+        cache_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(_ranges(covered)))
+        os.replace(temporary, cached)  # atomic: a parallel process never reads half a file
+    except OSError:
+        logger.warning("could not cache the font coverage", exc_info=True)
+    return covered
+
+
+def _read_coverage(paths: list[Path]) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
     covered: set[int] = set()
-    for path in [source, *fallback_fonts()]:
+    for path in paths:
         font = TTFont(path, lazy=True)
         try:
-            covered.update(code for code, glyph in font.getBestCmap().items() if glyph != ".notdef")
+            covered.update(font.getBestCmap())
         finally:
             font.close()
     return frozenset(covered)
+
+
+def _ranges(codes: frozenset[int]) -> list[list[int]]:
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return ranges
 
 
 def _variable_inter() -> Path | None:
