@@ -28,17 +28,26 @@ def archive_dir(settings, tmp_path) -> Path:
     return tmp_path
 
 
-def _legacy_poison(customer: Customer) -> None:
-    """A name from before the boundary refused control characters (raw update, no checks)."""
-    Customer.objects.filter(pk=customer.pk).update(name="Müller\u000bGmbH")
+def _legacy_poison(customer: Customer, name: str = "Müller\u000bGmbH") -> None:
+    """A name from before the boundary refused control characters (raw update, no checks).
+
+    Set after the draft was made: finalization copies it into the document as it is.
+    """
+    Customer.objects.filter(pk=customer.pk).update(name=name)
+
+
+def _finalized_poison(customer: Customer, actor, name: str = "Müller\u000bGmbH") -> Invoice:
+    draft = order(customer, actor, line())
+    _legacy_poison(customer, name)
+    return invoicing.finalize_invoice(invoice_id=draft.pk, actor=actor)
 
 
 def _chunk_with_poison(customer, consumer, actor, count: int, poison_at: int) -> list[Invoice]:
-    _legacy_poison(consumer)
     drafts = [
         order(consumer if n == poison_at else customer, actor, line("1", f"{10 + n}.00"))
         for n in range(count)
     ]
+    _legacy_poison(consumer)
     return invoicing.finalize_invoices(invoice_ids=[d.pk for d in drafts], actor=actor)
 
 
@@ -81,9 +90,9 @@ def test_a_poison_document_in_a_chunk_of_20_is_blocked_and_the_19_others_archive
 
 
 def test_a_document_typst_cannot_render_is_blocked_in_a_chunk(business_customer, consumer, actor):
-    # U+009C passes XML 1.0 but no font draws it: Typst refuses the PDF/A.
-    Customer.objects.filter(pk=consumer.pk).update(name="Max\u009cMustermann")
     drafts = [order(c, actor, line()) for c in (business_customer, consumer, business_customer)]
+    # U+009C passes XML 1.0 but no font draws it: Typst refuses the PDF/A.
+    _legacy_poison(consumer, "Max\u009cMustermann")
     invoices = invoicing.finalize_invoices(invoice_ids=[d.pk for d in drafts], actor=actor)
 
     pipeline.process_many([i.pk for i in invoices])
@@ -145,8 +154,7 @@ def test_a_transient_fault_blocks_nothing_and_the_retry_finishes_the_chunk(
 
 
 def test_a_single_poison_document_is_blocked_with_its_error(consumer, actor):
-    _legacy_poison(consumer)
-    invoice = finalized(consumer, actor)
+    invoice = _finalized_poison(consumer, actor)
 
     pipeline.process(invoice.pk)  # raises nothing
 
@@ -176,9 +184,8 @@ def test_a_single_transient_fault_is_raised_and_blocks_nothing(
 def test_process_documents_goes_on_past_a_poison_document_and_reports_it(
     business_customer, consumer, actor
 ):
-    _legacy_poison(consumer)
     first = finalized(business_customer, actor)  # their tasks never ran
-    poison = finalized(consumer, actor)
+    poison = _finalized_poison(consumer, actor)
     last = finalized(business_customer, actor)
     out = io.StringIO()
 
@@ -220,3 +227,28 @@ def test_process_documents_goes_on_past_a_transient_fault_and_exits_non_zero(
         invoices[1].pk,
         invoices[2].pk,
     ]
+
+
+def test_a_mail_that_cannot_be_composed_blocks_its_document_and_keeps_no_file(
+    business_customer, actor, archive_dir, monkeypatch
+):
+    drafts = [order(business_customer, actor, line()) for _ in range(2)]
+    invoices = invoicing.finalize_invoices(invoice_ids=[d.pk for d in drafts], actor=actor)
+    real = pipeline._compose
+
+    def compose(invoice, snapshot, accent):
+        if invoice.pk == invoices[0].pk:
+            raise KeyError("subject_template")
+        return real(invoice, snapshot, accent)
+
+    monkeypatch.setattr(pipeline, "_compose", compose)
+    pipeline.process_many([i.pk for i in invoices])
+
+    invoices[0].refresh_from_db()
+    assert (invoices[0].delivery_status, invoices[0].delivery_error) == (
+        "blocked",
+        "mail failed: KeyError: 'subject_template'",
+    )
+    assert list(ArchivedDocument.objects.values_list("invoice_id", flat=True)) == [invoices[1].pk]
+    assert not (archive_dir / f"archive/2026/{invoices[0].number}.pdf").exists()
+    assert (archive_dir / f"archive/2026/{invoices[1].number}.pdf").exists()

@@ -549,12 +549,14 @@ def _render_jobs(
                 )
             job.validation = rendered.validation_note
             job.xml_sha = hashlib.sha256(xml).hexdigest()
-        if invoice.pk not in mailed:
-            assert job.snapshot is not None
-            job.mail = _compose(invoice, job.snapshot, accent)
 
-    built_ok = each("e-invoice", build, jobs)
-    each("archive", store, each("PDF", render, each("validation", check, built_ok)))
+    def compose(job: _Job) -> None:
+        if job.invoice.pk not in mailed:
+            assert job.snapshot is not None
+            job.mail = _compose(job.invoice, job.snapshot, accent)
+
+    valid = each("validation", check, each("e-invoice", build, jobs))
+    each("mail", compose, each("archive", store, each("PDF", render, valid)))
 
 
 def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[int]]:
