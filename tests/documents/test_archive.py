@@ -244,8 +244,8 @@ def test_process_documents_command_renders_what_a_lost_task_left(business_custom
     invoice = finalized(business_customer, actor)  # its task never ran
     out = io.StringIO()
     call_command("process-documents", stdout=out)
-    assert out.getvalue().strip() == "processed 1 document(s), 0 blocked by validation"
+    assert out.getvalue().strip() == "processed 1 document(s), 0 blocked, 0 failed"
     assert ArchivedDocument.objects.get().invoice_id == invoice.pk
     out = io.StringIO()
     call_command("process-documents", stdout=out)
-    assert out.getvalue().strip() == "processed 0 document(s), 0 blocked by validation"
+    assert out.getvalue().strip() == "processed 0 document(s), 0 blocked, 0 failed"
