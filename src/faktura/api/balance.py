@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from ninja import Router, Schema
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
 from pydantic import Field
 
+from faktura.api.auth import read_auth
 from faktura.api.fields import MoneyOut
 from faktura.api.schemas import ErrorOut
 from faktura.core.money import ZERO, format_amount
-from faktura.payments.account_statement import AccountStatement, Entry
+from faktura.payments.account_statement import AccountStatement, Entry, account_statement
 
 router = Router(tags=["customers"])
 READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -124,4 +126,22 @@ def present(statement: AccountStatement) -> BalanceOut:
                 balance=format_amount(totals.balance),
             ),
         }
+    )
+
+
+@router.get(
+    "/{customer_id}/balance",
+    response={200: BalanceOut, **READ_ERRORS},
+    auth=read_auth,
+    by_alias=True,
+)
+def get_balance(request: HttpRequest, customer_id: int, params: Query[BalanceQuery]) -> Any:
+    """The customer's account statement: every invoice, credit note, payment, return, fee,
+    write-off and refund in date order with the running balance, and today's totals.
+
+    ``from``/``to`` limit the entries to a period; the opening balance then sums what came
+    before. A positive balance is what the customer owes.
+    """
+    return present(
+        account_statement(customer_id, date_from=params.date_from, date_to=params.date_to)
     )
