@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from faktura.api.errors import ERROR_CODES
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem
-from faktura.core.models import AuditEntry, Company
+from faktura.core.models import AuditEntry, BankAccount, Company
 from faktura.payments.models import PaymentSettings
 from tests.api.conftest import ApiClient
 from tests.collection.helpers import debit_customer, due_invoice
@@ -155,6 +156,10 @@ def test_preview_names_what_would_refuse_the_file(company, reader_api):
     # The API test company has no creditor identifier.
     body = reader_api.get_json("/direct-debits/preview").json()
     assert body["blockers"] == ["creditor_id_missing"]
+    BankAccount.objects.all().delete()
+    body = reader_api.get_json("/direct-debits/preview").json()
+    assert body["blockers"] == ["creditor_id_missing", "bank_account_missing"]
+    assert set(body["blockers"]) <= set(ERROR_CODES)
     assert not DirectDebitItem.objects.exists()
 
 
