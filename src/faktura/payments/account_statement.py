@@ -55,6 +55,9 @@ _RANK = {
 }
 
 
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class Entry:
     date: dt.date
@@ -70,7 +73,7 @@ class Entry:
 
     @property
     def sort_key(self) -> tuple[dt.date, int, dt.datetime, int]:
-        return (self.date, _RANK[self.type], self.at, self.object_id)
+        return (self.date, _RANK[self.type], self.at or _EARLIEST, self.object_id)
 
 
 @dataclass(frozen=True)
