@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from faktura.banking.models import ProviderEvent
 from faktura.collection import services as collection
 from faktura.core import clock
 from faktura.core.models import AuditEntry, Company
@@ -257,6 +258,11 @@ def test_returned_debit_names_reason_fee_invoice_and_mandate(
     assert (returned["mandate"], returned["mandate_reference"]) == (mandate.pk, mandate.reference)
     assert (returned["end_to_end_id"], returned["booking_date"]) == (collected.number, "2026-11-19")
     assert returned["source_reference"] == "camt054:N-1:1"
+    assert (returned["source"], returned["bank_transaction"], returned["provider"]) == (
+        "manual",
+        None,
+        None,
+    )
     assert returned["dispute"] is None
     assert reader_api.get_json(f"/returned-debits/{event.pk}").json() == returned
     assert reader_api.get_json("/chargebacks").json()["data"] == []
@@ -298,6 +304,13 @@ def test_chargeback_is_listed_as_chargeback_not_as_returned_debit(
     assert (chargeback["amount"], chargeback["fee_amount"]) == ("119.00", "15.00")
     assert (chargeback["consequence"], chargeback["mandate"]) == ("dispute", None)
     assert chargeback["dispute"] == Dispute.objects.get().pk
+    assert chargeback["source"] == "manual"
+    ProviderEvent.objects.create(
+        provider="stripe", event_id="evt_1", type="charge.dispute.created", state="applied",
+        return_event=event, received_at=clock.now(),
+    )  # fmt: skip
+    detail = reader_api.get_json(f"/chargebacks/{event.pk}").json()
+    assert (detail["source"], detail["provider"]) == ("provider", "stripe")
     assert reader_api.get_json("/returned-debits").json()["data"] == []
     assert reader_api.get_json(f"/returned-debits/{event.pk}").status_code == 404
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -20,6 +20,7 @@ from faktura.api import presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
 from faktura.api.fields import MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
+from faktura.banking.models import BankTransaction, ProviderEvent
 from faktura.collection.models import DirectDebitItem
 from faktura.core.errors import NotFound
 from faktura.core.money import format_amount
@@ -100,6 +101,12 @@ class ReturnedPaymentOut(Schema):
     fee_item: int | None
     dispute: int | None = Field(description="The dispute this return opened, if any")
     booking_date: dt.date | None
+    source: Literal["bank_statement", "provider", "manual"] = Field(
+        description="Where it was recorded from: a bank statement line (camt.054, MT940), a "
+        "payment provider's event, or entered by hand (back office, API)"
+    )
+    bank_transaction: int | None = Field(description="The bank statement line, if any")
+    provider: str | None = Field(description="The payment provider, if any", examples=["stripe"])
     source_reference: str = Field(
         description="Statement transaction or provider event; recorded once"
     )
@@ -169,8 +176,17 @@ def _present_dispute(dispute_id: int) -> DisputeOut:
 
 
 def _returns(kind: str) -> QuerySet[ReturnEvent]:
+    first = {"return_event": OuterRef("pk")}
     return (
         ReturnEvent.objects.filter(kind=kind)
+        .annotate(
+            bank_transaction_id=Subquery(
+                BankTransaction.objects.filter(**first).order_by("pk").values("pk")[:1]
+            ),
+            provider_name=Subquery(
+                ProviderEvent.objects.filter(**first).order_by("pk").values("provider")[:1]
+            ),
+        )
         .select_related("invoice")
         .prefetch_related(
             Prefetch("fees", queryset=FeeItem.objects.order_by("pk")),
@@ -188,6 +204,9 @@ def _returned(obj: ReturnEvent) -> ReturnedPaymentOut:
     disputes = list(obj.disputes.all())
     items = list(obj.direct_debit_items.all())
     mandate = items[0].mandate if items else None
+    bank_transaction: int | None = getattr(obj, "bank_transaction_id", None)
+    provider: str | None = getattr(obj, "provider_name", None)
+    source = "bank_statement" if bank_transaction else "provider" if provider else "manual"
     return ReturnedPaymentOut(
         id=obj.pk,
         object=obj.kind,  # type: ignore[arg-type]
@@ -208,6 +227,9 @@ def _returned(obj: ReturnEvent) -> ReturnedPaymentOut:
         fee_item=fees[0].pk if fees else None,
         dispute=disputes[0].pk if disputes else None,
         booking_date=obj.booking_date,
+        source=source,  # type: ignore[arg-type]
+        bank_transaction=bank_transaction,
+        provider=provider,
         source_reference=obj.source_reference,
         created_by=obj.created_by,
     )
