@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from faktura.banking.models import ProviderEvent
+from faktura.banking.models import BankStatement, BankTransaction, ProviderEvent
 from faktura.collection import services as collection
 from faktura.core import clock
 from faktura.core.models import AuditEntry, Company
@@ -49,6 +49,19 @@ def collected(creditor, business_customer, actor):
     with clock.frozen(TOMORROW):
         collection.settle_direct_debit_batch(batch_id=batch.pk, actor=actor)
     return invoice
+
+
+def _statement_line(event):
+    """The camt.054 line the return was booked from (as statement import links it)."""
+    statement = BankStatement.objects.create(
+        account_identification="DE02120300000000202051", format="camt.054",
+        file_sha256="0" * 64, imported_by="test", imported_at=clock.now(),
+    )  # fmt: skip
+    return BankTransaction.objects.create(
+        statement=statement, checksum=event.source_reference, booking_date=RETURNED_ON,
+        value_date=RETURNED_ON, amount=event.amount, direction="debit", is_return=True,
+        return_event=event, created_at=clock.now(),
+    )  # fmt: skip
 
 
 def _return(invoice, actor, code, *, fee="3.00", reference="camt054:N-1:1"):
@@ -265,6 +278,12 @@ def test_returned_debit_names_reason_fee_invoice_and_mandate(
     )
     assert returned["dispute"] is None
     assert reader_api.get_json(f"/returned-debits/{event.pk}").json() == returned
+    line = _statement_line(event)
+    from_statement = reader_api.get_json(f"/returned-debits/{event.pk}").json()
+    assert (from_statement["source"], from_statement["bank_transaction"]) == (
+        "bank_statement",
+        line.pk,
+    )
     assert reader_api.get_json("/chargebacks").json()["data"] == []
     assert reader_api.get_json(f"/chargebacks/{event.pk}").status_code == 404
 
