@@ -150,6 +150,7 @@ def test_preview_refuses_an_invalid_date_and_names_a_valid_one(
     body = response.json()
     assert (body["code"], body["field"]) == (code, "collection_date")
     assert named in body["message"]
+    assert "2026-11-17" in body["message"]
 
 
 def test_preview_names_what_would_refuse_the_file(company, reader_api):

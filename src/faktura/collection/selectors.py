@@ -179,7 +179,8 @@ def check_collection_date(collection_date: dt.date) -> None:
         raise InvalidInput(
             f"collection_date: {collection_date} is not a TARGET2 business day "
             "(weekend, 1 Jan, Good Friday, Easter Monday, 1 May, 25/26 Dec); the next "
-            f"valid date is {on_or_after(collection_date)}.",
+            f"valid date is {on_or_after(collection_date)} (the earliest valid date is "
+            f"{earliest}).",
             code="collection_date_not_business_day",
             field="collection_date",
         )
