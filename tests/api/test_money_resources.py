@@ -18,10 +18,10 @@ from faktura.invoicing import services as invoicing
 from faktura.payments import refunds
 from faktura.payments import services as payments
 from faktura.payments.account_statement import account_statement
-from faktura.payments.models import Dispute, FeeItem, PaymentSettings, Refund
+from faktura.payments.models import Dispute, FeeItem, PaymentSettings, Refund, ReturnEvent
 from tests.api.conftest import ApiClient
 from tests.collection.helpers import TOMORROW, debit_customer, due_invoice
-from tests.payments.helpers import open_amount, pay
+from tests.payments.helpers import finalized, open_amount, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -161,8 +161,6 @@ def test_balance_with_write_off_refund_and_overcredited_invoice(
 ):
     """Invoice A 119.00 paid 119.00 then credited 19.00; invoice B 59.50 paid 59.00, 0.50
     written off; 30.00 overpaid and 25.00 of it refunded."""
-    from tests.payments.helpers import finalized
-
     a = finalized(business_customer, actor)
     b = finalized(business_customer, actor, price="50.00")
     first = pay(actor, "119.00", business_customer)
@@ -201,9 +199,17 @@ def test_statement_selector_sums_to_the_derived_figures(statement_scenario, busi
     )  # fmt: skip
 
 
-def test_balance_of_an_unknown_customer_is_404(reader_api, company):
+def test_balance_of_an_unknown_customer_is_404_and_needs_a_key(reader_api, business_customer):
     response = reader_api.get_json("/customers/999999/balance")
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    anonymous = ApiClient(None).get_json(f"/customers/{business_customer.pk}/balance")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "invalid_api_key")
+    empty = reader_api.get_json(f"/customers/{business_customer.pk}/balance").json()
+    assert (empty["entries"], empty["closing_balance"], empty["totals"]["balance"]) == (
+        [],
+        "0.00",
+        "0.00",
+    )
 
 
 # --- disputes ------------------------------------------------------------------------------
@@ -304,8 +310,6 @@ def test_returned_debit_names_reason_fee_invoice_and_mandate(
 def test_chargeback_is_listed_as_chargeback_not_as_returned_debit(
     creditor, business_customer, actor, reader_api
 ):
-    from tests.payments.helpers import finalized
-
     invoice = finalized(business_customer, actor)
     payment = pay(actor, "119.00", business_customer)
     payments.allocate_payment(
@@ -376,7 +380,28 @@ def test_lists_page_with_a_cursor(business_customer, actor, reader_api):
         )
         for _ in range(3)
     ]  # fmt: skip
-    for path, rows in (("/fee-items", fees), ("/refunds", made)):
+    returned = [
+        ReturnEvent.objects.create(
+            kind=kind, customer=business_customer, consequence="manual", amount=Decimal("1.00"),
+            source_reference=f"{kind}-{n}", created_at=now, created_by="test",
+        )
+        for kind in ("returned_debit", "chargeback")
+        for n in range(3)
+    ]  # fmt: skip
+    invoices = [finalized(business_customer, actor) for _ in range(3)]
+    disputes = [
+        Dispute.objects.create(
+            invoice=invoice, customer=business_customer, opened_at=now, opened_by="test"
+        )
+        for invoice in invoices
+    ]
+    for path, rows in (
+        ("/fee-items", fees),
+        ("/refunds", made),
+        ("/returned-debits", returned[:3]),
+        ("/chargebacks", returned[3:]),
+        ("/disputes", disputes),
+    ):
         first = reader_api.get_json(path, limit=2).json()
         assert first["has_more"] is True
         assert [r["id"] for r in first["data"]] == [rows[0].pk, rows[1].pk]
