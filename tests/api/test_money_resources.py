@@ -447,3 +447,37 @@ def test_new_resources_are_in_the_openapi_schema(client):
     for name in ("DisputeOut", "ReturnedPaymentOut", "FeeItemOut", "RefundOut", "BalanceOut",
                  "CompanyOut", "PreviewOut"):  # fmt: skip
         assert name in components
+
+
+def test_balance_and_lists_take_as_many_queries_for_many_rows_as_for_one(
+    business_customer, actor, reader_api
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reader_api.get_json(path).status_code == 200
+        return len(captured)
+
+    paths = [f"/customers/{business_customer.pk}/balance", "/fee-items", "/returned-debits"]
+
+    def add_rows() -> None:
+        invoice = finalized(business_customer, actor)
+        payment = pay(actor, "119.00", business_customer)
+        payments.allocate_payment(
+            payment_id=payment.pk, allocations=[(invoice.pk, "119.00")], actor=actor
+        )
+        payments.record_returned_debit(
+            actor=actor,
+            allocation_id=payment.allocations.get().pk,
+            reason_code="AM04",
+            source_reference=f"manual:{payment.pk}",
+        )
+
+    add_rows()
+    [queries(path) for path in paths]  # the key's first use is recorded once
+    few = [queries(path) for path in paths]
+    for _ in range(4):
+        add_rows()
+    assert [queries(path) for path in paths] == few
