@@ -18,6 +18,7 @@ from faktura.collection.calendar import is_business_day, next_business_day, on_o
 from faktura.collection.models import DirectDebitItem, Mandate
 from faktura.core import clock
 from faktura.core.errors import InvalidInput
+from faktura.core.models import BankAccount, Company
 from faktura.core.money import round_money
 from faktura.documents.snapshot import DirectDebitSnapshot
 from faktura.invoicing import selectors as invoice_selectors
@@ -188,8 +189,6 @@ def check_collection_date(collection_date: dt.date) -> None:
 
 def batch_blockers() -> list[str]:
     """Why no file could be made at all, as error codes (empty: nothing in the way)."""
-    from faktura.core.models import BankAccount, Company
-
     company = Company.objects.order_by("pk").first()
     if company is None:
         return ["company_missing"]
