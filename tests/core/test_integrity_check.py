@@ -110,7 +110,11 @@ def test_audit_entries_refuse_changes_through_the_orm(finalized):
 def _delete_invoice(invoice_id: int) -> None:
     """Delete a finalized invoice and its parts behind the application's back."""
     with connection.cursor() as cursor:
-        for table in ("invoicing_invoiceline", "invoicing_invoicetax", "invoicing_invoiceallowance"):
+        for table in (
+            "invoicing_invoiceline",
+            "invoicing_invoicetax",
+            "invoicing_invoiceallowance",
+        ):
             cursor.execute(f"DELETE FROM {table} WHERE invoice_id = %s", [invoice_id])  # noqa: S608
         cursor.execute("DELETE FROM invoicing_invoice WHERE id = %s", [invoice_id])
 

@@ -277,11 +277,11 @@ def test_a_pdf_replaced_by_another_invoices_pdf_with_its_row_is_caught(
             [hashlib.sha256(other_pdf).hexdigest(), len(other_pdf), first.pk],
         )
     report = _check_report()
+    now, then = hashlib.sha256(other_pdf).hexdigest(), hashlib.sha256(PDF).hexdigest()
     assert (
         "Rechnung RE-2026-00001 (pdf, file archive/2026/RE-2026-00001.pdf): differs from its "
-        f"archiving record (audit entry #{entry.pk}; SHA-256 {hashlib.sha256(other_pdf).hexdigest()}, "
-        f"recorded {hashlib.sha256(PDF).hexdigest()}; size {len(other_pdf)}, recorded {len(PDF)})"
-        in report
+        f"archiving record (audit entry #{entry.pk}; SHA-256 {now}, recorded {then}; "
+        f"size {len(other_pdf)}, recorded {len(PDF)})" in report
     )
     assert "RE-2026-00002" not in report
 

@@ -53,12 +53,12 @@ def consistent_snapshot() -> Iterator[None]:
     with ExitStack() as stack:
         if connection.vendor == "sqlite":
             connection.ensure_connection()  # connecting resets the transaction mode
-            mode = connection.transaction_mode  # type: ignore[attr-defined]
-            connection.transaction_mode = "DEFERRED"  # type: ignore[attr-defined]
+            mode = connection.transaction_mode
+            connection.transaction_mode = "DEFERRED"
             try:
                 stack.enter_context(transaction.atomic())
             finally:
-                connection.transaction_mode = mode  # type: ignore[attr-defined]
+                connection.transaction_mode = mode
         else:
             stack.enter_context(transaction.atomic())
             if connection.vendor == "postgresql":
@@ -122,11 +122,11 @@ def merge_by_key(
     next_left = next(left_groups, None)
     next_right = next(right_groups, None)
     while next_left is not None or next_right is not None:
-        if next_right is None or (next_left is not None and next_left[0] < next_right[0]):  # type: ignore[operator]
+        if next_right is None or (next_left is not None and next_left[0] < next_right[0]):
             assert next_left is not None
             yield next_left[0], next_left[1], []
             next_left = next(left_groups, None)
-        elif next_left is None or next_right[0] < next_left[0]:  # type: ignore[operator]
+        elif next_left is None or next_right[0] < next_left[0]:
             yield next_right[0], [], next_right[1]
             next_right = next(right_groups, None)
         else:
@@ -209,9 +209,10 @@ def _document_gone(entry: dict[str, Any]) -> str:
     number = entry["data"].get("number")
     name = f"{label} {number} (id {entry['object_id']})"
     # Only for a record that shows a problem: one query each, never on a healthy system.
-    status = Invoice.objects.filter(pk=_int_or_none(entry["object_id"])).values_list(
-        "status", flat=True
-    )
+    object_id = str(entry["object_id"])
+    status: list[str] = []
+    if object_id.isdigit():
+        status = list(Invoice.objects.filter(pk=int(object_id)).values_list("status", flat=True))
     if not status:
         return (
             f"{name}: finalized according to audit entry #{entry['pk']}, "
@@ -221,10 +222,6 @@ def _document_gone(entry: dict[str, Any]) -> str:
         f"{name}: finalized according to audit entry #{entry['pk']}, "
         f"but the document is not finalized (status {status[0]})"
     )
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
 
 
 # --- number ranges --------------------------------------------------------------------------
@@ -240,7 +237,7 @@ def _invoice_numbers(kinds: tuple[str, ...]) -> Callable[[], Iterator[tuple[str,
             .iterator(chunk_size=5000)
         )
         for number, issue_date in rows:
-            yield number, issue_date.year if issue_date else None
+            yield str(number), issue_date.year if issue_date else None
 
     return numbers
 
@@ -318,7 +315,7 @@ def _gaps(
         )
         return
     absent = (seq for seq in range(1, last + 1) if not seen[seq])
-    names = []
+    names: list[str] = []
     for seq in absent:
         if len(names) == NAMED_GAPS:
             break
