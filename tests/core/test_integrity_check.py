@@ -177,3 +177,26 @@ def test_a_changed_number_pattern_is_no_gap(business_customer, actor, capsys):
     assert invoicing.finalize_invoice(invoice_id=second.pk, actor=actor).number == "R2026/2"
     ok, output = run_check(capsys)
     assert ok, output
+
+
+def test_documents_with_allowances_pass_and_an_altered_allowance_is_reported(
+    business_customer, actor, capsys
+):
+    plain = order(business_customer, actor, line("1", "50.00"))
+    invoicing.finalize_invoice(invoice_id=plain.pk, actor=actor)
+    discounted = order(
+        business_customer, actor, line("2", "100.00"), document_discount_percent="10"
+    )
+    invoice = invoicing.finalize_invoice(invoice_id=discounted.pk, actor=actor)
+    assert invoice.allowances.count() == 1
+    ok, output = run_check(capsys)
+    assert ok, output
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoiceallowance SET reason = 'anders' WHERE invoice_id = %s",
+            [invoice.pk],
+        )
+    ok, output = run_check(capsys)
+    assert not ok
+    assert f"Rechnung RE-2026-00002 (id {invoice.pk}): content differs" in output
+    assert "RE-2026-00001" not in output
