@@ -24,12 +24,29 @@ from faktura.invoicing.drafting import LineRequest
 from faktura.invoicing.models import Invoice
 from faktura.sales.services import place_order
 
+# username, password, superuser, roles; `faktura run` prints this list as the demo logins.
 USERS = [
     ("admin", "faktura-admin", True, ()),
     ("buchhaltung", "faktura-demo", False, ("accountant",)),
     ("freigabe", "faktura-demo", False, ("approver",)),
+    ("kasse", "faktura-demo", False, ("cashier",)),
     ("ansicht", "faktura-demo", False, ("viewer",)),
 ]
+ROLE_NAMES = {
+    "accountant": "Buchhaltung",
+    "approver": "Freigabe",
+    "cashier": "Kasse",
+    "viewer": "Ansicht",
+}
+
+
+def demo_logins() -> list[str]:
+    """``user / password (role)`` for each demo login."""
+    return [
+        f"{username} / {password} ({'alle Rechte' if superuser else ROLE_NAMES[roles[0]]})"
+        for username, password, superuser, roles in USERS
+    ]
+
 
 PRODUCTS = [
     (
@@ -357,7 +374,28 @@ class Command(BaseCommand):
             if index == 7:
                 fields.update(dunning_block=True, dunning_block_reason="Reklamation in Klärung")
             customers.append(create_customer(actor=actor, **fields))
+        for customer in customers:
+            self._mandate(customer, actor)
         return customers
+
+    def _mandate(self, customer: Customer, actor: Actor) -> None:
+        """Direct-debit payers get a signed CORE mandate, so `faktura sepa-batch` has work."""
+        from schwifty import IBAN
+
+        from faktura.collection.models import Mandate
+        from faktura.collection.services import create_mandate
+
+        if customer.preferred_payment_method != "direct_debit":
+            return
+        if Mandate.objects.filter(customer=customer).exists():
+            return
+        iban = IBAN.generate("DE", bank_code="10020030", account_code=f"{customer.pk:010d}")
+        create_mandate(
+            customer_id=customer.pk,
+            actor=actor,
+            iban=str(iban),
+            signature_date=clock.today() - dt.timedelta(days=150),
+        )
 
     def _invoices(
         self, rng: random.Random, customers: list[Customer], actor: Actor, approver: Actor
