@@ -95,6 +95,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unknown_line": (422, "The invoice has no line at this position."),
     "reason_required": (422, "A rejection needs a reason."),
     "invalid_input": (422, "The input is not acceptable; see field."),
+    "text_not_printable": (
+        422,
+        "The text holds a character no document can show (control character, bidi override, "
+        "or a character no font covers); the message names field and character.",
+    ),
     "invalid_vat_id": (422, "Not a valid EU VAT ID (format and check digits)."),
     "invalid_leitweg_id": (422, "Not a valid Leitweg-ID (format and check digits)."),
     "invalid_email": (422, "Not a valid e-mail address."),

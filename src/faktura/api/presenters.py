@@ -294,7 +294,7 @@ def invoice(
         order_reference=obj.order_reference,
         buyer_reference=obj.buyer_reference,
         currency=obj.currency,
-        price_mode=obj.price_mode,
+        price_mode=obj.price_mode,  # type: ignore[arg-type]
         language=obj.language,
         issue_date=obj.issue_date,
         due_date=obj.due_date,

@@ -204,6 +204,13 @@ class TaxRateOut(Schema):
 # --- orders and invoices -----------------------------------------------------------------
 
 
+PRICE_MODE_DEFAULT = (
+    "net: unit prices are net, VAT is added; gross: unit prices include VAT (the gross the "
+    "consumer saw is kept). When an order does not say, consumers get gross and businesses "
+    "and public bodies get net."
+)
+
+
 class OrderLineIn(Schema):
     sku: str | None = Field(None, max_length=50, description="A product; or give name and price")
     name: str | None = Field(None, max_length=200)
@@ -237,7 +244,11 @@ class OrderIn(Schema):
         max_length=100,
         description="The shop's order number; a repeated reference returns the first invoice.",
     )
-    price_mode: Literal["net", "gross"] | None = None
+    price_mode: Literal["net", "gross"] | None = Field(
+        None,
+        description=PRICE_MODE_DEFAULT + " The effective value is returned as the invoice's "
+        "price_mode.",
+    )
     lines: list[OrderLineIn]
     document_discount_percent: Percent | None = None
     document_discount_amount: Amount | None = None
@@ -337,7 +348,10 @@ class InvoiceOut(Schema):
     order_reference: str
     buyer_reference: str
     currency: str
-    price_mode: str
+    price_mode: Literal["net", "gross"] = Field(
+        description="How unit prices were entered and totals computed (the effective value). "
+        + PRICE_MODE_DEFAULT
+    )
     language: str
     issue_date: dt.date | None
     due_date: dt.date | None

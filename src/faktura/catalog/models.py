@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from faktura.core import text
+
 # UN/ECE Recommendation 20 unit codes most used on German invoices.
 UNIT_CODES = {
     "C62": _("Stück"),
@@ -64,7 +66,7 @@ class TaxRate(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
+        errors: dict[str, Any] = text.field_errors(self, ("name", "exemption_reason"))
         if self.category == self.Category.STANDARD and (self.rate or 0) <= 0:
             errors["rate"] = _("Kategorie S braucht einen Satz über 0 % (BR-S-05).")
         if self.category != self.Category.STANDARD and self.rate:
@@ -141,6 +143,12 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    def clean(self) -> None:
+        # Copied onto invoice lines: refuse what no document can show (core.text).
+        errors = text.field_errors(self, ("sku", "name", "description"), multiline=("description",))
+        if errors:
+            raise ValidationError(errors)
 
 
 class StockMovement(models.Model):

@@ -37,6 +37,7 @@ CREATE_ONLY_FIELDS = ("stock_level",)
 OPENING_STOCK = "Anfangsbestand"
 
 _CODES = {
+    "text_not_printable": "text_not_printable",
     "unique": "duplicate_{field}",
     "blank": "missing_{field}",
     "null": "missing_{field}",

@@ -25,8 +25,11 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q
 
-from faktura.collection.calendar import on_or_after
+from faktura.collection.calendar import is_business_day, next_business_day, on_or_after
 from faktura.collection.models import DirectDebitItem, Mandate
+from faktura.core import clock
+from faktura.core.errors import InvalidInput
+from faktura.core.models import BankAccount, Company
 from faktura.core.money import round_money
 from faktura.documents.snapshot import DirectDebitSnapshot
 from faktura.invoicing import selectors as invoice_selectors
@@ -186,3 +189,78 @@ def collectable_invoices(
             one_off_taken.add(mandate.pk)
         result.append(Collectable(invoice=invoice, mandate=mandate, amount=amount))
     return result
+
+
+# --- the collection date and the preview of a batch ------------------------------------------
+
+
+def earliest_collection_date(today: dt.date | None = None) -> dt.date:
+    """The first date a new file may collect on: one TARGET2 business day after today.
+
+    SDD Core and B2B since 2016: the file reaches the bank at least one TARGET2 business
+    day before the collection date (D-1).
+    """
+    return next_business_day(today if today is not None else clock.today())
+
+
+def check_collection_date(collection_date: dt.date) -> None:
+    """Refuse a collection date no file may have; the message names the earliest valid date.
+
+    Raises InvalidInput collection_date_too_early, collection_date_not_business_day.
+    """
+    earliest = earliest_collection_date()
+    if collection_date < earliest:
+        raise InvalidInput(
+            f"collection_date: {collection_date} is too early; the bank needs the file one "
+            f"TARGET2 business day before collection, so the earliest date is {earliest}.",
+            code="collection_date_too_early",
+            field="collection_date",
+        )
+    if not is_business_day(collection_date):
+        raise InvalidInput(
+            f"collection_date: {collection_date} is not a TARGET2 business day "
+            "(weekend, 1 Jan, Good Friday, Easter Monday, 1 May, 25/26 Dec); the next "
+            f"valid date is {on_or_after(collection_date)} (the earliest valid date is "
+            f"{earliest}).",
+            code="collection_date_not_business_day",
+            field="collection_date",
+        )
+
+
+def batch_blockers() -> list[str]:
+    """Why no file could be made at all, as error codes (empty: nothing in the way)."""
+    company = Company.objects.order_by("pk").first()
+    if company is None:
+        return ["company_missing"]
+    blockers = []
+    if not company.creditor_id:
+        blockers.append("creditor_id_missing")
+    if not BankAccount.objects.filter(company=company).exists():
+        blockers.append("bank_account_missing")
+    return blockers
+
+
+# How far ahead next_collection_date looks for a date with something to collect.
+PREVIEW_HORIZON_DAYS = 92
+
+
+def next_collection_date(*, scheme: str, start: dt.date | None = None) -> dt.date | None:
+    """The first valid date from ``start`` on which a file of ``scheme`` would collect anything.
+
+    Decided by :func:`collectable_invoices` itself (the batch's own selection), tried on
+    each date an invoice becomes due; None when nothing falls due within the horizon.
+    """
+    first = max(start or earliest_collection_date(), earliest_collection_date())
+    first = on_or_after(first)
+    horizon = first + dt.timedelta(days=PREVIEW_HORIZON_DAYS)
+    days = PaymentSettings.load().pre_notification_days
+    candidates = sorted(
+        {
+            max(planned_debit_date(c.invoice, pre_notification_days=days), first)
+            for c in collectable_invoices(collection_date=horizon, scheme=scheme)
+        }
+    )
+    for day in candidates[:10]:
+        if collectable_invoices(collection_date=day, scheme=scheme):
+            return day
+    return None

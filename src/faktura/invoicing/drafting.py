@@ -15,6 +15,7 @@ from faktura.core.money import (
     parse_amount,
     parse_decimal,
 )
+from faktura.core.text import check_text
 from faktura.invoicing import calculation, taxation
 from faktura.invoicing.models import Invoice, InvoiceAllowance, InvoiceLine, InvoiceTax
 
@@ -105,6 +106,9 @@ def prepare_lines(
     prepared = []
     for index, request in enumerate(requests):
         field = f"lines[{index}]"
+        for name in ("sku", "name", "unit_code"):
+            check_text(getattr(request, name), field=f"{field}.{name}")
+        check_text(request.description, field=f"{field}.description", multiline=True)
         product = None
         if request.sku:
             product = products.get(request.sku)

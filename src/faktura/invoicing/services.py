@@ -26,6 +26,7 @@ from faktura.core.errors import (
 from faktura.core.models import Company, NumberRange
 from faktura.core.money import ZERO, parse_amount
 from faktura.core.numbering import take_next_number, take_next_numbers
+from faktura.core.text import check_fields, check_text
 from faktura.customers.models import Customer
 from faktura.invoicing import approval, drafting
 from faktura.invoicing.models import Invoice, InvoiceLine, InvoiceTax, Kind, Status
@@ -75,8 +76,14 @@ def create_draft(
     note: str = "",
     order_id: int | None = None,
 ) -> Invoice:
-    """Create a draft invoice; must run inside the caller's transaction (see place_order)."""
+    """Create a draft invoice; must run inside the caller's transaction (see place_order).
+
+    Raises InvalidInput (``text_not_printable``) for text no document could show, also in
+    master data saved before that was refused (``customer.name`` …).
+    """
     permissions.require(actor, "invoice.create_draft")
+    check_text(note, field="note", multiline=True)
+    check_fields({"buyer_reference": buyer_reference, "order_reference": order_reference})
     company = Company.get()
     mode = price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
@@ -89,6 +96,8 @@ def create_draft(
         small_business=company.small_business,
         buyer=drafting.Buyer.of(buyer, seller_country=company.country, language=customer.language),
     )
+    check_fields({f"customer.{key}": value for key, value in buyer.items()})
+    check_fields({f"company.{key}": value for key, value in seller.items()})
     drafting.check_buyer_for_taxes(prepared, buyer, seller)
     if (service_date_start is None) != (service_date_end is None):
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
@@ -169,6 +178,7 @@ def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
     """Refuse a draft that waits for approval; the reason is recorded."""
     if not reason.strip():
         raise InvalidInput("A rejection needs a reason.", code="reason_required", field="reason")
+    check_text(reason, field="reason", multiline=True)
     permissions.require(actor, "invoice.approve")
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
@@ -372,6 +382,7 @@ def create_credit_note(
     creditable; checked again under lock at finalization.
     """
     permissions.require(actor, "invoice.correct")
+    check_text(reason, field="reason", multiline=True)
     if (lines is None) == (amount is None):
         raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
     with transaction.atomic():
@@ -414,6 +425,7 @@ def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoic
     Refused when the invoice was credited in part already: credit the rest instead.
     """
     permissions.require(actor, "invoice.correct")
+    check_text(reason, field="reason", multiline=True)
     with transaction.atomic():
         original = _locked_document(invoice_id)
         if not original.is_finalized or original.kind != Kind.INVOICE:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from faktura.core import audit, validators
 from faktura.core.errors import InvalidInput, NotFound
 from faktura.core.money import parse_amount
+from faktura.core.text import check_text
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice
 from faktura.payments.models import Payment
@@ -100,4 +101,5 @@ def required_text(value: str | None, *, field: str, code: str, max_length: int) 
             code=f"invalid_{field}",
             field=field,
         )
+    check_text(text, field=field, multiline=True)  # shown in statements, mails, the portal
     return text
