@@ -173,7 +173,7 @@ def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
     concrete = concrete.replace("{request_id}", str(world.get("payment_request", 999999)))
     for name in ("invoice_id", "payment_id", "allocation_id", "mandate_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
-    for name in ("batch_id", "transaction_id"):
+    for name in ("batch_id", "transaction_id", "dispute_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
     return concrete, bodies.get(key, {})
 

@@ -33,6 +33,7 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
         "payment.release_allocation"
     ),
     "POST /payments/{payment_id}/chargebacks": "payment.return",
+    "POST /disputes/{dispute_id}/clear": "payment.return",
     "POST /payment-requests/{request_id}/confirm": "payment.confirm",
     "POST /payment-requests/{request_id}/reject": "payment.confirm",
     "POST /mandates": "mandate.change",
