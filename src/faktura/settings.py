@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL in the URL or a header is refused before a session, key or filter reads it.
+    "faktura.api.middleware.RefuseNulMiddleware",
     # Serves the admin's and API docs' static files from the one web process.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from faktura.api import collection as collection_api
 from faktura.api import (
@@ -36,7 +39,17 @@ Invoices, customers, products and orders for shops, CMS and scripts.
   stable; every code is listed under `x-error-codes` of the `ErrorOut` schema.
 """
 
-api = NinjaAPI(
+
+class FakturaApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        errors.document_errors(schema)
+        return schema
+
+
+api = FakturaApi(
     title="Faktura API",
     version="1.0.0",
     description=DESCRIPTION,
