@@ -28,9 +28,14 @@ Invoices, customers, products and orders for shops, CMS and scripts.
 * Authentication: `Authorization: Bearer fk_live_…` (keys are created with
   `faktura createapikey` or in the admin). Read-only keys get 403 `insufficient_scope`
   on writes; unknown or revoked keys get 401 `invalid_api_key`.
-* Money is a string with two decimals (`"119.00"`) plus `currency`; unit prices have up
-  to four decimals. Money sent as a JSON number is refused (`invalid_amount`,
-  `too_many_decimals`). Dates are `YYYY-MM-DD`; timestamps ISO 8601 in UTC.
+* Money is a string with exactly two decimals (`"119.00"`, pattern `^-?[0-9]+\\.[0-9]{2}$`)
+  plus `currency`; unit prices have up to four decimals. Money sent as a JSON number, or
+  written otherwise (`"1_000.00"`, `"1e2"`, full-width digits, `"5"`), is refused
+  (`invalid_amount`; three decimals: `too_many_decimals`). Dates are `YYYY-MM-DD`;
+  timestamps ISO 8601 in UTC.
+* Request bodies are JSON objects with only the documented fields: another JSON value
+  or an unknown (misspelt) field is refused with 422 `validation_error`. A NUL character
+  (U+0000) anywhere in the URL, a header or the body is refused with 400 `nul_character`.
 * Lists: `{"object": "list", "data": [...], "has_more": …, "next_cursor": …}` in id
   order; pass `next_cursor` as `cursor`; `limit` is 1–200 (default 50).
 * Creating requests accept an `Idempotency-Key` header: a retry returns the first
