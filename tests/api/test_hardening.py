@@ -227,7 +227,14 @@ def test_an_amount_with_three_decimals_keeps_its_own_code(api, customer):
     assert refusal(response) == (422, "too_many_decimals")
 
 
-@given(st.text(max_size=12))
+# Text that looks like a number to Python's Decimal: other scripts' digits, _, exponents.
+NUMBERISH = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet="0123456789１٣_eE.+- \u00a0", max_size=10),
+)
+
+
+@given(NUMBERISH)
 def test_the_amount_field_accepts_nothing_but_digits_point_two_digits(text):
     try:
         accepted = TypeAdapter(Amount).validate_python(text)
@@ -237,7 +244,7 @@ def test_the_amount_field_accepts_nothing_but_digits_point_two_digits(text):
     assert re.fullmatch(r"-?[0-9]+\.[0-9][0-9]", text, flags=re.ASCII)
 
 
-@given(st.text(max_size=12))
+@given(NUMBERISH)
 def test_parse_decimal_reads_only_plain_ascii_numbers(text):
     try:
         value = parse_decimal(text, places=4, field="x", allow_negative=True)
