@@ -94,6 +94,12 @@ def test_a_form_with_more_than_1000_fields_is_a_400(api):
     assert BankStatement.objects.count() == 0
 
 
+def test_a_body_larger_than_accepted_is_a_400(api, customer, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = api.send("PATCH", f"/customers/{customer['id']}", {"note": "x" * 200})
+    assert refusal(response) == (400, "request_too_large")
+
+
 # --- integers beyond 64 bits -----------------------------------------------------------------
 
 
