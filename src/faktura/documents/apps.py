@@ -10,7 +10,11 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from faktura.core.integrity import EXTRA_CHECKS
         from faktura.documents.archive import archive_problems
+        from faktura.documents.checks import blocked_documents
 
         # `faktura check` verifies every archived file against its SHA-256 (GoBD).
         if archive_problems not in EXTRA_CHECKS:
             EXTRA_CHECKS.append(archive_problems)
+        # …and names every document blocked from delivery (it waits for staff).
+        if blocked_documents not in EXTRA_CHECKS:
+            EXTRA_CHECKS.append(blocked_documents)
