@@ -263,3 +263,21 @@ def test_parse_decimal_reads_only_plain_ascii_numbers(text):
 @given(st.decimals(min_value=-999999, max_value=999999, places=2))
 def test_parse_decimal_reads_every_plain_amount_exactly(number):
     assert parse_decimal(f"{number:f}", places=2, field="x", allow_negative=True) == number
+
+
+# --- the schema declares these refusals ------------------------------------------------------
+
+
+def test_every_operation_documents_the_refusals_it_can_answer_with(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) >= 50
+    for operation in operations:
+        responses = operation["responses"]
+        assert "400" in responses, operation["operationId"]
+        if operation.get("security"):
+            assert {"401", "403"} <= set(responses), operation["operationId"]
+        if any(p["in"] == "path" for p in operation.get("parameters", [])):
+            assert "404" in responses, operation["operationId"]
+        error = responses["400"]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/ErrorOut"}

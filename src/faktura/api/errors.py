@@ -306,9 +306,12 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses[404] = "Not Found"
             if parameters or "requestBody" in operation:
                 statuses[422] = "Unprocessable Entity"
+            responses = operation["responses"]
             for status, text in statuses.items():
-                operation["responses"].setdefault(
-                    str(status),
-                    {"description": text, "content": {"application/json": {"schema": ref}}},
-                )
+                # ninja keys the responses by int; JSON makes both "400".
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {
+                        "description": text,
+                        "content": {"application/json": {"schema": ref}},
+                    }
     return schema
