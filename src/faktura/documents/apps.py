@@ -10,7 +10,10 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from faktura.core.integrity import EXTRA_CHECKS
         from faktura.documents.archive import archive_problems
+        from faktura.documents.stuck import stuck_document_problems
 
-        # `faktura check` verifies every archived file against its SHA-256 (GoBD).
-        if archive_problems not in EXTRA_CHECKS:
-            EXTRA_CHECKS.append(archive_problems)
+        # `faktura check` verifies every archived file against its SHA-256 (GoBD) and names
+        # finalized documents stuck on their way to the customer (DESIGN invariant 9).
+        for check in (archive_problems, stuck_document_problems):
+            if check not in EXTRA_CHECKS:
+                EXTRA_CHECKS.append(check)

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write("First start: loading demo data …")
             call_command("demo", verbosity=0)
         executable = [sys.executable, "-m", "faktura.cli"]
-        worker = subprocess.Popen([*executable, "db_worker", "--interval", "0.5"])
+        worker = subprocess.Popen([*executable, "worker", "--interval", "0.5"])
         web = subprocess.Popen([*executable, "runserver", options["addr"], "--noreload"])
         self.stdout.write(
             self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
