@@ -69,9 +69,11 @@ def requeue_unprocessed(*, older_than: dt.timedelta) -> int:
 
     now = clock.now()
     candidates = [
-        invoice.pk
-        for invoice in unfinished(older_than=older_than, now=now).only("pk")
-        if not (invoice.is_archived and invoice.is_announced)
+        pk
+        for pk, is_archived, is_announced in unfinished(older_than=older_than, now=now).values_list(
+            "pk", "is_archived", "is_announced"
+        )
+        if not (is_archived and is_announced)
     ]
     if not candidates:
         return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -24,7 +25,7 @@ from faktura.documents.services import BLOCKED
 from faktura.invoicing.models import Invoice
 
 
-def unfinished(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> QuerySet[Invoice]:
+def unfinished(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> QuerySet[Any]:
     """Finalized, unblocked documents finalized before ``now - older_than`` that have no
     archived file or no first mail, or whose first mail is queued or being sent; annotated
     with ``is_archived``, ``is_announced`` and ``is_unsent``."""
@@ -55,17 +56,20 @@ def stuck_document_problems() -> Iterator[str]:
     `faktura check`), naming it by its number."""
     now = clock.now()
     threshold = stuck_after()
-    for invoice in unfinished(older_than=threshold, now=now).iterator(chunk_size=500):
-        assert invoice.finalized_at is not None
-        minutes = int((now - invoice.finalized_at).total_seconds() // 60)
-        if not invoice.is_archived:
+    kinds = dict(Invoice._meta.get_field("kind").flatchoices)
+    rows = unfinished(older_than=threshold, now=now).values_list(
+        "pk", "kind", "number", "finalized_at", "is_archived", "is_announced"
+    )
+    for pk, kind, number, finalized_at, is_archived, is_announced in rows.iterator(500):
+        minutes = int((now - finalized_at).total_seconds() // 60)
+        if not is_archived:
             what = "not archived (rendering never finished)"
-        elif not invoice.is_announced:
+        elif not is_announced:
             what = "archived, but no mail queued"
         else:
             what = "archived, mail not sent yet"
         yield (
-            f"{invoice.get_kind_display()} {invoice.number} (id {invoice.pk}): stuck, {what}, "
+            f"{kinds.get(kind, kind)} {number} (id {pk}): stuck, {what}, "
             f"{minutes} minutes after finalization (threshold "
             f"{int(threshold.total_seconds() // 60)} minutes)"
         )

@@ -1,8 +1,8 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class WorkersConfig(AppConfig):
+    """Leases and sweeps of the background workers (``faktura worker``); no admin, no UI."""
+
     name = "faktura.workers"
     label = "workers"
-    verbose_name = _("Hintergrundarbeit")
