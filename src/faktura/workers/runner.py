@@ -72,10 +72,15 @@ class LeasedWorker(Worker):
         try:
             super().run()
         finally:
+            if threading.current_thread() is threading.main_thread():
+                # A second Ctrl+C or SIGTERM (``faktura run`` stopping us) must not cut the
+                # lease's return short: the task is done, this takes a moment.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self._stop.set()
             self._stop_heartbeat()
             for thread in self._threads:
-                thread.join(timeout=30)
+                thread.join(timeout=10)
             try:
                 lease.unregister(self.worker_id)
             except Exception:  # the database may be gone; the lease then simply expires
@@ -101,7 +106,7 @@ class LeasedWorker(Worker):
         """Stop the heartbeat before the lease is given back (it would renew the row)."""
         if self._heartbeat_pipe is not None:
             self._heartbeat_pipe.close()
-            self._heartbeat.join(timeout=30)
+            self._heartbeat.join(timeout=10)
             self._heartbeat_pipe = None
 
     def _start(self, name: str, every: float, step: Callable[[], None]) -> None:
