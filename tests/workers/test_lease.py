@@ -182,14 +182,23 @@ def test_a_worker_killed_mid_batch_repeats_only_the_mail_in_flight(
     assert services.resume_outbox() == {"released": 0, "queued": 0}
 
 
-def test_a_mail_a_live_worker_is_sending_is_never_released(business_customer, actor):
+def test_a_mail_a_live_worker_is_sending_stays_with_it_until_the_claim_is_stale(
+    business_customer, actor
+):
     finalized(business_customer, actor)
     run_tasks("process_finalized_document")
     message = OutboxMessage.objects.get()
     _heartbeat("alive", seconds_ago=1)
     OutboxMessage.objects.filter(pk=message.pk).update(
-        state="sending", claimed_by="alive", claimed_at=clock.now() - dt.timedelta(hours=1)
+        state="sending", claimed_by="alive", claimed_at=clock.now() - dt.timedelta(minutes=14)
     )
 
     assert services.resume_outbox() == {"released": 0, "queued": 0}
     assert OutboxMessage.objects.get(pk=message.pk).state == "sending"
+
+    # No SMTP conversation lasts 15 minutes: its sender lost track of it.
+    with clock.frozen(clock.now() + dt.timedelta(minutes=2)):
+        # Released; its own send task, still waiting, takes it (no second task queued).
+        assert services.resume_outbox() == {"released": 1, "queued": 0}
+    assert OutboxMessage.objects.get(pk=message.pk).state == "queued"
+    assert len(pending_tasks("send_outbox_message")) == 1

@@ -416,16 +416,17 @@ def release_stale_claims(*, older_than: dt.timedelta = STALE_CLAIM) -> int:
     """Put messages whose sender vanished mid-send (worker killed) back in the queue.
 
     A message claimed by a ``faktura worker`` goes back as soon as that worker's lease has
-    expired, and never while it lives. Other claims (``send-outbox``, a plain
-    ``db_worker``) go back when older than ``older_than``. The message keeps its primary
-    key, so a mail that did leave before the crash is repeated with the same Message-ID.
+    expired. Any claim older than ``older_than`` goes back too (a sender whose bookkeeping
+    failed after the claim, a ``send-outbox`` or plain ``db_worker`` that died): no SMTP
+    conversation lasts that long (``EMAIL_TIMEOUT``). The message keeps its primary key,
+    so a mail that did leave before the crash is repeated with the same Message-ID.
     """
-    from faktura.workers.lease import dead_worker_ids, live_worker_ids
+    from faktura.workers.lease import dead_worker_ids
 
-    dead, live = dead_worker_ids(), live_worker_ids()
-    lost = Q(claimed_by__in=dead) | (
-        Q(claimed_at__lt=clock.now() - older_than) & ~Q(claimed_by__in=live)
-    )
+    lost = Q(claimed_at__lt=clock.now() - older_than)
+    dead = dead_worker_ids()
+    if dead:
+        lost |= Q(claimed_by__in=dead)
     with transaction.atomic():
         return (
             OutboxMessage.objects.filter(state=State.SENDING)
