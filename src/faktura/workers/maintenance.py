@@ -5,7 +5,8 @@
   ``SweepRun`` lets one worker do it, the others skip): release the mails of dead senders
   and queue every due mail that no task will send; re-queue finalized documents that stayed
   unarchived or unannounced past ``FAKTURA_SWEEP_AFTER_MINUTES``;
-* tick the scheduler (``faktura.scheduling.runner.tick``) when that app is installed.
+* (in a thread of its own, ``tick_scheduler``) tick the scheduler
+  (``faktura.scheduling.runner.tick``) when that app is installed.
 
 Each step is idempotent and only writes rows (task rows, states), never sends or renders
 itself: the work is done by the tasks it queues, in the worker's main loop.
@@ -73,7 +74,16 @@ def maintain(worker_id: str) -> None:
     run_sweep("outbox", every, sweep_outbox)
     run_sweep("documents", every, sweep_documents)
     run_sweep("forget-workers", dt.timedelta(hours=1), lease.forget_dead_workers)
-    if apps.is_installed("faktura.scheduling"):
-        from faktura.scheduling import runner  # type: ignore[import-not-found,unused-ignore]
 
-        runner.tick(worker_id)
+
+def scheduler_installed() -> bool:
+    return apps.is_installed("faktura.scheduling")
+
+
+def tick_scheduler(worker_id: str) -> None:
+    """Run the scheduled jobs that are due (``faktura.scheduling``; each due time runs once
+    across all workers). A job runs right here, so the worker ticks it in a thread of its
+    own: a long job never delays the recovery of dead workers' tasks."""
+    from faktura.scheduling import runner  # type: ignore[import-not-found,unused-ignore]
+
+    runner.tick(worker_id)

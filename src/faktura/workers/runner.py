@@ -11,7 +11,8 @@ each with its own database connection:
   closes, which the kernel does when the worker dies, however it dies; it ignores the
   signals meant for the worker and stops only with it. Where ``fork`` is missing the
   heartbeat falls back to a thread;
-* the upkeep thread runs ``maintenance.maintain`` every ``FAKTURA_MAINTENANCE_SECONDS``.
+* the upkeep thread runs ``maintenance.maintain`` every ``FAKTURA_MAINTENANCE_SECONDS``;
+* with ``faktura.scheduling`` installed, a scheduler thread ticks it as often.
 
 A worker that is killed leaves its heartbeat to expire; another worker then recovers its
 tasks. One that stops cleanly (SIGTERM/SIGINT: after the running task) removes its row.
@@ -69,6 +70,12 @@ class LeasedWorker(Worker):
         self._start(
             "maintenance", self.maintenance_seconds, lambda: maintenance.maintain(self.worker_id)
         )
+        if maintenance.scheduler_installed():
+            self._start(
+                "scheduler",
+                self.maintenance_seconds,
+                lambda: maintenance.tick_scheduler(self.worker_id),
+            )
         try:
             super().run()
         finally:
