@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    # Serves Swagger UI and ReDoc from the installed package: /api/v1/docs works offline.
+    "ninja",
     "faktura.core",
     "faktura.customers",
     "faktura.catalog",
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "faktura.notifications",
     "faktura.workers",
     "faktura.api",
+    "faktura.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -104,8 +107,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so that the web
     # process and the worker serialize instead of failing with "database is locked".
+    # WAL lets readers keep one snapshot while writers commit: `faktura check` reads the
+    # whole database in one transaction without holding off the worker.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,8 +146,10 @@ EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if os.environ.get("EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
+    else "faktura.notifications.console.ConsoleSummaryBackend",
 )
+# Without SMTP: one line per mail on the console, the whole mail as an .eml file here.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -171,6 +182,10 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_SUCCESS_URL = os.environ.get("STRIPE_SUCCESS_URL", "")
 STRIPE_CANCEL_URL = os.environ.get("STRIPE_CANCEL_URL", "")
 
+# Scheduled jobs (faktura.scheduling.jobs): FAKTURA_JOB_<NAME>=<cron expression> changes a
+# job's schedule, FAKTURA_JOB_<NAME>=off switches it off (e.g. FAKTURA_JOB_DIRECT_DEBIT_BATCHES).
+FAKTURA_JOB_OVERRIDES = {k: v for k, v in os.environ.items() if k.startswith("FAKTURA_JOB_")}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -198,7 +213,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django_tasks": {"level": "WARNING"}},
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        # pikepdf announces its C++ logger bridge at INFO on every import.
+        "pikepdf": {"level": "WARNING"},
+    },
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -102,3 +102,34 @@ def test_tax_rates_are_listed_and_read_by_code(api, company):
 def test_tax_rates_are_read_only(api, company):
     response = api.send("POST", "/tax-rates", {"code": "de-16"})
     assert response.status_code == 405
+
+
+def test_product_kind_is_accepted_shown_and_changed(api, company):
+    created = api.send("POST", "/products", {**BOOK, "kind": "goods"})
+    assert created.status_code == 201, created.json()
+    product = created.json()
+    assert product["kind"] == "goods"
+    assert api.get_json(f"/products/{product['id']}").json()["kind"] == "goods"
+    changed = api.send("PATCH", f"/products/{product['id']}", {"kind": "service"})
+    assert (changed.status_code, changed.json()["kind"]) == (200, "service")
+    assert Product.objects.get(pk=product["id"]).kind == "service"
+    entry = AuditEntry.objects.filter(action="product.updated").latest("pk")
+    assert entry.data == {"before": {"kind": "goods"}, "after": {"kind": "service"}}
+    refused = api.send("PATCH", f"/products/{product['id']}", {"kind": "software"})
+    assert refused.status_code == 422
+    assert Product.objects.get(pk=product["id"]).kind == "service"
+
+
+def test_without_a_kind_tracked_products_are_goods_and_others_services(api, company):
+    plain = api.send("POST", "/products", BOOK).json()
+    tracked = api.send("POST", "/products", {**BOOK, "sku": "CUP", "track_stock": True}).json()
+    assert (plain["kind"], tracked["kind"]) == ("service", "goods")
+
+
+def test_cross_border_rates_are_listed(api, company):
+    codes = {t["code"]: t for t in api.get_json("/tax-rates", limit=200).json()["data"]}
+    assert (codes["eu-reverse-charge"]["category"], codes["not-taxable-3a"]["category"]) == (
+        "AE",
+        "O",
+    )
+    assert codes["not-taxable-3a"]["exemption_reason_code"] == "VATEX-EU-O"

@@ -267,3 +267,33 @@ def test_stored_responses_are_kept_24_hours_then_purged(api, customer):
     with clock.frozen(clock.now() + dt.timedelta(hours=24, seconds=1)):
         assert purge_expired() == 1
     assert IdempotencyRecord.objects.count() == 0
+
+
+def test_an_order_line_for_a_business_in_vienna_is_taxed_by_its_kind(api, company):
+    vienna = api.send(
+        "POST",
+        "/customers",
+        {
+            "kind": "business",
+            "name": "Alpen Software GmbH",
+            "street": "Mariahilfer Straße",
+            "house_number": "88",
+            "postcode": "1070",
+            "city": "Wien",
+            "country": "AT",
+            "email": "office@alpen.example",
+            "vat_id": "ATU13585627",
+        },
+    ).json()
+    workshop = {"name": "Workshop", "quantity": "1", "unit_price": "1450.00", "kind": "service"}
+    response = api.send("POST", "/orders", {"customer": vienna["id"], "lines": [workshop]})
+    assert response.status_code == 201, response.json()
+    [line] = response.json()["lines"]
+    assert (line["tax_category"], line["tax_rate"], line["supply_kind"]) == (
+        "AE",
+        "eu-reverse-charge",
+        "service",
+    )
+    without = {key: value for key, value in workshop.items() if key != "kind"}
+    refused = api.send("POST", "/orders", {"customer": vienna["id"], "lines": [without]})
+    assert (refused.status_code, refused.json()["code"]) == (422, "supply_kind_required")

@@ -333,3 +333,45 @@ def test_faktura_check_finds_an_altered_file(business_customer, actor, short_not
         )
     name = f"direct-debit file {batch.pk} (FAKTURA-DD-{batch.pk:06d})"
     assert list(all_problems()) == [f"{name}: content differs from its SHA-256"]
+
+
+def test_faktura_check_finds_a_file_replaced_together_with_its_checksum(
+    business_customer, actor, short_notice
+):
+    from django.db import connection
+
+    from faktura.core.integrity import all_problems
+
+    debit_customer(business_customer, actor)
+    due_invoice(business_customer, actor)
+    batch = _batch()
+    created = AuditEntry.objects.get(action="direct_debit_batch.created")
+    other = b"<Document>another file</Document>"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE collection_directdebitbatch SET xml = %s, checksum = %s WHERE id = %s",
+            [other, hashlib.sha256(other).hexdigest(), batch.pk],
+        )
+    name = f"direct-debit file {batch.pk} (FAKTURA-DD-{batch.pk:06d})"
+    assert list(all_problems()) == [
+        f"{name}: SHA-256 differs from its creation record (audit entry #{created.pk}; "
+        f"{hashlib.sha256(other).hexdigest()}, recorded {batch.checksum}): the file was replaced"
+    ]
+
+
+def test_faktura_check_finds_a_deleted_file(business_customer, actor, short_notice):
+    from django.db import connection
+
+    from faktura.core.integrity import all_problems
+
+    debit_customer(business_customer, actor)
+    due_invoice(business_customer, actor)
+    batch = _batch()
+    created = AuditEntry.objects.get(action="direct_debit_batch.created")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM collection_directdebititem WHERE batch_id = %s", [batch.pk])
+        cursor.execute("DELETE FROM collection_directdebitbatch WHERE id = %s", [batch.pk])
+    assert list(all_problems()) == [
+        f"direct-debit file {batch.pk}: created according to audit entry #{created.pk}, "
+        "but its row is missing (deleted)"
+    ]

@@ -141,7 +141,7 @@ def test_ac04_makes_the_mandate_unusable_and_the_customer_pay_by_transfer(
     assert AuditEntry.objects.filter(action="customer.updated").count() >= 2
 
 
-def test_md06_disputes_the_invoice_and_it_is_never_collected_again(
+def test_md06_disputes_the_invoice_and_pauses_its_mandate_until_cleared(
     collected, business_customer, actor
 ):
     event = _return(collected, actor, "MD06")
@@ -154,19 +154,43 @@ def test_md06_disputes_the_invoice_and_it_is_never_collected_again(
     )
     assert business_customer.mandates.get().status == "active"
     assert open_amount(collected) == Decimal("119.00")
+    # The debtor objected to being debited: neither the disputed invoice nor a new one is
+    # collected with that mandate while the dispute is open.
     newer = due_invoice(business_customer, actor)
-    batch = _next_batch(actor)
-    assert [i.invoice_id for i in batch.items.all()] == [newer.pk]
+    assert _next_batch(actor) is None
     assert _next_batch(actor, dt.date(2026, 11, 23)) is None
+    assert DirectDebitItem.objects.filter(invoice=newer).count() == 0
     with pytest.raises(NotFound):
         payments.clear_dispute(dispute_id=dispute.pk + 1000, actor=actor)
     payments.clear_dispute(dispute_id=dispute.pk, actor=actor, note="Kunde hat zugestimmt")
     with pytest.raises(StateConflict) as error:
         payments.clear_dispute(dispute_id=dispute.pk, actor=actor)
     assert error.value.code == "dispute_cleared"
-    # Cleared: a later batch collects it again.
+    # Cleared: a later batch collects both again.
     cleared = _next_batch(actor, dt.date(2026, 11, 23))
-    assert [i.invoice_id for i in cleared.items.all()] == [collected.pk]
+    assert sorted((i.invoice_id, i.amount) for i in cleared.items.all()) == [
+        (collected.pk, Decimal("119.00")),
+        (newer.pk, Decimal("119.00")),
+    ]
+
+
+def test_a_dispute_pauses_only_the_mandate_of_the_returned_debit(
+    collected, business_customer, consumer, actor
+):
+    debit_customer(consumer, actor, iban="DE02500105170137075030")
+    other = due_invoice(consumer, actor)
+    _return(collected, actor, "MD06")
+    newer = due_invoice(business_customer, actor)
+    batch = _next_batch(actor)
+    assert [i.invoice_id for i in batch.items.all()] == [other.pk]
+    assert newer.pk not in [i.invoice_id for i in batch.items.all()]
+
+
+def test_an_am04_return_does_not_pause_the_mandate(collected, business_customer, actor):
+    _return(collected, actor, "AM04")
+    newer = due_invoice(business_customer, actor)
+    batch = _next_batch(actor)
+    assert sorted(i.invoice_id for i in batch.items.all()) == [collected.pk, newer.pk]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from faktura.core import clock
 from faktura.customers.models import Customer
 from faktura.invoicing import selectors
-from faktura.invoicing.models import Invoice
+from faktura.invoicing.models import Invoice, InvoiceLine
 from faktura.payments.models import Payment
 from tests.documents.pipeline_helpers import run_tasks
 
@@ -40,6 +40,11 @@ def test_demo_data_cover_every_state_and_load_only_once(capsys, settings, tmp_pa
         for invoice in Invoice.objects.finalized().filter(kind="invoice")
     )
     assert {"paid", "partially_paid", "unpaid", "cancelled"} <= set(payment_states)
+    # Businesses in Vienna and Paris: the workshop (a service) is reverse charge, the book
+    # (goods) an intra-community supply; never K for a service.
+    abroad = InvoiceLine.objects.filter(invoice__customer__country__in=["AT", "FR"])
+    assert set(abroad.filter(sku="WORKSHOP").values_list("tax_category", flat=True)) == {"AE"}
+    assert set(abroad.filter(sku="BUCH-1").values_list("tax_category", flat=True)) == {"K"}
     # No worker has run yet: `check` names the finalized documents, finalized days ago in
     # the demo's history, as stuck before their archive; nothing else is amiss.
     capsys.readouterr()
@@ -52,3 +57,20 @@ def test_demo_data_cover_every_state_and_load_only_once(capsys, settings, tmp_pa
     run_tasks()
     call_command("check")
     assert "Integrity check passed" in capsys.readouterr().out
+
+
+def test_demo_direct_debit_customers_have_mandates_and_sepa_batch_writes_a_file(tmp_path, capsys):
+    from faktura.collection.models import Mandate
+
+    call_command("demo")
+    debtors = Customer.objects.filter(preferred_payment_method="direct_debit")
+    assert debtors.count() >= 5
+    assert set(Mandate.objects.filter(status="active").values_list("customer", flat=True)) == set(
+        debtors.values_list("pk", flat=True)
+    )
+    capsys.readouterr()
+    call_command("sepa-batch", "--date", "2026-11-18", "--scheme", "CORE", "--output", tmp_path)
+    files = list(tmp_path.glob("pain008-CORE-20261118-*.xml"))
+    assert len(files) == 1
+    assert "<NbOfTxs>" in files[0].read_text()
+    assert "debits" in capsys.readouterr().out

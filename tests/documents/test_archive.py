@@ -244,8 +244,69 @@ def test_process_documents_command_renders_what_a_lost_task_left(business_custom
     invoice = finalized(business_customer, actor)  # its task never ran
     out = io.StringIO()
     call_command("process-documents", stdout=out)
-    assert out.getvalue().strip() == "processed 1 document(s), 0 blocked by validation"
+    assert out.getvalue().strip() == "processed 1 document(s), 0 blocked, 0 failed"
     assert ArchivedDocument.objects.get().invoice_id == invoice.pk
     out = io.StringIO()
     call_command("process-documents", stdout=out)
-    assert out.getvalue().strip() == "processed 0 document(s), 0 blocked by validation"
+    assert out.getvalue().strip() == "processed 0 document(s), 0 blocked, 0 failed"
+
+
+def _check_report() -> str:
+    stderr = io.StringIO()
+    with pytest.raises(CommandError, match="Integrity check failed"):
+        call_command("check", stdout=io.StringIO(), stderr=stderr)
+    return stderr.getvalue()
+
+
+def test_a_pdf_replaced_by_another_invoices_pdf_with_its_row_is_caught(
+    business_customer, actor, archive_dir
+):
+    from django.db import connection
+
+    first = archive_once(invoice=finalized(business_customer, actor), kind="pdf", content=PDF)
+    other_pdf = b"%PDF-1.7\nthe second invoice, a little longer\n%%EOF\n"
+    archive_once(invoice=finalized(business_customer, actor), kind="pdf", content=other_pdf)
+    call_command("check", stdout=io.StringIO(), stderr=io.StringIO())  # intact: passes
+    entry = AuditEntry.objects.get(action="document.archived", object_id=str(first.invoice_id))
+
+    # Replace the file and update its row's hash and size to match, behind Faktura's back.
+    (archive_dir / first.file.name).write_bytes(other_pdf)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE documents_archiveddocument SET sha256 = %s, size = %s WHERE id = %s",
+            [hashlib.sha256(other_pdf).hexdigest(), len(other_pdf), first.pk],
+        )
+    report = _check_report()
+    now, then = hashlib.sha256(other_pdf).hexdigest(), hashlib.sha256(PDF).hexdigest()
+    assert (
+        "Rechnung RE-2026-00001 (pdf, file archive/2026/RE-2026-00001.pdf): differs from its "
+        f"archiving record (audit entry #{entry.pk}; SHA-256 {now}, recorded {then}; "
+        f"size {len(other_pdf)}, recorded {len(PDF)})" in report
+    )
+    assert "RE-2026-00002" not in report
+
+
+def test_a_deleted_archive_row_is_named_by_document_and_kind(business_customer, actor):
+    from django.db import connection
+
+    document = archive_once(invoice=finalized(business_customer, actor), kind="pdf", content=PDF)
+    entry = AuditEntry.objects.get(action="document.archived")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM documents_archiveddocument WHERE id = %s", [document.pk])
+    report = _check_report()
+    assert (
+        "Rechnung RE-2026-00001 (pdf, file archive/2026/RE-2026-00001.pdf): archived according "
+        f"to audit entry #{entry.pk}, but its archive row is missing (deleted)" in report
+    )
+
+
+def test_an_archive_row_without_its_audit_entry_is_reported(business_customer, actor):
+    invoice = finalized(business_customer, actor)
+    stored = archive.store_file(invoice=invoice, kind="pdf", content=PDF)
+    row, _entry = archive.new_row(invoice=invoice, stored=stored)
+    row.save()  # the row alone, as if inserted behind the application's back
+    report = _check_report()
+    assert (
+        "Rechnung RE-2026-00001 (pdf, file archive/2026/RE-2026-00001.pdf): no archiving record "
+        "in the audit log" in report
+    )

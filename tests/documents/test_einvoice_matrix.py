@@ -184,7 +184,8 @@ def test_cii_vat_breakdown_matches_the_snapshot(samples, name):
     written = [
         (
             _one(row, "ram:CategoryCode/text()"),
-            _one(row, "ram:RateApplicablePercent/text()"),
+            # BR-O-05: no rate for category O.
+            "".join(_xpath(row, "ram:RateApplicablePercent/text()")),
             _one(row, "ram:BasisAmount/text()"),
             _one(row, "ram:CalculatedAmount/text()"),
             "".join(_xpath(row, "ram:ExemptionReason/text()")),
@@ -192,7 +193,13 @@ def test_cii_vat_breakdown_matches_the_snapshot(samples, name):
         for row in rows
     ]
     assert written == [
-        (t.category, str(t.rate), str(t.taxable_amount), str(t.tax_amount), t.exemption_reason)
+        (
+            t.category,
+            str(t.rate) if t.category != "O" else "",
+            str(t.taxable_amount),
+            str(t.tax_amount),
+            t.exemption_reason,
+        )
         for t in snapshot.tax_breakdown
     ]
 
@@ -350,6 +357,48 @@ def test_intra_community_supply_names_both_vat_ids_and_the_deliver_to_country(sa
     assert _xpath(root, "//ram:ShipToTradeParty/ram:PostalTradeAddress/ram:CountryID/text()") == [
         "AT"
     ]
+
+
+def test_eu_service_to_a_business_is_reverse_charge_with_both_vat_ids(samples):
+    root = _cii(samples["reverse_charge_eu_service"])
+    assert _xpath(root, "//ram:SpecifiedLineTradeSettlement//ram:CategoryCode/text()") == ["AE"]
+    tax = f"{SETTLEMENT}/ram:ApplicableTradeTax"
+    assert _xpath(root, f"{tax}/ram:CategoryCode/text()") == ["AE"]
+    assert _one(root, f"{tax}/ram:ExemptionReason/text()") == (
+        "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG / Art. 196 MwStSystRL)"
+    )
+    assert _one(root, f"{tax}/ram:ExemptionReasonCode/text()") == "VATEX-EU-AE"
+    assert "DE136695976" in _xpath(
+        root, f"{AGREEMENT}/ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID/text()"
+    )
+    assert _xpath(
+        root, f"{AGREEMENT}/ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID/text()"
+    ) == ["ATU12345675"]
+    # Not an intra-community supply of goods: no deliver-to party.
+    assert _xpath(root, "//ram:ShipToTradeParty") == []
+
+
+def test_goods_and_service_to_an_eu_business_are_k_and_ae(samples):
+    root = _cii(samples["mixed_goods_and_service_eu"])
+    rows = root.xpath(f"{SETTLEMENT}/ram:ApplicableTradeTax", namespaces=NS)
+    assert sorted(
+        (_one(r, "ram:CategoryCode/text()"), _one(r, "ram:ExemptionReasonCode/text()"))
+        for r in rows
+    ) == [("AE", "VATEX-EU-AE"), ("K", "VATEX-EU-IC")]
+
+
+def test_service_outside_the_eu_is_not_taxable_and_names_no_vat_id(samples):
+    root = _cii(samples["not_taxable_service_non_eu"])
+    tax = f"{SETTLEMENT}/ram:ApplicableTradeTax"
+    assert _xpath(root, f"{tax}/ram:CategoryCode/text()") == ["O"]
+    assert _one(root, f"{tax}/ram:ExemptionReasonCode/text()") == "VATEX-EU-O"
+    assert _xpath(root, f"{tax}/ram:RateApplicablePercent") == []
+    # BR-O-02: neither VAT ID; the seller is identified by the tax number (BR-CO-26).
+    seller_ids = root.xpath(
+        f"{AGREEMENT}/ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID", namespaces=NS
+    )
+    assert [(e.get("schemeID"), e.text) for e in seller_ids] == [("FC", "30/123/45678")]
+    assert _xpath(root, f"{AGREEMENT}/ram:BuyerTradeParty/ram:SpecifiedTaxRegistration") == []
 
 
 def test_small_business_shows_no_vat_and_the_section_19_reason(samples):

@@ -73,7 +73,8 @@ def test_a_failing_preparation_costs_speed_not_the_document(monkeypatch, caplog)
 
     monkeypatch.setattr(fonts, "prepared_folder", broken)
     paths = fonts.font_paths()
-    assert paths == [str(fonts._variable_inter().parent)]  # the full Inter alone
+    fallbacks = [str(path.parent) for path in fonts.fallback_fonts()]
+    assert paths == [str(fonts._variable_inter().parent), *fallbacks]  # no prepared Inter
     assert "could not prepare the invoice font" in caplog.text
     render.reset_compiler()
     try:
@@ -83,3 +84,63 @@ def test_a_failing_preparation_costs_speed_not_the_document(monkeypatch, caplog)
     finally:
         monkeypatch.undo()
         render.reset_compiler()
+
+
+CUSTOMER_NAMES = {
+    "Greek": "Ελένη Παπαδοπούλου",
+    "Cyrillic": "Иван Петрович Сидоров",
+    "Vietnamese": "Nguyễn Thị Ánh Tuyết",
+    "Turkish": "Şükrü Ağaoğlu",
+    # One word each: pypdf's text extraction does not reorder right-to-left runs.
+    "Arabic": "محمد",
+    "Hebrew": "שרה",
+    "Chinese": "王小明",
+    "Hangul": "홍길동",
+}
+
+
+def _font_files(pdf: bytes) -> dict[str, bool]:
+    """Each font of the PDF → whether its glyphs are embedded (PDF/A asks for all)."""
+    embedded = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            name = str(font["/BaseFont"]).split("+", 1)[-1]
+            if "/DescendantFonts" in font:  # Type0 (CID) fonts keep the descriptor below
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font["/FontDescriptor"].get_object()
+            embedded[name] = any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+    return embedded
+
+
+def test_names_in_the_scripts_customers_have_render_with_every_font_embedded() -> None:
+    sample = sample_snapshots()["standard_rate"]
+    fonts_used: dict[str, bool] = {}
+    for script, name in CUSTOMER_NAMES.items():
+        snapshot = dataclasses.replace(sample, buyer=dataclasses.replace(sample.buyer, name=name))
+        pdf = render_pdf(snapshot, einvoice_xml=build_cii(snapshot))
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        assert name in text, script
+        fonts_used.update(_font_files(pdf))
+    assert all(fonts_used.values()), fonts_used
+    # The fallbacks this project ships set them, not whatever fonts the system has.
+    assert {"NotoSansArabic-Regular", "Heebo-Regular"} <= set(fonts_used)
+    assert any(name.startswith("NotoSansCJKjp-Regular") for name in fonts_used)
+
+
+def test_the_fallback_fonts_cover_the_scripts_and_nothing_draws_a_control_character() -> None:
+    covered = fonts.covered_codepoints()
+    assert covered is not None
+    for name in CUSTOMER_NAMES.values():
+        assert {ord(char) for char in name if not char.isspace()} <= covered, name
+    assert not {0x0B, 0x9C, 0x202E} & covered
+
+
+def test_the_coverage_is_read_from_the_fonts_once_then_from_the_cache(tmp_path: Path) -> None:
+    read = fonts.covered_codepoints(cache_root=tmp_path)
+    [cached] = tmp_path.glob("coverage-*.json")
+    assert fonts.covered_codepoints(cache_root=tmp_path) == read
+    cached.write_text("[[65, 66]]")  # proves the second call reads the cache, not the fonts
+    assert fonts.covered_codepoints(cache_root=tmp_path) == {65, 66}

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -63,6 +63,14 @@ def _state() -> tuple:
 def _check_passes() -> None:
     call_command("check", stdout=io.StringIO(), stderr=io.StringIO())  # raises if not intact
     assert list(verify_chains()) == []
+
+
+def _check_problems() -> list[str]:
+    """The problems `faktura check` reports (it fails on any)."""
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("check", stdout=io.StringIO(), stderr=err)
+    return [line for line in err.getvalue().splitlines() if line.startswith("INTEGRITY")]
 
 
 def _break_one(number: str | None, monkeypatch) -> None:
@@ -169,7 +177,11 @@ def test_an_invalid_document_blocks_only_itself(business_customer, actor, archiv
     assert set(Invoice.objects.filter(pk__in=good).values_list("delivery_status", flat=True)) == {
         "queued"
     }
-    _check_passes()
+    assert _check_problems() == [
+        f"INTEGRITY: invoice {bad.number} (id {bad.pk}): blocked, neither archived nor sent: "
+        f"{bad.delivery_error.splitlines()[0]} (fix, then `faktura process-documents --blocked`)"
+    ]
+    assert list(verify_chains()) == []
 
     # Again, still broken: blocked for the same reason, nothing new.
     before = _state()
@@ -259,28 +271,6 @@ def test_a_mixed_chunk_archives_xrechnung_as_xml_and_pdf(business_customer, comp
         assert message.attachments == [xml_doc.pk]
         assert message.to == ["rechnung@musterstadt.de"]
     _check_passes()
-
-
-def test_one_document_failing_to_render_holds_up_no_other(business_customer, actor, monkeypatch):
-    invoices = _chunk(business_customer, actor, 3)
-    real = pipeline.render_pdf
-
-    def render(snapshot, **kwargs):
-        if snapshot.number == invoices[1].number:
-            raise RuntimeError("Typst fell over")
-        return real(snapshot, **kwargs)
-
-    monkeypatch.setattr(pipeline, "render_pdf", render)
-    with pytest.raises(pipeline.ChunkFailed) as failed:
-        pipeline.process_many([i.pk for i in invoices])
-    assert list(failed.value.failures) == [invoices[1].pk]
-    others = [invoices[0].pk, invoices[2].pk]
-    assert sorted(ArchivedDocument.objects.values_list("invoice_id", flat=True)) == others
-    assert sorted(OutboxMessage.objects.values_list("invoice_id", flat=True)) == others
-
-    monkeypatch.undo()  # the retry of the task finishes the chunk
-    pipeline.process_many([i.pk for i in invoices])
-    assert OutboxMessage.objects.count() == 3
 
 
 def test_a_customer_without_address_is_archived_and_reported_the_rest_queued(

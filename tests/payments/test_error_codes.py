@@ -17,8 +17,15 @@ MODULES = [
     "payments/locks.py",
     "payments/models.py",
     "collection/services.py",
+    "collection/selectors.py",
+    "payments/account_statement.py",
     "api/payments.py",
     "api/collection.py",
+    "api/disputes.py",
+    "api/refunds.py",
+    "api/balance.py",
+    "api/company.py",
+    "api/direct_debit_preview.py",
 ]
 
 

@@ -14,10 +14,11 @@ from faktura.api import idempotency, presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
 from faktura.api.fields import MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
-from faktura.collection import error_codes, services
+from faktura.collection import error_codes, selectors, services
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
 from faktura.core.errors import NotFound, StateConflict
 from faktura.core.money import format_amount
+from faktura.payments.models import Dispute
 
 mandates_router = Router(tags=["direct debit"])
 batches_router = Router(tags=["direct debit"])
@@ -75,6 +76,14 @@ class MandateOut(Schema):
     country: str
     last_collection_date: dt.date | None
     expires_on: dt.date = Field(description="36 months after the last collection")
+    collection_paused: bool = Field(
+        description="An open dispute (a debit under this mandate returned with MD06) pauses "
+        "every collection with this mandate until staff clear it"
+    )
+    collection_paused_reason: str = Field(
+        examples=["Widerspruch MD06 zu RE-2026-00042"], description="Empty when not paused"
+    )
+    paused_by_disputes: list[int] = Field(description="Ids of the open disputes that pause it")
 
 
 class MandateList(_List):
@@ -121,7 +130,10 @@ class BatchList(_List):
     data: list[BatchOut]
 
 
-def _mandate(obj: Mandate) -> MandateOut:
+def _mandate(obj: Mandate, paused: dict[int, list[Dispute]] | None = None) -> MandateOut:
+    if paused is None:
+        paused = selectors.paused_mandates([obj.pk])
+    disputes = paused.get(obj.pk, [])
     return MandateOut(
         id=obj.pk,
         created_at=presenters.timestamp(obj.created_at) or "",
@@ -142,11 +154,21 @@ def _mandate(obj: Mandate) -> MandateOut:
         country=obj.country,
         last_collection_date=obj.last_collection_date,
         expires_on=obj.expires_on,
+        collection_paused=bool(disputes),
+        collection_paused_reason="; ".join(
+            " ".join(("Widerspruch", d.reason_code, "zu", d.invoice.number or "")).replace(
+                "  ", " "
+            )
+            for d in disputes
+        ),
+        paused_by_disputes=[d.pk for d in disputes],
     )
 
 
 def _mandate_list(rows: Iterable[Mandate]) -> list[MandateOut]:
-    return [_mandate(row) for row in rows]
+    rows = list(rows)
+    paused = selectors.paused_mandates([row.pk for row in rows])
+    return [_mandate(row, paused) for row in rows]
 
 
 def _batch(obj: DirectDebitBatch) -> BatchOut:

@@ -46,7 +46,7 @@ def list_customers(
         queryset = queryset.filter(email__iexact=email)
     if number:
         queryset = queryset.filter(number=number)
-    return presenters.page(queryset, params, lambda rows: [presenters.customer(c) for c in rows])
+    return presenters.page(queryset, params, presenters.customer_list)
 
 
 @router.get("/{customer_id}", response={200: CustomerOut, **ERRORS}, auth=read_auth)

@@ -73,6 +73,20 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unknown_tax_rate": (422, "No active tax rate with this code."),
     "tax_rate_required": (422, "Name the tax rate (several rates, or no product)."),
     "buyer_vat_id_required": (422, "Reverse charge / intra-community supply need a VAT ID."),
+    "invalid_supply_kind": (422, "kind is goods or service."),
+    "invalid_kind": (422, "kind is goods or service."),
+    "supply_kind_required": (
+        422,
+        "A line without product sold to a business abroad needs its kind (goods or service).",
+    ),
+    "not_taxable_mixed": (
+        422,
+        "A supply not taxable in Germany (O) must be invoiced on its own (BR-O-11).",
+    ),
+    "seller_tax_number_required": (
+        422,
+        "A supply not taxable in Germany needs the company's tax number (BR-O-02, BR-CO-26).",
+    ),
     "customer_not_found": (422, "The customer given in the body does not exist."),
     "order_discarded": (422, "The order with this external_reference was discarded."),
     "invalid_price_mode": (422, "price_mode is net or gross."),
@@ -81,6 +95,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unknown_line": (422, "The invoice has no line at this position."),
     "reason_required": (422, "A rejection needs a reason."),
     "invalid_input": (422, "The input is not acceptable; see field."),
+    "text_not_printable": (
+        422,
+        "The text holds a character no document can show (control character, bidi override, "
+        "or a character no font covers); the message names field and character.",
+    ),
     "invalid_vat_id": (422, "Not a valid EU VAT ID (format and check digits)."),
     "invalid_leitweg_id": (422, "Not a valid Leitweg-ID (format and check digits)."),
     "invalid_email": (422, "Not a valid e-mail address."),

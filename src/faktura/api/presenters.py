@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Cast
 
 from faktura.api import schemas
@@ -118,7 +118,34 @@ def customer(obj: Customer) -> schemas.CustomerOut:
         dunning_block_until=obj.dunning_block_until,
         dunning_block_reason=obj.dunning_block_reason,
         credit_limit=_amount(obj.credit_limit),
+        open_disputes=_open_disputes(obj),
     )
+
+
+def _open_disputes(obj: Customer) -> int:
+    counted = getattr(obj, "open_dispute_count", None)
+    if counted is not None:
+        return int(counted)
+    from faktura.payments.models import Dispute
+
+    return Dispute.objects.filter(customer_id=obj.pk, cleared_at__isnull=True).count()
+
+
+def customer_list(rows: Iterable[Customer]) -> list[schemas.CustomerOut]:
+    """Present customers, counting their open disputes in one query."""
+    from faktura.payments.models import Dispute
+
+    rows = list(rows)
+    counts = dict(
+        Dispute.objects.filter(customer_id__in=[c.pk for c in rows], cleared_at__isnull=True)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
+    )
+    for row in rows:
+        row.open_dispute_count = counts.get(row.pk, 0)  # type: ignore[attr-defined]
+    return [customer(row) for row in rows]
 
 
 def products() -> QuerySet[Product]:
@@ -142,6 +169,7 @@ def product(obj: Product) -> schemas.ProductOut:
         price_mode=obj.price_mode,
         unit_price=price(obj.unit_price),
         tax_rate=obj.tax_rate.code,
+        kind=obj.kind,  # type: ignore[arg-type]
         track_stock=obj.track_stock,
         stock_level=quantity(obj.stock_level),
         low_stock_threshold=quantity(obj.low_stock_threshold)
@@ -173,13 +201,57 @@ def invoices(queryset: InvoiceQuerySet | QuerySet[Invoice]) -> QuerySet[Invoice]
     )
     return (
         queryset.select_related("original")
-        .prefetch_related("lines__credited_line", "allowances", "taxes")
+        .prefetch_related(
+            "lines__credited_line",
+            "allowances",
+            "taxes",
+            Prefetch("disputes", queryset=_open_disputes_query(), to_attr="open_disputes"),
+        )
         .annotate(is_cancelled=Exists(cancelled))
     )
 
 
-def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut:
-    """Present one invoice; ``obj`` comes from :func:`invoices` or is re-read through it."""
+def _open_disputes_query() -> QuerySet[Any]:
+    """Open disputes with the mandate of the returned debit that opened them, if any."""
+    from faktura.collection.models import DirectDebitItem
+    from faktura.payments.models import Dispute
+
+    mandate = DirectDebitItem.objects.filter(return_event=OuterRef("return_event")).values(
+        "mandate_id"
+    )[:1]
+    return (
+        Dispute.objects.filter(cleared_at__isnull=True)
+        .annotate(mandate_id=Subquery(mandate))
+        .order_by("opened_at", "pk")
+    )
+
+
+def _dispute(obj: Invoice) -> schemas.InvoiceDisputeOut | None:
+    disputes = getattr(obj, "open_disputes", None)
+    if disputes is None:
+        disputes = list(_open_disputes_query().filter(invoice_id=obj.pk))
+    if not disputes:
+        return None
+    first = disputes[0]
+    return schemas.InvoiceDisputeOut(
+        id=first.pk,
+        reason_code=first.reason_code,
+        opened_at=timestamp(first.opened_at) or "",
+        mandate=first.mandate_id,
+    )
+
+
+def invoice(
+    obj: Invoice,
+    *,
+    today: dt.date | None = None,
+    shares: dict[int, selectors.CorrectionShare] | None = None,
+) -> schemas.InvoiceOut:
+    """Present one invoice; ``obj`` comes from :func:`invoices` or is re-read through it.
+
+    ``shares``: the corrections' shares (``selectors.correction_shares``) when a list
+    computed them for the whole page.
+    """
     if not hasattr(obj, "open_amount"):
         obj = invoices(Invoice.objects.filter(pk=obj.pk)).get()
     finalized = obj.status == Status.FINALIZED
@@ -194,6 +266,13 @@ def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut
         if finalized
         else None
     )
+    if finalized and obj.kind != Kind.INVOICE:
+        # A correction is not a receivable: applied to its original, or owed back.
+        if shares is None:
+            shares = selectors.correction_shares([obj])
+        share = shares.get(obj.pk, selectors.CorrectionShare(obj.grand_total, Decimal("0.00")))
+        open_amount, status = share.refund_due, share.status
+    dispute = _dispute(obj)
     overdue = (
         finalized
         and obj.kind == Kind.INVOICE
@@ -215,7 +294,7 @@ def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut
         order_reference=obj.order_reference,
         buyer_reference=obj.buyer_reference,
         currency=obj.currency,
-        price_mode=obj.price_mode,
+        price_mode=obj.price_mode,  # type: ignore[arg-type]
         language=obj.language,
         issue_date=obj.issue_date,
         due_date=obj.due_date,
@@ -258,6 +337,8 @@ def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut
         open_amount=_amount(open_amount),
         payment_status=status,  # type: ignore[arg-type]
         overdue=bool(overdue),
+        disputed=dispute is not None,
+        dispute=dispute,
         approval_reasons=list(obj.approval_reasons or []),
         approved_by=obj.approved_by,
         rejection_reason=obj.rejection_reason,
@@ -269,7 +350,9 @@ def invoice(obj: Invoice, *, today: dt.date | None = None) -> schemas.InvoiceOut
 
 def invoice_list(rows: Iterable[Invoice]) -> list[schemas.InvoiceOut]:
     today = clock.today()
-    return [invoice(row, today=today) for row in rows]
+    rows = list(rows)
+    shares = selectors.correction_shares(rows)
+    return [invoice(row, today=today, shares=shares) for row in rows]
 
 
 def _line(line: Any) -> schemas.InvoiceLineOut:
@@ -292,4 +375,5 @@ def _line(line: Any) -> schemas.InvoiceLineOut:
         tax_category=line.tax_category,
         tax_percent=format_amount(line.tax_rate),
         tax_exemption_reason=line.tax_exemption_reason,
+        supply_kind=line.supply_kind,
     )

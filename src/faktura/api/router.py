@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from faktura.api import collection as collection_api
 from faktura.api import (
+    balance,
+    company,
     customers,
+    direct_debit_preview,
+    disputes,
     documents,
     errors,
     invoices,
     orders,
     products,
     provider_webhooks,
+    refunds,
     statements,
     tax_rates,
 )
+from faktura.api import collection as collection_api
 from faktura.api import payments as payments_api
 from faktura.api.fields import ApiParser
 
@@ -45,6 +50,8 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/customers", customers.router)
+api.add_router("/customers", balance.router)
+api.add_router("/company", company.router)
 api.add_router("/products", products.router)
 api.add_router("/tax-rates", tax_rates.router)
 api.add_router("/orders", orders.router)
@@ -54,6 +61,12 @@ api.add_router("/payments", payments_api.router)
 api.add_router("/payment-requests", payments_api.requests_router)
 api.add_router("/mandates", collection_api.mandates_router)
 api.add_router("/direct-debit-batches", collection_api.batches_router)
+api.add_router("/direct-debits", direct_debit_preview.router)
+api.add_router("/disputes", disputes.disputes_router)
+api.add_router("/returned-debits", disputes.returned_debits_router)
+api.add_router("/chargebacks", disputes.chargebacks_router)
+api.add_router("/fee-items", disputes.fee_items_router)
+api.add_router("/refunds", refunds.router)
 api.add_router("/statements", statements.router)
 api.add_router("/bank-transactions", statements.transactions_router)
 api.add_router("/webhooks", provider_webhooks.router)

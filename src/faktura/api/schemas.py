@@ -123,6 +123,10 @@ class CustomerOut(Schema):
     dunning_block_reason: str
     credit_limit: MoneyOut | None
     currency: str = "EUR"
+    open_disputes: int = Field(
+        description="Open disputes (e.g. a direct debit returned with MD06): while one is "
+        "open, the mandate of the disputed debit collects nothing"
+    )
 
 
 # --- catalog -----------------------------------------------------------------------------
@@ -136,13 +140,20 @@ class ProductPatch(Schema):
     price_mode: Literal["net", "gross"] | None = None
     unit_price: UnitPrice | None = None
     tax_rate: str | None = Field(None, description="Tax rate code", examples=["de-19"])
+    kind: Literal["goods", "service"] | None = Field(
+        None,
+        description="Goods or a service: decides the VAT category of cross-border sales to "
+        "businesses (goods to the EU: K, services to the EU: AE, services outside the EU: O, "
+        "goods outside the EU: G). Default at creation: goods when stock is tracked, else "
+        "service",
+    )
     track_stock: bool | None = None
     low_stock_threshold: Quantity | None = None
     active: bool | None = None
 
     @field_validator(
         "sku", "name", "description", "unit_code", "price_mode", "unit_price", "tax_rate",
-        "track_stock", "active",
+        "kind", "track_stock", "active",
         mode="before",
     )  # fmt: skip
     @classmethod
@@ -170,6 +181,7 @@ class ProductOut(Schema):
     unit_price: str = Field(examples=["9.99"])
     currency: str = "EUR"
     tax_rate: str = Field(examples=["de-19"])
+    kind: Literal["goods", "service"]
     track_stock: bool
     stock_level: str
     low_stock_threshold: str | None
@@ -192,6 +204,13 @@ class TaxRateOut(Schema):
 # --- orders and invoices -----------------------------------------------------------------
 
 
+PRICE_MODE_DEFAULT = (
+    "net: unit prices are net, VAT is added; gross: unit prices include VAT (the gross the "
+    "consumer saw is kept). When an order does not say, consumers get gross and businesses "
+    "and public bodies get net."
+)
+
+
 class OrderLineIn(Schema):
     sku: str | None = Field(None, max_length=50, description="A product; or give name and price")
     name: str | None = Field(None, max_length=200)
@@ -199,7 +218,16 @@ class OrderLineIn(Schema):
     quantity: Quantity
     unit_price: UnitPrice | None = None
     unit_code: UnitCode | None = None
-    tax_rate: str | None = Field(None, examples=["de-19"])
+    tax_rate: str | None = Field(
+        None,
+        examples=["de-19"],
+        description="Overrides the tax rate Faktura decides from the customer and the kind",
+    )
+    kind: Literal["goods", "service"] | None = Field(
+        None,
+        description="Goods or service; a product line takes its product's kind. A line "
+        "without product sold to a business abroad needs it (or a tax_rate)",
+    )
     discount_percent: Percent | None = None
     discount_amount: Amount | None = None
 
@@ -216,7 +244,11 @@ class OrderIn(Schema):
         max_length=100,
         description="The shop's order number; a repeated reference returns the first invoice.",
     )
-    price_mode: Literal["net", "gross"] | None = None
+    price_mode: Literal["net", "gross"] | None = Field(
+        None,
+        description=PRICE_MODE_DEFAULT + " The effective value is returned as the invoice's "
+        "price_mode.",
+    )
     lines: list[OrderLineIn]
     document_discount_percent: Percent | None = None
     document_discount_amount: Amount | None = None
@@ -265,6 +297,9 @@ class InvoiceLineOut(Schema):
     tax_category: str
     tax_percent: str = Field(examples=["19.00"])
     tax_exemption_reason: str
+    supply_kind: Literal["goods", "service", ""] = Field(
+        description="Goods or service, as copied from the product or the order line"
+    )
 
 
 class InvoiceTaxOut(Schema):
@@ -290,6 +325,16 @@ class ServicePeriodOut(Schema):
     end: dt.date | None
 
 
+class InvoiceDisputeOut(Schema):
+    id: int
+    object: Literal["dispute"] = "dispute"
+    reason_code: str = Field(examples=["MD06"])
+    opened_at: Timestamp
+    mandate: int | None = Field(
+        description="The mandate whose collection the dispute pauses (returned debits)"
+    )
+
+
 class InvoiceOut(Schema):
     id: int
     object: Literal["invoice"] = "invoice"
@@ -303,7 +348,10 @@ class InvoiceOut(Schema):
     order_reference: str
     buyer_reference: str
     currency: str
-    price_mode: str
+    price_mode: Literal["net", "gross"] = Field(
+        description="How unit prices were entered and totals computed (the effective value). "
+        + PRICE_MODE_DEFAULT
+    )
     language: str
     issue_date: dt.date | None
     due_date: dt.date | None
@@ -321,10 +369,27 @@ class InvoiceOut(Schema):
     tax_total: MoneyOut
     grand_total: MoneyOut
     payable_amount: MoneyOut
-    open_amount: MoneyOut | None = Field(description="Finalized documents only")
-    payment_status: Literal["unpaid", "partially_paid", "paid", "overpaid", "cancelled"] | None = (
-        Field(description="Finalized documents only")
+    open_amount: MoneyOut | None = Field(
+        description="Finalized documents only. Invoices: what the customer still owes. "
+        "Credit notes and cancellations: what is owed back to the customer (0.00 when the "
+        "correction was applied to what was open on its original)"
     )
+    payment_status: (
+        Literal[
+            "unpaid", "partially_paid", "paid", "overpaid", "cancelled", "applied", "refund_due"
+        ]
+        | None
+    ) = Field(
+        description="Finalized documents only. Invoices: unpaid, partially_paid, paid, "
+        "overpaid, cancelled. Credit notes and cancellations: applied (set off against the "
+        "original's open amount) or refund_due (the original was paid already: open_amount "
+        "is owed back to the customer)"
+    )
+    disputed: bool = Field(
+        description="An open dispute (e.g. direct debit returned with MD06): not collected "
+        "automatically until staff clear it"
+    )
+    dispute: InvoiceDisputeOut | None
     overdue: bool
     approval_reasons: list[str]
     approved_by: str

@@ -17,10 +17,11 @@ class ProductAdmin(admin.ModelAdmin):
         "price_mode",
         "unit_price",
         "tax_rate",
+        "kind",
         "track_stock",
         "stock_level",
     ]
-    list_filter = ["tax_rate", "track_stock", "active"]
+    list_filter = ["tax_rate", "kind", "track_stock", "active"]
     search_fields = ["sku", "name"]
 
 

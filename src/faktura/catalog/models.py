@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from faktura.core import text
+
 # UN/ECE Recommendation 20 unit codes most used on German invoices.
 UNIT_CODES = {
     "C62": _("Stück"),
@@ -64,7 +66,7 @@ class TaxRate(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
+        errors: dict[str, Any] = text.field_errors(self, ("name", "exemption_reason"))
         if self.category == self.Category.STANDARD and (self.rate or 0) <= 0:
             errors["rate"] = _("Kategorie S braucht einen Satz über 0 % (BR-S-05).")
         if self.category != self.Category.STANDARD and self.rate:
@@ -75,10 +77,24 @@ class TaxRate(models.Model):
             raise ValidationError(errors)
 
 
+class SupplyKind(models.TextChoices):
+    """Goods (Lieferung, § 3 (1) UStG) or a service (sonstige Leistung, § 3 (9) UStG).
+
+    Decides the VAT category of a sale to a business abroad: goods to the EU are an
+    intra-community supply (K), services to the EU are reverse charge (AE), services
+    outside the EU are not taxable in Germany (O), goods outside the EU an export (G).
+    """
+
+    GOODS = "goods", _("Lieferung (Ware)")
+    SERVICE = "service", _("Sonstige Leistung (Dienstleistung)")
+
+
 class Product(models.Model):
     class PriceMode(models.TextChoices):
         NET = "net", _("Netto")
         GROSS = "gross", _("Brutto (Verbraucherpreis)")
+
+    Kind = SupplyKind
 
     sku = models.CharField(_("Artikelnummer"), max_length=50, unique=True)
     name = models.CharField(_("Bezeichnung"), max_length=200)
@@ -102,6 +118,17 @@ class Product(models.Model):
     tax_rate = models.ForeignKey(
         TaxRate, on_delete=models.PROTECT, related_name="products", verbose_name=_("Steuersatz")
     )
+    kind = models.CharField(
+        _("Art der Leistung"),
+        max_length=7,
+        choices=SupplyKind.choices,
+        default=SupplyKind.SERVICE,
+        help_text=_(
+            "Entscheidet die Steuer bei Verkäufen an Unternehmen im Ausland: Lieferung in die "
+            "EU steuerfrei (K), Dienstleistung in die EU Reverse Charge (AE), Dienstleistung "
+            "außerhalb der EU nicht steuerbar (O), Lieferung außerhalb der EU Ausfuhr (G)."
+        ),
+    )
     track_stock = models.BooleanField(_("Bestand führen"), default=False)
     stock_level = models.DecimalField(_("Bestand"), max_digits=14, decimal_places=4, default=0)
     low_stock_threshold = models.DecimalField(
@@ -116,6 +143,12 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    def clean(self) -> None:
+        # Copied onto invoice lines: refuse what no document can show (core.text).
+        errors = text.field_errors(self, ("sku", "name", "description"), multiline=("description",))
+        if errors:
+            raise ValidationError(errors)
 
 
 class StockMovement(models.Model):

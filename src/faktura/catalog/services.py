@@ -27,6 +27,7 @@ EDITABLE_FIELDS = (
     "price_mode",
     "unit_price",
     "tax_rate",
+    "kind",
     "track_stock",
     "low_stock_threshold",
     "active",
@@ -36,6 +37,7 @@ CREATE_ONLY_FIELDS = ("stock_level",)
 OPENING_STOCK = "Anfangsbestand"
 
 _CODES = {
+    "text_not_printable": "text_not_printable",
     "unique": "duplicate_{field}",
     "blank": "missing_{field}",
     "null": "missing_{field}",
@@ -100,6 +102,8 @@ def _audit_value(value: object) -> object:
 def create_product(*, actor: Actor, **fields: Any) -> Product:
     """Create a product; an opening ``stock_level`` is recorded as a stock movement.
 
+    ``kind`` (goods or service) defaults to goods for tracked products, else service.
+
     Raises InvalidInput (with the field) for a duplicate SKU, an unknown tax rate, a unit
     price with more than four decimals, an unknown unit code.
     """
@@ -112,7 +116,12 @@ def create_product(*, actor: Actor, **fields: Any) -> Product:
         raise InvalidInput(
             "unit_price: a product needs a price", code="invalid_unit_price", field="unit_price"
         )
-    product = Product(**_parsed(fields))
+    values = _parsed(fields)
+    if values.get("kind") is None:
+        # Only goods have a stock: a tracked product is goods, anything else a service
+        # (subscriptions, courses, consulting), the same rule migration 0003 applied.
+        values["kind"] = Product.Kind.GOODS if values.get("track_stock") else Product.Kind.SERVICE
+    product = Product(**values)
     _validated(product)
     with transaction.atomic():
         product.save()

@@ -4,6 +4,17 @@ The planned debit date of an invoice is its due date, but never earlier than iss
 date + pre-notification days (14, or the shorter period agreed with the customers),
 moved to the next TARGET2 business day. It is printed on the invoice
 (pre-notification) and a batch only collects invoices whose planned date has come.
+
+A dispute pauses the mandate, not only the invoice. A return with reason MD06 ("refund
+request by end customer") means the debtor used the refund right of the SEPA Core
+rulebook (eight weeks after the debit, no questions asked, § 675x (2) BGB): the debtor
+objected to being debited. Collecting the next invoice with the same mandate is what the
+debtor objected to; the bank would refund it on request again, the creditor would pay
+another return fee, and the debtor's trust is gone. So while a dispute that came from a
+return of a debit under a mandate is open, no invoice of that customer is collected with
+that mandate (the disputed invoice and any new one), until staff clear the dispute
+(``payments.returns.clear_dispute``) after talking to the customer. Disputes without a
+mandate (card chargebacks) block only their own invoice.
 """
 
 from __future__ import annotations
@@ -14,8 +25,11 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q
 
-from faktura.collection.calendar import on_or_after
+from faktura.collection.calendar import is_business_day, next_business_day, on_or_after
 from faktura.collection.models import DirectDebitItem, Mandate
+from faktura.core import clock
+from faktura.core.errors import InvalidInput
+from faktura.core.models import BankAccount, Company
 from faktura.core.money import round_money
 from faktura.documents.snapshot import DirectDebitSnapshot
 from faktura.invoicing import selectors as invoice_selectors
@@ -33,6 +47,30 @@ def usable_mandate(customer_id: int, *, on: dt.date) -> Mandate | None:
         if mandate.is_usable(on):
             return mandate
     return None
+
+
+def paused_mandates(mandate_ids: list[int] | None = None) -> dict[int, list[Dispute]]:
+    """The mandates whose collection an open dispute pauses, with those disputes (oldest first).
+
+    A dispute pauses the mandate of the direct debit whose return opened it (see above).
+    """
+    items = DirectDebitItem.objects.filter(
+        return_event__disputes__isnull=False, return_event__disputes__cleared_at__isnull=True
+    )
+    if mandate_ids is not None:
+        items = items.filter(mandate_id__in=mandate_ids)
+    mandates_of_event: dict[int, set[int]] = {}
+    for mandate_id, event_id in items.values_list("mandate_id", "return_event_id").distinct():
+        mandates_of_event.setdefault(event_id, set()).add(mandate_id)
+    paused: dict[int, list[Dispute]] = {}
+    disputes = Dispute.objects.filter(
+        cleared_at__isnull=True, return_event_id__in=mandates_of_event
+    ).select_related("invoice")
+    for dispute in disputes.order_by("opened_at", "pk"):
+        assert dispute.return_event_id is not None
+        for mandate_id in sorted(mandates_of_event[dispute.return_event_id]):
+            paused.setdefault(mandate_id, []).append(dispute)
+    return paused
 
 
 def planned_debit_date(invoice: Invoice, *, pre_notification_days: int | None = None) -> dt.date:
@@ -97,6 +135,8 @@ def collectable_invoices(
 ) -> list[Collectable]:
     """Finalized, open, undisputed invoices of direct-debit customers due for collection.
 
+    Nothing is collected with a mandate that an open dispute pauses.
+
     Each invoice once: none with a pending, submitted or settled item, none whose last
     return forbids a new attempt. Only customers whose newest usable mandate has
     ``scheme``; a one-off mandate collects one invoice, once.
@@ -124,6 +164,7 @@ def collectable_invoices(
         invoice_selectors.with_open_amounts(queryset).filter(open_amount__gt=0).order_by("pk")
     )
     mandates: dict[int, Mandate | None] = {}
+    paused = set(paused_mandates())
     one_off_taken: set[int] = set()
     result = []
     for invoice in rows:
@@ -138,6 +179,8 @@ def collectable_invoices(
         mandate = mandates[invoice.customer_id]
         if mandate is None or mandate.scheme != scheme:
             continue
+        if mandate.pk in paused:
+            continue  # a dispute pauses the mandate (see the module docstring)
         if mandate.kind == Mandate.Kind.ONE_OFF:
             if mandate.pk in one_off_taken or (
                 mandate.items.exclude(state=DirectDebitItem.State.DISCARDED).exists()
@@ -146,3 +189,78 @@ def collectable_invoices(
             one_off_taken.add(mandate.pk)
         result.append(Collectable(invoice=invoice, mandate=mandate, amount=amount))
     return result
+
+
+# --- the collection date and the preview of a batch ------------------------------------------
+
+
+def earliest_collection_date(today: dt.date | None = None) -> dt.date:
+    """The first date a new file may collect on: one TARGET2 business day after today.
+
+    SDD Core and B2B since 2016: the file reaches the bank at least one TARGET2 business
+    day before the collection date (D-1).
+    """
+    return next_business_day(today if today is not None else clock.today())
+
+
+def check_collection_date(collection_date: dt.date) -> None:
+    """Refuse a collection date no file may have; the message names the earliest valid date.
+
+    Raises InvalidInput collection_date_too_early, collection_date_not_business_day.
+    """
+    earliest = earliest_collection_date()
+    if collection_date < earliest:
+        raise InvalidInput(
+            f"collection_date: {collection_date} is too early; the bank needs the file one "
+            f"TARGET2 business day before collection, so the earliest date is {earliest}.",
+            code="collection_date_too_early",
+            field="collection_date",
+        )
+    if not is_business_day(collection_date):
+        raise InvalidInput(
+            f"collection_date: {collection_date} is not a TARGET2 business day "
+            "(weekend, 1 Jan, Good Friday, Easter Monday, 1 May, 25/26 Dec); the next "
+            f"valid date is {on_or_after(collection_date)} (the earliest valid date is "
+            f"{earliest}).",
+            code="collection_date_not_business_day",
+            field="collection_date",
+        )
+
+
+def batch_blockers() -> list[str]:
+    """Why no file could be made at all, as error codes (empty: nothing in the way)."""
+    company = Company.objects.order_by("pk").first()
+    if company is None:
+        return ["company_missing"]
+    blockers = []
+    if not company.creditor_id:
+        blockers.append("creditor_id_missing")
+    if not BankAccount.objects.filter(company=company).exists():
+        blockers.append("bank_account_missing")
+    return blockers
+
+
+# How far ahead next_collection_date looks for a date with something to collect.
+PREVIEW_HORIZON_DAYS = 92
+
+
+def next_collection_date(*, scheme: str, start: dt.date | None = None) -> dt.date | None:
+    """The first valid date from ``start`` on which a file of ``scheme`` would collect anything.
+
+    Decided by :func:`collectable_invoices` itself (the batch's own selection), tried on
+    each date an invoice becomes due; None when nothing falls due within the horizon.
+    """
+    first = max(start or earliest_collection_date(), earliest_collection_date())
+    first = on_or_after(first)
+    horizon = first + dt.timedelta(days=PREVIEW_HORIZON_DAYS)
+    days = PaymentSettings.load().pre_notification_days
+    candidates = sorted(
+        {
+            max(planned_debit_date(c.invoice, pre_notification_days=days), first)
+            for c in collectable_invoices(collection_date=horizon, scheme=scheme)
+        }
+    )
+    for day in candidates[:10]:
+        if collectable_invoices(collection_date=day, scheme=scheme):
+            return day
+    return None

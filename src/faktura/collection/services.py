@@ -15,7 +15,6 @@ from django.db import transaction
 
 from faktura.banking.sepa import pain008
 from faktura.collection import selectors
-from faktura.collection.calendar import is_business_day, next_business_day
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate, Scheme
 from faktura.core import audit, clock
 from faktura.core.actors import Actor
@@ -269,22 +268,8 @@ def expire_mandates(*, as_of: dt.date, actor: Actor) -> int:
 
 
 def _check_collection_date(collection_date: dt.date) -> None:
-    earliest = next_business_day(clock.today())
-    if collection_date < earliest:
-        # SDD Core/B2B since 2016: files reach the bank at least one TARGET2 day before.
-        raise InvalidInput(
-            f"collection_date: {collection_date} is too early; the bank needs the file one "
-            f"TARGET2 business day before collection, so the earliest date is {earliest}.",
-            code="collection_date_too_early",
-            field="collection_date",
-        )
-    if not is_business_day(collection_date):
-        raise InvalidInput(
-            f"collection_date: {collection_date} is not a TARGET2 business day "
-            "(weekend, 1 Jan, Good Friday, Easter Monday, 1 May, 25/26 Dec).",
-            code="collection_date_not_business_day",
-            field="collection_date",
-        )
+    # The preview (GET /direct-debits/preview) checks with the same selector.
+    selectors.check_collection_date(collection_date)
 
 
 def _creditor(company: Company) -> pain008.Creditor:

@@ -15,7 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core import validators
+from faktura.core import text, validators
 
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 
@@ -86,7 +86,24 @@ class Company(models.Model):
         return self.legal_name
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
+        # The seller block of every document: refuse what no document can show (core.text).
+        errors: dict[str, Any] = text.field_errors(
+            self,
+            (
+                "legal_name",
+                "legal_form",
+                "street",
+                "house_number",
+                "postcode",
+                "city",
+                "register_court",
+                "register_number",
+                "managing_directors",
+                "phone",
+                "website",
+                "contact_name",
+            ),
+        )
         for field, normalize in (
             ("vat_id", validators.normalize_vat_id),
             ("creditor_id", validators.normalize_creditor_id),
@@ -146,7 +163,7 @@ class BankAccount(models.Model):
         return f"{self.bank_name} {self.iban}"
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
+        errors: dict[str, Any] = text.field_errors(self, ("bank_name", "account_holder"))
         try:
             self.iban = validators.normalize_iban(self.iban)
         except ValidationError as error:

@@ -11,7 +11,20 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core import validators
+from faktura.core import text, validators
+
+# The fields that end up on documents and mails as text.
+TEXT_FIELDS = (
+    "name",
+    "contact_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "additional_emails",
+    "dunning_block_reason",
+)
 
 
 class Customer(models.Model):
@@ -101,7 +114,8 @@ class Customer(models.Model):
         return self.kind == self.Kind.CONSUMER
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
+        # Copied onto every document: refuse what no document can show (core.text).
+        errors: dict[str, Any] = text.field_errors(self, TEXT_FIELDS)
         if self.vat_id:
             try:
                 self.vat_id = validators.normalize_vat_id(self.vat_id)

@@ -10,10 +10,12 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from faktura.core.integrity import EXTRA_CHECKS
         from faktura.documents.archive import archive_problems
+        from faktura.documents.checks import blocked_documents
         from faktura.documents.stuck import stuck_document_problems
 
-        # `faktura check` verifies every archived file against its SHA-256 (GoBD) and names
-        # finalized documents stuck on their way to the customer (DESIGN invariant 9).
-        for check in (archive_problems, stuck_document_problems):
+        # `faktura check` verifies every archived file against its SHA-256 (GoBD), names
+        # every document blocked from delivery (it waits for staff) and every finalized
+        # document stuck on its way to the customer (DESIGN invariant 9).
+        for check in (archive_problems, blocked_documents, stuck_document_problems):
             if check not in EXTRA_CHECKS:
                 EXTRA_CHECKS.append(check)

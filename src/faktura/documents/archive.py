@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
@@ -417,23 +418,90 @@ def embedded_xml(pdf: bytes) -> bytes | None:
 
 
 def archive_problems() -> Iterator[str]:
-    """Yield one line per archived file that is missing or whose bytes changed."""
+    """Yield one line per archived file that is missing, changed, or differs from its record.
+
+    Three things must agree: the file's bytes, its row (SHA-256, size) and the
+    ``document.archived`` audit entry written with the row. A file replaced together with
+    its row's hash and size still differs from the entry; a deleted row leaves its entry
+    behind; a row without an entry was never archived by Faktura. One ordered pass over
+    the rows and one over the entries, joined by document.
+    """
+    from faktura.core.integrity import entries_by_object, merge_by_key, object_key
+    from faktura.invoicing.models import Kind
+
+    entries = entries_by_object(actions=["document.archived"], object_types=Kind.values)
     documents = (
-        ArchivedDocument.objects.select_related("invoice").order_by("pk").iterator(chunk_size=500)
+        ArchivedDocument.objects.select_related("invoice")
+        .order_by("invoice_id", "kind")
+        .iterator(chunk_size=500)
     )
-    for document in documents:
-        storage = document.file.storage
-        name = document.file.name or ""
-        try:
-            if not name or not storage.exists(name):
-                yield f"{_describe(document)}: the archived file is missing"
-                continue
-            actual = _file_digest(storage, name)
-        except OSError as error:
-            yield f"{_describe(document)}: the archived file cannot be read ({error})"
-            continue
-        if actual != document.sha256:
-            yield (
-                f"{_describe(document)}: the archived file was altered "
-                f"(SHA-256 {actual}, archived {document.sha256})"
-            )
+    for _key, recorded, rows in merge_by_key(
+        entries,
+        documents,
+        left_key=lambda entry: object_key(entry["object_id"]),
+        right_key=lambda document: object_key(document.invoice_id),
+    ):
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for entry in recorded:
+            by_kind.setdefault(str(entry["data"].get("kind")), []).append(entry)
+        for document in rows:
+            yield from _file_problems(document)
+            yield from _record_problems(document, by_kind.pop(document.kind, []))
+        for entries_of_kind in by_kind.values():
+            yield _row_gone(entries_of_kind[0])
+
+
+def _file_problems(document: ArchivedDocument) -> Iterator[str]:
+    storage = document.file.storage
+    name = document.file.name or ""
+    try:
+        if not name or not storage.exists(name):
+            yield f"{_describe(document)}: the archived file is missing"
+            return
+        actual = _file_digest(storage, name)
+    except OSError as error:
+        yield f"{_describe(document)}: the archived file cannot be read ({error})"
+        return
+    if actual != document.sha256:
+        yield (
+            f"{_describe(document)}: the archived file was altered "
+            f"(SHA-256 {actual}, archived {document.sha256})"
+        )
+
+
+def _record_problems(document: ArchivedDocument, recorded: list[dict[str, Any]]) -> Iterator[str]:
+    if not recorded:
+        yield f"{_describe(document)}: no archiving record in the audit log"
+        return
+    if len(recorded) > 1:
+        numbers = ", ".join(f"#{entry['pk']}" for entry in recorded)
+        yield f"{_describe(document)}: archived more than once in the audit log ({numbers})"
+    entry = recorded[0]
+    data = entry["data"]
+    differences = [
+        f"{label} {actual}, recorded {data.get(key)}"
+        for key, label, actual in (
+            ("sha256", "SHA-256", document.sha256),
+            ("size", "size", document.size),
+            ("file", "file", document.file.name),
+            ("number", "number", document.invoice.number),
+        )
+        if data.get(key) != actual
+    ]
+    if differences:
+        yield (
+            f"{_describe(document)}: differs from its archiving record (audit entry "
+            f"#{entry['pk']}; {'; '.join(differences)})"
+        )
+
+
+def _row_gone(entry: dict[str, Any]) -> str:
+    from faktura.invoicing.models import Kind
+
+    data = entry["data"]
+    label = Kind(entry["object_type"]).label if entry["object_type"] in Kind.values else "?"
+    return (
+        f"{label} {data.get('number')} ({data.get('kind')}, file {data.get('file')}): "
+        f"archived according to audit entry #{entry['pk']}, but its archive row is missing "
+        "(deleted)"
+    )

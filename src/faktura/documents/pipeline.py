@@ -10,8 +10,9 @@ half-way or a second worker end in the state one run gives.
 it reads the chunk in a handful of queries, renders and stores every document outside any
 transaction, then writes all archive rows, blocked states, outbox messages, audit entries
 and one send task in ONE short transaction (customers locked in id order, then the
-documents). A document that cannot be rendered or has no recipient does not hold up the
-others: the rest is committed, then its error is raised.
+documents). A document that cannot be rendered is blocked with its error; one that meets a
+transient fault or has no recipient does not hold up the others either: the rest is
+committed, then its error is raised.
 
 Decisions:
 
@@ -24,6 +25,19 @@ Decisions:
 * XRechnung (buyers with a Leitweg-ID, CII or UBL): the XML is the original and what is
   sent (kind "xml"). A PDF without embedded XML is archived beside it for people (portal,
   back office); it carries no second e-invoice, so only one e-invoice is in circulation.
+* A document that fails for any other reason of its own (its e-invoice cannot be built, e.g.
+  a control character in legacy data; Typst cannot set it; its mail cannot be composed) is
+  blocked the same way, with the step and the error as ``delivery_error`` and an audit
+  entry, and never stops the others: the single path returns, a chunk commits the rest,
+  ``process-documents`` goes on with the next. Retrying it could only fail again until the
+  code or the data is fixed; then ``process-documents --blocked`` finishes it.
+* Trouble of the infrastructure is not the document's fault and blocks nothing
+  (``is_transient``): a database that is unreachable or a lock that timed out
+  (OperationalError, InterfaceError), a disk that is full or a file that cannot be read
+  (OSError), memory, a renderer that cannot run in this process. The error is raised, so the
+  task fails and is retried (a chunk raises ChunkFailed after committing the others), and
+  the document stays pending for the next run or the sweeper; blocking it would hide a
+  passing fault behind a state that needs staff.
 """
 
 from __future__ import annotations
@@ -36,7 +50,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from faktura.core import audit
@@ -55,6 +69,7 @@ from faktura.documents.einvoice.validation import Syntax
 from faktura.documents.models import ArchivedDocument, Letterhead, safe_filename
 from faktura.documents.pdf import render_pdf
 from faktura.documents.pdf.letterhead import DEFAULT_ACCENT
+from faktura.documents.pdf.render import RendererUnavailable
 from faktura.documents.snapshot import DirectDebitSnapshot, DocumentSnapshot
 from faktura.invoicing.models import Invoice
 
@@ -67,6 +82,31 @@ ACTOR = Actor.system("documents")
 # share one short transaction (100 renders in about 15 % less CPU per document than 50),
 # short enough that a chunk is a couple of seconds of work and holds its locks briefly.
 CHUNK_SIZE = 100
+# The longest error text kept in ``delivery_error`` of a document blocked by a failure.
+MAX_ERROR_CHARS = 2000
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is the infrastructure's (retry later), not the document's (block)."""
+    return isinstance(
+        error, (OperationalError, InterfaceError, OSError, MemoryError, RendererUnavailable)
+    )
+
+
+def failure_reason(step: str, error: BaseException) -> str:
+    """The ``delivery_error`` of a document that failed in ``step``: what staff read."""
+    text = f"{step} failed: {type(error).__name__}: {error}"
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _block_failed(invoice: Invoice, step: str, error: BaseException) -> None:
+    """Block a document whose processing failed in ``step`` (not transient) with its error."""
+    from faktura.documents.services import block_delivery
+
+    logger.error("%s: %s failed, blocked", invoice, step, exc_info=error)
+    block_delivery(
+        invoice_id=invoice.pk, reason=failure_reason(step, error), rule_ids=[], actor=ACTOR
+    )
 
 
 @dataclass(frozen=True)
@@ -218,28 +258,45 @@ def process(invoice_id: int) -> None:
         _deliver(invoice_id)  # archived by an earlier run: only make sure the mail is queued
         return
     warm_up()
-    snapshot = snapshot_of(invoice)
     letterhead = current_letterhead()
-    rendered = render_documents(snapshot, letterhead=letterhead, kinds=missing)
-    if not rendered.report.ok:
-        from faktura.documents.services import block_delivery
+    step = "e-invoice"
+    stored: list[StoredFile] = []
+    try:
+        snapshot = snapshot_of(invoice)
+        xml = einvoice_xml(snapshot)
+        step = "validation"
+        report = validate_einvoice(snapshot, xml)
+        if not report.ok:
+            from faktura.documents.services import block_delivery
 
-        logger.error("%s: e-invoice invalid, not sent:\n%s", invoice, rendered.report.summary())
-        block_delivery(
-            invoice_id=invoice_id,
-            reason=rendered.report.summary(),
-            rule_ids=sorted(rendered.report.rule_ids),
-            actor=ACTOR,
+            logger.error("%s: e-invoice invalid, not sent:\n%s", invoice, report.summary())
+            block_delivery(
+                invoice_id=invoice_id,
+                reason=report.summary(),
+                rule_ids=sorted(report.rule_ids),
+                actor=ACTOR,
+            )
+            return
+        step = "PDF"
+        rendered = Rendered(
+            report, xml, render_files(snapshot, xml, letterhead=letterhead, kinds=missing)
         )
+        step = "archive"
+        # The files first, outside any transaction; the XML first: for XRechnung the original.
+        for kind in missing:
+            stored.append(store_file(invoice=invoice, kind=kind, content=rendered.files[kind]))
+        xml_sha = hashlib.sha256(rendered.xml).hexdigest()
+        accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
+        step = "mail"
+        # The mail too is composed before the locks are taken (it needs only the snapshot).
+        composed = _compose(invoice, snapshot, accent)
+    except Exception as error:
+        for file in stored:
+            discard_unused(file)  # only if we wrote it and no row refers to it
+        if is_transient(error):
+            raise
+        _block_failed(invoice, step, error)
         return
-    # The files first, outside any transaction; the XML first: for XRechnung the original.
-    stored = [
-        store_file(invoice=invoice, kind=kind, content=rendered.files[kind]) for kind in missing
-    ]
-    xml_sha = hashlib.sha256(rendered.xml).hexdigest()
-    accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
-    # The mail too is composed before the locks are taken (it needs only the snapshot).
-    composed = _compose(invoice, snapshot, accent)
     try:
         documents = _record_and_queue(invoice_id, stored, rendered, xml_sha, composed)
     except IntegrityError:
@@ -336,7 +393,8 @@ class _Job:
 
 
 class ChunkFailed(Exception):
-    """Some documents of a chunk failed; the others were archived and queued."""
+    """Some documents of a chunk met a transient fault or have no recipient; the others were
+    archived and queued (or blocked with their error)."""
 
     def __init__(self, failures: dict[int, BaseException]) -> None:
         self.failures = failures
@@ -348,8 +406,9 @@ def process_many(invoice_ids: Iterable[int]) -> None:
     """Render and archive a chunk of documents, then queue their mails; safe to run twice.
 
     The same outcome per document as ``process`` for each id, with a few queries for the
-    whole chunk and one short transaction for all its writes. Raises ChunkFailed after
-    committing the others when a document could not be rendered or queued.
+    whole chunk and one short transaction for all its writes. A document that fails is
+    blocked with its error. Raises ChunkFailed after committing the others when a document
+    met a transient fault (``is_transient``) or could not be queued for want of a recipient.
     """
     from faktura.invoicing.snapshots import prefetch_snapshot_parts
     from faktura.notifications.models import OutboxMessage
@@ -389,8 +448,8 @@ def process_many(invoice_ids: Iterable[int]) -> None:
     accent = letterhead.accent_colour if letterhead is not None else DEFAULT_ACCENT
     failures: dict[int, BaseException] = {}
     _render_jobs(jobs, letterhead, accent, mailed, failures)
+    stored = [file for job in jobs for file in job.stored]  # also of failed ones: discarded
     jobs = [job for job in jobs if job.invoice.pk not in failures]
-    stored = [file for job in jobs for file in job.stored]
     try:
         rows, no_recipient = _record_chunk(jobs)
     except IntegrityError:
@@ -425,20 +484,26 @@ def _render_jobs(
     Step by step over the chunk: every e-invoice is built, then every one validated, then
     every PDF rendered, then files are stored and mails composed. Saxon and Typst thus each
     run many documents in a row with their caches warm; interleaved per document, both cost
-    more. A document that fails lands in ``failures`` and drops out.
+    more. A document that fails drops out: blocked with its error, or for a transient fault
+    (``is_transient``) into ``failures``, to be raised after the others are committed.
     """
     warm_up()
 
-    def each(step: Any, candidates: list[_Job]) -> list[_Job]:
+    def each(name: str, step: Any, candidates: list[_Job]) -> list[_Job]:
         passed = []
         for job in candidates:
             try:
                 step(job)
             except Exception as error:  # one broken document must not hold up the chunk
-                logger.exception("%s: rendering failed", job.invoice)
-                failures[job.invoice.pk] = error
+                if is_transient(error):
+                    logger.exception("%s: %s failed (transient)", job.invoice, name)
+                    failures[job.invoice.pk] = error
+                else:
+                    logger.exception("%s: %s failed, blocked", job.invoice, name)
+                    job.blocked = (failure_reason(name, error), [])
             else:
-                passed.append(job)
+                if job.blocked is None:
+                    passed.append(job)
         return passed
 
     xmls: dict[int, tuple[bytes, ValidationReport]] = {}
@@ -478,17 +543,20 @@ def _render_jobs(
             rendered = Rendered(report, xml, files[invoice.pk])
             # The files first, outside any transaction; the XML first: for XRechnung the
             # original.
-            job.stored = [
-                store_file(invoice=invoice, kind=kind, content=rendered.files[kind])
-                for kind in job.missing
-            ]
+            for kind in job.missing:
+                job.stored.append(
+                    store_file(invoice=invoice, kind=kind, content=rendered.files[kind])
+                )
             job.validation = rendered.validation_note
             job.xml_sha = hashlib.sha256(xml).hexdigest()
-        if invoice.pk not in mailed:
-            assert job.snapshot is not None
-            job.mail = _compose(invoice, job.snapshot, accent)
 
-    each(store, each(render, each(check, each(build, jobs))))
+    def compose(job: _Job) -> None:
+        if job.invoice.pk not in mailed:
+            assert job.snapshot is not None
+            job.mail = _compose(job.invoice, job.snapshot, accent)
+
+    valid = each("validation", check, each("e-invoice", build, jobs))
+    each("mail", compose, each("archive", store, each("PDF", render, valid)))
 
 
 def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[int]]:
@@ -500,7 +568,7 @@ def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[i
     does), and re-reads under the locks what an earlier or concurrent run may have written.
     """
     from faktura.customers.models import Customer
-    from faktura.documents.services import BLOCKED
+    from faktura.documents.services import BLOCKED, blocked_data
     from faktura.notifications.models import OutboxMessage
     from faktura.notifications.services import has_recipient, new_message, queue_many_locked
     from faktura.notifications.services import queued_entry as mail_entry
@@ -548,7 +616,7 @@ def _record_chunk(jobs: list[_Job]) -> tuple[dict[str, ArchivedDocument], list[i
                             action="document.blocked",
                             object_type=invoice.kind,
                             object_id=pk,
-                            data={"number": invoice.number, "rules": rule_ids},
+                            data=blocked_data(invoice.number, reason, rule_ids),
                         )
                     )
                 continue

@@ -25,6 +25,7 @@ from faktura.documents.snapshot import (
     TaxCategory,
     TaxSnapshot,
 )
+from faktura.invoicing import taxation
 from faktura.invoicing.calculation import LineInput, compute_totals
 
 ISSUE_DATE = dt.date(2026, 11, 16)
@@ -102,6 +103,18 @@ AUSTRIAN_BUYER = PartySnapshot(
     customer_number="K-30011",
 )
 
+SWISS_BUYER = PartySnapshot(
+    name="Gletscher Consulting AG",
+    street="Bahnhofstrasse",
+    house_number="10",
+    postcode="8001",
+    city="Zürich",
+    country="CH",
+    email="finance@gletscher-consulting.example",
+    contact_name="Lara Keller",
+    customer_number="K-60021",
+)
+
 CONSUMER = PartySnapshot(
     name="Anna Schmidt",
     street="Lindenweg",
@@ -157,6 +170,10 @@ EXEMPTIONS: dict[str, tuple[str, str]] = {
     "K": (INTRA_COMMUNITY_REASON, "VATEX-EU-IC"),
     "E": (SMALL_BUSINESS_REASON, ""),
 }
+# Sales to businesses abroad, as invoicing.taxation decides them.
+CROSS_BORDER: dict[str, tuple[str, str]] = {
+    category: (rate.reason_de, rate.reason_code) for category, rate in taxation.RATES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -198,8 +215,13 @@ def build_snapshot(
     small_business: bool = False,
     einvoice_format: Literal["cii", "xrechnung-cii", "xrechnung-ubl"] = "cii",
     issue_date: dt.date = ISSUE_DATE,
+    exemptions: dict[str, tuple[str, str]] | None = None,
 ) -> DocumentSnapshot:
-    """Build a consistent snapshot: every amount comes from ``compute_totals``."""
+    """Build a consistent snapshot: every amount comes from ``compute_totals``.
+
+    ``exemptions`` overrides the exemption reason and code (BT-120/121) per category.
+    """
+    reasons = {**EXEMPTIONS, **(exemptions or {})}
     totals = compute_totals(
         [
             LineInput(
@@ -252,8 +274,8 @@ def build_snapshot(
             rate=t.rate,
             taxable_amount=t.taxable_amount,
             tax_amount=t.tax_amount,
-            exemption_reason=EXEMPTIONS.get(t.category, ("", ""))[0],
-            exemption_reason_code=EXEMPTIONS.get(t.category, ("", ""))[1],
+            exemption_reason=reasons.get(t.category, ("", ""))[0],
+            exemption_reason_code=reasons.get(t.category, ("", ""))[1],
         )
         for t in totals.tax_breakdown
     )
@@ -442,6 +464,77 @@ def _intra_community_supply() -> DocumentSnapshot:
     )
 
 
+WORKSHOP = SampleLine(
+    "Inhouse-Workshop E-Rechnung",
+    _d("2"),
+    _d("1450.00"),
+    unit_code="DAY",
+    tax_category="AE",
+    tax_rate=NO_VAT,
+    sku="SRV-WS",
+)
+
+
+def _reverse_charge_eu_service() -> DocumentSnapshot:
+    """A workshop (a service) for a business in Vienna: reverse charge, not K."""
+    return build_snapshot(
+        number="RE-2026-00114",
+        buyer=AUSTRIAN_BUYER,
+        lines=[WORKSHOP],
+        exemptions=CROSS_BORDER,
+    )
+
+
+def _mixed_goods_and_service_eu() -> DocumentSnapshot:
+    """Goods and a service to the same EU business: K and AE side by side."""
+    return build_snapshot(
+        number="RE-2026-00115",
+        buyer=AUSTRIAN_BUYER,
+        lines=[
+            SampleLine(
+                "Kassenterminal KT-200",
+                _d("2"),
+                _d("349.00"),
+                tax_category="K",
+                tax_rate=NO_VAT,
+                sku="HW-KT200",
+            ),
+            replace(WORKSHOP, quantity=_d("1"), name="Einrichtung und Schulung vor Ort"),
+        ],
+        exemptions=CROSS_BORDER,
+    )
+
+
+def _not_taxable_service_non_eu() -> DocumentSnapshot:
+    """Consulting for a business in Switzerland: not taxable in Germany (O), no VAT IDs."""
+    return build_snapshot(
+        number="RE-2026-00116",
+        buyer=SWISS_BUYER,
+        lines=[replace(CONSULTING, tax_category="O", tax_rate=NO_VAT)],
+        language="en",
+        exemptions={"O": (taxation.NOT_TAXABLE.reason_en, taxation.NOT_TAXABLE.reason_code)},
+    )
+
+
+def _export_goods_non_eu() -> DocumentSnapshot:
+    """Goods for a business in Switzerland: a tax-exempt export (G)."""
+    return build_snapshot(
+        number="RE-2026-00117",
+        buyer=SWISS_BUYER,
+        lines=[
+            SampleLine(
+                "Kassenterminal KT-200",
+                _d("3"),
+                _d("349.00"),
+                tax_category="G",
+                tax_rate=NO_VAT,
+                sku="HW-KT200",
+            )
+        ],
+        exemptions=CROSS_BORDER,
+    )
+
+
 def _small_business() -> DocumentSnapshot:
     return build_snapshot(
         number="2026-017",
@@ -553,6 +646,10 @@ def sample_snapshots() -> dict[str, DocumentSnapshot]:
         "cancellation": _cancellation(),
         "reverse_charge": _reverse_charge(),
         "intra_community_supply": _intra_community_supply(),
+        "reverse_charge_eu_service": _reverse_charge_eu_service(),
+        "mixed_goods_and_service_eu": _mixed_goods_and_service_eu(),
+        "not_taxable_service_non_eu": _not_taxable_service_non_eu(),
+        "export_goods_non_eu": _export_goods_non_eu(),
         "small_business": _small_business(),
         "consumer_gross_prices": _consumer_gross_prices(),
         "multi_page": _multi_page(),

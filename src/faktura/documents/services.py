@@ -20,11 +20,12 @@ BLOCKED = "blocked"
 
 
 def block_delivery(*, invoice_id: int, reason: str, rule_ids: list[str], actor: Actor) -> Invoice:
-    """Keep a document from being sent because its e-invoice failed validation.
+    """Keep a document from being sent: its e-invoice failed validation, or it failed.
 
-    Sets ``delivery_status = "blocked"`` and the rules' messages as ``delivery_error`` for
-    staff; the frozen document itself does not change. Idempotent: blocking again for the
-    same reason records nothing. Locks: the customer's account, then the document.
+    Sets ``delivery_status = "blocked"`` and the rules' messages (or the error, then
+    ``rule_ids`` is empty) as ``delivery_error`` for staff; the frozen document itself does
+    not change. Idempotent: blocking again for the same reason records nothing.
+    Locks: the customer's account, then the document.
     """
     with transaction.atomic():
         customer = (
@@ -44,9 +45,17 @@ def block_delivery(*, invoice_id: int, reason: str, rule_ids: list[str], actor: 
             action="document.blocked",
             object_type=invoice.kind,
             object_id=invoice.pk,
-            data={"number": invoice.number, "rules": sorted(rule_ids)},
+            data=blocked_data(invoice.number, reason, sorted(rule_ids)),
         )
     return invoice
+
+
+def blocked_data(number: str | None, reason: str, rule_ids: list[str]) -> dict[str, object]:
+    """The audit data of ``document.blocked``: the failed rules, or the error if none."""
+    data: dict[str, object] = {"number": number, "rules": rule_ids}
+    if not rule_ids:
+        data["error"] = reason
+    return data
 
 
 def requeue_unprocessed(*, older_than: dt.timedelta) -> int:

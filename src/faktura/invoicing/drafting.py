@@ -15,7 +15,8 @@ from faktura.core.money import (
     parse_amount,
     parse_decimal,
 )
-from faktura.invoicing import calculation
+from faktura.core.text import check_text
+from faktura.invoicing import calculation, taxation
 from faktura.invoicing.models import Invoice, InvoiceAllowance, InvoiceLine, InvoiceTax
 
 SMALL_BUSINESS_NOTE = "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet."
@@ -32,9 +33,31 @@ class LineRequest:
     description: str | None = None
     unit_price: object | None = None
     unit_code: str | None = None
-    tax_rate: str | None = None  # tax rate code, e.g. "de-19"
+    tax_rate: str | None = None  # tax rate code, e.g. "de-19"; overrides the decided rate
     discount_percent: object | None = None
     discount_amount: object | None = None
+    kind: str | None = None  # "goods" or "service"; product lines take the product's
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """What the tax decision needs to know about the buyer and the seller."""
+
+    is_business: bool
+    country: str
+    vat_id: str
+    seller_country: str = "DE"
+    language: str = "de"
+
+    @classmethod
+    def of(cls, buyer: dict[str, Any], *, seller_country: str, language: str) -> Buyer:
+        return cls(
+            is_business=not buyer.get("is_consumer", False),
+            country=buyer.get("country") or "",
+            vat_id=buyer.get("vat_id") or "",
+            seller_country=seller_country or "DE",
+            language=language,
+        )
 
 
 @dataclass(frozen=True)
@@ -49,12 +72,23 @@ class PreparedLine:
     discount_percent: Decimal
     discount_amount: Decimal
     tax: TaxRate
+    supply_kind: str = ""
 
 
 def prepare_lines(
-    requests: list[LineRequest], *, price_mode: str, small_business: bool
+    requests: list[LineRequest],
+    *,
+    price_mode: str,
+    small_business: bool,
+    buyer: Buyer | None = None,
 ) -> list[PreparedLine]:
-    """Validate requested lines and resolve products and tax rates, refusing anything unclear."""
+    """Validate requested lines and resolve products and tax rates, refusing anything unclear.
+
+    Without an explicit ``tax_rate`` a line sold to a business abroad gets the category its
+    kind decides (``taxation``: K, AE, G or O); otherwise the product's (or given) rate.
+    Raises InvalidInput unknown_product, invalid_quantity, unknown_tax_rate, invalid_amount,
+    missing_name, invalid_discount, invalid_supply_kind, supply_kind_required.
+    """
     if not requests:
         raise InvalidInput("An order needs at least one line.", code="no_lines", field="lines")
     skus = {r.sku for r in requests if r.sku}
@@ -72,6 +106,9 @@ def prepare_lines(
     prepared = []
     for index, request in enumerate(requests):
         field = f"lines[{index}]"
+        for name in ("sku", "name", "unit_code"):
+            check_text(getattr(request, name), field=f"{field}.{name}")
+        check_text(request.description, field=f"{field}.description", multiline=True)
         product = None
         if request.sku:
             product = products.get(request.sku)
@@ -99,14 +136,8 @@ def prepare_lines(
                     code="unknown_tax_rate",
                     field=f"{field}.tax_rate",
                 )
-        elif product is not None:
-            tax = product.tax_rate
         else:
-            raise InvalidInput(
-                f"{field}.tax_rate is required for a line without product",
-                code="unknown_tax_rate",
-                field=f"{field}.tax_rate",
-            )
+            tax = product.tax_rate if product is not None else None
         if request.unit_price is not None:
             unit_price = parse_decimal(
                 request.unit_price, places=UNIT_PRICE_PLACES, field=f"{field}.unit_price"
@@ -140,6 +171,15 @@ def prepare_lines(
             if request.discount_amount is not None
             else ZERO
         )
+        kind = _supply_kind(request, product, field)
+        if request.tax_rate is None and exempt is None and buyer is not None:
+            tax = _decided_tax(tax, kind, buyer, field)
+        if tax is None:
+            raise InvalidInput(
+                f"{field}.tax_rate is required for a line without product",
+                code="unknown_tax_rate",
+                field=f"{field}.tax_rate",
+            )
         prepared.append(
             PreparedLine(
                 product=product,
@@ -152,9 +192,58 @@ def prepare_lines(
                 discount_percent=discount_percent,
                 discount_amount=discount_amount,
                 tax=exempt if exempt is not None else tax,
+                supply_kind=kind,
             )
         )
     return prepared
+
+
+def _supply_kind(request: LineRequest, product: Product | None, field: str) -> str:
+    if request.kind is not None:
+        if request.kind not in (taxation.GOODS, taxation.SERVICE):
+            raise InvalidInput(
+                f"{field}.kind must be 'goods' or 'service'",
+                code="invalid_supply_kind",
+                field=f"{field}.kind",
+            )
+        return request.kind
+    return product.kind if product is not None else ""
+
+
+def _decided_tax(tax: TaxRate | None, kind: str, buyer: Buyer, field: str) -> TaxRate | None:
+    """The line's rate, or the zero-rated category of a sale to a business abroad."""
+    if not kind:
+        if taxation.needs_supply_kind(
+            seller_country=buyer.seller_country,
+            buyer_is_business=buyer.is_business,
+            buyer_country=buyer.country,
+            buyer_vat_id=buyer.vat_id,
+        ):
+            raise InvalidInput(
+                f"{field}.kind: goods or service? It decides the VAT of a sale to a business "
+                "abroad (or give the tax_rate).",
+                code="supply_kind_required",
+                field=f"{field}.kind",
+            )
+        return tax
+    rate = taxation.cross_border_rate(
+        seller_country=buyer.seller_country,
+        buyer_is_business=buyer.is_business,
+        buyer_country=buyer.country,
+        buyer_vat_id=buyer.vat_id,
+        supply_kind=kind,
+    )
+    if rate is None:
+        return tax
+    # Unsaved: the reason is in the document's language, whatever the stored rate says.
+    return TaxRate(
+        code=rate.code,
+        name=rate.reason_de,
+        category=rate.category,
+        rate=ZERO,
+        exemption_reason=rate.reason(buyer.language),
+        exemption_reason_code=rate.reason_code,
+    )
 
 
 def _product_price(product: Product, price_mode: str) -> Decimal:
@@ -165,14 +254,35 @@ def _product_price(product: Product, price_mode: str) -> Decimal:
     return converted.quantize(Decimal("0.0001"))
 
 
-def check_buyer_for_taxes(lines: list[PreparedLine], buyer: dict[str, Any]) -> None:
-    """BR-AE-02 / BR-IC-02: reverse charge and intra-community supply need the buyer's VAT ID."""
+def check_buyer_for_taxes(
+    lines: list[PreparedLine], buyer: dict[str, Any], seller: dict[str, Any] | None = None
+) -> None:
+    """Refuse categories the e-invoice rules forbid for these parties (nothing is written).
+
+    BR-AE-02 / BR-IC-02: reverse charge and intra-community supply need the buyer's VAT ID.
+    BR-O-11: a supply not taxable in Germany (O) is invoiced on its own, no other category.
+    BR-O-02 / BR-CO-26: such an invoice carries no VAT IDs, so the seller needs a tax number.
+    """
     categories = {line.tax.category for line in lines}
     if categories & {"AE", "K"} and not buyer.get("vat_id"):
         raise InvalidInput(
             "Reverse charge and intra-community supplies need the customer's VAT ID.",
             code="buyer_vat_id_required",
             field="customer",
+        )
+    if "O" in categories and len(categories) > 1:
+        raise InvalidInput(
+            "A supply not taxable in Germany (category O) must be invoiced on its own: "
+            "invoice the other lines separately.",
+            code="not_taxable_mixed",
+            field="lines",
+        )
+    if "O" in categories and seller is not None and not seller.get("tax_number"):
+        raise InvalidInput(
+            "An invoice not taxable in Germany carries no VAT IDs (BR-O-02): the company "
+            "needs its tax number (Steuernummer).",
+            code="seller_tax_number_required",
+            field="lines",
         )
 
 
@@ -229,6 +339,7 @@ def write_figures(
                 tax_rate=line.tax.rate,
                 tax_exemption_reason=_exemption_reason(line.tax),
                 tax_exemption_reason_code=line.tax.exemption_reason_code,
+                supply_kind=line.supply_kind,
             )
             for position, (line, result) in enumerate(zip(lines, totals.lines, strict=True), 1)
         ]

@@ -189,9 +189,16 @@ class Invoice(models.Model):
         return super().delete(*args, **kwargs)
 
     def compute_content_hash(
-        self, *, lines: list[InvoiceLine] | None = None, taxes: list[InvoiceTax] | None = None
+        self,
+        *,
+        lines: list[InvoiceLine] | None = None,
+        taxes: list[InvoiceTax] | None = None,
+        allowances: list[InvoiceAllowance] | None = None,
     ) -> str:
-        """Hash the frozen figures: what `faktura check` compares with the finalization record."""
+        """Hash the frozen figures: what `faktura check` compares with the finalization record.
+
+        The parts given are used instead of reading them (callers that read many at once).
+        """
         document = {field: _canonical(getattr(self, field)) for field in FROZEN_FIELDS}
         document["lines"] = [
             {f: _canonical(getattr(line, f)) for f in LINE_FIELDS}
@@ -203,7 +210,9 @@ class Invoice(models.Model):
             {f: _canonical(getattr(a, f)) for f in ALLOWANCE_FIELDS}
             # No allowance total, no allowances (BR-CO-11): spares a query on the hot path.
             for a in sorted(
-                self.allowances.all() if self.allowance_total or self.pk is None else [],
+                (self.allowances.all() if allowances is None else allowances)
+                if self.allowance_total or self.pk is None
+                else [],
                 key=lambda a: (a.tax_category, a.tax_rate),
             )
         ]
@@ -302,6 +311,10 @@ class InvoiceLine(_DocumentPart):
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
     tax_exemption_reason = models.CharField(max_length=300, blank=True)
     tax_exemption_reason_code = models.CharField(max_length=30, blank=True)
+    # Goods or service (catalog.SupplyKind), copied from the product or the order line; it
+    # decided the tax category. "" on lines drafted before it was recorded. Frozen with the
+    # document like every part, but not in the content hash: the category it decided is.
+    supply_kind = models.CharField(max_length=7, blank=True, default="")
 
     objects = LineQuerySet.as_manager()
 

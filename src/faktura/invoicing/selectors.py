@@ -3,18 +3,31 @@
 Open amount = payable − finalized credit notes and cancellations − allocated payments
 − write-offs (reversed allocations and write-offs no longer count). Never stored, always
 derived.
+
+A correction (credit note, cancellation) is not a receivable. It is applied to what its
+original still claims (payable − allocated − written off), corrections in the order they
+were finalized; what a correction credits beyond that claim was paid already and is owed
+back to the customer: its status is ``refund_due`` and its open amount is that surplus,
+otherwise ``applied`` with open amount 0. The original's open amount still subtracts every
+finalized correction, so a paid and then corrected invoice shows the surplus as a negative
+open amount ("overpaid"): the same money, seen from the invoice. Releasing the payment from
+the invoice (``payments.services.release_allocation``) turns it into customer credit, and
+the correction becomes ``applied``. Nothing is counted twice: for a customer,
+Σ positive open amounts of invoices − Σ refund_due − credit = totals − corrections − payments.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
-from faktura.core.money import ZERO
+from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, InvoiceQuerySet, Kind, Status
 
 _MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -80,12 +93,78 @@ def payment_status(
     return "unpaid"
 
 
+@dataclass(frozen=True)
+class CorrectionShare:
+    """How much of a correction was set off against its original, and how much is owed back."""
+
+    applied: Decimal
+    refund_due: Decimal
+
+    @property
+    def status(self) -> str:
+        return "refund_due" if self.refund_due > 0 else "applied"
+
+
+def split_corrections(*, claim: Decimal, corrections: list[Decimal]) -> list[CorrectionShare]:
+    """Apply corrections (in finalization order) to the claim left on their original (pure).
+
+    ``claim`` is the original's payable amount − allocated payments − write-offs. Each
+    correction takes what is left of the claim; the rest of it is owed back.
+    """
+    left = max(claim, ZERO)
+    shares = []
+    for amount in corrections:
+        applied = min(amount, left)
+        left -= applied
+        shares.append(CorrectionShare(applied=applied, refund_due=amount - applied))
+    return shares
+
+
+def correction_shares(corrections: Iterable[Invoice]) -> dict[int, CorrectionShare]:
+    """The share of each finalized correction in ``corrections``: two queries for any number."""
+    original_ids = {
+        c.original_id
+        for c in corrections
+        if c.kind != Kind.INVOICE and c.original_id is not None and c.status == Status.FINALIZED
+    }
+    if not original_ids:
+        return {}
+    claims = {
+        row["pk"]: row["payable_amount"] - row["allocated_amount"] - row["written_off_amount"]
+        for row in with_open_amounts(Invoice.objects.filter(pk__in=original_ids)).values(
+            "pk", "payable_amount", "allocated_amount", "written_off_amount"
+        )
+    }
+    siblings: dict[int, list[tuple[int, Decimal]]] = {}
+    for pk, original_id, total in (
+        Invoice.objects.filter(original_id__in=original_ids, status=Status.FINALIZED)
+        .order_by("finalized_at", "pk")
+        .values_list("pk", "original_id", "grand_total")
+    ):
+        siblings.setdefault(original_id, []).append((pk, total))
+    result: dict[int, CorrectionShare] = {}
+    for original_id, rows in siblings.items():
+        shares = split_corrections(
+            claim=round_money(claims[original_id]), corrections=[total for _, total in rows]
+        )
+        result.update({pk: share for (pk, _), share in zip(rows, shares, strict=True)})
+    return result
+
+
 def is_overdue(*, due_date: dt.date | None, open_amount: Decimal, today: dt.date) -> bool:
     return due_date is not None and open_amount > 0 and due_date < today
 
 
 def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
-    """Return open amount, payment status and overdue flag of one finalized invoice."""
+    """Return open amount, payment status and overdue flag of one finalized document."""
+    if invoice.kind != Kind.INVOICE:
+        share = correction_shares([invoice]).get(invoice.pk)
+        refund_due = share.refund_due if share else ZERO
+        return {
+            "open_amount": refund_due,
+            "payment_status": share.status if share else "applied",
+            "overdue": False,
+        }
     row = (
         with_open_amounts(Invoice.objects.filter(pk=invoice.pk))
         .values("credited_amount", "allocated_amount", "written_off_amount", "open_amount")

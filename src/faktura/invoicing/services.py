@@ -27,6 +27,7 @@ from faktura.core.errors import (
 from faktura.core.models import Company, NumberRange
 from faktura.core.money import ZERO, parse_amount
 from faktura.core.numbering import take_next_number, take_next_numbers
+from faktura.core.text import check_fields, check_text
 from faktura.customers.models import Customer
 from faktura.invoicing import approval, drafting
 from faktura.invoicing.models import Invoice, InvoiceLine, InvoiceTax, Kind, Status
@@ -76,15 +77,29 @@ def create_draft(
     note: str = "",
     order_id: int | None = None,
 ) -> Invoice:
-    """Create a draft invoice; must run inside the caller's transaction (see place_order)."""
+    """Create a draft invoice; must run inside the caller's transaction (see place_order).
+
+    Raises InvalidInput (``text_not_printable``) for text no document could show, also in
+    master data saved before that was refused (``customer.name`` …).
+    """
     _require_role(actor, "accountant")
+    check_text(note, field="note", multiline=True)
+    check_fields({"buyer_reference": buyer_reference, "order_reference": order_reference})
     company = Company.get()
     mode = price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
         raise InvalidInput("price_mode must be 'net' or 'gross'", code="invalid_price_mode")
-    prepared = drafting.prepare_lines(lines, price_mode=mode, small_business=company.small_business)
     buyer = buyer_data(customer)
-    drafting.check_buyer_for_taxes(prepared, buyer)
+    seller = seller_data(company)
+    prepared = drafting.prepare_lines(
+        lines,
+        price_mode=mode,
+        small_business=company.small_business,
+        buyer=drafting.Buyer.of(buyer, seller_country=company.country, language=customer.language),
+    )
+    check_fields({f"customer.{key}": value for key, value in buyer.items()})
+    check_fields({f"company.{key}": value for key, value in seller.items()})
+    drafting.check_buyer_for_taxes(prepared, buyer, seller)
     if (service_date_start is None) != (service_date_end is None):
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
     if service_date_start and service_date_end and service_date_start > service_date_end:
@@ -118,7 +133,7 @@ def create_draft(
         )
         if document_discount_amount is not None
         else ZERO,
-        seller=seller_data(company),
+        seller=seller,
         buyer=buyer,
         created_by=actor.label,
         created_by_user_id=actor.user_id,
@@ -163,6 +178,7 @@ def reject_invoice(*, invoice_id: int, actor: Actor, reason: str) -> Invoice:
     """Refuse a draft that waits for approval; the reason is recorded."""
     if not reason.strip():
         raise InvalidInput("A rejection needs a reason.", code="reason_required", field="reason")
+    check_text(reason, field="reason", multiline=True)
     with transaction.atomic():
         invoice = _locked_document(invoice_id)
         _check_approver(invoice, actor)
@@ -371,6 +387,7 @@ def create_credit_note(
     creditable; checked again under lock at finalization.
     """
     _require_role(actor, "accountant")
+    check_text(reason, field="reason", multiline=True)
     if (lines is None) == (amount is None):
         raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
     with transaction.atomic():
@@ -413,6 +430,7 @@ def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoic
     Refused when the invoice was credited in part already: credit the rest instead.
     """
     _require_role(actor, "accountant")
+    check_text(reason, field="reason", multiline=True)
     with transaction.atomic():
         original = _locked_document(invoice_id)
         if not original.is_finalized or original.kind != Kind.INVOICE:
@@ -472,7 +490,6 @@ def _credit_lines(
     original: Invoice, requested: Sequence[tuple[int, object]]
 ) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
     by_position = {line.position: line for line in original.lines.select_related("product")}
-    rates = {t.code: t for t in TaxRate.objects.all()}
     prepared: list[drafting.PreparedLine] = []
     sources: list[InvoiceLine | None] = []
     for position, raw_quantity in requested:
@@ -484,11 +501,13 @@ def _credit_lines(
         quantity = drafting.parse_decimal(raw_quantity, places=4, field=f"lines[{position}]")
         if quantity <= 0:
             raise InvalidInput("Quantities to credit must be positive.", code="invalid_quantity")
-        tax = rates.get(source.tax_rate_code) or TaxRate(
+        # The correction repeats the original's tax treatment and its reason, as printed.
+        tax = TaxRate(
             code=source.tax_rate_code,
             category=source.tax_category,
             rate=source.tax_rate,
             exemption_reason=source.tax_exemption_reason,
+            exemption_reason_code=source.tax_exemption_reason_code,
         )
         # The credit repeats the original's price and discount for the credited share.
         share = quantity / source.quantity
@@ -504,6 +523,7 @@ def _credit_lines(
                 discount_percent=source.discount_percent,
                 discount_amount=(source.discount_amount * share).quantize(Decimal("0.01")),
                 tax=tax,
+                supply_kind=source.supply_kind,
             )
         )
         sources.append(source)
@@ -529,7 +549,18 @@ def _credit_amount(
         code = original.lines.values_list("tax_rate_code", flat=True).first()
     else:
         code = tax_rate
-    tax = TaxRate.objects.filter(code=code).first()
+    source = original.lines.filter(tax_rate_code=code).order_by("position").first()
+    tax = (
+        TaxRate(
+            code=source.tax_rate_code,
+            category=source.tax_category,
+            rate=source.tax_rate,
+            exemption_reason=source.tax_exemption_reason,
+            exemption_reason_code=source.tax_exemption_reason_code,
+        )
+        if source is not None
+        else TaxRate.objects.filter(code=code).first()
+    )
     if tax is None or (tax.category, tax.rate) not in categories:
         raise InvalidInput(
             f"Tax rate {code!r} does not occur on {original.number}.",

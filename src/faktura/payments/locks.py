@@ -17,6 +17,7 @@ from faktura.core import audit, validators
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, PermissionRefused
 from faktura.core.money import parse_amount
+from faktura.core.text import check_text
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice
 from faktura.payments.models import Payment
@@ -109,4 +110,5 @@ def required_text(value: str | None, *, field: str, code: str, max_length: int) 
             code=f"invalid_{field}",
             field=field,
         )
+    check_text(text, field=field, multiline=True)  # shown in statements, mails, the portal
     return text

@@ -9,8 +9,10 @@ ReturnEvent that the dunning capability picks up, and applies the reason
   stays usable and a later batch collects the invoice again;
 * account and mandate codes (AC01, AC04, AC06, AG01, MD01, MD02, MD07 …): the mandate
   is unusable and the customer pays by transfer from now on;
-* MD06 (refund request of the debtor): a dispute — the invoice is never collected
-  automatically again until the dispute is cleared;
+* MD06 (refund request of the debtor): a dispute — the invoice is not collected
+  automatically again, and nothing else is collected with the mandate of the returned
+  debit, until staff clear the dispute (the rule and its reasons:
+  ``faktura.collection.selectors``);
 * anything else: a person decides (no automatic new attempt).
 
 Recording is idempotent by ``source_reference`` (DESIGN invariant 6).

@@ -84,6 +84,6 @@ def tick_scheduler(worker_id: str) -> None:
     """Run the scheduled jobs that are due (``faktura.scheduling``; each due time runs once
     across all workers). A job runs right here, so the worker ticks it in a thread of its
     own: a long job never delays the recovery of dead workers' tasks."""
-    from faktura.scheduling import runner  # type: ignore[import-not-found,unused-ignore]
+    from faktura.scheduling.runner import tick
 
-    runner.tick(worker_id)
+    tick(worker_id)

@@ -245,7 +245,7 @@ def _seller(agreement: etree._Element, snapshot: DocumentSnapshot) -> None:
         _value(endpoint, "URIID", data.email, schemeID=fmt.EAS_EMAIL)  # BT-34
     if data.tax_number:
         _tax_registration(seller, "FC", data.tax_number)  # BT-32
-    if data.vat_id:
+    if data.vat_id and fmt.writes_vat_ids(snapshot):
         _tax_registration(seller, "VA", data.vat_id)  # BT-31
 
 
@@ -261,7 +261,7 @@ def _buyer(agreement: etree._Element, snapshot: DocumentSnapshot) -> None:
         scheme, address = endpoint
         uri = _group(buyer, "URIUniversalCommunication")
         _value(uri, "URIID", address, schemeID=scheme)  # BT-49
-    if data.vat_id:
+    if data.vat_id and fmt.writes_vat_ids(snapshot):
         _tax_registration(buyer, "VA", data.vat_id)  # BT-48
 
 

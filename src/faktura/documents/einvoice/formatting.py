@@ -53,6 +53,15 @@ def has_rate(category: TaxCategory) -> bool:
     return category != "O"
 
 
+def writes_vat_ids(snapshot: DocumentSnapshot) -> bool:
+    """Tell whether the seller's and buyer's VAT IDs (BT-31, BT-48) are written.
+
+    BR-O-02: a document with a line "not subject to VAT" (O) carries neither; the seller
+    is then identified by the tax number (BT-32, BR-CO-26).
+    """
+    return not any(t.category == "O" for t in snapshot.tax_breakdown)
+
+
 GUIDELINE_EN16931 = "urn:cen.eu:en16931:2017"
 GUIDELINE_XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 BUSINESS_PROCESS_PEPPOL = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"

@@ -136,7 +136,7 @@ def _seller(w: _Writer, root: etree._Element, snapshot: DocumentSnapshot) -> Non
         # BT-90 bank assigned creditor identifier.
         w.cbc(w.cac(party, "PartyIdentification"), "ID", debit.creditor_id, schemeID="SEPA")
     _address(w, party, "PostalAddress", data)
-    if data.vat_id:
+    if data.vat_id and fmt.writes_vat_ids(snapshot):
         _tax_scheme(w, party, data.vat_id, "VAT")  # BT-31
     if data.tax_number:
         _tax_scheme(w, party, data.tax_number, "FC")  # BT-32
@@ -165,7 +165,7 @@ def _buyer(w: _Writer, root: etree._Element, snapshot: DocumentSnapshot) -> None
     if data.customer_number:
         w.cbc(w.cac(party, "PartyIdentification"), "ID", data.customer_number)  # BT-46
     _address(w, party, "PostalAddress", data)
-    if data.vat_id:
+    if data.vat_id and fmt.writes_vat_ids(snapshot):
         _tax_scheme(w, party, data.vat_id, "VAT")  # BT-48
     w.cbc(w.cac(party, "PartyLegalEntity"), "RegistrationName", data.name)  # BT-44
     if data.contact_name:

@@ -8,14 +8,24 @@ fontTools (instancer, then subsetter) the first time a process asks for them, na
 "Faktura Inter" and kept in a cache folder keyed by the source font and this recipe.
 
 The template lists "Faktura Inter" first and the full "Inter" second: Typst falls back glyph
-by glyph, so a name in Greek or Cyrillic still comes out in Inter. Without fontTools or
-without the wheel, the prepared fonts are skipped and Inter (or DejaVu Sans) is used as is.
+by glyph, so a name in Greek, Cyrillic or Vietnamese still comes out in Inter. Without
+fontTools or without the wheel, the prepared fonts are skipped and Inter (or DejaVu Sans) is
+used as is.
+
+Behind Inter come the fallbacks for the other scripts customers' names realistically
+contain (``FALLBACKS``): Arabic (Noto Sans Arabic), Hebrew (Heebo), and Chinese, Japanese
+and Korean (Noto Sans CJK JP, one weight: a CJK name in bold comes out regular). Typst
+embeds only the glyphs a document uses (PDF/A asks every glyph embedded), and reads a font
+only when a document needs it. ``covered_codepoints`` is what Inter and the fallbacks draw
+together: text outside it is refused where it enters (``core.text``), so that every new
+document renders on any machine with the wheels, whatever fonts the system has.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import tempfile
@@ -46,18 +56,96 @@ TEXT_OPTICAL_SIZE = 14
 _CACHE_ROOT = Path(tempfile.gettempdir()) / f"faktura-fonts-{os.getuid()}"
 
 
+# Fallback fonts behind Inter: (module of the wheel, font file in its folder). Their family
+# names follow "Inter" in the template's font list, in this order.
+FALLBACKS = (
+    ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf"),  # Noto Sans Arabic
+    ("fontpkg_heebo", "files/Heebo[wght].ttf"),  # Heebo
+    ("noto_cjk_sans_jp_regular", "NotoSansCJKjp-Regular.otf"),  # Noto Sans CJK JP
+)
+
+
 def font_paths() -> list[str]:
-    """Folders for Typst: the prepared "Faktura Inter", then the full variable Inter."""
+    """Folders for Typst: the prepared "Faktura Inter", the full variable Inter, fallbacks."""
+    fallbacks = [str(path.parent) for path in fallback_fonts()]
     source = _variable_inter()
     if source is None:
-        return []
-    paths = [str(source.parent)]
+        return fallbacks
+    paths = [str(source.parent), *fallbacks]
     try:
         prepared = prepared_folder(source)
     except Exception:  # a missing or failing fontTools only costs speed, never a document
         logger.warning("could not prepare the invoice font; using Inter as is", exc_info=True)
         return paths
     return [str(prepared), *paths]
+
+
+def fallback_fonts() -> list[Path]:
+    """The font files of the installed fallback wheels."""
+    found = []
+    for module, name in FALLBACKS:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        font = Path(spec.origin).parent / name
+        if font.is_file():
+            found.append(font)
+    return found
+
+
+def covered_codepoints(*, cache_root: Path = _CACHE_ROOT) -> frozenset[int] | None:
+    """Every code point the full Inter or a fallback draws; None without the Inter wheel.
+
+    Read from the fonts' cmaps (0.2 to 0.7 s, most of it the CJK font) once per machine and
+    kept as ranges in the cache folder, keyed by the font files (path, size, mtime); later
+    processes read that (a few ms). Call it once per process and keep the result
+    (``core.text`` does).
+    """
+    source = _variable_inter()
+    if source is None:
+        return None
+    paths = [source, *fallback_fonts()]
+    key = hashlib.sha256(
+        "\n".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths).encode()
+    ).hexdigest()[:16]
+    cached = cache_root / f"coverage-{key}.json"
+    try:
+        ranges = json.loads(cached.read_text())
+        return frozenset(code for first, last in ranges for code in range(first, last + 1))
+    except (OSError, ValueError, TypeError):
+        pass
+    covered = _read_coverage(paths)
+    try:
+        cache_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(_ranges(covered)))
+        os.replace(temporary, cached)  # atomic: a parallel process never reads half a file
+    except OSError:
+        logger.warning("could not cache the font coverage", exc_info=True)
+    return covered
+
+
+def _read_coverage(paths: list[Path]) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    covered: set[int] = set()
+    for path in paths:
+        font = TTFont(path, lazy=True)
+        try:
+            covered.update(font.getBestCmap())
+        finally:
+            font.close()
+    return frozenset(covered)
+
+
+def _ranges(codes: frozenset[int]) -> list[list[int]]:
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return ranges
 
 
 def _variable_inter() -> Path | None:

@@ -151,6 +151,11 @@ def reset_compiler() -> None:
 
 # --------------------------------------------------------------------------- compiling
 
+
+class RendererUnavailable(RuntimeError):
+    """Typst cannot render in this process: the process's fault, not the document's."""
+
+
 _lock = threading.Lock()
 _compiler: typst.Compiler | None = None
 _owner_pid: int | None = None  # the process whose Typst runtime is running
@@ -162,7 +167,7 @@ def _compile(inputs: dict[str, str], *, timestamp: dt.datetime) -> bytes:
         if _owner_pid is not None and _owner_pid != os.getpid():
             # Typst's worker threads do not survive fork(): a compile in a child of a
             # process that already rendered waits forever. Fail loudly instead.
-            raise RuntimeError(
+            raise RendererUnavailable(
                 "This process was forked after rendering a PDF; Typst cannot render in it. "
                 "Render only in worker processes, never before they are forked."
             )

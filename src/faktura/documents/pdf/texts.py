@@ -175,11 +175,14 @@ TEXT: dict[str, dict[str, str]] = {
         "note_small_business": "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet.",
         "note_reverse_charge": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG). "
         "USt-IdNr. des Leistungsempfängers: {buyer_vat}.",
+        "note_reverse_charge_eu": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG / "
+        "Art. 196 MwStSystRL). USt-IdNr. des Leistenden: {seller_vat}, USt-IdNr. des "
+        "Leistungsempfängers: {buyer_vat}.",
         "note_intra_community": "Steuerfreie innergemeinschaftliche Lieferung (§ 4 Nr. 1b, "
         "§ 6a UStG). USt-IdNr. des Lieferers: {seller_vat}, USt-IdNr. des Abnehmers: "
         "{buyer_vat}.",
         "note_export": "Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1a, § 6 UStG).",
-        "note_not_taxable": "Nicht im Inland steuerbare Leistung.",
+        "note_not_taxable": "Nicht im Inland steuerbare Leistung (§ 3a Abs. 2 UStG).",
         "note_exempt": "Steuerfreie Leistung.",
     },
     "en": {
@@ -259,11 +262,15 @@ TEXT: dict[str, dict[str, str]] = {
         "note_reverse_charge": "Reverse charge: the recipient is liable for the VAT "
         "(Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG). Recipient's VAT ID: "
         "{buyer_vat}.",
+        "note_reverse_charge_eu": "Reverse charge: the recipient is liable for the VAT "
+        "(Art. 196 VAT Directive; Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG). "
+        "Supplier's VAT ID: {seller_vat}, recipient's VAT ID: {buyer_vat}.",
         "note_intra_community": "Tax-exempt intra-Community supply (Art. 138 VAT Directive; "
         "§ 4 No. 1b, § 6a UStG). Supplier's VAT ID: {seller_vat}, customer's VAT ID: "
         "{buyer_vat}.",
         "note_export": "Tax-exempt export delivery (§ 4 No. 1a, § 6 UStG).",
-        "note_not_taxable": "Not taxable in Germany.",
+        "note_not_taxable": "Not taxable in Germany: the place of supply is where the "
+        "recipient is established (§ 3a (2) UStG).",
         "note_exempt": "Tax-exempt supply.",
     },
 }
@@ -407,8 +414,10 @@ def vat_notes(s: DocumentSnapshot, lang: str) -> list[str]:
         notes.append(t["note_small_business"])  # § 19 (1) UStG, § 34a UStDV
     categories = {tax.category: tax for tax in s.tax_breakdown}
     ids = {"buyer_vat": s.buyer.vat_id or "–", "seller_vat": s.seller.vat_id or "–"}
-    if "AE" in categories:  # § 14a (5) UStG
-        notes.append(t["note_reverse_charge"].format(**ids))
+    if "AE" in categories:  # § 14a (5) UStG; a service to another EU state: Art. 196 VAT Dir.
+        abroad = bool(s.buyer.country) and s.buyer.country != s.seller.country
+        key = "note_reverse_charge_eu" if abroad else "note_reverse_charge"
+        notes.append(t[key].format(**ids))
     if "K" in categories:  # § 14a (3) UStG: both VAT IDs
         notes.append(t["note_intra_community"].format(**ids))
     for category, key in (("G", "note_export"), ("O", "note_not_taxable")):

@@ -12,8 +12,9 @@ from faktura.core.integrity import all_problems
 
 class Command(SystemCheckCommand):
     help = (
-        "Run Django's system checks, then verify the audit log's hash chains, every finalized "
-        "document against its finalization record, and every archived file against its hash."
+        "Run Django's system checks, then verify, in one consistent snapshot, the audit "
+        "log's hash chains, finalized documents against their finalization records, gapless "
+        "number ranges, and archived and bank files against their rows and audit entries."
     )
 
     def add_arguments(self, parser: Any) -> None:

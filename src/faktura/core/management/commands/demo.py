@@ -24,12 +24,29 @@ from faktura.invoicing.drafting import LineRequest
 from faktura.invoicing.models import Invoice
 from faktura.sales.services import place_order
 
+# username, password, superuser, roles; `faktura run` prints this list as the demo logins.
 USERS = [
     ("admin", "faktura-admin", True, ()),
     ("buchhaltung", "faktura-demo", False, ("accountant",)),
     ("freigabe", "faktura-demo", False, ("approver",)),
+    ("kasse", "faktura-demo", False, ("cashier",)),
     ("ansicht", "faktura-demo", False, ("viewer",)),
 ]
+ROLE_NAMES = {
+    "accountant": "Buchhaltung",
+    "approver": "Freigabe",
+    "cashier": "Kasse",
+    "viewer": "Ansicht",
+}
+
+
+def demo_logins() -> list[str]:
+    """``user / password (role)`` for each demo login."""
+    return [
+        f"{username} / {password} ({'alle Rechte' if superuser else ROLE_NAMES[roles[0]]})"
+        for username, password, superuser, roles in USERS
+    ]
+
 
 PRODUCTS = [
     (
@@ -114,6 +131,9 @@ PRODUCTS = [
     ),
     ("TASSE", "Kaffeetasse mit Logo", "Steingut, 300 ml", "C62", "gross", "12.5000", "de-19", True),
 ]
+# Goods (Lieferungen); everything else is a service: memberships, courses, consulting,
+# workshops, and the e-book (an electronically supplied service, § 3a (5) UStG).
+GOODS = {"BUCH-1", "TASSE"}
 
 FIRST = [
     "Anna",
@@ -302,6 +322,7 @@ class Command(BaseCommand):
                     "price_mode": mode,
                     "unit_price": Decimal(price),
                     "tax_rate": rates[rate],
+                    "kind": "goods" if sku in GOODS else "service",
                     "track_stock": stock,
                     "stock_level": Decimal(500 if stock else 0),
                     "low_stock_threshold": Decimal(20) if stock else None,
@@ -357,7 +378,28 @@ class Command(BaseCommand):
             if index == 7:
                 fields.update(dunning_block=True, dunning_block_reason="Reklamation in Klärung")
             customers.append(create_customer(actor=actor, **fields))
+        for customer in customers:
+            self._mandate(customer, actor)
         return customers
+
+    def _mandate(self, customer: Customer, actor: Actor) -> None:
+        """Direct-debit payers get a signed CORE mandate, so `faktura sepa-batch` has work."""
+        from schwifty import IBAN
+
+        from faktura.collection.models import Mandate
+        from faktura.collection.services import create_mandate
+
+        if customer.preferred_payment_method != "direct_debit":
+            return
+        if Mandate.objects.filter(customer=customer).exists():
+            return
+        iban = IBAN.generate("DE", bank_code="10020030", account_code=f"{customer.pk:010d}")
+        create_mandate(
+            customer_id=customer.pk,
+            actor=actor,
+            iban=str(iban),
+            signature_date=clock.today() - dt.timedelta(days=150),
+        )
 
     def _invoices(
         self, rng: random.Random, customers: list[Customer], actor: Actor, approver: Actor
@@ -376,7 +418,11 @@ class Command(BaseCommand):
                 for _ in range(rng.randint(1, 4))
             ]
             if customer.country != "DE":
-                lines = [LineRequest(sku="WORKSHOP", quantity="1", tax_rate="eu-intra-community")]
+                # A business in the EU: the workshop (a service) is reverse charge (AE), the
+                # book (goods) an intra-community supply (K); Faktura decides by the kind.
+                lines = [LineRequest(sku="WORKSHOP", quantity="1")]
+                if index % 4 == 0:
+                    lines.append(LineRequest(sku="BUCH-1", quantity="2"))
             with clock.frozen(dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)):
                 invoice = place_order(
                     customer_id=customer.pk,

@@ -11,9 +11,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from faktura.core.management.commands.demo import USERS, demo_logins
+
 
 class Command(BaseCommand):
-    help = "Start Faktura on one machine: web server on 127.0.0.1:8000 plus the background worker."
+    help = (
+        "Start Faktura on one machine: web server on 127.0.0.1:8000, background worker, scheduler."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -29,19 +33,22 @@ class Command(BaseCommand):
             call_command("demo", verbosity=0)
         executable = [sys.executable, "-m", "faktura.cli"]
         worker = subprocess.Popen([*executable, "worker", "--interval", "0.5"])
+        # The scheduled jobs (`faktura jobs`); a worker that ticks the scheduler itself
+        # makes this redundant but harmless: each due time runs once across all of them.
+        scheduler = subprocess.Popen([*executable, "scheduler"])
         web = subprocess.Popen([*executable, "runserver", options["addr"], "--noreload"])
         self.stdout.write(
             self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
             + f"  Back office (admin): http://{options['addr']}/admin/\n"
             + f"  API docs:            http://{options['addr']}/api/v1/docs\n"
-            + "  Demo logins: admin / faktura-admin, buchhaltung / faktura-demo, "
-            "freigabe / faktura-demo\n"
+            + self._logins()
             + f"  Data directory:      {settings.DATA_DIR}\n"
-            + "  Mail goes to this console. Stop with Ctrl+C.\n"
+            + f"  Mail: one line per mail here, the whole mails in {settings.EMAIL_FILE_PATH}\n"
+            + "  Stop with Ctrl+C.\n"
         )
 
         def stop(*_: Any) -> None:
-            for process in (web, worker):
+            for process in (web, worker, scheduler):
                 process.terminate()
 
         signal.signal(signal.SIGTERM, stop)
@@ -52,3 +59,11 @@ class Command(BaseCommand):
         finally:
             stop()
             worker.wait(timeout=10)
+            scheduler.wait(timeout=10)
+
+    def _logins(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        if not get_user_model().objects.filter(username__in=[u[0] for u in USERS]).exists():
+            return ""
+        return "  Demo logins:\n" + "".join(f"    {login}\n" for login in demo_logins())

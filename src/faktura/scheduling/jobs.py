@@ -1,0 +1,127 @@
+"""Every daily and periodic job of Faktura, declared in one place.
+
+A job is one line in ``JOBS``; its function takes the :class:`Occurrence` (due time and
+business date) and returns a JSON-able summary that ``faktura jobs`` shows. Every job is
+idempotent (DESIGN invariant 6): running it twice for one date does what running it once
+does, so a run taken over from a dead worker or retried after an error is safe.
+
+Schedules are cron expressions in the company's time zone. Each can be changed or
+switched off with the environment variable ``FAKTURA_JOB_<NAME>`` (e.g.
+``FAKTURA_JOB_DIRECT_DEBIT_BATCHES=off`` or ``="0 8 * * 1-5"``); see the README.
+Avoid 02:00–03:00 for daily jobs: that hour is skipped or doubled when summer time
+starts or ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+
+from faktura.core import clock
+from faktura.core.actors import Actor
+from faktura.scheduling.registry import Job, Occurrence, configured
+
+M = dt.timedelta(minutes=1)
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        name="outbox-sweep",
+        schedule="*/5 * * * *",
+        target="faktura.scheduling.jobs.sweep_outbox",
+        description="Send every e-mail that is due; requeue mails whose worker vanished",
+        lease=10 * M,
+        retry_delay=1 * M,
+    ),
+    Job(
+        name="direct-debit-batches",
+        schedule="0 7 * * 1-5",
+        target="faktura.scheduling.jobs.create_direct_debit_batches",
+        description=(
+            "On TARGET2 business days, make the SEPA direct-debit files (CORE, B2B) for the "
+            "next business day if anything is due; submit them to the bank the same day"
+        ),
+    ),
+    Job(
+        name="mandate-expiry",
+        schedule="30 4 * * *",
+        target="faktura.scheduling.jobs.expire_mandates",
+        description="Mark SEPA mandates unused for 36 months as expired (SEPA rulebook)",
+    ),
+    Job(
+        name="idempotency-purge",
+        schedule="15 4 * * *",
+        target="faktura.scheduling.jobs.purge_idempotency_keys",
+        description="Delete stored API idempotency keys older than their retention",
+    ),
+    Job(
+        name="job-run-purge",
+        schedule="45 4 * * *",
+        target="faktura.scheduling.jobs.purge_job_runs",
+        description="Delete records of finished job runs older than 90 days",
+    ),
+)
+
+
+def declared() -> list[Job]:
+    """The declared jobs with the schedules of this installation (FAKTURA_JOB_<NAME>)."""
+    return configured(JOBS, settings.FAKTURA_JOB_OVERRIDES)
+
+
+def _actor(occurrence: Occurrence) -> Actor:
+    return Actor.system(f"job:{occurrence.job}")
+
+
+def sweep_outbox(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.notifications.services import send_due_messages
+
+    return send_due_messages()
+
+
+def purge_idempotency_keys(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.api.idempotency import purge_expired
+
+    return {"deleted": purge_expired()}
+
+
+def purge_job_runs(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.scheduling.services import purge_job_runs
+
+    return {"deleted": purge_job_runs(before=clock.now() - dt.timedelta(days=90))}
+
+
+def expire_mandates(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.collection.services import expire_mandates
+
+    return {"expired": expire_mandates(as_of=occurrence.as_of, actor=_actor(occurrence))}
+
+
+def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.collection import selectors, services
+    from faktura.collection.calendar import is_business_day, next_business_day
+    from faktura.collection.models import Scheme
+
+    # A late run (after downtime) cannot collect in the past: the file is made today, so
+    # the earliest collection date is the next TARGET2 business day after today.
+    day = max(occurrence.as_of, clock.today())
+    if not is_business_day(day):
+        return {"skipped": f"{day} is not a TARGET2 business day"}
+    # SDD rulebook: the file reaches the bank at least one TARGET2 business day before
+    # the collection date, so a file made (and submitted) today collects tomorrow.
+    collection_date = next_business_day(day)
+    batches: dict[str, Any] = {}
+    for scheme in Scheme.values:
+        # Nothing due: no file, and no error for a company without a creditor identifier.
+        if not selectors.collectable_invoices(collection_date=collection_date, scheme=scheme):
+            continue
+        batch = services.create_direct_debit_batch(
+            collection_date=collection_date, scheme=scheme, actor=_actor(occurrence)
+        )
+        if batch is not None:
+            batches[scheme] = {
+                "batch": batch.pk,
+                "count": batch.transaction_count,
+                "total": str(batch.control_sum),
+            }
+    return {"collection_date": collection_date.isoformat(), "batches": batches}
