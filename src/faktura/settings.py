@@ -195,16 +195,15 @@ TASKS = {
 # Background work never waits for a process that died (DESIGN invariant 9). A worker renews
 # its lease every FAKTURA_WORKER_HEARTBEAT_SECONDS; one silent for FAKTURA_WORKER_LEASE_SECONDS
 # is dead and its tasks are taken up again by the others, at most FAKTURA_WORKER_MAX_CLAIMS
-# times per task. Every FAKTURA_MAINTENANCE_SECONDS each worker recovers such tasks; one of
-# them sweeps every FAKTURA_SWEEP_SECONDS: mails of dead senders and due mails without a task
-# go back to sending, finalized documents unarchived or unannounced for
-# FAKTURA_SWEEP_AFTER_MINUTES are processed again. `faktura check` names documents still
-# unarchived or unsent after FAKTURA_STUCK_AFTER_MINUTES.
+# times per task. Every FAKTURA_MAINTENANCE_SECONDS each worker recovers such tasks and the
+# mails their workers were sending, and ticks the scheduler; its sweep jobs (outbox-sweep,
+# document-sweep, every minute) queue due mails without a task and process finalized documents
+# unarchived or unannounced for FAKTURA_SWEEP_AFTER_MINUTES again. `faktura check` names
+# documents still unarchived or unsent after FAKTURA_STUCK_AFTER_MINUTES.
 FAKTURA_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("FAKTURA_WORKER_HEARTBEAT_SECONDS", "5"))
 FAKTURA_WORKER_LEASE_SECONDS = float(os.environ.get("FAKTURA_WORKER_LEASE_SECONDS", "60"))
 FAKTURA_WORKER_MAX_CLAIMS = int(os.environ.get("FAKTURA_WORKER_MAX_CLAIMS", "5"))
 FAKTURA_MAINTENANCE_SECONDS = float(os.environ.get("FAKTURA_MAINTENANCE_SECONDS", "10"))
-FAKTURA_SWEEP_SECONDS = float(os.environ.get("FAKTURA_SWEEP_SECONDS", "60"))
 FAKTURA_SWEEP_AFTER_MINUTES = float(os.environ.get("FAKTURA_SWEEP_AFTER_MINUTES", "5"))
 FAKTURA_STUCK_AFTER_MINUTES = float(os.environ.get("FAKTURA_STUCK_AFTER_MINUTES", "15"))
 

@@ -225,7 +225,9 @@ def test_workers_killed_at_random_moments_archive_and_mail_every_invoice_once(
         "FAKTURA_WORKER_HEARTBEAT_SECONDS": "0.5",
         "FAKTURA_WORKER_LEASE_SECONDS": str(LEASE),
         "FAKTURA_MAINTENANCE_SECONDS": "0.5",
-        "FAKTURA_SWEEP_SECONDS": "1",
+        # The sweep jobs every second instead of every minute (a six-field cron expression).
+        "FAKTURA_JOB_OUTBOX_SWEEP": "* * * * * *",
+        "FAKTURA_JOB_DOCUMENT_SWEEP": "* * * * * *",
         "FAKTURA_SWEEP_AFTER_MINUTES": "0.05",
         # A task is given up after its workers died this often; this run kills at random,
         # not a task that crashes every worker, so none may be given up here.

@@ -25,7 +25,6 @@ pytestmark = pytest.mark.django_db
 def short_lease(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.FAKTURA_WORKER_LEASE_SECONDS = 30
-    settings.FAKTURA_SWEEP_SECONDS = 0
 
 
 def _heartbeat(worker_id: str, *, seconds_ago: float) -> None:

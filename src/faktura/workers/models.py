@@ -1,4 +1,4 @@
-"""The leases of background work: each worker's heartbeat, and when a sweep last ran."""
+"""The leases of background work: each worker's heartbeat."""
 
 from __future__ import annotations
 
@@ -22,13 +22,3 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} (pid {self.pid} on {self.hostname})"
-
-
-class SweepRun(models.Model):
-    """When a periodic sweep last ran; its row lock lets one worker run it at a time."""
-
-    name = models.CharField(max_length=50, primary_key=True)
-    last_run_at = models.DateTimeField(null=True)
-
-    def __str__(self) -> str:
-        return self.name

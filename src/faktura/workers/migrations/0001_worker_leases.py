@@ -12,13 +12,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SweepRun',
-            fields=[
-                ('name', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('last_run_at', models.DateTimeField(null=True)),
-            ],
-        ),
-        migrations.CreateModel(
             name='WorkerHeartbeat',
             fields=[
                 ('worker_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
