@@ -62,12 +62,15 @@ INSTALLED_APPS = [
     "faktura.banking",
     "faktura.documents",
     "faktura.notifications",
+    "faktura.workers",
     "faktura.api",
     "faktura.scheduling",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL in the URL or a header is refused before a session, key or filter reads it.
+    "faktura.api.middleware.RefuseNulMiddleware",
     # Serves the admin's and API docs' static files from the one web process.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -190,6 +193,21 @@ TASKS = {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# Background work never waits for a process that died (DESIGN invariant 9). A worker renews
+# its lease every FAKTURA_WORKER_HEARTBEAT_SECONDS; one silent for FAKTURA_WORKER_LEASE_SECONDS
+# is dead and its tasks are taken up again by the others, at most FAKTURA_WORKER_MAX_CLAIMS
+# times per task. Every FAKTURA_MAINTENANCE_SECONDS each worker recovers such tasks and the
+# mails their workers were sending, and ticks the scheduler; its sweep jobs (outbox-sweep,
+# document-sweep, every minute) queue due mails without a task and process finalized documents
+# unarchived or unannounced for FAKTURA_SWEEP_AFTER_MINUTES again. `faktura check` names
+# documents still unarchived or unsent after FAKTURA_STUCK_AFTER_MINUTES.
+FAKTURA_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("FAKTURA_WORKER_HEARTBEAT_SECONDS", "5"))
+FAKTURA_WORKER_LEASE_SECONDS = float(os.environ.get("FAKTURA_WORKER_LEASE_SECONDS", "60"))
+FAKTURA_WORKER_MAX_CLAIMS = int(os.environ.get("FAKTURA_WORKER_MAX_CLAIMS", "5"))
+FAKTURA_MAINTENANCE_SECONDS = float(os.environ.get("FAKTURA_MAINTENANCE_SECONDS", "10"))
+FAKTURA_SWEEP_AFTER_MINUTES = float(os.environ.get("FAKTURA_SWEEP_AFTER_MINUTES", "5"))
+FAKTURA_STUCK_AFTER_MINUTES = float(os.environ.get("FAKTURA_STUCK_AFTER_MINUTES", "15"))
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,4 @@
-"""Overlapping statements imported at the same moment on PostgreSQL: every line once.
+"""Statements imported at the same moment on PostgreSQL: every line once, honest reports.
 
 Six processes, released together, import six different files that all contain the same
 three transfers (paying three invoices) plus one line of their own. Every process has
@@ -10,14 +10,16 @@ line's own statement decide who books it: each shared line is stored and booked 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import multiprocessing
 import time
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections
 
-from faktura.banking import services
+from faktura.banking import booking, services
 from faktura.banking.models import BankStatement, BankTransaction
 from faktura.core import clock
 from faktura.core.actors import Actor
@@ -78,3 +80,110 @@ def test_overlapping_statements_imported_at_once_book_every_line_once(
     assert Payment.objects.count() == 3
     assert Allocation.objects.count() == 3
     assert [open_amount(i) for i in invoices] == [Decimal("0.00")] * 3
+
+
+def _import_by_command(path: str, barrier, queue) -> None:
+    connections.close_all()
+    connection.ensure_connection()
+    barrier.wait(timeout=120)
+    out = io.StringIO()
+    with clock.frozen(dt.datetime.combine(BOOKING_DAY, dt.time(12), tzinfo=dt.UTC)):
+        call_command("import_statement", path, stdout=out)
+    connections.close_all()
+    queue.put(out.getvalue())
+
+
+def _slow_import_and_booking(monkeypatch) -> None:
+    """Both imports plan before either stores; booking a line takes a while."""
+    planned, book = services.plan, booking._book_payment
+
+    def slow_plan(lines):
+        result = planned(lines)
+        time.sleep(0.5)
+        return result
+
+    def slow_book(row, actor):
+        time.sleep(0.3)
+        return book(row, actor)
+
+    monkeypatch.setattr(services, "plan", slow_plan)
+    monkeypatch.setattr(booking, "_book_payment", slow_book)
+
+
+def test_the_import_that_loses_the_race_for_one_file_reports_that_it_booked_nothing(
+    business_customer, actor, monkeypatch
+):
+    for _ in range(3):
+        finalized(business_customer, actor)
+    data = camt([transfer("119.00", f"RE-2026-0000{n}", reference=f"R-{n}") for n in (1, 2, 3)])
+    _slow_import_and_booking(monkeypatch)
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    queue, barrier = context.Queue(), context.Barrier(2)
+    processes = [
+        context.Process(target=_import_full, args=(data, barrier, queue)) for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    results = sorted(queue.get(timeout=300) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+
+    assert results == [
+        # already_imported, new, duplicates, booked, booked_amount
+        (False, 3, 0, 3, "357.00"),
+        (True, 0, 3, 0, "0.00"),
+    ]
+    assert BankStatement.objects.count() == 1
+    assert Payment.objects.count() == 3
+
+
+def test_the_command_that_loses_the_race_prints_zero_booked(
+    business_customer, actor, monkeypatch, tmp_path
+):
+    for _ in range(3):
+        finalized(business_customer, actor)
+    path = tmp_path / "auszug.xml"
+    path.write_bytes(
+        camt([transfer("119.00", f"RE-2026-0000{n}", reference=f"R-{n}") for n in (1, 2, 3)])
+    )
+    _slow_import_and_booking(monkeypatch)
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    queue, barrier = context.Queue(), context.Barrier(2)
+    processes = [
+        context.Process(target=_import_by_command, args=(str(path), barrier, queue))
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    outputs = sorted(queue.get(timeout=300) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+
+    assert outputs == [
+        "auszug.xml was imported before; nothing new.\n"
+        "auszug.xml: 3 transactions, 0 new, 3 duplicates, 0 booked (0.00 EUR), "
+        "0 unmatched, 0 returns, 0 ignored\n",
+        "auszug.xml: 3 transactions, 3 new, 0 duplicates, 3 booked (357.00 EUR), "
+        "0 unmatched, 0 returns, 0 ignored\n",
+    ]
+    assert Payment.objects.count() == 3
+
+
+def _import_full(data: bytes, barrier, queue) -> None:
+    connections.close_all()
+    connection.ensure_connection()
+    barrier.wait(timeout=120)
+    with clock.frozen(dt.datetime.combine(BOOKING_DAY, dt.time(12), tzinfo=dt.UTC)):
+        result = services.import_statement(data=data, filename="x.xml", actor=ACTOR)
+    connections.close_all()
+    queue.put(
+        (
+            result.already_imported,
+            result.new,
+            result.duplicates,
+            result.booked,
+            str(result.booked_amount),
+        )
+    )

@@ -23,8 +23,8 @@ from tests.scheduling.testjobs import calls, daily
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-NAMES = ["outbox-sweep", "direct-debit-batches", "mandate-expiry", "idempotency-purge",
-         "job-run-purge"]  # fmt: skip
+NAMES = ["outbox-sweep", "document-sweep", "worker-cleanup", "direct-debit-batches",
+         "mandate-expiry", "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
 def at(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
@@ -39,7 +39,9 @@ def tick(when: dt.datetime) -> list[JobRun]:
 def test_every_declared_job_is_in_the_one_registry():
     assert [job.name for job in jobs.declared()] == NAMES
     assert {job.name: job.schedule for job in jobs.declared()} == {
-        "outbox-sweep": "*/5 * * * *",
+        "outbox-sweep": "* * * * *",
+        "document-sweep": "* * * * *",
+        "worker-cleanup": "17 * * * *",
         "direct-debit-batches": "0 7 * * 1-5",
         "mandate-expiry": "30 4 * * *",
         "idempotency-purge": "15 4 * * *",

@@ -239,10 +239,12 @@ def test_faktura_scheduler_once_ticks_the_declared_jobs():
     out = io.StringIO()
     with clock.frozen(at(16, 10, 2)):
         call_command("scheduler", "--once", stdout=out)
-    assert JobState.objects.count() == 5
+    assert JobState.objects.count() == 7
     with clock.frozen(at(16, 10, 5)):
         call_command("scheduler", "--once", stdout=out)
-    assert out.getvalue() == "outbox-sweep for 2026-11-16: succeeded\n"
+    assert out.getvalue() == (
+        "outbox-sweep for 2026-11-16: succeeded\ndocument-sweep for 2026-11-16: succeeded\n"
+    )
 
 
 def test_the_scheduler_loop_survives_a_failing_tick(monkeypatch, caplog):
@@ -256,3 +258,35 @@ def test_the_scheduler_loop_survives_a_failing_tick(monkeypatch, caplog):
     runner.run_forever("w", interval=0.01, should_stop=lambda: len(ticks) >= 2)
     assert ticks == ["w", "w"]
     assert "scheduler tick failed" in caplog.text
+
+
+def test_a_run_whose_worker_died_is_taken_over_before_its_own_lease_expires(settings):
+    from django.utils import timezone
+
+    from faktura.workers.models import WorkerHeartbeat
+
+    settings.FAKTURA_WORKER_LEASE_SECONDS = 60
+    job = daily(lease=dt.timedelta(hours=2))
+    tick(at(16, 12), [job])
+    # Worker "w1" claimed the 17th and, as far as the run's own lease goes, has two hours.
+    JobRun.objects.create(
+        job=job.name, trigger=JobRun.Trigger.SCHEDULE, due_at=at(17, 5),
+        as_of=dt.date(2026, 11, 17),
+        state=JobRun.State.RUNNING, attempts=1, worker_id="w1", started_at=at(17, 5),
+        lease_expires_at=at(17, 7),
+    )  # fmt: skip
+    alive = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker_id="w1", pid=1, hostname="h", started_at=alive, last_seen=alive
+    )
+    assert tick(at(17, 5, 10), [job], worker="w2") == []  # alive: the run stays with it
+    assert calls == []
+    # Its heartbeat stopped a while ago: it is dead, and its run is taken over at once.
+    WorkerHeartbeat.objects.filter(worker_id="w1").update(
+        last_seen=alive - dt.timedelta(seconds=61)
+    )
+    runs = tick(at(17, 5, 11), [job], worker="w2")
+    assert [(r.as_of, r.state, r.attempts, r.worker_id) for r in runs] == [
+        (dt.date(2026, 11, 17), "succeeded", 2, "w2")
+    ]
+    assert calls == [("daily-report", dt.date(2026, 11, 17), 2)]

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from faktura.api import idempotency, presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
-from faktura.api.fields import MoneyOut, Timestamp
+from faktura.api.fields import InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
 from faktura.collection import error_codes, selectors, services
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
@@ -36,7 +36,7 @@ class _List(Schema):
     next_cursor: str | None = Field(description="Pass as cursor to get the next page")
 
 
-class MandateIn(Schema):
+class MandateIn(InputSchema):
     customer: int
     iban: str = Field(max_length=42, examples=["DE89 3704 0044 0532 0130 00"])
     bic: str = Field("", max_length=11)
@@ -90,11 +90,11 @@ class MandateList(_List):
     data: list[MandateOut]
 
 
-class RevokeIn(Schema):
+class RevokeIn(InputSchema):
     reason: str = Field("", max_length=200)
 
 
-class BatchIn(Schema):
+class BatchIn(InputSchema):
     collection_date: dt.date
     scheme: Scheme = "CORE"
 

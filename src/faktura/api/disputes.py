@@ -18,7 +18,7 @@ from pydantic import Field
 
 from faktura.api import presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
-from faktura.api.fields import MoneyOut, Timestamp
+from faktura.api.fields import InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
 from faktura.banking.models import BankTransaction, ProviderEvent
 from faktura.collection.models import DirectDebitItem
@@ -73,7 +73,7 @@ class DisputeList(_List):
     data: list[DisputeOut]
 
 
-class ClearDisputeIn(Schema):
+class ClearDisputeIn(InputSchema):
     note: str = Field("", max_length=500, description="Why the dispute is settled")
 
 

@@ -11,7 +11,14 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
@@ -23,6 +30,15 @@ logger = logging.getLogger(__name__)
 ERROR_CODES: dict[str, tuple[int, str]] = {
     # the API itself
     "malformed_json": (400, "The request body is not valid JSON."),
+    "malformed_multipart": (
+        400,
+        "The multipart body cannot be read (boundary missing, empty, invalid or too long; "
+        "bad base64 part).",
+    ),
+    "too_many_fields": (400, "The form has more fields or files than are accepted (1,000)."),
+    "request_too_large": (400, "The request body (without files) is larger than accepted."),
+    "nul_character": (400, "The URL, a header or the body contains a NUL character (U+0000)."),
+    "bad_request": (400, "The request cannot be read."),
     "invalid_api_key": (401, "No API key, an unknown key, or a revoked key."),
     "insufficient_scope": (403, "The key may only read; this operation writes."),
     "not_found": (404, "No object with this id (or code)."),
@@ -30,6 +46,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_reused": (422, "The Idempotency-Key was used for a different request."),
     "invalid_idempotency_key": (422, "The Idempotency-Key header is empty or too long."),
     "invalid_cursor": (422, "The cursor was not returned by this list."),
+    "value_out_of_range": (422, "A number or date is out of range (ids are below 2**63)."),
     "rate_limited": (429, "Too many requests; retry later."),
     "internal_error": (500, "An unexpected error; reported to the operator."),
     # permissions and four-eyes principle
@@ -219,6 +236,9 @@ def install(api: NinjaAPI, *, body_params: frozenset[str] = frozenset({"payload"
         if isinstance(exc, Throttled):
             return respond(request, 429, error_body("rate_limited", "Too many requests."))
         if exc.status_code == 400:
+            # ninja wraps whatever the body parser raised; a refusal of ours keeps its code.
+            if isinstance(exc.__cause__, DomainError):
+                return on_domain_error(request, exc.__cause__)
             return respond(
                 request, 400, error_body("malformed_json", "The request body is not valid JSON.")
             )
@@ -226,6 +246,26 @@ def install(api: NinjaAPI, *, body_params: frozenset[str] = frozenset({"payload"
 
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return respond(request, 404, error_body("not_found", "No such object."))
+
+    def on_bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Django raises these while reading the body (request.body, POST, FILES).
+        if isinstance(exc, MultiPartParserError):
+            code, message = "malformed_multipart", f"The multipart body cannot be read: {exc}"
+        elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+            code, message = "too_many_fields", "The form has too many fields or files."
+        elif isinstance(exc, RequestDataTooBig):
+            code, message = "request_too_large", "The request body is too large."
+        else:
+            code, message = "bad_request", "The request cannot be read."
+        return respond(request, 400, error_body(code, message))
+
+    def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # An id beyond 64 bits (SQLite cannot even compare it) or a date past year 9999.
+        return respond(
+            request,
+            422,
+            error_body("value_out_of_range", "A number or date in the request is out of range."),
+        )
 
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("Unexpected error in %s %s", request.method, request.path)
@@ -236,7 +276,42 @@ def install(api: NinjaAPI, *, body_params: frozenset[str] = frozenset({"payload"
         ValidationError: on_validation_error,
         HttpError: on_http_error,
         Http404: on_not_found,
+        MultiPartParserError: on_bad_request,
+        SuspiciousOperation: on_bad_request,
+        UnreadablePostError: on_bad_request,
+        OverflowError: on_overflow,
         Exception: on_unexpected,
     }
     for exc_class, handler in handlers.items():
         api.add_exception_handler(exc_class, handler)
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the refusals every operation can answer with, so the schema is complete.
+
+    400 for any request (NUL in the URL or a header, a body that cannot be read), 401 and
+    403 where a key is required, 404 where the path names an object, 422 where there is
+    input to validate. Operations declare their own further codes (409, 202, …).
+    """
+    ref = {"$ref": "#/components/schemas/ErrorOut"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.get("parameters", [])
+            statuses = {400: "Malformed request"}
+            if operation.get("security"):
+                statuses |= {401: "Unauthorized", 403: "Forbidden"}
+            if any(p.get("in") == "path" for p in parameters):
+                statuses[404] = "Not Found"
+            if parameters or "requestBody" in operation:
+                statuses[422] = "Unprocessable Entity"
+            responses = operation["responses"]
+            for status, text in statuses.items():
+                # ninja keys the responses by int; JSON makes both "400".
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {
+                        "description": text,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+    return schema

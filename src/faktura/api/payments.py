@@ -13,7 +13,7 @@ from pydantic import Field
 
 from faktura.api import idempotency, presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
-from faktura.api.fields import Amount, MoneyOut, Timestamp
+from faktura.api.fields import Amount, InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
 from faktura.core.errors import NotFound
 from faktura.core.money import format_amount
@@ -96,7 +96,7 @@ class PaymentRequestList(_List):
     data: list[PaymentRequestOut]
 
 
-class PaymentIn(Schema):
+class PaymentIn(InputSchema):
     amount: Amount
     date: dt.date
     method: PaymentMethod = "transfer"
@@ -107,23 +107,23 @@ class PaymentIn(Schema):
     invoice: int | None = Field(None, description="Allocate to this invoice (rest: credit)")
 
 
-class AllocationIn(Schema):
+class AllocationIn(InputSchema):
     invoice: int
     amount: Amount
 
 
-class AllocateIn(Schema):
+class AllocateIn(InputSchema):
     allocations: list[AllocationIn]
     overpayment: bool = Field(
         False, description="Allow more than an invoice's open amount; the rest becomes credit"
     )
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str = Field(max_length=500)
 
 
-class ChargebackIn(Schema):
+class ChargebackIn(InputSchema):
     source_reference: str = Field(
         max_length=100,
         description="The card statement's reference; the same one twice is recorded once",

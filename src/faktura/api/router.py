@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from faktura.api import (
     balance,
@@ -30,9 +33,14 @@ Invoices, customers, products and orders for shops, CMS and scripts.
 * Authentication: `Authorization: Bearer fk_live_…` (keys are created with
   `faktura createapikey` or in the admin). Read-only keys get 403 `insufficient_scope`
   on writes; unknown or revoked keys get 401 `invalid_api_key`.
-* Money is a string with two decimals (`"119.00"`) plus `currency`; unit prices have up
-  to four decimals. Money sent as a JSON number is refused (`invalid_amount`,
-  `too_many_decimals`). Dates are `YYYY-MM-DD`; timestamps ISO 8601 in UTC.
+* Money is a string with exactly two decimals (`"119.00"`, pattern `^-?[0-9]+\\.[0-9]{2}$`)
+  plus `currency`; unit prices have up to four decimals. Money sent as a JSON number, or
+  written otherwise (`"1_000.00"`, `"1e2"`, full-width digits, `"5"`), is refused
+  (`invalid_amount`; three decimals: `too_many_decimals`). Dates are `YYYY-MM-DD`;
+  timestamps ISO 8601 in UTC.
+* Request bodies are JSON objects with only the documented fields: another JSON value
+  or an unknown (misspelt) field is refused with 422 `validation_error`. A NUL character
+  (U+0000) anywhere in the URL, a header or the body is refused with 400 `nul_character`.
 * Lists: `{"object": "list", "data": [...], "has_more": …, "next_cursor": …}` in id
   order; pass `next_cursor` as `cursor`; `limit` is 1–200 (default 50).
 * Creating requests accept an `Idempotency-Key` header: a retry returns the first
@@ -41,7 +49,17 @@ Invoices, customers, products and orders for shops, CMS and scripts.
   stable; every code is listed under `x-error-codes` of the `ErrorOut` schema.
 """
 
-api = NinjaAPI(
+
+class FakturaApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        errors.document_errors(schema)
+        return schema
+
+
+api = FakturaApi(
     title="Faktura API",
     version="1.0.0",
     description=DESCRIPTION,

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from faktura.api.errors import ERROR_CODES
 from faktura.api.fields import (
     Amount,
+    InputSchema,
     MoneyOut,
     Percent,
     Quantity,
@@ -51,7 +52,7 @@ PaymentMethod = Literal["transfer", "direct_debit", "provider"]
 Language = Literal["de", "en"]
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(InputSchema):
     """Only the fields sent are changed; existing documents keep their copies."""
 
     kind: CustomerKind | None = None
@@ -132,7 +133,7 @@ class CustomerOut(Schema):
 # --- catalog -----------------------------------------------------------------------------
 
 
-class ProductPatch(Schema):
+class ProductPatch(InputSchema):
     sku: str | None = Field(None, min_length=1, max_length=50)
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = None
@@ -211,7 +212,7 @@ PRICE_MODE_DEFAULT = (
 )
 
 
-class OrderLineIn(Schema):
+class OrderLineIn(InputSchema):
     sku: str | None = Field(None, max_length=50, description="A product; or give name and price")
     name: str | None = Field(None, max_length=200)
     description: str | None = None
@@ -232,12 +233,12 @@ class OrderLineIn(Schema):
     discount_amount: Amount | None = None
 
 
-class ServicePeriodIn(Schema):
+class ServicePeriodIn(InputSchema):
     start: dt.date
     end: dt.date
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     customer: int = Field(description="Customer id")
     external_reference: str | None = Field(
         None,
@@ -257,12 +258,12 @@ class OrderIn(Schema):
     note: str = ""
 
 
-class CreditNoteLineIn(Schema):
+class CreditNoteLineIn(InputSchema):
     position: int = Field(ge=1, description="Position of the line on the original invoice")
     quantity: Quantity
 
 
-class CreditNoteIn(Schema):
+class CreditNoteIn(InputSchema):
     lines: list[CreditNoteLineIn] | None = None
     amount: Amount | None = Field(None, description="Gross amount to credit (instead of lines)")
     tax_rate: str | None = Field(None, description="Tax rate code of the credited amount")
@@ -270,11 +271,11 @@ class CreditNoteIn(Schema):
     restock: bool = False
 
 
-class RejectIn(Schema):
+class RejectIn(InputSchema):
     reason: str = Field(max_length=500)
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     reason: str = ""
 
 

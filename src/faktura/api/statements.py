@@ -20,7 +20,7 @@ from pydantic import Field
 
 from faktura.api import presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
-from faktura.api.fields import Amount, MoneyOut, Timestamp
+from faktura.api.fields import Amount, InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
 from faktura.banking import error_codes, selectors, services
 from faktura.banking.models import BankStatement, BankTransaction, CsvMappingProfile
@@ -142,12 +142,12 @@ class BankTransactionList(_List):
     data: list[BankTransactionOut]
 
 
-class AllocationIn(Schema):
+class AllocationIn(InputSchema):
     invoice: int
     amount: Amount
 
 
-class AssignIn(Schema):
+class AssignIn(InputSchema):
     allocations: list[AllocationIn] = Field(
         default_factory=list, description="Invoices and amounts; the rest is credit"
     )
@@ -156,12 +156,12 @@ class AssignIn(Schema):
     )
 
 
-class AssignManyIn(Schema):
+class AssignManyIn(InputSchema):
     transactions: list[int] = Field(min_length=1, max_length=200)
     invoice: int
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str = Field(max_length=500)
 
 

@@ -70,7 +70,11 @@ def apply_decision(row: BankTransaction, decision: matching.Decision) -> None:
 def book_matched(
     *, actor: Actor, statement_id: int | None = None, transaction_ids: Iterable[int] | None = None
 ) -> list[int]:
-    """Book every line in state matched (of one statement, or the ids given); return their ids.
+    """Book every line in state matched (of one statement, or the ids given).
+
+    Returns the ids of the lines this call moved (booked, returned, or sent to the to-do
+    list): a line another process booked meanwhile is skipped under its lock and not
+    returned, so that each caller reports only what it did itself.
 
     Returns first (a debit returned on the same statement is then not settled), then
     direct-debit batches (one settlement each), then payments in line order. A line
@@ -83,44 +87,46 @@ def book_matched(
     if transaction_ids is not None:
         queryset = queryset.filter(pk__in=list(transaction_ids))
     rows = list(queryset.order_by("pk"))
+    moved: set[int] = set()
     batches: dict[int, list[BankTransaction]] = {}
     for row in rows:
-        if (row.match_plan or {}).get("action") == "return":
-            _guarded(row, _book_return, actor)
+        if (row.match_plan or {}).get("action") == "return" and _guarded(row, _book_return, actor):
+            moved.add(row.pk)
     for row in rows:
         plan = row.match_plan or {}
         if plan.get("action") == "settle_batch":
             batches.setdefault(plan["batch"], []).append(row)
     for batch_id, members in batches.items():
         try:
-            _settle(batch_id, members, actor)
+            moved.update(_settle(batch_id, members, actor))
         except DomainError as error:
-            for row in members:
-                _fail(row, error)
+            moved.update(row.pk for row in members if _fail(row, error))
     for row in rows:
-        if (row.match_plan or {}).get("action") == "book":
-            _guarded(row, _book_payment, actor)
-    return [row.pk for row in rows]
+        if (row.match_plan or {}).get("action") == "book" and _guarded(row, _book_payment, actor):
+            moved.add(row.pk)
+    return [row.pk for row in rows if row.pk in moved]
 
 
-def _guarded(row: BankTransaction, book: Any, actor: Actor) -> None:
+def _guarded(row: BankTransaction, book: Any, actor: Actor) -> bool:
+    """Book the line; whether this call moved it (False: someone else booked it first)."""
     try:
-        book(row, actor)
+        return bool(book(row, actor))
     except DomainError as error:
-        _fail(row, error)
+        return _fail(row, error)
 
 
-def _fail(row: BankTransaction, error: DomainError) -> None:
+def _fail(row: BankTransaction, error: DomainError) -> bool:
     """The planned booking was refused: the line goes to the to-do list, plan as suggestion."""
     plan = dict(row.match_plan or {})
     plan.pop("action", None)
     suggestions = [plan, *(s for s in row.suggestions if s != plan)][: matching.MAX_SUGGESTIONS]
-    BankTransaction.objects.filter(pk=row.pk, state=State.MATCHED).update(
+    changed = BankTransaction.objects.filter(pk=row.pk, state=State.MATCHED).update(
         state=State.UNMATCHED,
         match_plan=None,
         suggestions=suggestions,
         note=f"{error.code}: {error.message}"[:500],
     )
+    return changed > 0
 
 
 def _locked_row(pk: int) -> BankTransaction | None:
@@ -142,7 +148,7 @@ def reference_of(row: BankTransaction) -> str:
     return (" ".join(row.remittance_information.split()) or row.end_to_end_id)[:500]
 
 
-def _book_payment(row: BankTransaction, actor: Actor) -> None:
+def _book_payment(row: BankTransaction, actor: Actor) -> bool:
     """Record the line as a payment of the planned customer and allocate it as planned."""
     plan = row.match_plan or {}
     customer_id = plan.get("customer")
@@ -152,7 +158,7 @@ def _book_payment(row: BankTransaction, actor: Actor) -> None:
             locks.lock_customer(customer_id)
         locked = _locked_row(row.pk)
         if locked is None:
-            return
+            return False
         payment = payments.record_payment(
             actor=actor,
             amount=locked.amount,
@@ -171,9 +177,10 @@ def _book_payment(row: BankTransaction, actor: Actor) -> None:
                 payment_id=payment.pk, allocations=list(parts), actor=actor, overpayment=True
             )
         _done(locked, actor, state=State.BOOKED, payment_id=payment.pk, customer_id=customer_id)
+    return True
 
 
-def _book_return(row: BankTransaction, actor: Actor) -> None:
+def _book_return(row: BankTransaction, actor: Actor) -> bool:
     plan = row.match_plan or {}
     customer_id = plan.get("customer")
     with transaction.atomic():
@@ -181,7 +188,7 @@ def _book_return(row: BankTransaction, actor: Actor) -> None:
             locks.lock_customer(customer_id)
         locked = _locked_row(row.pk)
         if locked is None:
-            return
+            return False
         event = payments.record_returned_debit(
             actor=actor,
             reason_code=locked.return_reason_code,
@@ -198,10 +205,15 @@ def _book_return(row: BankTransaction, actor: Actor) -> None:
             payment_id=event.payment_id,
             customer_id=event.customer_id,
         )
+    return True
 
 
-def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> None:
-    """Settle the direct-debit file the lines book; link each line to its item's payment."""
+def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> list[int]:
+    """Settle the direct-debit file the lines book; link each line to its item's payment.
+
+    Returns the ids of the lines this call booked.
+    """
+    moved = []
     with transaction.atomic():
         batch = DirectDebitBatch.objects.get(pk=batch_id)
         if batch.status == DirectDebitBatch.Status.SUBMITTED:
@@ -229,6 +241,7 @@ def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> None:
             locked = _locked_row(row.pk)
             if locked is None:
                 continue
+            moved.append(locked.pk)
             item = items.get(locked.end_to_end_id)
             if item is None:  # one booking for the whole file
                 _done(locked, actor, state=State.BOOKED)
@@ -255,6 +268,7 @@ def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> None:
                     f"The direct debit {item.end_to_end_id} is {item.state}.",
                     code="direct_debit_not_settled",
                 )
+    return moved
 
 
 def _done(row: BankTransaction, actor: Actor, *, state: str, **links: Any) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from faktura.banking import booking, matching, selectors
 from faktura.banking.models import BankStatement, BankTransaction, CsvMappingProfile
@@ -279,17 +279,31 @@ def _import_one(statement: Statement, *, sha256: str, filename: str, actor: Acto
                 },
             )
     except IntegrityError:
-        # The same file, imported at the same moment by someone else.
+        # The same file, imported at the same moment by someone else, who is booking it
+        # now: this import did nothing and says so (it does not book beside the winner
+        # and report the winner's bookings as its own).
         existing = BankStatement.objects.filter(
             account_identification=statement.account_identification, file_sha256=sha256
         ).first()
         if existing is None:
             raise
-        return _again(existing, statement, actor)
-    if not background:
-        booking.book_matched(statement_id=record.pk, actor=actor)
-    states, amount = booking.update_counts(record.pk)
+        return _Outcome(existing.pk, False, len(lines), 0, Counter(), ZERO)
+    if background:
+        states, amount = booking.update_counts(record.pk)
+        return _Outcome(record.pk, True, len(lines), new, states, amount)
+    moved = set(booking.book_matched(statement_id=record.pk, actor=actor))
+    booking.update_counts(record.pk)
+    # Its own lines: all but the matched ones that a re-import booked meanwhile.
+    own = BankTransaction.objects.filter(statement_id=record.pk).exclude(
+        pk__in=set(matched) - moved
+    )
+    states, amount = booking.state_counts(own), _booked_amount(own)
     return _Outcome(record.pk, True, len(lines), new, states, amount)
+
+
+def _booked_amount(rows: QuerySet[BankTransaction]) -> Decimal:
+    total = rows.filter(state=State.BOOKED, direction="credit").aggregate(s=Sum("amount"))["s"]
+    return round_money(total or ZERO)
 
 
 def _inline_limit() -> int:
@@ -313,6 +327,7 @@ def _again(existing: BankStatement, statement: Statement, actor: Actor) -> _Outc
     if waiting.count() > _inline_limit():
         # The worker books them (the import enqueued their tasks); nothing to do here.
         return _Outcome(existing.pk, False, len(statement.transactions), 0, Counter(), ZERO)
+    # Only what this call moved: lines the first import is still booking are its own.
     recovered = booking.book_matched(statement_id=existing.pk, actor=actor)
     states: Counter[str] = Counter()
     amount = ZERO
@@ -320,9 +335,7 @@ def _again(existing: BankStatement, statement: Statement, actor: Actor) -> _Outc
         booking.update_counts(existing.pk)
         done = BankTransaction.objects.filter(pk__in=recovered)
         states = booking.state_counts(done)
-        amount = round_money(
-            done.filter(state=State.BOOKED).aggregate(s=Sum("amount"))["s"] or ZERO
-        )
+        amount = _booked_amount(done)
     return _Outcome(existing.pk, False, len(statement.transactions), 0, states, amount)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from faktura.core.errors import InvalidInput
@@ -12,6 +13,9 @@ AMOUNT_PLACES = 2
 UNIT_PRICE_PLACES = 4
 QUANTITY_PLACES = 4
 MAX_AMOUNT = Decimal("999999999.99")
+# What a number written as text may look like: Decimal() would also take "1_000",
+# "1e2", "Infinity" and digits of any script ("１００"), none of which a person means.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -24,7 +28,8 @@ def parse_decimal(
 ) -> Decimal:
     """Parse ``value`` into a Decimal with at most ``places`` decimals, or refuse it.
 
-    Floats are refused: they cannot carry money exactly.
+    Floats are refused: they cannot carry money exactly. Text must be plain ASCII
+    (``-12.50``): underscores, exponents and other scripts' digits are refused.
     """
     if isinstance(value, bool | float):
         raise InvalidInput(
@@ -32,8 +37,15 @@ def parse_decimal(
             code="invalid_amount",
             field=field,
         )
+    text = str(value).strip()
+    if not isinstance(value, Decimal) and not _PLAIN_NUMBER.fullmatch(text):
+        raise InvalidInput(
+            f"{field}: {value!r} is not a number written with the digits 0-9 and a point",
+            code="invalid_amount",
+            field=field,
+        )
     try:
-        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        number = Decimal(text) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError):
         raise InvalidInput(
             f"{field}: {value!r} is not a number", code="invalid_amount", field=field

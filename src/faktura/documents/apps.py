@@ -11,10 +11,11 @@ class DocumentsConfig(AppConfig):
         from faktura.core.integrity import EXTRA_CHECKS
         from faktura.documents.archive import archive_problems
         from faktura.documents.checks import blocked_documents
+        from faktura.documents.stuck import stuck_document_problems
 
-        # `faktura check` verifies every archived file against its SHA-256 (GoBD).
-        if archive_problems not in EXTRA_CHECKS:
-            EXTRA_CHECKS.append(archive_problems)
-        # …and names every document blocked from delivery (it waits for staff).
-        if blocked_documents not in EXTRA_CHECKS:
-            EXTRA_CHECKS.append(blocked_documents)
+        # `faktura check` verifies every archived file against its SHA-256 (GoBD), names
+        # every document blocked from delivery (it waits for staff) and every finalized
+        # document stuck on its way to the customer (DESIGN invariant 9).
+        for check in (archive_problems, blocked_documents, stuck_document_problems):
+            if check not in EXTRA_CHECKS:
+                EXTRA_CHECKS.append(check)

@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -250,30 +251,29 @@ def _create(storage: Storage, name: str, content: bytes) -> str | None:
 
 
 def _create_local(storage: FileSystemStorage, name: str, content: bytes) -> str | None:
-    """``_create`` on the local file system in a few system calls.
+    """``_create`` on the local file system, durable before it returns.
 
-    ``open(O_CREAT | O_EXCL)`` is the existence check and the creation in one atomic step,
-    so no file is ever written over; what ``FileSystemStorage.save()`` adds around it
-    (a separate exists(), a free name, chunked copying under a file lock, two stat calls)
-    is not needed for a new file of known bytes. The permissions and the group follow
-    the storage's rules as in ``save()``. A write that fails removes the partial file,
-    which no row refers to yet, so it cannot block the name.
+    The bytes go to a temporary file in the target directory, are flushed and fsynced, and
+    the file is then linked under its name (``os.link`` refuses an existing name, so no
+    file is ever written over) and the directory fsynced. The caller inserts the archive
+    row only after that: a power loss right after the row's commit cannot leave a
+    truncated or missing file behind it, and a crash before leaves at most a temporary
+    file, never a partial one under the archived name. The permissions and the group
+    follow the storage's rules as in ``save()``; new directories are created with its
+    directory permissions and fsynced into their parents.
     """
     validate_file_name(name, allow_relative_path=True)
     path = storage.path(name)
-    try:
-        fd = os.open(path, _EXCLUSIVE, 0o666)
-    except FileExistsError:
+    if os.path.lexists(path):
         return None
-    except FileNotFoundError:
-        # The first file of its directory (a new year): the storage creates the
-        # directories with their configured permissions.
-        if storage.exists(name):
-            return None
-        return storage.save(name, ContentFile(content))
+    directory = os.path.dirname(path)
+    created = _make_directories(storage, directory)
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, _EXCLUSIVE, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
+            handle.flush()
             if os.name == "posix":
                 if storage.file_permissions_mode is not None:
                     os.fchmod(fd, storage.file_permissions_mode)
@@ -281,13 +281,55 @@ def _create_local(storage: FileSystemStorage, name: str, content: bytes) -> str 
                 if os.fstat(fd).st_gid != location_gid:
                     with contextlib.suppress(PermissionError):
                         os.fchown(fd, -1, location_gid)
-    except BaseException:
+            os.fsync(fd)
+        if os.name != "posix" and storage.file_permissions_mode is not None:
+            os.chmod(temporary, storage.file_permissions_mode)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return None
+    finally:
         with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    if os.name != "posix" and storage.file_permissions_mode is not None:
-        os.chmod(path, storage.file_permissions_mode)
+            os.unlink(temporary)
+    for changed in [directory, *created]:
+        _fsync_directory(changed)
     return name
+
+
+def _make_directories(storage: FileSystemStorage, directory: str) -> list[str]:
+    """Create ``directory`` and its missing parents with the storage's permissions; return
+    the parents whose entries changed (to be fsynced), innermost first."""
+    missing = []
+    current = directory
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    if not missing:
+        return []
+    if storage.directory_permissions_mode is not None:
+        # As FileSystemStorage._save: the mode exactly, whatever the umask.
+        old_umask = os.umask(0o777 & ~storage.directory_permissions_mode)
+        try:
+            os.makedirs(directory, storage.directory_permissions_mode, exist_ok=True)
+        finally:
+            os.umask(old_umask)
+    else:
+        os.makedirs(directory, exist_ok=True)
+    return [os.path.dirname(created) for created in missing]
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the directory's entries (a new name) durable; POSIX only."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _file_digest(storage: Storage, name: str) -> str:

@@ -57,6 +57,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("Letzter Fehler"), blank=True)
     next_attempt_at = models.DateTimeField(_("Nächster Versuch"), null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker sending it (``faktura worker``'s id; empty from a command): when that
+    # worker's lease expires the message goes back to the queue at once.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     sent_at = models.DateTimeField(_("Gesendet am"), null=True, blank=True)
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(_("Erstellt am"))

@@ -21,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
@@ -32,6 +33,7 @@ from faktura.documents.snapshot import DocumentSnapshot
 from faktura.invoicing.models import Invoice
 from faktura.notifications import mail
 from faktura.notifications.models import BACKOFF_MINUTES, MAX_ATTEMPTS, OutboxMessage
+from faktura.workers.lease import current_worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +323,10 @@ def send_message(message_id: int) -> OutboxMessage | None:
             return message
         message.state = State.SENDING
         message.claimed_at = now
-        message.save(update_fields=["state", "claimed_at"])
+        # Named, so the claim is released as soon as this worker is found dead: a crash
+        # repeats at most this one message, under the same Message-ID.
+        message.claimed_by = current_worker_id()
+        message.save(update_fields=["state", "claimed_at", "claimed_by"])
     try:
         email = build_email(message)
     except ArchiveDamaged as error:
@@ -409,11 +414,26 @@ def _audit(message: OutboxMessage, action: str, data: dict[str, object]) -> None
 
 
 def release_stale_claims(*, older_than: dt.timedelta = STALE_CLAIM) -> int:
-    """Put messages whose sender vanished mid-send (worker killed) back in the queue."""
+    """Put messages whose sender vanished mid-send (worker killed) back in the queue.
+
+    A message claimed by a ``faktura worker`` goes back as soon as that worker's lease has
+    expired. Any claim older than ``older_than`` goes back too (a sender whose bookkeeping
+    failed after the claim, a ``send-outbox`` or plain ``db_worker`` that died): no SMTP
+    conversation lasts that long (``EMAIL_TIMEOUT``). The message keeps its primary key,
+    so a mail that did leave before the crash is repeated with the same Message-ID.
+    """
+    from faktura.workers.lease import dead_worker_ids
+
+    lost = Q(claimed_at__lt=clock.now() - older_than)
+    dead = dead_worker_ids()
+    if dead:
+        lost |= Q(claimed_by__in=dead)
     with transaction.atomic():
-        return OutboxMessage.objects.filter(
-            state=State.SENDING, claimed_at__lt=clock.now() - older_than
-        ).update(state=State.QUEUED, next_attempt_at=None)
+        return (
+            OutboxMessage.objects.filter(state=State.SENDING)
+            .filter(lost)
+            .update(state=State.QUEUED, next_attempt_at=None, claimed_by="")
+        )
 
 
 def due_message_ids() -> list[int]:
@@ -442,6 +462,32 @@ def send_messages(message_ids: list[int]) -> None:
             error = error or exc
     if error is not None:
         raise error
+
+
+SEND_BATCH = 100  # messages per send task queued by ``resume_outbox``
+
+
+def resume_outbox() -> dict[str, int]:
+    """Release the mails of dead senders and queue a send task for every due mail that no
+    waiting or running task will send; return the counts. Idempotent; sends nothing itself.
+    """
+    from faktura.notifications.tasks import send_outbox_message, send_outbox_messages
+
+    released = release_stale_claims()
+    due = due_message_ids()
+    if not due:
+        return {"released": released, "queued": 0}
+    covered: set[int] = set()
+    paths = {send_outbox_message.module_path, send_outbox_messages.module_path}
+    for args in DBTaskResult.objects.filter(
+        status__in=["READY", "RUNNING"], task_path__in=paths
+    ).values_list("args_kwargs", flat=True):
+        for arg in args.get("args", []):
+            covered.update(arg if isinstance(arg, list) else [arg])
+    missing = [pk for pk in due if pk not in covered]
+    for start in range(0, len(missing), SEND_BATCH):
+        send_outbox_messages.enqueue(missing[start : start + SEND_BATCH])
+    return {"released": released, "queued": len(missing)}
 
 
 def send_due_messages() -> dict[str, int]:

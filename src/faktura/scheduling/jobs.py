@@ -26,13 +26,34 @@ from faktura.scheduling.registry import Job, Occurrence, configured
 M = dt.timedelta(minutes=1)
 
 JOBS: tuple[Job, ...] = (
+    # The sweeps behind DESIGN invariant 9: what fell through after a crash moves again.
     Job(
         name="outbox-sweep",
-        schedule="*/5 * * * *",
+        schedule="* * * * *",
         target="faktura.scheduling.jobs.sweep_outbox",
-        description="Send every e-mail that is due; requeue mails whose worker vanished",
-        lease=10 * M,
+        description=(
+            "Release the mails of dead senders and queue a send task for every due mail "
+            "that no task will send"
+        ),
+        lease=5 * M,
         retry_delay=1 * M,
+    ),
+    Job(
+        name="document-sweep",
+        schedule="* * * * *",
+        target="faktura.scheduling.jobs.sweep_documents",
+        description=(
+            "Queue the pipeline again for finalized documents left unarchived or without "
+            "their mail for FAKTURA_SWEEP_AFTER_MINUTES"
+        ),
+        lease=5 * M,
+        retry_delay=1 * M,
+    ),
+    Job(
+        name="worker-cleanup",
+        schedule="17 * * * *",
+        target="faktura.scheduling.jobs.forget_dead_workers",
+        description="Remove the heartbeat rows of workers dead for a day whose work was recovered",
     ),
     Job(
         name="direct-debit-batches",
@@ -74,9 +95,22 @@ def _actor(occurrence: Occurrence) -> Actor:
 
 
 def sweep_outbox(occurrence: Occurrence) -> dict[str, int]:
-    from faktura.notifications.services import send_due_messages
+    from faktura.notifications.services import resume_outbox
 
-    return send_due_messages()
+    return resume_outbox()
+
+
+def sweep_documents(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.documents.services import requeue_unprocessed
+
+    after = dt.timedelta(minutes=float(settings.FAKTURA_SWEEP_AFTER_MINUTES))
+    return {"requeued": requeue_unprocessed(older_than=after)}
+
+
+def forget_dead_workers(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.workers.lease import forget_dead_workers
+
+    return {"forgotten": forget_dead_workers()}
 
 
 def purge_idempotency_keys(occurrence: Occurrence) -> dict[str, int]:

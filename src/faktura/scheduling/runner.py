@@ -15,7 +15,8 @@ not expired) or waits for its retry, no later due time of that job is claimed, s
 days of a catch-up run oldest first and never overlap.
 
 Leases (DESIGN invariant 9): a claimed run holds a lease of ``job.lease``; when it
-expires unfinished, the worker is presumed dead and the next tick of any worker takes
+expires unfinished, or as soon as the ``faktura worker`` that runs it is found dead (its
+own heartbeat lease expired, ``faktura.workers.lease``), the next tick of any worker takes
 the run over as a new attempt. Long work (the billing run) should split itself into
 tasks, so that the job itself stays well within its lease; a job that outlives its
 lease is run a second time by another worker, which idempotent jobs survive.
@@ -28,7 +29,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,6 +48,7 @@ from faktura.scheduling.registry import (
     due_times,
     latest_due,
 )
+from faktura.workers.lease import dead_worker_ids
 
 logger = logging.getLogger("faktura.scheduling")
 
@@ -83,11 +85,25 @@ def tick(worker_id: str, *, jobs: Sequence[Job] | None = None) -> list[JobRun]:
     ):
         open_runs.setdefault(run.job, []).append(run)
     time_zone = Company.time_zone_or_default()
+    running = any(run.state == State.RUNNING for runs in open_runs.values() for run in runs)
+    dead = dead_worker_ids() if running else frozenset()
     finished: list[JobRun] = []
     for job in active:
         finished += _tick_job(job, states[job.name], open_runs.get(job.name, []), worker_id, now,
-                              time_zone)  # fmt: skip
+                              time_zone, dead)  # fmt: skip
     return finished
+
+
+def _is_lost(run: JobRun, now: dt.datetime, dead: Collection[str]) -> bool:
+    """A running run whose lease expired, or whose worker's own lease did (it died)."""
+    if run.state != State.RUNNING:
+        return False
+    expired = run.lease_expires_at is not None and run.lease_expires_at <= now
+    return expired or run.worker_id in dead
+
+
+def _lost_condition(now: dt.datetime, dead: Collection[str]) -> Q:
+    return Q(state=State.RUNNING) & (Q(lease_expires_at__lte=now) | Q(worker_id__in=list(dead)))
 
 
 def _tick_job(
@@ -97,18 +113,20 @@ def _tick_job(
     worker_id: str,
     now: dt.datetime,
     time_zone: str,
+    dead: Collection[str],
 ) -> list[JobRun]:
     finished: list[JobRun] = []
     for run in sorted(open_runs, key=lambda r: (r.due_at, r.pk)):
+        lost = _is_lost(run, now, dead)
         if run.trigger == Trigger.MANUAL:
-            if run.state == State.RUNNING and run.lease_expires_at and run.lease_expires_at <= now:
-                _give_up_lost(run, now)
+            if lost:
+                _give_up_lost(run, now, dead)
             continue
-        if run.state == State.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
+        if run.state == State.RUNNING and not lost:
             return finished  # running elsewhere (or here): later due times wait for it
         if run.state == State.FAILED and run.next_attempt_at and run.next_attempt_at > now:
             return finished  # waiting for its retry
-        claimed = _take_over(job, run, worker_id, now)
+        claimed = _take_over(job, run, worker_id, now, dead)
         if claimed is None:
             return finished  # another worker was quicker, or it was the last attempt
         done = _execute(job, claimed, worker_id)
@@ -156,16 +174,16 @@ def _claim(
     return run
 
 
-def _take_over(job: Job, run: JobRun, worker_id: str, now: dt.datetime) -> JobRun | None:
+def _take_over(
+    job: Job, run: JobRun, worker_id: str, now: dt.datetime, dead: Collection[str]
+) -> JobRun | None:
     """Claim a failed run whose retry is due, or a running one whose worker died."""
     lost = run.state == State.RUNNING
     if lost and run.attempts >= job.max_attempts:
-        _give_up_lost(run, now)
+        _give_up_lost(run, now, dead)
         return None
     condition = (
-        Q(state=State.RUNNING, lease_expires_at__lte=now)
-        if lost
-        else Q(state=State.FAILED, next_attempt_at__lte=now)
+        _lost_condition(now, dead) if lost else Q(state=State.FAILED, next_attempt_at__lte=now)
     )
     claimed = (
         JobRun.objects.filter(condition, pk=run.pk, attempts=run.attempts)
@@ -183,21 +201,20 @@ def _take_over(job: Job, run: JobRun, worker_id: str, now: dt.datetime) -> JobRu
         return None
     if lost:
         logger.warning(
-            "job %s due %s: worker %s lost it (lease expired); %s takes it over",
+            "job %s due %s: worker %s lost it (its lease expired); %s takes it over",
             run.job, run.due_at, run.worker_id, worker_id,
         )  # fmt: skip
     return JobRun.objects.get(pk=run.pk)
 
 
-def _give_up_lost(run: JobRun, now: dt.datetime) -> None:
-    JobRun.objects.filter(
-        pk=run.pk, state=State.RUNNING, attempts=run.attempts, lease_expires_at__lte=now
-    ).update(
+def _give_up_lost(run: JobRun, now: dt.datetime, dead: Collection[str]) -> None:
+    JobRun.objects.filter(_lost_condition(now, dead), pk=run.pk, attempts=run.attempts).update(
         state=State.FAILED,
         finished_at=now,
         lease_expires_at=None,
         next_attempt_at=None,
-        error=f"worker {run.worker_id} lost the run: lease expired at {run.lease_expires_at}",
+        error=f"worker {run.worker_id} lost the run (it died, or the lease expired at "
+        f"{run.lease_expires_at})",
     )
 
 

@@ -15,9 +15,7 @@ from faktura.core.management.commands.demo import USERS, demo_logins
 
 
 class Command(BaseCommand):
-    help = (
-        "Start Faktura on one machine: web server on 127.0.0.1:8000, background worker, scheduler."
-    )
+    help = "Start Faktura on one machine: web server on 127.0.0.1:8000 and the background worker."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -32,10 +30,7 @@ class Command(BaseCommand):
             self.stdout.write("First start: loading demo data …")
             call_command("demo", verbosity=0)
         executable = [sys.executable, "-m", "faktura.cli"]
-        worker = subprocess.Popen([*executable, "db_worker", "--interval", "0.5"])
-        # The scheduled jobs (`faktura jobs`); a worker that ticks the scheduler itself
-        # makes this redundant but harmless: each due time runs once across all of them.
-        scheduler = subprocess.Popen([*executable, "scheduler"])
+        worker = subprocess.Popen([*executable, "worker", "--interval", "0.5"])
         web = subprocess.Popen([*executable, "runserver", options["addr"], "--noreload"])
         self.stdout.write(
             self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
@@ -48,7 +43,7 @@ class Command(BaseCommand):
         )
 
         def stop(*_: Any) -> None:
-            for process in (web, worker, scheduler):
+            for process in (web, worker):
                 process.terminate()
 
         signal.signal(signal.SIGTERM, stop)
@@ -59,7 +54,6 @@ class Command(BaseCommand):
         finally:
             stop()
             worker.wait(timeout=10)
-            scheduler.wait(timeout=10)
 
     def _logins(self) -> str:
         from django.contrib.auth import get_user_model
