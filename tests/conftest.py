@@ -26,6 +26,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _files_outside_the_checkout(settings, tmp_path_factory):
+    """Archived files and mails of a test never land in the developer's ./data, where the
+    next `make run` would find them under the numbers it is about to give."""
+    data = tmp_path_factory.mktemp("data")
+    settings.MEDIA_ROOT = data / "files"
+    settings.EMAIL_FILE_PATH = str(data / "mail")
+
+
+@pytest.fixture(autouse=True)
 def _frozen_today():
     with clock.frozen(dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.UTC)):
         yield

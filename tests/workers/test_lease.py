@@ -201,3 +201,19 @@ def test_a_mail_a_live_worker_is_sending_stays_with_it_until_the_claim_is_stale(
         assert services.resume_outbox() == {"released": 1, "queued": 0}
     assert OutboxMessage.objects.get(pk=message.pk).state == "queued"
     assert len(pending_tasks("send_outbox_message")) == 1
+
+
+def test_the_worker_logs_failed_tasks_but_not_two_lines_for_every_task():
+    import logging
+
+    from faktura.workers.management.commands.worker import Command
+
+    command = Command()
+    command.configure_logging(1)
+    tasks_logger = logging.getLogger("django_tasks")
+    assert tasks_logger.getEffectiveLevel() == logging.WARNING
+    assert not tasks_logger.isEnabledFor(logging.INFO)  # "Task id=… state=RUNNING"
+    assert tasks_logger.isEnabledFor(logging.ERROR)  # a failed task is logged
+    command.configure_logging(2)
+    assert tasks_logger.isEnabledFor(logging.INFO)
+    command.configure_logging(1)

@@ -3,6 +3,7 @@ the sweeps (see ``faktura.workers.runner``)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -33,6 +34,14 @@ class Command(DbWorkerCommand):
             default=None,
             help="Seconds between upkeep rounds (default: FAKTURA_MAINTENANCE_SECONDS).",
         )
+
+    def configure_logging(self, verbosity: int) -> None:
+        """Like ``db_worker``'s, one level quieter: by default only warnings and failed tasks
+        are logged, not two lines for every task (``-v 2`` shows them, ``-v 3`` debugs)."""
+        super().configure_logging(max(verbosity - 1, 0))
+        if verbosity <= 1:
+            for name in ("django_tasks", "django_tasks_db"):
+                logging.getLogger(name).setLevel(logging.WARNING)
 
     def handle(self, **options: Any) -> None:
         self.configure_logging(options["verbosity"])
