@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "faktura.workers",
     "faktura.api",
     "faktura.scheduling",
+    "faktura.subscriptions",
 ]
 
 MIDDLEWARE = [

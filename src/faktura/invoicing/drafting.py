@@ -61,6 +61,23 @@ class Buyer:
 
 
 @dataclass(frozen=True)
+class Catalog:
+    """Products by SKU and active tax rates by code: read once for many drafts (bulk runs)."""
+
+    products: dict[str, Product]
+    rates: dict[str, TaxRate]
+
+    @classmethod
+    def load(cls, skus: set[str]) -> Catalog:
+        return cls(
+            products={
+                p.sku: p for p in Product.objects.select_related("tax_rate").filter(sku__in=skus)
+            },
+            rates={t.code: t for t in TaxRate.objects.filter(active=True)},
+        )
+
+
+@dataclass(frozen=True)
 class PreparedLine:
     product: Product | None
     sku: str
@@ -81,6 +98,7 @@ def prepare_lines(
     price_mode: str,
     small_business: bool,
     buyer: Buyer | None = None,
+    catalog: Catalog | None = None,
 ) -> list[PreparedLine]:
     """Validate requested lines and resolve products and tax rates, refusing anything unclear.
 
@@ -91,9 +109,9 @@ def prepare_lines(
     """
     if not requests:
         raise InvalidInput("An order needs at least one line.", code="no_lines", field="lines")
-    skus = {r.sku for r in requests if r.sku}
-    products = {p.sku: p for p in Product.objects.select_related("tax_rate").filter(sku__in=skus)}
-    rates = {t.code: t for t in TaxRate.objects.filter(active=True)}
+    if catalog is None:
+        catalog = Catalog.load({r.sku for r in requests if r.sku})
+    products, rates = catalog.products, catalog.rates
     exempt = None
     if small_business:
         exempt = next((t for t in rates.values() if t.category == "E"), None)
@@ -286,6 +304,15 @@ def check_buyer_for_taxes(
         )
 
 
+@dataclass
+class Figures:
+    """The unsaved rows and totals of one draft (``write_figures`` stores them)."""
+
+    lines: list[InvoiceLine]
+    allowances: list[InvoiceAllowance]
+    taxes: list[InvoiceTax]
+
+
 def write_figures(
     invoice: Invoice,
     lines: list[PreparedLine],
@@ -293,6 +320,26 @@ def write_figures(
     credited_lines: list[InvoiceLine | None] | None = None,
 ) -> None:
     """Compute totals for ``lines`` and store lines, allowances and VAT breakdown of a draft."""
+    save_figures(build_figures(invoice, lines, credited_lines=credited_lines))
+
+
+def save_figures(*many: Figures) -> None:
+    """Insert the rows of saved invoices: three inserts for any number of drafts."""
+    InvoiceLine.objects.bulk_create([line for f in many for line in f.lines], batch_size=2000)
+    InvoiceAllowance.objects.bulk_create([a for f in many for a in f.allowances])
+    InvoiceTax.objects.bulk_create([t for f in many for t in f.taxes], batch_size=2000)
+
+
+def build_figures(
+    invoice: Invoice,
+    lines: list[PreparedLine],
+    *,
+    credited_lines: list[InvoiceLine | None] | None = None,
+) -> Figures:
+    """Compute the totals of ``lines`` into ``invoice`` and return its unsaved rows.
+
+    The rows point to ``invoice``; a bulk caller saves the invoices first, then all rows.
+    """
     try:
         totals = calculation.compute_totals(
             [
@@ -315,8 +362,8 @@ def write_figures(
     if totals.grand_total < 0:
         raise InvalidInput("The document total must not be negative.", code="negative_total")
     taxes_by_key = {(line.tax.category, line.tax.rate): line.tax for line in lines}
-    InvoiceLine.objects.bulk_create(
-        [
+    figures = Figures(
+        lines=[
             InvoiceLine(
                 invoice=invoice,
                 position=position,
@@ -342,10 +389,8 @@ def write_figures(
                 supply_kind=line.supply_kind,
             )
             for position, (line, result) in enumerate(zip(lines, totals.lines, strict=True), 1)
-        ]
-    )
-    InvoiceAllowance.objects.bulk_create(
-        [
+        ],
+        allowances=[
             InvoiceAllowance(
                 invoice=invoice,
                 tax_category=a.tax_category,
@@ -355,10 +400,8 @@ def write_figures(
                 percent=a.percent,
             )
             for a in totals.allowances
-        ]
-    )
-    InvoiceTax.objects.bulk_create(
-        [
+        ],
+        taxes=[
             InvoiceTax(
                 invoice=invoice,
                 category=t.category,
@@ -369,7 +412,7 @@ def write_figures(
                 exemption_reason_code=taxes_by_key[(t.category, t.rate)].exemption_reason_code,
             )
             for t in totals.tax_breakdown
-        ]
+        ],
     )
     invoice.line_total = totals.line_total
     invoice.allowance_total = totals.allowance_total
@@ -377,6 +420,7 @@ def write_figures(
     invoice.tax_total = totals.tax_total
     invoice.grand_total = totals.grand_total
     invoice.payable_amount = totals.payable_amount
+    return figures
 
 
 def _exemption_reason(tax: TaxRate) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router, transaction
@@ -82,32 +83,96 @@ def create_draft(
     master data saved before that was refused (``customer.name`` …).
     """
     permissions.require(actor, "invoice.create_draft")
-    check_text(note, field="note", multiline=True)
-    check_fields({"buyer_reference": buyer_reference, "order_reference": order_reference})
     company = Company.get()
-    mode = price_mode or ("gross" if customer.is_consumer else "net")
+    invoice, figures = _new_draft(
+        DraftRequest(
+            customer=customer,
+            lines=lines,
+            price_mode=price_mode,
+            is_manual=is_manual,
+            document_discount_percent=document_discount_percent,
+            document_discount_amount=document_discount_amount,
+            service_date_start=service_date_start,
+            service_date_end=service_date_end,
+            buyer_reference=buyer_reference,
+            order_reference=order_reference,
+            note=note,
+            order_id=order_id,
+        ),
+        company=company,
+        seller=seller_data(company),
+        actor=actor,
+    )
+    invoice.save()
+    drafting.save_figures(figures)
+    reasons = approval.reasons_for(invoice, company)
+    if reasons:
+        invoice.status = Status.PENDING_APPROVAL
+        invoice.approval_reasons = reasons
+    invoice.save()
+    _record(invoice, actor, "invoice.drafted", total=invoice.grand_total, approval=reasons)
+    return invoice
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """One draft of ``create_drafts``: what ``create_draft`` takes, as one value."""
+
+    customer: Customer
+    lines: list[drafting.LineRequest]
+    price_mode: str | None = None
+    is_manual: bool = False
+    document_discount_percent: object = None
+    document_discount_amount: object = None
+    service_date_start: dt.date | None = None
+    service_date_end: dt.date | None = None
+    buyer_reference: str = ""
+    order_reference: str = ""
+    note: str = ""
+    order_id: int | None = None
+    payment_method: str | None = None  # default: the customer's preferred method
+
+
+def _new_draft(
+    request: DraftRequest,
+    *,
+    company: Company,
+    seller: dict[str, object],
+    actor: Actor,
+    catalog: drafting.Catalog | None = None,
+    buyer: dict[str, object] | None = None,
+) -> tuple[Invoice, drafting.Figures]:
+    """Validate one draft request and build the unsaved invoice and its rows."""
+    customer = request.customer
+    check_text(request.note, field="note", multiline=True)
+    check_fields(
+        {"buyer_reference": request.buyer_reference, "order_reference": request.order_reference}
+    )
+    mode = request.price_mode or ("gross" if customer.is_consumer else "net")
     if mode not in ("net", "gross"):
         raise InvalidInput("price_mode must be 'net' or 'gross'", code="invalid_price_mode")
-    buyer = buyer_data(customer)
-    seller = seller_data(company)
+    if buyer is None:
+        buyer = buyer_data(customer)
+        check_fields({f"customer.{key}": value for key, value in buyer.items()})
+        check_fields({f"company.{key}": value for key, value in seller.items()})
     prepared = drafting.prepare_lines(
-        lines,
+        request.lines,
         price_mode=mode,
         small_business=company.small_business,
         buyer=drafting.Buyer.of(buyer, seller_country=company.country, language=customer.language),
+        catalog=catalog,
     )
-    check_fields({f"customer.{key}": value for key, value in buyer.items()})
-    check_fields({f"company.{key}": value for key, value in seller.items()})
     drafting.check_buyer_for_taxes(prepared, buyer, seller)
-    if (service_date_start is None) != (service_date_end is None):
+    start, end = request.service_date_start, request.service_date_end
+    if (start is None) != (end is None):
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
-    if service_date_start and service_date_end and service_date_start > service_date_end:
+    if start and end and start > end:
         raise InvalidInput("The service period ends before it starts.", code="invalid_period")
     invoice = Invoice(
         kind=Kind.INVOICE,
         customer=customer,
-        order_id=order_id,
-        is_manual=is_manual,
+        order_id=request.order_id,
+        is_manual=request.is_manual,
         price_mode=mode,
         language=customer.language,
         currency="EUR",
@@ -116,21 +181,21 @@ def create_draft(
         else company.payment_term_days,
         early_payment_discount_days=company.early_payment_discount_days,
         early_payment_discount_percent=company.early_payment_discount_percent,
-        payment_method=customer.preferred_payment_method,
-        buyer_reference=buyer_reference or customer.leitweg_id,
-        order_reference=order_reference,
-        note=note,
-        service_date_start=service_date_start,
-        service_date_end=service_date_end,
+        payment_method=request.payment_method or customer.preferred_payment_method,
+        buyer_reference=request.buyer_reference or customer.leitweg_id,
+        order_reference=request.order_reference,
+        note=request.note,
+        service_date_start=start,
+        service_date_end=end,
         document_discount_percent=drafting.parse_decimal(
-            document_discount_percent, places=2, field="document_discount_percent"
+            request.document_discount_percent, places=2, field="document_discount_percent"
         )
-        if document_discount_percent is not None
+        if request.document_discount_percent is not None
         else ZERO,
         document_discount_amount=parse_amount(
-            document_discount_amount, field="document_discount_amount"
+            request.document_discount_amount, field="document_discount_amount"
         )
-        if document_discount_amount is not None
+        if request.document_discount_amount is not None
         else ZERO,
         seller=seller,
         buyer=buyer,
@@ -138,15 +203,93 @@ def create_draft(
         created_by_user_id=actor.user_id,
         created_at=clock.now(),
     )
-    invoice.save()
-    drafting.write_figures(invoice, prepared)
-    reasons = approval.reasons_for(invoice, company)
-    if reasons:
-        invoice.status = Status.PENDING_APPROVAL
-        invoice.approval_reasons = reasons
-    invoice.save()
-    _record(invoice, actor, "invoice.drafted", total=invoice.grand_total, approval=reasons)
-    return invoice
+    return invoice, drafting.build_figures(invoice, prepared)
+
+
+@dataclass(frozen=True)
+class DraftRefused:
+    """A request ``create_drafts`` could not draft, and why (nothing of it was written)."""
+
+    index: int
+    error: InvalidInput
+
+
+def create_drafts(
+    *, requests: Sequence[DraftRequest], actor: Actor
+) -> tuple[list[Invoice | None], list[DraftRefused]]:
+    """Draft many invoices in bulk (billing runs): a few queries for any number of drafts.
+
+    Each request is validated as ``create_draft`` does; one that is refused is reported
+    (``DraftRefused``) and the others are drafted. Returns the invoices in request order
+    (None where refused). Must run inside the caller's transaction, customers locked.
+    """
+    permissions.require(actor, "invoice.create_draft")
+    company = Company.get()
+    seller = seller_data(company)
+    check_fields({f"company.{key}": value for key, value in seller.items()})
+    catalog = drafting.Catalog.load({line.sku for r in requests for line in r.lines if line.sku})
+    buyers: dict[int, dict[str, object] | InvalidInput] = {}
+    made: list[tuple[int, Invoice, drafting.Figures]] = []
+    refused: list[DraftRefused] = []
+    for index, request in enumerate(requests):
+        customer_id = request.customer.pk
+        if customer_id not in buyers:
+            buyer = buyer_data(request.customer)
+            try:
+                check_fields({f"customer.{key}": value for key, value in buyer.items()})
+                buyers[customer_id] = buyer
+            except InvalidInput as error:
+                buyers[customer_id] = error
+        buyer_or_error = buyers[customer_id]
+        if isinstance(buyer_or_error, InvalidInput):
+            refused.append(DraftRefused(index=index, error=buyer_or_error))
+            continue
+        try:
+            invoice, figures = _new_draft(
+                request,
+                company=company,
+                seller=seller,
+                actor=actor,
+                catalog=catalog,
+                buyer=dict(buyer_or_error),
+            )
+        except InvalidInput as error:
+            refused.append(DraftRefused(index=index, error=error))
+            continue
+        made.append((index, invoice, figures))
+    invoices = [invoice for _, invoice, _ in made]
+    paid_before = approval.customers_with_paid_invoice({i.customer_id for i in invoices})
+    for invoice in invoices:
+        reasons = approval.reasons_for(
+            invoice, company, has_paid_invoice=invoice.customer_id in paid_before
+        )
+        if reasons:
+            invoice.status = Status.PENDING_APPROVAL
+            invoice.approval_reasons = reasons
+    Invoice.objects.bulk_create(invoices)
+    drafting.save_figures(*(figures for _, _, figures in made))
+    audit.record_many(
+        actor=actor,
+        entries=[
+            audit.PendingEntry(
+                chain=audit.customer_chain(invoice.customer_id),
+                action="invoice.drafted",
+                object_type=invoice.kind,
+                object_id=invoice.pk,
+                data={
+                    "number": None,
+                    "total": invoice.grand_total,
+                    "approval": invoice.approval_reasons,
+                },
+            )
+            for invoice in invoices
+        ],
+    )
+    result: list[Invoice | None] = [None] * len(requests)
+    for index, invoice, _ in made:
+        invoice._loaded_status = invoice.status
+        result[index] = invoice
+    return result, refused
 
 
 def approve_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
