@@ -257,6 +257,9 @@ class Subscription(models.Model):
     billing_anchor = models.DateField(_("Abrechnungsstichtag"))
     # The first period (from the anchor) not billed yet; the BilledPeriod rows are the truth.
     next_period_index = models.PositiveIntegerField(default=0)
+    # The earliest day something may be due (an index for the run, kept by every service and
+    # the run via ``billing.next_billing_on``); None when nothing is due any more.
+    next_billing_on = models.DateField(null=True, blank=True, db_index=True)
     ends_on = models.DateField(_("Vertragsende"), null=True, blank=True)
     notice_received_on = models.DateField(_("Kündigung erhalten am"), null=True, blank=True)
     paused_from = models.DateField(_("pausiert ab"), null=True, blank=True)
