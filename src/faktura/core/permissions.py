@@ -42,6 +42,12 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    # subscriptions
+    "billing.run": (frozenset({ACCOUNTANT}), "Abrechnungslauf starten"),
+    "billing.preview": (
+        frozenset({ACCOUNTANT, APPROVER, CASHIER, VIEWER}),
+        "Vorschau der nächsten Rechnung oder eines Abrechnungslaufs",
+    ),
     # money in
     "payment.record": (frozenset({CASHIER, ACCOUNTANT}), "Zahlung erfassen und zuordnen"),
     "payment.release_allocation": (frozenset({ACCOUNTANT}), "Zuordnung lösen"),

@@ -214,6 +214,32 @@ class DraftRefused:
     error: InvalidInput
 
 
+def preview_drafts(
+    *, requests: Sequence[DraftRequest], actor: Actor
+) -> list[Invoice | InvalidInput]:
+    """What ``create_drafts`` would make of ``requests``, unsaved: the invoices with their
+    figures (``invoice.preview_lines`` / ``preview_taxes``) or the refusal.
+
+    A read: it writes nothing, so it needs no permission of its own (callers check theirs).
+    """
+    company = Company.get()
+    seller = seller_data(company)
+    catalog = drafting.Catalog.load({line.sku for r in requests for line in r.lines if line.sku})
+    result: list[Invoice | InvalidInput] = []
+    for request in requests:
+        try:
+            invoice, figures = _new_draft(
+                request, company=company, seller=seller, actor=actor, catalog=catalog
+            )
+        except InvalidInput as error:
+            result.append(error)
+            continue
+        invoice.preview_lines = figures.lines  # type: ignore[attr-defined]
+        invoice.preview_taxes = figures.taxes  # type: ignore[attr-defined]
+        result.append(invoice)
+    return result
+
+
 def create_drafts(
     *, requests: Sequence[DraftRequest], actor: Actor
 ) -> tuple[list[Invoice | None], list[DraftRefused]]:

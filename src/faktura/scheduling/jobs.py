@@ -56,6 +56,19 @@ JOBS: tuple[Job, ...] = (
         description="Remove the heartbeat rows of workers dead for a day whose work was recovered",
     ),
     Job(
+        name="billing-run",
+        schedule="0 6 * * *",
+        target="faktura.scheduling.jobs.run_billing",
+        description=(
+            "Invoice every subscription period and charge due by the day, once; finalize "
+            "drafts whose review window ended (before the direct-debit file is made)"
+        ),
+        # Each missed day is billed on its own date, so each period gets its own invoice.
+        catch_up="each",
+        # Idempotent: a run taken over after its worker died bills only what is still due.
+        lease=60 * M,
+    ),
+    Job(
         name="direct-debit-batches",
         schedule="0 7 * * 1-5",
         target="faktura.scheduling.jobs.create_direct_debit_batches",
@@ -123,6 +136,20 @@ def purge_job_runs(occurrence: Occurrence) -> dict[str, int]:
     from faktura.scheduling.services import purge_job_runs
 
     return {"deleted": purge_job_runs(before=clock.now() - dt.timedelta(days=90))}
+
+
+def run_billing(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.subscriptions.run import run_billing
+
+    run = run_billing(billing_date=occurrence.as_of, actor=_actor(occurrence))
+    return {
+        "run": run.pk,
+        "periods": run.periods_found,
+        "charges": run.charges_found,
+        "invoices": run.invoices_made,
+        "finalized": run.invoices_finalized,
+        "errors": run.errors,
+    }
 
 
 def expire_mandates(occurrence: Occurrence) -> dict[str, int]:

@@ -85,6 +85,12 @@ class InvoicePlan:
         return None, None
 
 
+def load_plans(plan_ids: Iterable[int]) -> dict[int, Plan]:
+    return {
+        p.pk: p for p in Plan.objects.select_related("product__tax_rate").filter(pk__in=plan_ids)
+    }
+
+
 def price_mode_for(customer_is_consumer: bool) -> str:
     return "gross" if customer_is_consumer else "net"
 
