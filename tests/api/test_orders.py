@@ -297,3 +297,51 @@ def test_an_order_line_for_a_business_in_vienna_is_taxed_by_its_kind(api, compan
     without = {key: value for key, value in workshop.items() if key != "kind"}
     refused = api.send("POST", "/orders", {"customer": vienna["id"], "lines": [without]})
     assert (refused.status_code, refused.json()["code"]) == (422, "supply_kind_required")
+
+
+def _line(name: str, start: str, end: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "quantity": "1",
+        "unit_price": "49.00",
+        "tax_rate": "de-19",
+        "service_date_start": start,
+        "service_date_end": end,
+    }
+
+
+def test_order_lines_carry_their_own_service_period(api, customer):
+    body = order_body(
+        customer["id"],
+        _line("Tarif Pro", "2026-12-01", "2026-12-31"),
+        _line("Tarif Basis", "2026-11-01", "2026-11-30"),
+    )
+    response = api.send("POST", "/orders", body)
+    assert response.status_code == 201, response.json()
+    invoice = response.json()
+    periods = [(li["service_date_start"], li["service_date_end"]) for li in invoice["lines"]]
+    assert periods == [("2026-12-01", "2026-12-31"), ("2026-11-01", "2026-11-30")]
+    # Differing line periods: the invoice names none of its own.
+    assert invoice["service_period"] == {"start": None, "end": None}
+    stored = Order.objects.get().request["lines"][0]
+    assert (stored["service_date_start"], stored["service_date_end"]) == (
+        "2026-12-01",
+        "2026-12-31",
+    )
+
+
+def test_lines_without_period_show_null(api, customer):
+    line = api.send("POST", "/orders", order_body(customer["id"])).json()["lines"][0]
+    assert (line["service_date_start"], line["service_date_end"]) == (None, None)
+
+
+def test_half_a_line_period_is_refused_with_its_field(api, customer):
+    line = _line("Tarif Pro", "2026-12-01", "2026-12-31")
+    del line["service_date_end"]
+    response = api.send("POST", "/orders", order_body(customer["id"], line))
+    assert response.status_code == 422
+    assert (response.json()["code"], response.json()["field"]) == (
+        "invalid_period",
+        "lines.0.service_date_start",  # the API's path notation
+    )
+    assert not Invoice.objects.exists()

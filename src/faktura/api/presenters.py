@@ -376,4 +376,6 @@ def _line(line: Any) -> schemas.InvoiceLineOut:
         tax_percent=format_amount(line.tax_rate),
         tax_exemption_reason=line.tax_exemption_reason,
         supply_kind=line.supply_kind,
+        service_date_start=line.service_date_start,
+        service_date_end=line.service_date_end,
     )

@@ -231,6 +231,17 @@ class OrderLineIn(InputSchema):
     )
     discount_percent: Percent | None = None
     discount_amount: Amount | None = None
+    service_date_start: dt.date | None = Field(
+        None,
+        description="Start of the line's own service period (EN 16931 BT-134), e.g. the "
+        "month a subscription line bills; printed under the line as its Leistungszeitraum. "
+        "Give both dates or neither. Within the order's service_period when both are given. "
+        "When every line names the same period and the order none, it becomes the invoice's "
+        "service_period; when lines name different ones, the invoice's stays empty",
+    )
+    service_date_end: dt.date | None = Field(
+        None, description="End of the line's service period (BT-135), not before its start"
+    )
 
 
 class ServicePeriodIn(InputSchema):
@@ -301,6 +312,11 @@ class InvoiceLineOut(Schema):
     supply_kind: Literal["goods", "service", ""] = Field(
         description="Goods or service, as copied from the product or the order line"
     )
+    service_date_start: dt.date | None = Field(
+        description="The line's own service period (BG-26), or null; credit notes and "
+        "cancellations repeat the credited line's"
+    )
+    service_date_end: dt.date | None
 
 
 class InvoiceTaxOut(Schema):

@@ -83,6 +83,8 @@ class LineSnapshot:
     tax_category: TaxCategory  # BT-151
     tax_rate: Decimal  # BT-152, e.g. Decimal("19.00")
     gross_amount: Decimal | None = None  # the gross line amount the consumer saw (gross pricing)
+    service_date_start: dt.date | None = None  # BT-134 line period (BG-26): both or none
+    service_date_end: dt.date | None = None  # BT-135
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,10 @@ class DocumentSnapshot:
     type_code: str  # BT-3: "380" invoice, "381" credit note / cancellation
     number: str  # BT-1
     issue_date: dt.date  # BT-2
-    service_date_start: dt.date  # BT-73 (or BT-72 delivery date when equal to the end)
-    service_date_end: dt.date  # BT-74
+    # BT-73 (or BT-72 delivery date when equal to the end); None when every line names its
+    # own period (BG-26), which then is the date of supply (§ 14 (4) no. 6 UStG).
+    service_date_start: dt.date | None
+    service_date_end: dt.date | None  # BT-74
     due_date: dt.date | None  # BT-9
     currency: str  # BT-5
     language: str  # "de" or "en": the customer's language for the PDF

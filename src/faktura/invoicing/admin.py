@@ -39,6 +39,8 @@ class LineInline(_ReadOnlyInline):
         "discount_percent",
         "discount_amount",
         "net_amount",
+        "service_date_start",
+        "service_date_end",
         "tax_rate",
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,9 @@ class LineRequest:
     discount_percent: object | None = None
     discount_amount: object | None = None
     kind: str | None = None  # "goods" or "service"; product lines take the product's
+    # BG-26 line period (BT-134/135), e.g. the month a subscription line bills: both or none.
+    service_date_start: dt.date | None = None
+    service_date_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class PreparedLine:
     discount_amount: Decimal
     tax: TaxRate
     supply_kind: str = ""
+    service_date_start: dt.date | None = None
+    service_date_end: dt.date | None = None
 
 
 def prepare_lines(
@@ -105,7 +111,8 @@ def prepare_lines(
     Without an explicit ``tax_rate`` a line sold to a business abroad gets the category its
     kind decides (``taxation``: K, AE, G or O); otherwise the product's (or given) rate.
     Raises InvalidInput unknown_product, invalid_quantity, unknown_tax_rate, invalid_amount,
-    missing_name, invalid_discount, invalid_supply_kind, supply_kind_required.
+    missing_name, invalid_discount, invalid_supply_kind, supply_kind_required,
+    invalid_period.
     """
     if not requests:
         raise InvalidInput("An order needs at least one line.", code="no_lines", field="lines")
@@ -190,6 +197,7 @@ def prepare_lines(
             else ZERO
         )
         kind = _supply_kind(request, product, field)
+        check_period(request.service_date_start, request.service_date_end, field=field)
         if request.tax_rate is None and exempt is None and buyer is not None:
             tax = _decided_tax(tax, kind, buyer, field)
         if tax is None:
@@ -211,9 +219,36 @@ def prepare_lines(
                 discount_amount=discount_amount,
                 tax=exempt if exempt is not None else tax,
                 supply_kind=kind,
+                service_date_start=request.service_date_start,
+                service_date_end=request.service_date_end,
             )
         )
     return prepared
+
+
+def check_period(start: dt.date | None, end: dt.date | None, *, field: str) -> None:
+    """Refuse a line period without start or end, or one that ends before it starts."""
+    if (start is None) != (end is None):
+        raise InvalidInput(
+            f"{field}: a service period needs a start and an end.",
+            code="invalid_period",
+            field=f"{field}.service_date_start",
+        )
+    if start is not None and end is not None and end < start:
+        raise InvalidInput(
+            f"{field}: the service period ends before it starts.",
+            code="invalid_period",
+            field=f"{field}.service_date_start",
+        )
+
+
+def common_period(lines: list[PreparedLine]) -> tuple[dt.date, dt.date] | None:
+    """The period every line names, when all name the same one; else None."""
+    periods = {(line.service_date_start, line.service_date_end) for line in lines}
+    if len(periods) != 1:
+        return None
+    start, end = periods.pop()
+    return (start, end) if start is not None and end is not None else None
 
 
 def _supply_kind(request: LineRequest, product: Product | None, field: str) -> str:
@@ -387,6 +422,8 @@ def build_figures(
                 tax_exemption_reason=_exemption_reason(line.tax),
                 tax_exemption_reason_code=line.tax.exemption_reason_code,
                 supply_kind=line.supply_kind,
+                service_date_start=line.service_date_start,
+                service_date_end=line.service_date_end,
             )
             for position, (line, result) in enumerate(zip(lines, totals.lines, strict=True), 1)
         ],

@@ -201,7 +201,7 @@ class Invoice(models.Model):
         """
         document = {field: _canonical(getattr(self, field)) for field in FROZEN_FIELDS}
         document["lines"] = [
-            {f: _canonical(getattr(line, f)) for f in LINE_FIELDS}
+            _line_document(line)
             for line in sorted(
                 self.lines.all() if lines is None else lines, key=lambda line: line.position
             )
@@ -224,6 +224,15 @@ class Invoice(models.Model):
         ]
         payload = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _line_document(line: InvoiceLine) -> dict[str, object]:
+    document = {f: _canonical(getattr(line, f)) for f in LINE_FIELDS}
+    if line.service_date_start is not None or line.service_date_end is not None:
+        # Only when set: lines finalized before line periods existed keep their hash.
+        for f in LINE_PERIOD_FIELDS:
+            document[f] = _canonical(getattr(line, f))
+    return document
 
 
 def _canonical(value: object) -> object:
@@ -315,13 +324,26 @@ class InvoiceLine(_DocumentPart):
     # decided the tax category. "" on lines drafted before it was recorded. Frozen with the
     # document like every part, but not in the content hash: the category it decided is.
     supply_kind = models.CharField(max_length=7, blank=True, default="")
+    # BG-26 invoice line period (BT-134/135), e.g. the month a subscription line bills:
+    # both or neither. In the content hash only when set (see compute_content_hash).
+    service_date_start = models.DateField(_("Leistung von"), null=True, blank=True)
+    service_date_end = models.DateField(_("Leistung bis"), null=True, blank=True)
 
     objects = LineQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar = ["invoice", "position"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["invoice", "position"], name="unique_line_position")
+            models.UniqueConstraint(fields=["invoice", "position"], name="unique_line_position"),
+            models.CheckConstraint(
+                condition=Q(service_date_start__isnull=True, service_date_end__isnull=True)
+                | Q(
+                    service_date_start__isnull=False,
+                    service_date_end__isnull=False,
+                    service_date_end__gte=models.F("service_date_start"),
+                ),
+                name="line_period_complete_and_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -418,6 +440,7 @@ LINE_FIELDS = (
     "tax_exemption_reason",
     "tax_exemption_reason_code",
 )
+LINE_PERIOD_FIELDS = ("service_date_start", "service_date_end")
 ALLOWANCE_FIELDS = ("tax_category", "tax_rate", "amount", "base_amount", "percent", "reason")
 TAX_FIELDS = (
     "category",

@@ -168,6 +168,13 @@ def _new_draft(
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
     if start and end and start > end:
         raise InvalidInput("The service period ends before it starts.", code="invalid_period")
+    if service_date_start is not None and service_date_end is not None:
+        _check_lines_within(prepared, service_date_start, service_date_end)
+    else:
+        # Lines that all name one period: it is the document's (BG-14), as if given.
+        common = drafting.common_period(prepared)
+        if common is not None:
+            service_date_start, service_date_end = common
     invoice = Invoice(
         kind=Kind.INVOICE,
         customer=customer,
@@ -318,6 +325,41 @@ def create_drafts(
     return result, refused
 
 
+def _check_lines_within(lines: list[drafting.PreparedLine], start: dt.date, end: dt.date) -> None:
+    """A line period lies within the document's (PEPPOL-EN16931-R110/R111 in XRechnung)."""
+    for index, line in enumerate(lines):
+        if line.service_date_start is None or line.service_date_end is None:
+            continue
+        if line.service_date_start < start or line.service_date_end > end:
+            raise InvalidInput(
+                f"lines[{index}]: the line's service period lies outside the invoice's "
+                f"({start:%d.%m.%Y}–{end:%d.%m.%Y}).",
+                code="invalid_period",
+                field=f"lines[{index}].service_date_start",
+            )
+
+
+def _set_supply_period(invoice: Invoice, lines: list[InvoiceLine], today: dt.date) -> None:
+    """Date the supply (§ 14 (4) no. 6 UStG) of a document finalized without a period.
+
+    When every line names its period, those are the Leistungszeitraum and the document's
+    stays empty. Otherwise a line without one is supplied on the day it is invoiced, and the
+    document's period spans that day and every line period (which must lie within it,
+    PEPPOL-EN16931-R110/R111): the issue date alone when no line names a period.
+    """
+    if invoice.service_date_start is not None:
+        return
+    periods = [
+        (line.service_date_start, line.service_date_end)
+        for line in lines
+        if line.service_date_start is not None and line.service_date_end is not None
+    ]
+    if periods and len(periods) == len(lines):
+        return
+    invoice.service_date_start = min([today, *(start for start, _end in periods)])
+    invoice.service_date_end = max([today, *(end for _start, end in periods)])
+
+
 def approve_invoice(*, invoice_id: int, actor: Actor) -> Invoice:
     """Release a draft that waits for approval (four-eyes principle).
 
@@ -414,14 +456,12 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
         _check_creditable(original, invoice)
     today = clock.today(company.time_zone)
     invoice.issue_date = today
-    if invoice.service_date_start is None:
-        # § 14 (4) no. 6 UStG: the date of supply; a sale is supplied on the day it is invoiced.
-        invoice.service_date_start = invoice.service_date_end = today
+    lines = list(invoice.lines.select_related("product"))
+    _set_supply_period(invoice, lines, today)
     if invoice.kind == Kind.INVOICE:
         invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
     invoice.seller = seller_data(company)
     invoice.buyer = buyer_data(invoice.customer)
-    lines = list(invoice.lines.select_related("product"))
     movements = _move_stock(invoice, lines)
     invoice.finalized_by = actor.label
     invoice.finalized_at = clock.now()
@@ -579,6 +619,10 @@ def create_credit_note(
         else:
             credit.document_discount_percent = ZERO
             prepared, sources = _credit_amount(original, amount, tax_rate, reason)
+            if credit.service_date_start is None:
+                # The original's supply was dated by its lines; the amount line has no
+                # period of its own, so the credit names the span of theirs.
+                _span_line_periods(credit, original)
         drafting.write_figures(credit, prepared, credited_lines=sources)
         credit.save()
         _check_creditable(original, credit)
@@ -650,6 +694,16 @@ def _new_correction(
     return correction
 
 
+def _span_line_periods(credit: Invoice, original: Invoice) -> None:
+    starts, ends = [], []
+    for start, end in original.lines.values_list("service_date_start", "service_date_end"):
+        if start is not None and end is not None:
+            starts.append(start)
+            ends.append(end)
+    if starts:
+        credit.service_date_start, credit.service_date_end = min(starts), max(ends)
+
+
 def _credit_lines(
     original: Invoice, requested: Sequence[tuple[int, object]]
 ) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
@@ -688,6 +742,8 @@ def _credit_lines(
                 discount_amount=(source.discount_amount * share).quantize(Decimal("0.01")),
                 tax=tax,
                 supply_kind=source.supply_kind,
+                service_date_start=source.service_date_start,
+                service_date_end=source.service_date_end,
             )
         )
         sources.append(source)
@@ -809,8 +865,7 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
         buyers = {pk: buyer_data(customer) for pk, customer in customers.items()}
         for invoice in invoices:
             invoice.issue_date = today
-            if invoice.service_date_start is None:
-                invoice.service_date_start = invoice.service_date_end = today
+            _set_supply_period(invoice, lines_of[invoice.pk], today)
             invoice.due_date = today + dt.timedelta(days=invoice.payment_term_days)
             invoice.seller = seller
             invoice.buyer = dict(buyers[invoice.customer_id])

@@ -8,6 +8,7 @@ document gives the same snapshot (and the same bytes) on both paths.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -79,8 +80,13 @@ def snapshot_for(
     if buyer.get("leitweg_id"):
         einvoice_format = f"xrechnung-{buyer.get('xrechnung_syntax') or 'cii'}"
     notes = tuple(note for note in (invoice.note,) if note)
-    service_start = invoice.service_date_start or invoice.issue_date
-    service_end = invoice.service_date_end or service_start
+    lines = _lines(invoice)
+    service_start: dt.date | None = invoice.service_date_start
+    service_end: dt.date | None = invoice.service_date_end
+    if service_start is None and not (
+        lines and all(line.service_date_start is not None for line in lines)
+    ):
+        service_start = service_end = invoice.issue_date
     payment_means = invoice.payment_method
     if payment_means == "direct_debit" and direct_debit is None:
         payment_means = "transfer"  # no usable mandate: the customer pays by transfer
@@ -112,8 +118,10 @@ def snapshot_for(
                 tax_category=line.tax_category,  # type: ignore[arg-type]
                 tax_rate=line.tax_rate,
                 gross_amount=line.gross_amount,
+                service_date_start=line.service_date_start,
+                service_date_end=line.service_date_end,
             )
-            for line in _lines(invoice)
+            for line in lines
         ),
         allowances=tuple(
             AllowanceSnapshot(

@@ -18,6 +18,14 @@ from faktura.invoicing.models import Invoice, Status
 from faktura.sales.models import Order
 
 
+def _recorded(line: LineRequest) -> dict[str, object]:
+    """The line as requested, for the order's JSON record (line periods as ISO dates)."""
+    return {
+        key: value.isoformat() if isinstance(value, dt.date) else value
+        for key, value in asdict(line).items()
+    }
+
+
 def place_order(
     *,
     customer_id: int,
@@ -62,7 +70,7 @@ def place_order(
                 external_reference=external_reference,
                 source=source,
                 request={
-                    "lines": [asdict(line) for line in lines],
+                    "lines": [_recorded(line) for line in lines],
                     "price_mode": price_mode,
                     "document_discount_percent": document_discount_percent,
                     "document_discount_amount": document_discount_amount,

@@ -155,6 +155,10 @@ def _line_item(transaction: etree._Element, line: LineSnapshot, snapshot: Docume
 
     settlement = _group(item, "SpecifiedLineTradeSettlement")
     _vat(settlement, "ApplicableTradeTax", line.tax_category, line.tax_rate)  # BT-151/152
+    if line.service_date_start is not None and line.service_date_end is not None:
+        period = _group(settlement, "BillingSpecifiedPeriod")  # BG-26
+        _date(period, "StartDateTime", line.service_date_start)  # BT-134
+        _date(period, "EndDateTime", line.service_date_end)  # BT-135
     if line.discount_amount:
         _line_allowance(settlement, line, snapshot)  # BG-27
     summation = _group(settlement, "SpecifiedTradeSettlementLineMonetarySummation")
@@ -273,9 +277,10 @@ def _delivery(transaction: etree._Element, snapshot: DocumentSnapshot) -> None:
         _value(ship_to, "Name", buyer.name)
         _address(ship_to, buyer)
         _drop_if_empty(ship_to)
-    if snapshot.service_date_start == snapshot.service_date_end:
+    start, end = snapshot.service_date_start, snapshot.service_date_end
+    if start is not None and end is not None and start == end:
         event = _group(delivery, "ActualDeliverySupplyChainEvent")
-        _date(event, "OccurrenceDateTime", snapshot.service_date_end)  # BT-72
+        _date(event, "OccurrenceDateTime", end)  # BT-72
 
 
 # -- settlement ---------------------------------------------------------------------------
@@ -292,10 +297,12 @@ def _settlement(transaction: etree._Element, snapshot: DocumentSnapshot) -> None
     _payment_means(settlement, snapshot)  # BG-16 (BR-DE-1)
     for tax in snapshot.tax_breakdown:
         _tax(settlement, tax)  # BG-23
-    if snapshot.service_date_start != snapshot.service_date_end:
+    start, end = snapshot.service_date_start, snapshot.service_date_end
+    # Neither BT-72 nor BG-14 when every line names its period (BG-26, BR-DE-TMP-32).
+    if start is not None and end is not None and start != end:
         period = _group(settlement, "BillingSpecifiedPeriod")
-        _date(period, "StartDateTime", snapshot.service_date_start)  # BT-73
-        _date(period, "EndDateTime", snapshot.service_date_end)  # BT-74
+        _date(period, "StartDateTime", start)  # BT-73
+        _date(period, "EndDateTime", end)  # BT-74
     for allowance in snapshot.allowances:
         _document_allowance(settlement, allowance)  # BG-20
     _terms(settlement, snapshot)

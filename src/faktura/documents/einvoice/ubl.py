@@ -73,10 +73,12 @@ def build_ubl(snapshot: DocumentSnapshot) -> bytes:
     reference = fmt.buyer_reference(snapshot)
     if reference:
         w.cbc(root, "BuyerReference", reference)  # BT-10 (BR-DE-15)
-    if snapshot.service_date_start != snapshot.service_date_end:
+    start, end = snapshot.service_date_start, snapshot.service_date_end
+    # Neither BG-14 nor BT-72 when every line names its period (BG-26, BR-DE-TMP-32).
+    if start is not None and end is not None and start != end:
         period = w.cac(root, "InvoicePeriod")  # BG-14
-        w.cbc(period, "StartDate", snapshot.service_date_start.isoformat())
-        w.cbc(period, "EndDate", snapshot.service_date_end.isoformat())
+        w.cbc(period, "StartDate", start.isoformat())  # BT-73
+        w.cbc(period, "EndDate", end.isoformat())  # BT-74
     if snapshot.order_reference:
         w.cbc(w.cac(root, "OrderReference"), "ID", snapshot.order_reference)  # BT-13
     if snapshot.preceding_invoice_number:
@@ -173,13 +175,14 @@ def _buyer(w: _Writer, root: etree._Element, snapshot: DocumentSnapshot) -> None
 
 
 def _delivery(w: _Writer, root: etree._Element, snapshot: DocumentSnapshot) -> None:
-    same_day = snapshot.service_date_start == snapshot.service_date_end
+    end = snapshot.service_date_end
+    same_day = end is not None and snapshot.service_date_start == end
     intra_community = any(t.category == "K" for t in snapshot.tax_breakdown)
     if not same_day and not intra_community:
         return
     delivery = w.cac(root, "Delivery")
-    if same_day:
-        w.cbc(delivery, "ActualDeliveryDate", snapshot.service_date_end.isoformat())  # BT-72
+    if same_day and end is not None:
+        w.cbc(delivery, "ActualDeliveryDate", end.isoformat())  # BT-72
     if intra_community:
         # BR-IC-12: an intra-community supply names the deliver-to country (BT-80).
         _address(w, w.cac(delivery, "DeliveryLocation"), "Address", snapshot.buyer)
@@ -280,6 +283,10 @@ def _line(
         unitCode=line.unit_code,
     )  # BT-129/130
     w.money(element, "LineExtensionAmount", fmt.amount(line.net_amount))  # BT-131
+    if line.service_date_start is not None and line.service_date_end is not None:
+        period = w.cac(element, "InvoicePeriod")  # BG-26
+        w.cbc(period, "StartDate", line.service_date_start.isoformat())  # BT-134
+        w.cbc(period, "EndDate", line.service_date_end.isoformat())  # BT-135
     if line.discount_amount:
         _line_allowance(w, element, line, snapshot)  # BG-27
     item = w.cac(element, "Item")

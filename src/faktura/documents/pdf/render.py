@@ -351,11 +351,14 @@ def _info(
         [t[f"date_{kind}"], f.date(s.issue_date)],  # § 14 (4) no. 3 UStG
     ]
     # § 14 (4) no. 6 UStG: date of the supply, or the period for recurring services.
-    if s.service_date_start == s.service_date_end:
-        rows.append([t["service_date"], f.date(s.service_date_end)])
+    start, end = s.service_date_start, s.service_date_end
+    if start is None or end is None:
+        # Every line names its own period, printed under it.
+        rows.append([t["service_period"], t["see_items"]])
+    elif start == end:
+        rows.append([t["service_date"], f.date(end)])
     else:
-        period = texts.period(s.service_date_start, s.service_date_end, f.lang)
-        rows.append([t["service_period"], period])
+        rows.append([t["service_period"], texts.period(start, end, f.lang)])
     if s.buyer.customer_number:
         rows.append([t["customer_number"], s.buyer.customer_number])
     if s.buyer_reference:
@@ -413,6 +416,7 @@ def _table(s: DocumentSnapshot, t: dict[str, str], f: _Fmt) -> dict[str, Any]:
                 "pos": str(line.position),
                 "name": line.name,
                 "details": " · ".join(details),
+                "period": texts.line_period(line.service_date_start, line.service_date_end, f.lang),
                 "qty": whole,
                 "qty_frac": fraction,
                 "unit": texts.unit(line.unit_code, line.quantity, f.lang),

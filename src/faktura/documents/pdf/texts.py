@@ -112,6 +112,7 @@ TEXT: dict[str, dict[str, str]] = {
         "date_other": "Belegdatum",
         "service_date": "Leistungsdatum",
         "service_period": "Leistungszeitraum",
+        "see_items": "siehe Positionen",
         "customer_number": "Kundennummer",
         "your_reference": "Ihre Referenz",
         "leitweg_id": "Leitweg-ID",
@@ -197,6 +198,7 @@ TEXT: dict[str, dict[str, str]] = {
         "date_other": "Date",
         "service_date": "Date of supply",
         "service_period": "Service period",
+        "see_items": "see items",
         "customer_number": "Customer no.",
         "your_reference": "Your reference",
         "leitweg_id": "Leitweg-ID",
@@ -360,6 +362,16 @@ def date(value: dt.date, lang: str) -> str:
     if lang == "en":
         return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
     return f"{value:%d.%m.%Y}"
+
+
+def line_period(start: dt.date | None, end: dt.date | None, lang: str) -> str:
+    """A line's date of supply for the item table: "Leistungszeitraum: 01.12.–31.12.2026"."""
+    if start is None or end is None:
+        return ""
+    t = TEXT[lang]
+    if start == end:
+        return f"{t['service_date']}: {date(end, lang)}"
+    return f"{t['service_period']}: {period(start, end, lang)}"
 
 
 def period(start: dt.date, end: dt.date, lang: str) -> str:
