@@ -168,13 +168,13 @@ def _new_draft(
         raise InvalidInput("A service period needs a start and an end.", code="invalid_period")
     if start and end and start > end:
         raise InvalidInput("The service period ends before it starts.", code="invalid_period")
-    if service_date_start is not None and service_date_end is not None:
-        _check_lines_within(prepared, service_date_start, service_date_end)
+    if start is not None and end is not None:
+        _check_lines_within(prepared, start, end)
     else:
         # Lines that all name one period: it is the document's (BG-14), as if given.
         common = drafting.common_period(prepared)
         if common is not None:
-            service_date_start, service_date_end = common
+            start, end = common
     invoice = Invoice(
         kind=Kind.INVOICE,
         customer=customer,
