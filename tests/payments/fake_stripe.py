@@ -76,12 +76,14 @@ class FakeStripe:
                 return 401, {"error": {"type": "invalid_request_error",
                                        "message": "Invalid API Key provided."}}, {}  # fmt: skip
             if self.unavailable:
-                return 503, {"error": {"type": "api_error", "message": "Stripe is down."}}, {
-                    "Stripe-Should-Retry": "false"
-                }
+                return (
+                    503,
+                    {"error": {"type": "api_error", "message": "Stripe is down."}},
+                    {"Stripe-Should-Retry": "false"},
+                )
             if (method, path) != ("POST", "/v1/payment_intents"):
-                return 404, {"error": {"type": "invalid_request_error",
-                                       "message": f"Unrecognized request URL ({path})."}}, {}  # fmt: skip
+                unknown = f"Unrecognized request URL ({path})."
+                return 404, {"error": {"type": "invalid_request_error", "message": unknown}}, {}
             key = headers.get("idempotency-key")
             if key and key in self._replies:
                 earlier, status, reply = self._replies[key]

@@ -35,9 +35,11 @@ PM = "pm_1QxB8dLp9ZkR1aVisa"
 
 @pytest.fixture
 def stripe_api():
-    with fake_stripe.running(STRIPE["STRIPE_SECRET_KEY"]) as fake:
-        with override_settings(**STRIPE, STRIPE_API_BASE=fake.url):
-            yield fake
+    with (
+        fake_stripe.running(STRIPE["STRIPE_SECRET_KEY"]) as fake,
+        override_settings(**STRIPE, STRIPE_API_BASE=fake.url),
+    ):
+        yield fake
 
 
 @pytest.fixture

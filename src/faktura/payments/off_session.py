@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -161,7 +162,9 @@ def deactivate_payment_method(
     permissions.require(actor, "payment_method.change")
     check_text(reason, field="reason")
     customer_id = (
-        SavedPaymentMethod.objects.filter(pk=method_id).values_list("customer_id", flat=True).first()
+        SavedPaymentMethod.objects.filter(pk=method_id)
+        .values_list("customer_id", flat=True)
+        .first()
     )
     if customer_id is None:
         raise _method_not_found(method_id)
@@ -278,13 +281,13 @@ def request_off_session_charges(
 
 
 def _not_chargeable(
-    invoice: Invoice | None, method: SavedPaymentMethod, open_amount: object
+    invoice: Invoice | None, method: SavedPaymentMethod, open_amount: Decimal | None
 ) -> str:
     if invoice is None:
         return "invoice_not_found"
     if invoice.status != Status.FINALIZED or invoice.kind != Kind.INVOICE:
         return "invoice_not_payable"
-    if open_amount is None or open_amount <= 0:  # type: ignore[operator]
+    if open_amount is None or open_amount <= 0:
         return "invoice_already_paid"
     if invoice.currency != "EUR":
         return "unsupported_currency"
@@ -344,9 +347,7 @@ def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOu
                 "message": declined.message[:300],
             },
         )
-        return ChargeOutcome(
-            "declined", invoice_id, declined.decline_code, declined.payment_intent
-        )
+        return ChargeOutcome("declined", invoice_id, declined.decline_code, declined.payment_intent)
     _record(
         invoice,
         actor,

@@ -14,8 +14,8 @@ Saved payment methods are charged off-session (``charge_off_session``): a Paymen
 with the same metadata as a checkout, so the same ``payment_intent.succeeded`` handler
 books it.
 
-Settings: STRIPE_API_BASE (empty: Stripe's own), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_SUCCESS_URL and
-STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
+Settings: STRIPE_API_BASE (empty: Stripe's own), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
+STRIPE_SUCCESS_URL and STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
 ``{CHECKOUT_SESSION_ID}`` are filled in).
 """
 
