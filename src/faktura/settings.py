@@ -180,6 +180,8 @@ FAKTURA_STATEMENT_MAX_BYTES = int(
     os.environ.get("FAKTURA_STATEMENT_MAX_BYTES", str(100 * 1024 * 1024))
 )
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+# Empty: Stripe's own API (https://api.stripe.com); set only to point at a stand-in.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # May contain {invoice_id}, {invoice_number} and Stripe's {CHECKOUT_SESSION_ID}.
 STRIPE_SUCCESS_URL = os.environ.get("STRIPE_SUCCESS_URL", "")

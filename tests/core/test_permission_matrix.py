@@ -312,6 +312,12 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
             request_id=world["payment_request"], actor=a
         ),
         "payment.return": lambda a: returns.clear_dispute(dispute_id=missing, actor=a),
+        "payment_method.change": lambda a: payments.deactivate_payment_method(
+            method_id=missing, actor=a
+        ),
+        "payment.charge_saved_method": lambda a: payments.request_off_session_charges(
+            charges=[(missing, missing)], actor=a
+        ),
         "refund.request": lambda a: refunds.refund_credit(customer_id=missing, actor=a),
         "refund.approve": lambda a: refunds.approve_refund(refund_id=missing, actor=a),
         "refund_batch.create": lambda a: refunds.discard_refund_batch(batch_id=missing, actor=a),

@@ -14,6 +14,7 @@ MODULES = [
     "payments/services.py",
     "payments/returns.py",
     "payments/refunds.py",
+    "payments/off_session.py",
     "payments/locks.py",
     "payments/models.py",
     "collection/services.py",

@@ -64,6 +64,14 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({CASHIER, ACCOUNTANT}),
         "Online-Zahlung (Checkout) für eine Rechnung starten",
     ),
+    "payment_method.change": (
+        frozenset({ACCOUNTANT}),
+        "Gespeicherte Zahlungsmethode (Stripe) hinterlegen oder deaktivieren",
+    ),
+    "payment.charge_saved_method": (
+        frozenset({ACCOUNTANT}),
+        "Rechnung von der gespeicherten Zahlungsmethode abbuchen lassen",
+    ),
     "refund.request": (frozenset({ACCOUNTANT}), "Erstattung von Guthaben beantragen"),
     "refund.approve": (
         frozenset({APPROVER}),
@@ -206,6 +214,7 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "payments.returnevent": {"add": None, "change": None, "delete": None},
     "payments.feeitem": {"add": None, "change": None, "delete": None},
     "payments.dispute": {"add": None, "change": None, "delete": None},
+    "payments.savedpaymentmethod": {"add": None, "change": None, "delete": None},
     "payments.refund": {"add": None, "change": None, "delete": None},
     "payments.refundbatch": {"add": None, "change": None, "delete": None},
     "payments.paymentsettings": {

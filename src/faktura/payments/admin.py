@@ -18,6 +18,7 @@ from faktura.payments.models import (
     Refund,
     RefundBatch,
     ReturnEvent,
+    SavedPaymentMethod,
     WriteOff,
 )
 
@@ -117,3 +118,10 @@ class PaymentSettingsAdmin(MasterDataAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not PaymentSettings.objects.exists()
+
+
+@admin.register(SavedPaymentMethod)
+class SavedPaymentMethodAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "label", "provider", "payment_method_id", "active", "created_at"]
+    list_filter = ["provider", "active"]
+    search_fields = ["label", "provider_customer_id", "payment_method_id"]

@@ -43,6 +43,16 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "nothing_to_charge_back": (409, "The payment has nothing left to charge back."),
     "payment_unassigned": (409, "The payment is not assigned to a customer."),
     "dispute_cleared": (409, "The dispute is cleared already."),
+    # saved payment methods, off-session charges
+    "invalid_payment_provider": (422, "provider is stripe."),
+    "invalid_provider_customer_id": (422, "Not a Stripe customer id (cus_…, at most 255)."),
+    "invalid_payment_method_id": (422, "Not a Stripe payment method id (pm_…, at most 255)."),
+    "invalid_label": (422, "The label is not a text of at most 100 characters."),
+    "saved_payment_method_not_found": (404, "No saved payment method with this id."),
+    "payment_method_of_other_customer": (
+        409,
+        "The saved payment method belongs to another customer.",
+    ),
     # refunds
     "refund_not_found": (404, "No refund with this id."),
     "refund_batch_not_found": (404, "No refund file with this id."),

@@ -507,3 +507,42 @@ class Refund(models.Model):
     @property
     def end_to_end_id(self) -> str:
         return f"ERSTATTUNG-{self.pk}"
+
+
+class SavedPaymentMethod(models.Model):
+    """A customer's payment method saved with a provider, charged without the customer.
+
+    Only the provider's ids are kept (customer ``cus_…``, payment method ``pm_…``) and a
+    label for people ("Visa •••• 4242"); the card itself never reaches Faktura. A method
+    is deactivated, never deleted: charges and subscriptions keep pointing at it.
+    """
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="saved_payment_methods"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.STRIPE)
+    provider_customer_id = models.CharField(max_length=255)
+    payment_method_id = models.CharField(max_length=255)
+    label = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("Gespeicherte Zahlungsmethode")
+        verbose_name_plural = _("Gespeicherte Zahlungsmethoden")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["provider", "payment_method_id"],
+                condition=Q(active=True),
+                name="one_active_saved_payment_method",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.get_provider_display()} {self.payment_method_id}"

@@ -26,6 +26,11 @@ from faktura.payments.models import (
     PaymentSettings,
     WriteOff,
 )
+from faktura.payments.off_session import (
+    deactivate_payment_method,
+    request_off_session_charges,
+    save_payment_method,
+)
 from faktura.payments.refunds import (
     approve_refund,
     create_refund_batch,
@@ -47,6 +52,7 @@ __all__ = [
     "clear_dispute",
     "confirm_payment_request",
     "create_refund_batch",
+    "deactivate_payment_method",
     "discard_refund_batch",
     "record_chargeback",
     "record_payment",
@@ -57,6 +63,8 @@ __all__ = [
     "release_allocation",
     "release_refund_batch",
     "request_manual_payment",
+    "request_off_session_charges",
+    "save_payment_method",
     "write_off",
 ]
 

@@ -29,3 +29,43 @@ def process_return_event(event_id: int) -> None:
         event.amount,
         event.consequence,
     )
+
+
+# Stripe unreachable: tried again after 5, 10, 20, 40 minutes, then left to a person
+# (the invoice stays open; the failed task is logged by the worker).
+CHARGE_ATTEMPTS = 5
+
+
+@task()
+def charge_saved_payment_method(invoice_id: int, method_id: int, attempt: int = 1) -> str:
+    """Charge an invoice's open amount from a saved payment method (queued by a billing run).
+
+    Runs outside any transaction; safe to run twice (the charge's idempotency key gives
+    the same payment intent back). A paid invoice or an inactive method is skipped, a
+    declined card is recorded (``invoice.charge_failed``) and not retried; only an
+    unreachable Stripe is tried again, a bounded number of times.
+    """
+    from faktura.core import clock
+    from faktura.core.actors import Actor
+    from faktura.payments import off_session
+    from faktura.payments.providers import ProviderUnavailable
+
+    try:
+        outcome = off_session.charge_invoice(
+            invoice_id=invoice_id, method_id=method_id, actor=Actor.system("stripe")
+        )
+    except ProviderUnavailable as error:
+        if attempt >= CHARGE_ATTEMPTS:
+            raise
+        logger.warning(
+            "Charge of invoice %s: %s; attempt %s of %s",
+            invoice_id,
+            error.message,
+            attempt,
+            CHARGE_ATTEMPTS,
+        )
+        charge_saved_payment_method.using(
+            run_after=clock.now() + off_session.retry_delay(attempt)
+        ).enqueue(invoice_id, method_id, attempt + 1)
+        return "retry"
+    return outcome.state

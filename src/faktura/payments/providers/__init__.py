@@ -35,6 +35,29 @@ class ProviderUnavailable(DomainError):
     http_status = 502
 
 
+class ChargeDeclined(StateConflict):
+    """The provider refused an off-session charge (card declined, authentication needed).
+
+    A business outcome, not an outage: the invoice stays open, nothing is retried.
+    """
+
+    code = "charge_declined"
+    http_status = 409
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        decline_code: str = "",
+        error_code: str = "",
+        payment_intent: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.decline_code = decline_code or error_code or "declined"
+        self.error_code = error_code
+        self.payment_intent = payment_intent
+
+
 class InvalidSignature(InvalidInput):
     """A webhook whose signature does not verify: nothing was read, nothing written."""
 

@@ -13,6 +13,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "provider_not_configured": (503, "The provider's keys are not configured."),
     "provider_error": (502, "The payment provider refused or could not be reached."),
     "invoice_disputed": (409, "The invoice is disputed; it cannot be paid online now."),
+    "charge_declined": (409, "The provider declined the off-session charge."),
     # Stored as the note of a failed provider event (the delivery itself is accepted).
     "unsupported_currency": (422, "The provider paid in another currency than EUR."),
     "provider_payment_not_found": (404, "No payment of the provider's payment intent."),

@@ -10,8 +10,12 @@ One payment can announce itself twice (``checkout.session.completed`` and
 ``payment_intent.succeeded``): the payment's ``external_id`` is therefore the payment
 intent (``stripe:pi_…``), so it is booked once whichever event comes first.
 
-Settings: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_SUCCESS_URL and
-STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
+Saved payment methods are charged off-session (``charge_off_session``): a PaymentIntent
+with the same metadata as a checkout, so the same ``payment_intent.succeeded`` handler
+books it.
+
+Settings: STRIPE_API_BASE (empty: Stripe's own), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
+STRIPE_SUCCESS_URL and STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
 ``{CHECKOUT_SESSION_ID}`` are filled in).
 """
 
@@ -30,13 +34,14 @@ from django.db import IntegrityError, transaction
 from faktura.banking.models import ProviderEvent
 from faktura.core import clock
 from faktura.core.actors import Actor
-from faktura.core.errors import DomainError, InvalidInput, NotFound
+from faktura.core.errors import DomainError, InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice
 from faktura.payments import selectors
 from faktura.payments import services as payments
-from faktura.payments.models import Allocation, Payment
+from faktura.payments.models import Allocation, Payment, SavedPaymentMethod
 from faktura.payments.providers import (
+    ChargeDeclined,
     CheckoutSession,
     InvalidSignature,
     ProviderNotConfigured,
@@ -79,7 +84,10 @@ def _setting(name: str) -> str:
 
 
 def make_client(api_key: str) -> Any:
-    """The Stripe API client (tests replace this; nothing here talks to Stripe otherwise)."""
+    """The Stripe API client; STRIPE_API_BASE points it elsewhere (tests: a local fake)."""
+    base = str(getattr(settings, "STRIPE_API_BASE", "") or "").strip()
+    if base:
+        return stripe.StripeClient(api_key, base_addresses={"api": base})
     return stripe.StripeClient(api_key)
 
 
@@ -150,6 +158,56 @@ class StripeProvider:
             ) from None
         return CheckoutSession(url=session.url, id=session.id, amount=amount)
 
+    def charge_off_session(self, invoice: Invoice, method: SavedPaymentMethod) -> str:
+        """Charge the invoice's open amount from a saved method; return the payment intent.
+
+        Network; call it outside transactions. The intent carries the checkout's metadata,
+        so its ``payment_intent.succeeded`` event books the payment on the invoice. The
+        idempotency key (invoice, open amount in cents, method) makes a repeated call
+        return the same intent, never a second charge. Raises ChargeDeclined (card
+        declined, authentication required: the customer must act) and
+        ProviderUnavailable (Stripe unreachable or refusing the request: try later).
+        """
+        if method.provider != PROVIDER:
+            raise InvalidInput(
+                f"{method} is not a Stripe payment method.", code="invalid_payment_provider"
+            )
+        amount = selectors.open_amounts([invoice.pk])[invoice.pk]
+        cents = to_cents(amount)
+        if cents <= 0:
+            raise StateConflict(f"{invoice} is paid already.", code="invoice_already_paid")
+        number = invoice.number or str(invoice.pk)
+        params: dict[str, Any] = {
+            "amount": cents,
+            "currency": "eur",
+            "customer": method.provider_customer_id,
+            "payment_method": method.payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "description": f"Rechnung {number}",
+            "metadata": {"invoice_id": str(invoice.pk), "invoice_number": number},
+        }
+        key = f"faktura-offsession-{invoice.pk}-{cents}-{method.pk}"
+        try:
+            intent = self._api().v1.payment_intents.create(
+                params=params, options={"idempotency_key": key}
+            )
+        except stripe.CardError as error:
+            raise _declined(error) from None
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not charge: {error.user_message or error}"
+            ) from None
+        status = str(getattr(intent, "status", "") or "")
+        if status in ("requires_payment_method", "requires_action", "canceled"):
+            # Off-session Stripe answers these as card errors; kept for other API versions.
+            raise ChargeDeclined(
+                f"Stripe did not charge {invoice}: the payment intent is {status}.",
+                error_code=status,
+                payment_intent=str(intent.id),
+            )
+        return str(intent.id)
+
     def handle_webhook(self, payload: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
         """Verify ``Stripe-Signature`` over the raw body, then apply the event once.
 
@@ -188,6 +246,18 @@ class StripeProvider:
                 f"Stripe did not refund: {error.user_message or error}"
             ) from None
         return str(refund.id)
+
+
+def _declined(error: stripe.CardError) -> ChargeDeclined:
+    body = error.json_body if isinstance(error.json_body, dict) else {}
+    data = body.get("error") or {}
+    intent = data.get("payment_intent") or {}
+    return ChargeDeclined(
+        f"Stripe declined the charge: {error.user_message or error}",
+        decline_code=str(data.get("decline_code") or "")[:100],
+        error_code=str(error.code or data.get("code") or "")[:100],
+        payment_intent=str(intent.get("id") or "")[:255] if isinstance(intent, dict) else "",
+    )
 
 
 def _payment_intent_of(payment: Payment) -> str:

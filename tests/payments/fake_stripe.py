@@ -1,0 +1,193 @@
+"""A local stand-in for Stripe's HTTP API: a real HTTP server in a thread.
+
+The official ``stripe`` library talks to it over HTTP exactly as to api.stripe.com
+(settings.STRIPE_API_BASE), so what is tested is the request the library really sends:
+form-encoded parameters (``metadata[invoice_id]=…``), the ``Idempotency-Key`` header,
+the secret key. It implements ``POST /v1/payment_intents`` with Stripe's idempotency
+(the same key answers with the same object; the same key with other parameters is an
+``idempotency_error``), declines chosen payment methods with a ``card_error`` (HTTP 402),
+and can be made unavailable (HTTP 503). Every intent it confirms produces the event
+Stripe would send (``payment_intent.succeeded`` / ``payment_intent.payment_failed``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+CREATED = 1794819600  # 2026-11-16 09:00 UTC, the tests' frozen now
+
+
+def decode_form(body: str) -> dict[str, Any]:
+    """Stripe's form encoding back to a dict: ``metadata[a]=1`` → {"metadata": {"a": "1"}}."""
+    result: dict[str, Any] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        if "[" in key and key.endswith("]"):
+            outer, inner = key[:-1].split("[", 1)
+            result.setdefault(outer, {})[inner] = value
+        else:
+            result[key] = value
+    return result
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeStripe:
+    api_key: str
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    declines: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unavailable: bool = False
+    _replies: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def decline(self, payment_method: str, code: str = "card_declined",
+                decline_code: str = "insufficient_funds") -> None:  # fmt: skip
+        """Answer charges of ``payment_method`` with a card error, as Stripe does."""
+        self.declines[payment_method] = (code, decline_code)
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    # --- the API ------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: str):
+        params = decode_form(body)
+        with self._lock:
+            self.requests.append(Received(method, path, headers, params))
+            if headers.get("authorization") != f"Bearer {self.api_key}":
+                return 401, {"error": {"type": "invalid_request_error",
+                                       "message": "Invalid API Key provided."}}, {}  # fmt: skip
+            if self.unavailable:
+                return (
+                    503,
+                    {"error": {"type": "api_error", "message": "Stripe is down."}},
+                    {"Stripe-Should-Retry": "false"},
+                )
+            if (method, path) != ("POST", "/v1/payment_intents"):
+                unknown = f"Unrecognized request URL ({path})."
+                return 404, {"error": {"type": "invalid_request_error", "message": unknown}}, {}
+            key = headers.get("idempotency-key")
+            if key and key in self._replies:
+                earlier, status, reply = self._replies[key]
+                if earlier != params:
+                    return 400, {"error": {"type": "idempotency_error", "message":
+                        "Keys for idempotent requests can only be used with the same "
+                        "parameters they were first used with."}}, {}  # fmt: skip
+                return status, reply, {"Idempotent-Replayed": "true"}
+            status, reply = self._create_intent(params)
+            if key:
+                self._replies[key] = (params, status, reply)
+            return status, reply, {}
+
+    def _create_intent(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        number = next(self._ids)
+        intent: dict[str, Any] = {
+            "id": f"pi_fake{number:04d}",
+            "object": "payment_intent",
+            "amount": int(params["amount"]),
+            "amount_received": 0,
+            "currency": params["currency"],
+            "customer": params.get("customer"),
+            "payment_method": params.get("payment_method"),
+            "description": params.get("description"),
+            "metadata": params.get("metadata", {}),
+            "confirmation_method": "automatic",
+            "capture_method": "automatic",
+            "created": CREATED,
+            "livemode": False,
+            "last_payment_error": None,
+            "status": "requires_confirmation",
+        }
+        self.intents[intent["id"]] = intent
+        confirm = params.get("confirm") == "true"
+        declined = self.declines.get(str(params.get("payment_method")))
+        if confirm and declined:
+            code, decline_code = declined
+            error = {
+                "type": "card_error",
+                "code": code,
+                "decline_code": decline_code,
+                "message": "Your card was declined.",
+                "payment_method": {"id": params.get("payment_method")},
+            }
+            intent.update(status="requires_payment_method", last_payment_error=error)
+            self._event("payment_intent.payment_failed", intent)
+            return 402, {"error": {**error, "payment_intent": intent}}
+        if confirm:
+            intent.update(status="succeeded", amount_received=intent["amount"])
+            self._event("payment_intent.succeeded", intent)
+        return 200, intent
+
+    def _event(self, kind: str, obj: dict[str, Any]) -> None:
+        self.events.append({
+            "id": f"evt_fake{len(self.events) + 1:04d}",
+            "object": "event",
+            "api_version": "2025-09-30.clover",
+            "type": kind,
+            "created": CREATED,
+            "livemode": False,
+            "data": {"object": json.loads(json.dumps(obj))},
+        })  # fmt: skip
+
+
+def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, reply, extra = fake.handle(method, self.path, headers, body)
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", f"req_fake{len(fake.requests)}")
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running(api_key: str) -> Iterator[FakeStripe]:
+    """Serve a FakeStripe on a free local port while the block runs."""
+    fake = FakeStripe(api_key=api_key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
