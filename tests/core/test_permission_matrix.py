@@ -22,6 +22,7 @@ from faktura.core.actors import ROLES, Actor
 from faktura.core.models import AuditEntry
 from faktura.core.roles import APPS
 from tests.api.conftest import ApiClient, order_body
+from tests.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
 
@@ -263,10 +264,13 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.payments import refunds, returns
     from faktura.payments import services as payments
     from faktura.sales import services as sales
+    from faktura.subscriptions import run as billing_run
     from tests.invoicing.helpers import line
 
     missing = 999999
     return {
+        "billing.run": lambda a: billing_run.run_billing(billing_date=TODAY, actor=a),
+        "billing.preview": lambda a: billing_run.preview_billing(billing_date=TODAY, actor=a),
         "invoice.create_draft": lambda a: sales.place_order(
             customer_id=world["customer"], actor=a, lines=[line()]
         ),

@@ -97,7 +97,9 @@ def test_the_preview_equals_the_invoice_made(company, consumer):
     assert made.tax_total == Decimal("1.60")
 
 
-def test_an_unbillable_customer_is_an_issue_and_the_run_goes_on(company, business_customer, consumer):
+def test_an_unbillable_customer_is_an_issue_and_the_run_goes_on(
+    company, business_customer, consumer
+):
     subscribe(business_customer, plan(), starts_on=D(2027, 1, 1))
     subscribe(consumer, plan("c", price="9.99", price_mode="gross"), starts_on=D(2027, 1, 1))
     type(consumer).objects.filter(pk=consumer.pk).update(name="Max\x07Mustermann")

@@ -283,6 +283,14 @@ class Subscription(models.Model):
         related_name="+",
         verbose_name=_("SEPA-Mandat"),
     )
+    saved_payment_method = models.ForeignKey(
+        "payments.SavedPaymentMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Gespeicherte Zahlungsart"),
+    )
     external_reference = models.CharField(_("Externe Referenz"), max_length=100, blank=True)
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150)

@@ -35,7 +35,7 @@ from faktura.core.money import round_money
 from faktura.customers.models import Customer
 from faktura.invoicing import services as invoicing
 from faktura.invoicing.models import Invoice, Status
-from faktura.subscriptions import billing
+from faktura.subscriptions import billing, collection
 from faktura.subscriptions.models import (
     BilledPeriod,
     BillingIssue,
@@ -272,7 +272,7 @@ def bill_chunk(
             if draft.status == Status.DRAFT and not review_days.get(draft.customer_id, 0)
         ]
         finalized = invoicing.finalize_invoices(invoice_ids=ready, actor=actor) if ready else []
-        after_finalization(finalized)
+        after_finalization(finalized, actor=actor)
         result.periods = len(billed_periods)
         result.charges = len(billed_charges)
         result.invoices = made
@@ -288,18 +288,11 @@ def bill_chunk(
     return result
 
 
-def after_finalization(invoices: list[Invoice]) -> None:
-    """Collection follows the payment method (in the finalizing transaction).
-
-    Direct-debit invoices carry their pre-notification and are picked up by the next
-    batch; transfer invoices carry payment details and the EPC QR code (both by the
-    document pipeline). Invoices paid with a saved provider method are charged off-session.
-    """
+def after_finalization(invoices: list[Invoice], *, actor: Actor) -> None:
+    """Collection follows the payment method (in the finalizing transaction)."""
     provider = [invoice.pk for invoice in invoices if invoice.payment_method == "provider"]
     if provider:
-        from faktura.subscriptions import collection
-
-        collection.request_provider_charges(provider)
+        collection.request_provider_charges(provider, actor=actor)
 
 
 def _mark_charges(
@@ -454,7 +447,7 @@ def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | 
     for chunk in _chunks(sorted(due), 100):
         with transaction.atomic():
             finalized = invoicing.finalize_invoices(invoice_ids=chunk, actor=actor)
-            after_finalization(finalized)
+            after_finalization(finalized, actor=actor)
             if run is not None:
                 BillingRun.objects.filter(pk=run.pk).update(
                     invoices_finalized=F("invoices_finalized") + len(finalized)
