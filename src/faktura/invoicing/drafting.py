@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from faktura.catalog.models import Product, TaxRate
+from faktura.core import bulk
 from faktura.core.errors import InvalidInput
 from faktura.core.money import (
     QUANTITY_PLACES,
@@ -360,9 +361,9 @@ def write_figures(
 
 def save_figures(*many: Figures) -> None:
     """Insert the rows of saved invoices: three inserts for any number of drafts."""
-    InvoiceLine.objects.bulk_create([line for f in many for line in f.lines], batch_size=2000)
+    bulk.insert([line for f in many for line in f.lines])
     InvoiceAllowance.objects.bulk_create([a for f in many for a in f.allowances])
-    InvoiceTax.objects.bulk_create([t for f in many for t in f.taxes], batch_size=2000)
+    bulk.insert([t for f in many for t in f.taxes])
 
 
 def build_figures(

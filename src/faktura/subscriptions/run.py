@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import F, Q
 
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput
 from faktura.core.models import Company
@@ -258,7 +258,7 @@ def bill_chunk(
                     billed_charges[line.charge_id] = (draft.pk, line.amount)
                 if line.discount_id is not None:
                     discount_uses[line.discount_id] += 1
-        BilledPeriod.objects.bulk_create(billed_periods, batch_size=2000)
+        bulk.insert(billed_periods)
         _mark_charges(charges, billed_charges, actor=actor)
         for discount_id, uses in discount_uses.items():
             Discount.objects.filter(pk=discount_id).update(periods_used=F("periods_used") + uses)
@@ -358,7 +358,7 @@ def _advance(
     plans_by_id = billing.load_plans({s.plan_id for s in changed if s.plan_id})
     for subscription in changed:
         subscription.next_billing_on = billing.next_billing_on(subscription, plans_by_id)
-    Subscription.objects.bulk_update(
+    bulk.update_fields(
         changed,
         [
             "plan",
@@ -371,7 +371,6 @@ def _advance(
             "status",
             "next_billing_on",
         ],
-        batch_size=1000,
     )
 
 

@@ -1,0 +1,95 @@
+"""Write many rows' fields in one statement, faster than Django's ``bulk_update``.
+
+``bulk_update`` builds a CASE expression per field over every row: its Python cost grows
+with rows × fields and dominated the billing run. PostgreSQL gets one
+``UPDATE … FROM (VALUES …)`` per batch; other databases one UPDATE by primary key per row,
+sent together (``executemany``). Only for plain concrete fields (values as the model holds
+them); the model's ``save()`` is not called, as with ``bulk_update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connections, models, router
+
+BATCH = 1000
+
+
+def update_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
+    """Write ``fields`` of ``objects`` (all of one model) by primary key; rows written."""
+    if not objects:
+        return 0
+    model = type(objects[0])
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    pk = meta.pk
+    assert pk is not None
+    columns = [pk] + [meta.get_field(name) for name in fields]
+    table = quote(meta.db_table)
+    pk_name, *names = (quote(field.column) for field in columns)  # type: ignore[union-attr]
+    written = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), BATCH):
+            batch = objects[start : start + BATCH]
+            rows = [
+                [
+                    field.get_db_prep_save(getattr(obj, field.attname), connection)  # type: ignore[union-attr]
+                    for field in columns
+                ]
+                for obj in batch
+            ]
+            if connection.vendor == "postgresql":
+                types = [str(field.db_type(connection)).split("(")[0] for field in columns]  # type: ignore[union-attr]
+                row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+                assignments = ", ".join(f"{name} = v.{name}" for name in names)
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} FROM (VALUES "  # noqa: S608
+                    + ", ".join([row] * len(rows))
+                    + f") AS v({', '.join([pk_name, *names])}) WHERE {table}.{pk_name} = v.{pk_name}",
+                    [value for values in rows for value in values],
+                )
+            else:
+                assignments = ", ".join(f"{name} = %s" for name in names)
+                cursor.executemany(
+                    f"UPDATE {table} SET {assignments} WHERE {pk_name} = %s",  # noqa: S608
+                    [[*values[1:], values[0]] for values in rows],
+                )
+            written += cursor.rowcount
+    return written
+
+
+def insert(objects: Sequence[models.Model]) -> None:
+    """Insert new rows whose ids nobody needs back (lines, billed periods): PostgreSQL's
+    COPY, several times faster than ``bulk_create``'s INSERT for thousands of rows; other
+    databases ``bulk_create``. Defaults must be set on the objects (they are, by the
+    model's constructor); ``auto_now``/``auto_now_add`` fields are filled as Django would.
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=BATCH)  # type: ignore[attr-defined]
+        return
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objects:
+            # Foreign keys to objects saved since (invoice → line) take their ids now.
+            obj._prepare_related_fields_for_save(operation_name="insert")
+            for field in fields:
+                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                    field.pre_save(obj, add=True)
+            copy.write_row(
+                [
+                    field.get_db_prep_save(getattr(obj, field.attname), connection)
+                    for field in fields
+                ]
+            )
