@@ -179,7 +179,7 @@ def _lock_subscription(subscription_id: int) -> tuple[Customer, Subscription]:
         )
     customer = _lock_customer(customer_id)
     subscription = (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("plan__product__tax_rate", "course")
         .filter(pk=subscription_id, customer_id=customer.pk)
         .first()
@@ -845,9 +845,7 @@ def _billed_period(subscription: Subscription, start: dt.date) -> BilledPeriod |
     )
 
 
-def _credit_line(
-    billed: BilledPeriod, plan: Plan, first_day: dt.date, name: str
-) -> QuoteLine | None:
+def _credit_line(billed: BilledPeriod, first_day: dt.date, name: str) -> QuoteLine | None:
     """The unused part of a billed period, from ``first_day`` to its end, as a credit."""
     if first_day > billed.period_end:
         return None
@@ -962,7 +960,7 @@ def _compute_change(
 
     mode = billed.invoice.price_mode or mode
     lines = []
-    credit = _credit_line(billed, old_plan, on, f"Gutschrift nicht genutzte Zeit: {old_plan.name}")
+    credit = _credit_line(billed, on, f"Gutschrift nicht genutzte Zeit: {old_plan.name}")
     if credit is not None:
         lines.append(credit)
     updates = {**switch, **clear_schedule}
@@ -1249,9 +1247,7 @@ def _credit_overhang(
         .filter(subscription=subscription, period_end__gt=ends_on)
         .order_by("period_start")
     ):
-        line = _credit_line(
-            billed, plan, ends_on + ONE_DAY, f"Gutschrift nach Vertragsende: {plan.name}"
-        )
+        line = _credit_line(billed, ends_on + ONE_DAY, f"Gutschrift nach Vertragsende: {plan.name}")
         if line is None:
             continue
         quote = Quote(applies_on=today, price_mode=billed.invoice.price_mode or mode, lines=(line,))
@@ -1430,7 +1426,7 @@ def add_charge(
             name=label or product.name,
             quantity=amount,
             unit_price=price if price is not None else product.unit_price,
-            price_mode=price_mode or (product.price_mode if price is None else PriceMode.NET),
+            price_mode=price_mode or product.price_mode,
             due_on=due_on,
             created_at=clock.now(),
             created_by=actor.label,
