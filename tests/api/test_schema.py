@@ -21,6 +21,7 @@ SERVICE_MODULES = [
     "sales/services.py",
     "invoicing/services.py",
     "invoicing/drafting.py",
+    "subscriptions/services.py",
 ]
 # A missing object in the URL is answered as 404 not_found, whatever the service calls it.
 ANSWERED_AS_NOT_FOUND = {"invoice_not_found"}

@@ -265,6 +265,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.payments import services as payments
     from faktura.sales import services as sales
     from faktura.subscriptions import run as billing_run
+    from faktura.subscriptions import services as subscriptions
     from tests.invoicing.helpers import line
 
     missing = 999999
@@ -333,6 +334,12 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "bank_transaction.assign": lambda a: banking.ignore_transaction(
             transaction_id=missing, actor=a, reason="x"
         ),
+        "plan.manage": lambda a: subscriptions.create_plan(
+            actor=a, code="neu", name="Neu", sku="KURS-1", interval="month", price="10.00"
+        ),
+        "subscription.manage": lambda a: subscriptions.create_subscription(
+            actor=a, customer_id=world["customer"], plan_id=missing
+        ),
     }
 
 
@@ -399,7 +406,12 @@ def _admin_request(user: User) -> Any:
     return request
 
 
-SINGLETONS = {"core.company", "documents.letterhead", "payments.paymentsettings"}
+SINGLETONS = {
+    "core.company",
+    "documents.letterhead",
+    "payments.paymentsettings",
+    "subscriptions.billingsettings",
+}
 
 
 @pytest.mark.parametrize("name", PEOPLE)

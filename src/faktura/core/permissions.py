@@ -88,6 +88,15 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Umsatz zuordnen oder ignorieren",
     ),
+    # subscriptions
+    "plan.manage": (
+        frozenset({ACCOUNTANT}),
+        "Tarife, Preisänderungen, Kurse und Gutscheine anlegen",
+    ),
+    "subscription.manage": (
+        frozenset({ACCOUNTANT}),
+        "Abonnements anlegen, ändern, pausieren, kündigen; Kurse buchen; Einmalbeträge",
+    ),
 }
 
 OPERATIONS = tuple(MATRIX)
@@ -223,6 +232,22 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "delete": None,
     },
     "sales.order": {"add": None, "change": None, "delete": None},
+    "subscriptions.plan": {"add": None, "change": None, "delete": None},
+    "subscriptions.course": {"add": None, "change": None, "delete": None},
+    "subscriptions.subscription": {"add": None, "change": None, "delete": None},
+    "subscriptions.coupon": {"add": None, "change": None, "delete": None},
+    "subscriptions.billingsettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "subscriptions.billingprofile": {
+        "add": "customer.change",
+        "change": "customer.change",
+        "delete": "customer.change",
+    },
+    "subscriptions.billingrun": {"add": None, "change": None, "delete": None},
+    "subscriptions.billingissue": {"add": None, "change": None, "delete": None},
 }
 
 # Admin actions (by function name) → operation; an action without a row is never offered.

@@ -18,6 +18,7 @@ APPS = (
     "documents",
     "notifications",
     "api",
+    "subscriptions",
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {

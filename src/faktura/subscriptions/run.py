@@ -35,7 +35,7 @@ from faktura.core.money import round_money
 from faktura.customers.models import Customer
 from faktura.invoicing import services as invoicing
 from faktura.invoicing.models import Invoice, Status
-from faktura.subscriptions import billing, collection
+from faktura.subscriptions import billing, collection, services
 from faktura.subscriptions.models import (
     BilledPeriod,
     BillingIssue,
@@ -350,7 +350,7 @@ def _advance(
                 subscription.scheduled_plan_id = None
                 subscription.scheduled_quantity = None
                 subscription.scheduled_change_on = None
-            subscription.status = status_on(subscription, billing_date)
+            services.refresh_status(subscription, billing_date)
             plan_ids.add(subscription.plan_id)
             changed.append(subscription)
     if not changed:
@@ -372,19 +372,6 @@ def _advance(
             "next_billing_on",
         ],
     )
-
-
-def status_on(subscription: Subscription, day: dt.date) -> str:
-    """The status a subscription has on ``day``."""
-    if subscription.ends_on is not None and subscription.ends_on < day:
-        return Subscription.Status.ENDED
-    if subscription.paused_from is not None and subscription.paused_from <= day:
-        return Subscription.Status.PAUSED
-    if subscription.ends_on is not None:
-        return Subscription.Status.CANCELLING
-    if subscription.trial_ends_on is not None and day <= subscription.trial_ends_on:
-        return Subscription.Status.TRIALING
-    return Subscription.Status.ACTIVE
 
 
 def _issue(
