@@ -332,9 +332,25 @@ def group_into_invoices(
     charges reach; what they exceed waits for the customer's next invoice (a partly used
     credit is split). Returns the invoices and the credit lines held back.
     """
-    groups: dict[tuple[dt.date, int | None], InvoicePlan] = {}
+
+    # One invoice is paid one way: a subscription paid by transfer must not be debited
+    # with another one's mandate, so each payment method gets its own invoice. Lines of
+    # no method (charges without a subscription) join one of the date's invoices.
+    def split(line: DueLine) -> tuple[dt.date, int | None]:
+        return (line.billing_date, line.subscription_id if per_subscription else None)
+
+    methods_of: dict[tuple[dt.date, int | None], set[str]] = {}
+    for line in lines:
+        method = payment_methods.get(line.subscription_id, "")
+        if method:
+            methods_of.setdefault(split(line), set()).add(method)
+    groups: dict[tuple[dt.date, int | None, str], InvoicePlan] = {}
     for line in sorted(lines, key=lambda ln: (ln.billing_date, ln.subscription_id or 0)):
-        key = (line.billing_date, line.subscription_id if per_subscription else None)
+        method = payment_methods.get(line.subscription_id, "") or min(
+            methods_of.get(split(line), {""})
+        )
+        day, subscription_id = split(line)
+        key = (day, subscription_id, method)
         if key not in groups:
             groups[key] = InvoicePlan(
                 customer_id=line.customer_id,

@@ -20,7 +20,7 @@ def request_provider_charges(invoice_ids: list[int], *, actor: Actor) -> None:
     methods: dict[int, int] = {}
     for source in (BilledPeriod, Charge):
         for invoice_id, method_id in (
-            source.objects.filter(  # type: ignore[attr-defined]
+            source.objects.filter(
                 invoice_id__in=invoice_ids,
                 subscription__saved_payment_method__isnull=False,
             )
