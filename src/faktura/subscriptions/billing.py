@@ -326,7 +326,7 @@ def group_into_invoices(
     per_subscription: bool,
     payment_methods: dict[int | None, str],
 ) -> tuple[list[InvoicePlan], list[DueLine]]:
-    """One invoice per customer and billing date (or per subscription, by profile).
+    """One invoice per customer, billing date and payment method (or per subscription).
 
     Credits (negative lines) are used first on the invoice they fall on, as far as its
     charges reach; what they exceed waits for the customer's next invoice (a partly used
