@@ -326,15 +326,31 @@ def group_into_invoices(
     per_subscription: bool,
     payment_methods: dict[int | None, str],
 ) -> tuple[list[InvoicePlan], list[DueLine]]:
-    """One invoice per customer and billing date (or per subscription, by profile).
+    """One invoice per customer, billing date and payment method (or per subscription).
 
     Credits (negative lines) are used first on the invoice they fall on, as far as its
     charges reach; what they exceed waits for the customer's next invoice (a partly used
     credit is split). Returns the invoices and the credit lines held back.
     """
-    groups: dict[tuple[dt.date, int | None], InvoicePlan] = {}
+
+    # One invoice is paid one way: a subscription paid by transfer must not be debited
+    # with another one's mandate, so each payment method gets its own invoice. Lines of
+    # no method (charges without a subscription) join one of the date's invoices.
+    def split(line: DueLine) -> tuple[dt.date, int | None]:
+        return (line.billing_date, line.subscription_id if per_subscription else None)
+
+    methods_of: dict[tuple[dt.date, int | None], set[str]] = {}
+    for line in lines:
+        method = payment_methods.get(line.subscription_id, "")
+        if method:
+            methods_of.setdefault(split(line), set()).add(method)
+    groups: dict[tuple[dt.date, int | None, str], InvoicePlan] = {}
     for line in sorted(lines, key=lambda ln: (ln.billing_date, ln.subscription_id or 0)):
-        key = (line.billing_date, line.subscription_id if per_subscription else None)
+        method = payment_methods.get(line.subscription_id, "") or min(
+            methods_of.get(split(line), {""})
+        )
+        day, subscription_id = split(line)
+        key = (day, subscription_id, method)
         if key not in groups:
             groups[key] = InvoicePlan(
                 customer_id=line.customer_id,
