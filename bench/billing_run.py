@@ -129,6 +129,59 @@ def prepare(customers: int, per_customer: int) -> None:
     Subscription.objects.bulk_create(subscriptions, batch_size=5000)
 
 
+def start_workers(data_dir: str, count: int) -> list[subprocess.Popen[bytes]]:
+    from django.db import connections
+
+    connections.close_all()
+    env = dict(os.environ, DATABASE_URL=POSTGRES_URL, FAKTURA_DATA_DIR=data_dir)
+    faktura = str(Path(sys.executable).with_name("faktura"))
+    return [
+        subprocess.Popen(
+            [faktura, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(count)
+    ]
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=60)
+
+
+def billing_in_workers(label: str, processes: list[subprocess.Popen[bytes]]) -> tuple[int, float]:
+    """The run as the scheduled job makes it: chunks billed by the workers in parallel."""
+    from faktura.core import clock
+    from faktura.core.actors import Actor
+    from faktura.subscriptions.models import BillingRun
+    from faktura.subscriptions.run import run_billing
+
+    started = time.perf_counter()
+    with clock.frozen(BILLING_DATE):
+        run = run_billing(billing_date=BILLING_DATE, actor=Actor.system("bench"), in_workers=True)
+    last = started
+    while run.status == BillingRun.Status.RUNNING:
+        if any(p.poll() is not None for p in processes):
+            raise SystemExit("a worker stopped: " + processes[0].stderr.read().decode())  # type: ignore[union-attr]
+        time.sleep(0.2)
+        run.refresh_from_db()
+        if time.perf_counter() - last > 5:
+            last = time.perf_counter()
+            print(
+                f"  {label}: {len(run.chunks_done)}/{run.chunks_total} chunks, "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+    seconds = time.perf_counter() - started
+    assert run.status == BillingRun.Status.FINISHED, run.status
+    assert run.errors == 0, f"{run.errors} errors"
+    print(
+        f"  {run.periods_found} periods on {run.invoices_made} invoices, "
+        f"{run.invoices_finalized} finalized in {seconds:.1f} s ({run.chunks_total} chunks)"
+    )
+    return run.invoices_finalized, seconds
+
+
 def run_billing(label: str) -> tuple[int, float]:
     from faktura.core import clock
     from faktura.core.actors import Actor
@@ -143,9 +196,7 @@ def run_billing(label: str) -> tuple[int, float]:
             print(f"  {label}: {done}/{total} customers, {time.perf_counter() - started:.1f} s")
 
     with clock.frozen(BILLING_DATE):
-        run = run_billing(
-            billing_date=BILLING_DATE, actor=Actor.system("bench"), progress=progress
-        )
+        run = run_billing(billing_date=BILLING_DATE, actor=Actor.system("bench"), progress=progress)
     seconds = time.perf_counter() - started
     assert run.errors == 0, f"{run.errors} errors"
     print(
@@ -155,15 +206,23 @@ def run_billing(label: str) -> tuple[int, float]:
     return run.invoices_finalized, seconds
 
 
-def drafts_and_finalization(customers: int, per_customer: int) -> None:
-    print(f"1. due periods → finalized invoices ({customers} customers × {per_customer}):")
+def drafts_and_finalization(customers: int, per_customer: int, workers: int) -> None:
+    print(
+        f"1. due periods → finalized invoices ({customers} customers × {per_customer} "
+        f"subscriptions, chunks billed by {workers} worker processes, documents not rendered):"
+    )
     with tempfile.TemporaryDirectory() as data_dir:
         fresh_database()
         setup_django(data_dir)
         started = time.perf_counter()
         prepare(customers, per_customer)
         print(f"  prepared in {time.perf_counter() - started:.1f} s")
-        invoices, seconds = run_billing("billing run")
+        processes = start_workers(data_dir, workers)
+        try:
+            time.sleep(3)  # the workers are up (Django loaded) before the clock starts
+            invoices, seconds = billing_in_workers("billing run", processes)
+        finally:
+            stop(processes)
     rate = invoices / seconds
     print(
         f"  {rate:,.0f} invoices/s — target ≥ {TARGET_RATE:.0f}/s: "
@@ -177,23 +236,14 @@ def end_to_end(customers: int, per_customer: int, workers: int) -> None:
         fresh_database()
         setup_django(data_dir)
         prepare(customers, per_customer)
-        from django.db import connections
-
         from faktura.documents.models import ArchivedDocument
         from faktura.notifications.models import OutboxMessage
 
-        connections.close_all()
-        env = dict(os.environ, DATABASE_URL=POSTGRES_URL, FAKTURA_DATA_DIR=data_dir)
-        faktura = str(Path(sys.executable).with_name("faktura"))
-        processes = [
-            subprocess.Popen(
-                [faktura, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-            for _ in range(workers)
-        ]
+        processes = start_workers(data_dir, workers)
         try:
+            time.sleep(3)
             started = time.perf_counter()
-            invoices, billing_s = run_billing("billing run")
+            invoices, billing_s = billing_in_workers("billing run", processes)
             last_report = 0.0
             while True:
                 archived = ArchivedDocument.objects.filter(kind="pdf").count()
@@ -205,14 +255,11 @@ def end_to_end(customers: int, per_customer: int, workers: int) -> None:
                     last_report = elapsed
                     print(f"  {elapsed:6.0f} s: {archived}/{invoices} archived, {queued} mails")
                 if any(p.poll() is not None for p in processes):
-                    raise SystemExit("a worker stopped: " + processes[0].stderr.read().decode())
+                    raise SystemExit("a worker stopped: " + processes[0].stderr.read().decode())  # type: ignore[union-attr]
                 time.sleep(2)
             total = time.perf_counter() - started
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=60)
+            stop(processes)
     print(
         f"  {invoices} invoices billed in {billing_s:.0f} s, all rendered, validated, "
         f"archived and mailed after {total:.0f} s ({total / 60:.1f} min) — target ≤ 20 min: "
@@ -229,7 +276,7 @@ def main() -> None:
     parser.add_argument("--only-end-to-end", action="store_true")
     args = parser.parse_args()
     if not args.only_end_to_end:
-        drafts_and_finalization(args.customers, args.per_customer)
+        drafts_and_finalization(args.customers, args.per_customer, args.workers)
     if not args.skip_end_to_end:
         # A fresh interpreter: Django is set up once per process.
         subprocess.run(

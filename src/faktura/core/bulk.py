@@ -9,7 +9,9 @@ them); the model's ``save()`` is not called, as with ``bulk_update``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from django.db import connections, models, router
 
@@ -26,28 +28,28 @@ def update_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> int
     quote = connection.ops.quote_name
     pk = meta.pk
     assert pk is not None
-    columns = [pk] + [meta.get_field(name) for name in fields]
+    columns: list[models.Field] = [pk] + [meta.get_field(name) for name in fields]  # type: ignore[misc]
     table = quote(meta.db_table)
-    pk_name, *names = (quote(field.column) for field in columns)  # type: ignore[union-attr]
+    pk_name, *names = (quote(field.column) for field in columns)
+    prepare = [_preparer(field, connection) for field in columns]
+    attnames = [field.attname for field in columns]
     written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(objects), BATCH):
             batch = objects[start : start + BATCH]
-            rows = [
-                [
-                    field.get_db_prep_save(getattr(obj, field.attname), connection)  # type: ignore[union-attr]
-                    for field in columns
-                ]
+            rows: list[list[Any]] = [
+                [to_db(obj.__dict__[name]) for to_db, name in zip(prepare, attnames, strict=True)]
                 for obj in batch
             ]
             if connection.vendor == "postgresql":
-                types = [str(field.db_type(connection)).split("(")[0] for field in columns]  # type: ignore[union-attr]
+                types = [str(field.db_type(connection)).split("(")[0] for field in columns]
                 row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
                 assignments = ", ".join(f"{name} = v.{name}" for name in names)
+                values_list = ", ".join([row] * len(rows))
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES "  # noqa: S608
-                    + ", ".join([row] * len(rows))
-                    + f") AS v({', '.join([pk_name, *names])}) WHERE {table}.{pk_name} = v.{pk_name}",
+                    f"UPDATE {table} SET {assignments} FROM (VALUES {values_list}) "  # noqa: S608
+                    f"AS v({', '.join([pk_name, *names])}) "
+                    f"WHERE {table}.{pk_name} = v.{pk_name}",
                     [value for values in rows for value in values],
                 )
             else:
@@ -81,15 +83,50 @@ def insert(objects: Sequence[models.Model]) -> None:
         connection.cursor() as cursor,
         cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
     ):
+        automatic = [
+            field
+            for field in fields
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ]
+        prepare = [_preparer(field, connection) for field in fields]
+        names = [field.attname for field in fields]
         for obj in objects:
             # Foreign keys to objects saved since (invoice → line) take their ids now.
-            obj._prepare_related_fields_for_save(operation_name="insert")
-            for field in fields:
-                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                    field.pre_save(obj, add=True)
+            obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
+            for field in automatic:
+                field.pre_save(obj, add=True)
+            values = obj.__dict__
             copy.write_row(
-                [
-                    field.get_db_prep_save(getattr(obj, field.attname), connection)
-                    for field in fields
-                ]
+                [to_db(values[name]) for to_db, name in zip(prepare, names, strict=True)]
             )
+
+
+# Fields whose Python values the driver takes as they are (psycopg adapts Decimal, date,
+# int, str, bool); others go through Django's conversion.
+_PLAIN = (
+    models.AutoField,
+    models.BigAutoField,
+    models.BooleanField,
+    models.CharField,
+    models.DateField,
+    models.DecimalField,
+    models.ForeignKey,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.TextField,
+)
+
+
+def _preparer(field: object, connection: object) -> Callable[[object], object]:
+    if (
+        getattr(connection, "vendor", "") == "postgresql"
+        and isinstance(field, _PLAIN)
+        and not isinstance(field, models.DateTimeField)
+    ):
+        return _unchanged
+    return partial(field.get_db_prep_save, connection=connection)  # type: ignore[attr-defined]
+
+
+def _unchanged(value: object) -> object:
+    return value

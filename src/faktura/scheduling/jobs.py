@@ -141,9 +141,11 @@ def purge_job_runs(occurrence: Occurrence) -> dict[str, int]:
 def run_billing(occurrence: Occurrence) -> dict[str, Any]:
     from faktura.subscriptions.run import run_billing
 
-    run = run_billing(billing_date=occurrence.as_of, actor=_actor(occurrence))
+    # The chunks are billed by the workers in parallel; the run's record shows its end.
+    run = run_billing(billing_date=occurrence.as_of, actor=_actor(occurrence), in_workers=True)
     return {
         "run": run.pk,
+        "chunks": run.chunks_total,
         "periods": run.periods_found,
         "charges": run.charges_found,
         "invoices": run.invoices_made,

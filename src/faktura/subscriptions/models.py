@@ -573,6 +573,9 @@ class BillingRun(models.Model):
     invoices_made = models.PositiveIntegerField(default=0)
     invoices_finalized = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
+    # A run in the workers: its chunks (customer ids), and which of them are done.
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("Abrechnungslauf")

@@ -208,8 +208,13 @@ def bill_chunk(
     run: BillingRun | None,
     actor: Actor,
     review_days: dict[int, int],
+    chunk: int | None = None,
 ) -> ChunkResult:
-    """Bill what the customers are due by ``billing_date``; one transaction."""
+    """Bill what the customers are due by ``billing_date``; one transaction.
+
+    ``chunk``: the chunk's number in a run done by the workers; it is marked done in the
+    same transaction, and the last one finishes the run.
+    """
     result = ChunkResult()
     now = clock.now()
     with transaction.atomic():
@@ -285,7 +290,57 @@ def bill_chunk(
                 invoices_finalized=F("invoices_finalized") + result.finalized,
                 errors=F("errors") + len(result.issues),
             )
+            if chunk is not None:
+                _chunk_done(run.pk, chunk, actor)
     return result
+
+
+def _chunk_done(run_id: int, chunk: int, actor: Actor) -> None:
+    run = BillingRun.objects.select_for_update().get(pk=run_id)
+    if chunk in run.chunks_done:
+        return  # a retried chunk: counted once
+    run.chunks_done = [*run.chunks_done, chunk]
+    run.save(update_fields=["chunks_done"])
+    if len(run.chunks_done) >= run.chunks_total and run.status == BillingRun.Status.RUNNING:
+        _finish(run, actor)
+
+
+def bill_run_chunk(
+    *, run_id: int, billing_date: dt.date, chunk: int, customer_ids: list[int]
+) -> ChunkResult:
+    """One chunk of a run in the workers (task ``bill_customers``)."""
+    run = BillingRun.objects.get(pk=run_id)
+    return bill_chunk(
+        customer_ids,
+        billing_date=billing_date,
+        run=run,
+        actor=Actor.system("billing-run"),
+        review_days=_review_days(customer_ids),
+        chunk=chunk,
+    )
+
+
+def _finish(run: BillingRun, actor: Actor) -> None:
+    """Mark ``run`` finished and record its figures (inside a transaction)."""
+    BillingRun.objects.filter(pk=run.pk).update(
+        status=BillingRun.Status.FINISHED, finished_at=clock.now()
+    )
+    run.refresh_from_db()
+    audit.record(
+        chain=audit.COMPANY_CHAIN,
+        actor=actor,
+        action="billing_run.finished",
+        object_type="billing_run",
+        object_id=run.pk,
+        data={
+            "billing_date": run.billing_date.isoformat(),
+            "periods": run.periods_found,
+            "charges": run.charges_found,
+            "invoices": run.invoices_made,
+            "finalized": run.invoices_finalized,
+            "errors": run.errors,
+        },
+    )
 
 
 def after_finalization(invoices: list[Invoice], *, actor: Actor) -> None:
@@ -448,12 +503,16 @@ def run_billing(
     actor: Actor,
     progress: Progress | None = None,
     customer_ids: list[int] | None = None,
+    in_workers: bool = False,
 ) -> BillingRun:
     """Bill every period and charge due on or before ``billing_date`` exactly once.
 
     Idempotent: a second run for the same date finds nothing due and makes nothing; a run
     after days of downtime bills every missed period once, each on the invoice of its own
     billing date. ``customer_ids`` limits the run (tests, a re-run for one customer).
+
+    ``in_workers``: the chunks become tasks (``bill_customers``) that the workers bill in
+    parallel; the run is returned while it runs and its last chunk finishes it.
     """
     permissions.require(actor, "billing.run")
     with transaction.atomic():
@@ -475,9 +534,13 @@ def run_billing(
     try:
         finalize_reviewed(billing_date=billing_date, actor=actor, run=run)
         ids = customers_due(billing_date, customer_ids)
+        chunks = list(_chunks(ids, CHUNK_CUSTOMERS))
+        if in_workers and chunks:
+            _enqueue_chunks(run, chunks)
+            return run
         review_days = _review_days(ids)
         done = 0
-        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+        for chunk in chunks:
             bill_chunk(
                 chunk,
                 billing_date=billing_date,
@@ -494,26 +557,18 @@ def run_billing(
         )
         raise
     with transaction.atomic():
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRun.Status.FINISHED, finished_at=clock.now()
-        )
-        run.refresh_from_db()
-        audit.record(
-            chain=audit.COMPANY_CHAIN,
-            actor=actor,
-            action="billing_run.finished",
-            object_type="billing_run",
-            object_id=run.pk,
-            data={
-                "billing_date": billing_date.isoformat(),
-                "periods": run.periods_found,
-                "charges": run.charges_found,
-                "invoices": run.invoices_made,
-                "finalized": run.invoices_finalized,
-                "errors": run.errors,
-            },
-        )
+        _finish(run, actor)
     return run
+
+
+def _enqueue_chunks(run: BillingRun, chunks: list[list[int]]) -> None:
+    from faktura.subscriptions.tasks import bill_customers
+
+    with transaction.atomic():
+        BillingRun.objects.filter(pk=run.pk).update(chunks_total=len(chunks))
+        for number, chunk in enumerate(chunks):
+            bill_customers.enqueue(run.pk, run.billing_date.isoformat(), number, chunk)
+    run.chunks_total = len(chunks)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from faktura.core.errors import DomainError
 from faktura.core.money import format_amount
 from faktura.customers.models import Customer
 from faktura.subscriptions import run as billing_run
-from faktura.subscriptions.models import BillingIssue
+from faktura.subscriptions.models import BillingIssue, BillingRun
 
 
 class Command(BaseCommand):
@@ -30,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="Billing date YYYY-MM-DD (default: today)")
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be billed; write nothing"
+        )
+        parser.add_argument(
+            "--in-workers",
+            action="store_true",
+            help="Let the running `faktura worker` processes bill the chunks in parallel; "
+            "wait and show the progress",
         )
         parser.add_argument(
             "--customer",
@@ -63,7 +69,7 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 self._dry_run(billing_date, actor, customer_ids)
             else:
-                self._run(billing_date, actor, customer_ids)
+                self._run(billing_date, actor, customer_ids, in_workers=options["in_workers"])
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
 
@@ -86,21 +92,38 @@ class Command(BaseCommand):
             f"{len(preview.refused)} customer(s) with errors."
         )
 
-    def _run(self, billing_date: dt.date, actor: Actor, customer_ids: list[int] | None) -> None:
+    def _run(
+        self,
+        billing_date: dt.date,
+        actor: Actor,
+        customer_ids: list[int] | None,
+        *,
+        in_workers: bool,
+    ) -> None:
         started = time.monotonic()
         interactive = sys.stdout.isatty()
 
         def progress(done: int, total: int) -> None:
             rate = done / max(time.monotonic() - started, 1e-6)
-            line = f"{done}/{total} customers ({rate:.0f}/s)"
+            unit = "chunks" if in_workers else "customers"
+            line = f"{done}/{total} {unit} ({rate:.0f}/s)"
             if interactive:
                 self.stdout.write(f"\r{line}", ending="")
             elif done == total or done % 2000 == 0:
                 self.stdout.write(line)
 
         result = billing_run.run_billing(
-            billing_date=billing_date, actor=actor, customer_ids=customer_ids, progress=progress
+            billing_date=billing_date,
+            actor=actor,
+            customer_ids=customer_ids,
+            progress=progress,
+            in_workers=in_workers,
         )
+        while result.status == BillingRun.Status.RUNNING:
+            # Billed by the workers: follow the run's record until its last chunk is done.
+            time.sleep(1)
+            result.refresh_from_db()
+            progress(len(result.chunks_done), result.chunks_total)
         if interactive:
             self.stdout.write("")
         self.stdout.write(
