@@ -264,6 +264,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.payments import refunds, returns
     from faktura.payments import services as payments
     from faktura.sales import services as sales
+    from faktura.subscriptions import notices
     from faktura.subscriptions import run as billing_run
     from faktura.subscriptions import services as subscriptions
     from tests.invoicing.helpers import line
@@ -271,6 +272,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     missing = 999999
     return {
         "billing.run": lambda a: billing_run.run_billing(billing_date=TODAY, actor=a),
+        "billing.notices": lambda a: notices.send_notices(on=TODAY, actor=a),
         "billing.preview": lambda a: billing_run.preview_billing(billing_date=TODAY, actor=a),
         "invoice.create_draft": lambda a: sales.place_order(
             customer_id=world["customer"], actor=a, lines=[line()]

@@ -23,8 +23,9 @@ from tests.scheduling.testjobs import calls, daily
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-NAMES = ["outbox-sweep", "document-sweep", "worker-cleanup", "direct-debit-batches",
-         "mandate-expiry", "idempotency-purge", "job-run-purge"]  # fmt: skip
+NAMES = ["outbox-sweep", "document-sweep", "worker-cleanup", "billing-run",
+         "subscription-notices", "direct-debit-batches", "mandate-expiry",
+         "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
 def at(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
@@ -42,6 +43,8 @@ def test_every_declared_job_is_in_the_one_registry():
         "outbox-sweep": "* * * * *",
         "document-sweep": "* * * * *",
         "worker-cleanup": "17 * * * *",
+        "billing-run": "0 6 * * *",
+        "subscription-notices": "30 5 * * *",
         "direct-debit-batches": "0 7 * * 1-5",
         "mandate-expiry": "30 4 * * *",
         "idempotency-purge": "15 4 * * *",

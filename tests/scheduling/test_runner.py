@@ -239,7 +239,7 @@ def test_faktura_scheduler_once_ticks_the_declared_jobs():
     out = io.StringIO()
     with clock.frozen(at(16, 10, 2)):
         call_command("scheduler", "--once", stdout=out)
-    assert JobState.objects.count() == 7
+    assert JobState.objects.count() == 9
     with clock.frozen(at(16, 10, 5)):
         call_command("scheduler", "--once", stdout=out)
     assert out.getvalue() == (

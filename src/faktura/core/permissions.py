@@ -44,6 +44,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
     # subscriptions
     "billing.run": (frozenset({ACCOUNTANT}), "Abrechnungslauf starten"),
+    "billing.notices": (
+        frozenset({ACCOUNTANT}),
+        "Hinweise an Abonnenten senden (Testphase, Verlängerung, Preisänderung)",
+    ),
     "billing.preview": (
         frozenset({ACCOUNTANT, APPROVER, CASHIER, VIEWER}),
         "Vorschau der nächsten Rechnung oder eines Abrechnungslaufs",

@@ -58,7 +58,12 @@ def _city(party: PartySnapshot, lang: str) -> str:
 
 def footer_lines(snapshot: DocumentSnapshot, lang: str) -> list[str]:
     """The seller's legal data (§ 35a GmbHG, § 37a HGB: business letters, e-mail included)."""
-    seller, words = snapshot.seller, _FOOTER_WORDS[lang]
+    return seller_footer_lines(snapshot.seller, lang)
+
+
+def seller_footer_lines(seller: PartySnapshot, lang: str) -> list[str]:
+    """``footer_lines`` for a mail that delivers no document (notices to subscribers)."""
+    words = _FOOTER_WORDS[lang]
     lines = [" · ".join(p for p in (seller.name, seller.street_line, _city(seller, lang)) if p)]
     legal = []
     if seller.register_court or seller.register_number:
@@ -144,7 +149,12 @@ def compose(
 ) -> ComposedMail:
     """Render subject, text and HTML of the mail that delivers ``snapshot``."""
     ctx = context(snapshot, attachments=attachments, accent=accent)
-    lang, event = ctx["lang"], EVENTS[snapshot.kind]
+    return render(EVENTS[snapshot.kind], ctx)
+
+
+def render(event: str, ctx: dict[str, Any]) -> ComposedMail:
+    """Render the templates of ``event`` in ``ctx["lang"]``: subject, text and HTML."""
+    lang = ctx["lang"]
     base = f"notifications/mail/{lang}/{event}"
     with translation.override(lang):
         subject = render_to_string(f"{base}.subject.txt", ctx)

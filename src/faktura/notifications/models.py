@@ -23,6 +23,9 @@ class OutboxMessage(models.Model):
         INVOICE_ISSUED = "invoice_issued", _("Rechnung ausgestellt")
         CREDIT_NOTE_ISSUED = "credit_note_issued", _("Gutschrift ausgestellt")
         CANCELLATION_ISSUED = "cancellation_issued", _("Stornorechnung ausgestellt")
+        TRIAL_ENDING = "trial_ending", _("Testphase endet")
+        RENEWAL_UPCOMING = "renewal_upcoming", _("Verlängerung steht bevor")
+        PRICE_CHANGE = "price_change", _("Preisänderung")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")

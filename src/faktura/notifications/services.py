@@ -59,8 +59,12 @@ def lock_document(invoice_id: int) -> Invoice:
 
 
 def _recipients(invoice: Invoice) -> tuple[list[str], list[str]]:
-    customer = invoice.customer
-    to = [customer.email or invoice.buyer.get("email", "")]
+    return customer_recipients(invoice.customer, fallback=invoice.buyer.get("email", ""))
+
+
+def customer_recipients(customer: Customer, *, fallback: str = "") -> tuple[list[str], list[str]]:
+    """The customer's address (or ``fallback``) and the addresses that get a copy."""
+    to = [customer.email or fallback]
     cc = [
         address.strip()
         for address in (customer.additional_emails or "").replace(";", ",").split(",")
@@ -235,6 +239,20 @@ def queue_many_locked(messages: list[OutboxMessage]) -> None:
     Invoice.objects.filter(pk__in=[m.invoice_id for m in messages]).update(
         delivery_status="queued", delivery_error="", updated_at=timezone.now()
     )
+    send_outbox_messages.enqueue([m.pk for m in messages])
+
+
+def queue_messages_locked(messages: list[OutboxMessage]) -> None:
+    """Insert messages that deliver no document (notices to subscribers) and enqueue one
+    send task for them, inside the caller's transaction: the messages exist exactly when
+    what decided to send them is committed. Sent and retried like every other message."""
+    from faktura.notifications.tasks import send_outbox_messages
+
+    assert transaction.get_connection().in_atomic_block, "queue_messages_locked needs a transaction"
+    if not messages:
+        return
+    assert all(message.invoice_id is None for message in messages), "no document mails here"
+    _insert_messages(messages)
     send_outbox_messages.enqueue([m.pk for m in messages])
 
 

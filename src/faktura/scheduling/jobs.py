@@ -69,6 +69,18 @@ JOBS: tuple[Job, ...] = (
         lease=60 * M,
     ),
     Job(
+        name="subscription-notices",
+        schedule="30 5 * * *",
+        target="faktura.scheduling.jobs.send_subscription_notices",
+        description=(
+            "Mail subscribers, once each: their trial ends, their yearly contract renews, "
+            "a price change is coming"
+        ),
+        # Each notice looks ahead to a date and is sent while that date lies ahead: the
+        # latest day finds whatever missed days would have sent.
+        lease=30 * M,
+    ),
+    Job(
         name="direct-debit-batches",
         schedule="0 7 * * 1-5",
         target="faktura.scheduling.jobs.create_direct_debit_batches",
@@ -188,3 +200,15 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
                 "total": str(batch.control_sum),
             }
     return {"collection_date": collection_date.isoformat(), "batches": batches}
+
+
+def send_subscription_notices(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.subscriptions.notices import send_notices
+
+    warnings: list[str] = []
+    counts: dict[str, Any] = dict(
+        send_notices(on=occurrence.as_of, actor=_actor(occurrence), warnings=warnings)
+    )
+    if warnings:
+        counts["warnings"] = warnings
+    return counts

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from faktura.documents.snapshot import DocumentSnapshot
+from faktura.documents.snapshot import DocumentSnapshot, PartySnapshot
 
 NBSP = "\u00a0"  # keeps "1.234,56 €" and "19 %" on one line
 
@@ -411,8 +411,13 @@ def title(s: DocumentSnapshot, lang: str) -> tuple[str, str]:
 def salutation(s: DocumentSnapshot, lang: str) -> str:
     """Greet the contact person by name; a department ("Referat 21") gets the formal
     greeting, as do companies without a contact."""
+    return party_salutation(s.buyer, lang)
+
+
+def party_salutation(buyer: PartySnapshot, lang: str) -> str:
+    """The greeting of ``salutation`` for a buyer outside a document (notices)."""
     t = TEXT[lang]
-    name = s.buyer.contact_name or (s.buyer.name if s.buyer.is_consumer else "")
+    name = buyer.contact_name or (buyer.name if buyer.is_consumer else "")
     if not name or any(char.isdigit() for char in name):
         return t["greeting"]
     return t["greeting_named"].format(name=name)
