@@ -42,15 +42,15 @@ def update_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> int
                 for obj in batch
             ]
             if connection.vendor == "postgresql":
+                # One array per column: a handful of parameters however many rows.
                 types = [str(field.db_type(connection)).split("(")[0] for field in columns]
-                row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+                arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
                 assignments = ", ".join(f"{name} = v.{name}" for name in names)
-                values_list = ", ".join([row] * len(rows))
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {values_list}) "  # noqa: S608
+                    f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) "  # noqa: S608
                     f"AS v({', '.join([pk_name, *names])}) "
                     f"WHERE {table}.{pk_name} = v.{pk_name}",
-                    [value for values in rows for value in values],
+                    [list(column) for column in zip(*rows, strict=True)],
                 )
             else:
                 assignments = ", ".join(f"{name} = %s" for name in names)

@@ -319,8 +319,9 @@ def create_drafts(
         ],
     )
     result: list[Invoice | None] = [None] * len(requests)
-    for index, invoice, _ in made:
+    for index, invoice, figures in made:
         invoice._loaded_status = invoice.status
+        invoice.drafted_figures = figures  # type: ignore[attr-defined]
         result[index] = invoice
     return result, refused
 
@@ -811,12 +812,20 @@ def _credit_amount(
 # --- batch finalization (billing runs) ------------------------------------------------------
 
 
-def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
+def finalize_invoices(
+    *,
+    invoice_ids: list[int],
+    actor: Actor,
+    drafted: dict[int, drafting.Figures] | None = None,
+) -> list[Invoice]:
     """Finalize many invoice drafts in one transaction, as billing runs do chunk by chunk.
 
     The same checks, copies, stock moves, hashes and audit entries as finalize_invoice for
     each document; the numbers are taken in one step at the end, in id order, so the
     counter lock is held once per chunk. All or nothing: one refusal refuses the chunk.
+
+    ``drafted``: the rows of drafts made in this same transaction (``create_drafts``),
+    which cannot have changed since: they are not read again.
     """
     permissions.require(actor, "invoice.finalize")
     if not invoice_ids:
@@ -852,13 +861,20 @@ def finalize_invoices(*, invoice_ids: list[int], actor: Actor) -> list[Invoice]:
         today = clock.today(company.time_zone)
         now = clock.now()
         lines_of: dict[int, list[InvoiceLine]] = defaultdict(list)
-        for line in InvoiceLine.objects.filter(invoice_id__in=invoice_ids).select_related(
-            "product"
-        ):
-            lines_of[line.invoice_id].append(line)
         taxes_of: dict[int, list[InvoiceTax]] = defaultdict(list)
-        for tax in InvoiceTax.objects.filter(invoice_id__in=invoice_ids):
-            taxes_of[tax.invoice_id].append(tax)
+        known = drafted or {}
+        for invoice_id in invoice_ids:
+            if invoice_id in known:
+                lines_of[invoice_id] = known[invoice_id].lines
+                taxes_of[invoice_id] = known[invoice_id].taxes
+        unknown = [i for i in invoice_ids if i not in known]
+        if unknown:
+            for line in InvoiceLine.objects.filter(invoice_id__in=unknown).select_related(
+                "product"
+            ):
+                lines_of[line.invoice_id].append(line)
+            for tax in InvoiceTax.objects.filter(invoice_id__in=unknown):
+                taxes_of[tax.invoice_id].append(tax)
         # The content hash reads the allowances of documents with an allowance total: one
         # query for the chunk instead of one per document.
         prefetch_related_objects([i for i in invoices if i.allowance_total], "allowances")

@@ -276,7 +276,15 @@ def bill_chunk(
             for draft in made
             if draft.status == Status.DRAFT and not review_days.get(draft.customer_id, 0)
         ]
-        finalized = invoicing.finalize_invoices(invoice_ids=ready, actor=actor) if ready else []
+        finalized = (
+            invoicing.finalize_invoices(
+                invoice_ids=ready,
+                actor=actor,
+                drafted={draft.pk: draft.drafted_figures for draft in made},  # type: ignore[attr-defined]
+            )
+            if ready
+            else []
+        )
         after_finalization(finalized, actor=actor)
         result.periods = len(billed_periods)
         result.charges = len(billed_charges)
@@ -390,31 +398,48 @@ def _advance(
 ) -> None:
     """Write back each billed subscription's plan, anchor, next period and status."""
     changed = []
+    rearranged: set[int] = set()
+    before: dict[int, tuple[object, ...]] = {}
     for plan in plans:
         if plan.customer.pk in refused:
             continue
         states = {state.subscription_id: state for state in plan.after}
-        plan_ids = {s.plan_id for s in plan.subscriptions}
         for subscription in plan.subscriptions:
             state = states[subscription.pk]
+            before[subscription.pk] = (
+                subscription.next_period_index,
+                subscription.status,
+                subscription.next_billing_on,
+            )
             subscription.plan_id = state.plan_id
             subscription.quantity = state.quantity
             subscription.billing_anchor = state.billing_anchor
             subscription.next_period_index = state.next_period_index
             if state.scheduled_change_applied:
+                rearranged.add(subscription.pk)
                 subscription.scheduled_plan_id = None
                 subscription.scheduled_quantity = None
                 subscription.scheduled_change_on = None
             services.refresh_status(subscription, billing_date)
-            plan_ids.add(subscription.plan_id)
             changed.append(subscription)
     if not changed:
         return
     plans_by_id = billing.load_plans({s.plan_id for s in changed if s.plan_id})
     for subscription in changed:
         subscription.next_billing_on = billing.next_billing_on(subscription, plans_by_id)
+    moved = [s for s in changed if s.pk in rearranged]
+    # Most subscriptions only move on by a period: three columns, not nine.
     bulk.update_fields(
-        changed,
+        [
+            s
+            for s in changed
+            if s.pk not in rearranged
+            and before[s.pk] != (s.next_period_index, s.status, s.next_billing_on)
+        ],
+        ["next_period_index", "status", "next_billing_on"],
+    )
+    bulk.update_fields(
+        moved,
         [
             "plan",
             "quantity",
