@@ -109,3 +109,20 @@ def test_an_unbillable_customer_is_an_issue_and_the_run_goes_on(
     assert issue.customer_id == consumer.pk
     assert issue.code == "text_not_printable"
     assert not BilledPeriod.objects.filter(subscription__customer=consumer).exists()
+
+
+def test_faktura_check_names_a_run_that_never_finished(company):
+    from faktura.core.integrity import all_problems
+
+    stale = BillingRun.objects.create(
+        billing_date=D(2026, 11, 15),
+        started_at=clock.now() - dt.timedelta(hours=3),
+        started_by="system:billing-run",
+    )
+    BillingRun.objects.create(
+        billing_date=D(2026, 11, 16), started_at=clock.now(), started_by="system:billing-run"
+    )
+    found = [p for p in all_problems() if "billing run" in p]
+    assert len(found) == 1
+    assert f"billing run {stale.pk} for 2026-11-15" in found[0]
+    assert "faktura billing-run --date 2026-11-15" in found[0]
