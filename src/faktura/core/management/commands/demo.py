@@ -23,6 +23,8 @@ from faktura.invoicing import services as invoicing
 from faktura.invoicing.drafting import LineRequest
 from faktura.invoicing.models import Invoice
 from faktura.sales.services import place_order
+from faktura.subscriptions.demo import DemoSubscriptions
+from faktura.subscriptions.models import Subscription
 
 # username, password, superuser, roles; `faktura run` prints this list as the demo logins.
 USERS = [
@@ -230,12 +232,15 @@ class Command(BaseCommand):
             self._company()
             self._products()
         customers = self._customers(rng, actor)
-        created = self._invoices(rng, customers, actor, approver)
+        subscriptions = self._subscriptions(customers, actor)
+        created = self._invoices(rng, customers, actor, approver, subscriptions)
+        if subscriptions is not None:
+            subscriptions.finish()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Customer.objects.count()} customers, "
                 f"{Product.objects.count()} products, {Invoice.objects.count()} documents "
-                f"({created} new)."
+                f"({created} new), {Subscription.objects.count()} subscriptions."
             )
         )
 
@@ -401,8 +406,27 @@ class Command(BaseCommand):
             signature_date=clock.today() - dt.timedelta(days=150),
         )
 
+    def _subscriptions(self, customers: list[Customer], actor: Actor) -> DemoSubscriptions | None:
+        """The subscription demo, or None once loaded.
+
+        Its history (billing runs on past days) is interleaved with the orders, so it is
+        only written together with them: added to an older demo database, the
+        subscriptions start in the past and the next `faktura billing-run` catches up.
+        """
+        if DemoSubscriptions.loaded():
+            return None
+        history = not Invoice.objects.filter(order__external_reference="demo-0001").exists()
+        demo = DemoSubscriptions(today=clock.today(), actor=actor, history=history)
+        demo.prepare(customers)
+        return demo
+
     def _invoices(
-        self, rng: random.Random, customers: list[Customer], actor: Actor, approver: Actor
+        self,
+        rng: random.Random,
+        customers: list[Customer],
+        actor: Actor,
+        approver: Actor,
+        subscriptions: DemoSubscriptions | None = None,
     ) -> int:
         created = 0
         skus = [p[0] for p in PRODUCTS]
@@ -410,9 +434,11 @@ class Command(BaseCommand):
         for index in range(120):
             reference = f"demo-{index + 1:04d}"
             customer = customers[index % len(customers)]
+            day = start + dt.timedelta(days=index)
+            if subscriptions is not None:
+                subscriptions.on_day(day)
             if Invoice.objects.filter(order__external_reference=reference).exists():
                 continue
-            day = start + dt.timedelta(days=index)
             lines = [
                 LineRequest(sku=rng.choice(skus), quantity=str(rng.randint(1, 4)))
                 for _ in range(rng.randint(1, 4))
