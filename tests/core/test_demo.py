@@ -163,7 +163,7 @@ def test_demo_billing_run_today_bills_due_periods_once_and_sepa_batch_collects_t
 ):
     from faktura.collection.models import DirectDebitItem
     from faktura.collection.selectors import planned_debit_date
-    from faktura.payments.providers import ProviderNotConfigured
+    from faktura.core.models import AuditEntry
     from faktura.payments.tasks import charge_saved_payment_method
     from faktura.subscriptions.models import BillingRun
 
@@ -195,10 +195,11 @@ def test_demo_billing_run_today_bills_due_periods_once_and_sepa_batch_collects_t
     [file] = tmp_path.glob("pain008-CORE-*.xml")
     assert debit.number in file.read_text()
 
-    # The card payments of today's run are queued; without Stripe configured the task
-    # fails once (the worker records it) and is not tried again.
+    # The card payments of today's run are queued; without Stripe configured the charge is
+    # recorded as failed, the invoice stays open, and the task is not tried again.
     charged = made.filter(payment_method="provider").order_by("pk").first()
     assert charged is not None
     method_id = charged.customer.saved_payment_methods.get().pk
-    with pytest.raises(ProviderNotConfigured):
-        charge_saved_payment_method.call(charged.pk, method_id)
+    charge_saved_payment_method.call(charged.pk, method_id)
+    failure = AuditEntry.objects.get(action="invoice.charge_failed", object_id=str(charged.pk))
+    assert failure.data["error_code"] == "provider_not_configured"

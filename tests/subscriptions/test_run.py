@@ -126,3 +126,23 @@ def test_faktura_check_names_a_run_that_never_finished(company):
     assert len(found) == 1
     assert f"billing run {stale.pk} for 2026-11-15" in found[0]
     assert "faktura billing-run --date 2026-11-15" in found[0]
+
+
+def test_a_cancelled_subscription_ends_after_its_last_period(company, business_customer):
+    from faktura.subscriptions.models import Subscription
+
+    subscription = subscribe(
+        business_customer,
+        plan(),
+        starts_on=D(2027, 1, 1),
+        ends_on=D(2027, 1, 31),
+        status=Subscription.Status.CANCELLING,
+    )
+    assert bill(D(2027, 1, 1)).periods_found == 1
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.CANCELLING
+    assert subscription.next_billing_on is None
+    bill(D(2027, 2, 1))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ENDED
+    assert Invoice.objects.count() == 1

@@ -301,7 +301,8 @@ def _not_chargeable(
 @dataclass(frozen=True, slots=True)
 class ChargeOutcome:
     """What one charge did: ``charged`` (Stripe took it; its event books it), ``declined``
-    (the invoice stays open) or ``skipped`` (nothing was asked of Stripe)."""
+    (the invoice stays open), ``failed`` (the provider is not configured; the invoice stays
+    open) or ``skipped`` (nothing was asked of Stripe)."""
 
     state: str
     invoice_id: int
@@ -317,7 +318,7 @@ def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOu
     ProviderUnavailable when Stripe cannot be reached (the task tries again later);
     a declined card is an outcome, not an error.
     """
-    from faktura.payments.providers import ChargeDeclined, get_provider
+    from faktura.payments.providers import ChargeDeclined, ProviderNotConfigured, get_provider
     from faktura.payments.providers.stripe_provider import StripeProvider
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
@@ -333,6 +334,22 @@ def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOu
     assert isinstance(provider, StripeProvider)
     try:
         intent = provider.charge_off_session(invoice, method)
+    except ProviderNotConfigured as error:
+        # Not a fault of this invoice and no retry helps: recorded, the invoice stays open
+        # (transfer or dunning), and the worker goes on.
+        logger.warning("Invoice %s is not charged: %s", invoice_id, error)
+        _record(
+            invoice,
+            actor,
+            "invoice.charge_failed",
+            {
+                "saved_payment_method": method.pk,
+                "amount": open_amount,
+                "error_code": "provider_not_configured",
+                "message": str(error)[:300],
+            },
+        )
+        return ChargeOutcome("failed", invoice_id, "provider_not_configured")
     except ChargeDeclined as declined:
         _record(
             invoice,

@@ -487,6 +487,19 @@ def _review_days(customer_ids: list[int]) -> dict[int, int]:
     return days
 
 
+def end_finished_contracts(day: dt.date) -> int:
+    """Mark ended the cancelled subscriptions past their end with nothing left to bill.
+
+    The run bills their last period; nothing loads them again afterwards, so their status
+    is moved on here (an ended subscription is never billed again).
+    """
+    return Subscription.objects.filter(
+        status=Subscription.Status.CANCELLING,
+        ends_on__lt=day,
+        next_billing_on__isnull=True,
+    ).update(status=Subscription.Status.ENDED)
+
+
 def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | None = None) -> int:
     """Finalize the run drafts whose review window has ended by ``billing_date``.
 
@@ -557,6 +570,7 @@ def run_billing(
             data={"billing_date": billing_date.isoformat()},
         )
     try:
+        end_finished_contracts(billing_date)
         finalize_reviewed(billing_date=billing_date, actor=actor, run=run)
         ids = customers_due(billing_date, customer_ids)
         chunks = list(_chunks(ids, CHUNK_CUSTOMERS))
