@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
@@ -48,7 +49,6 @@ from faktura.subscriptions.models import (
     Subscription,
 )
 
-CHUNK_CUSTOMERS = 200
 RUNNING_STATES = (
     Subscription.Status.TRIALING,
     Subscription.Status.ACTIVE,
@@ -169,6 +169,11 @@ def draft_requests(plan: CustomerPlan) -> list[invoicing.DraftRequest]:
             )
         )
     return requests
+
+
+def chunk_customers() -> int:
+    """Customers per chunk, i.e. per transaction (``FAKTURA_BILLING_CHUNK_CUSTOMERS``)."""
+    return max(1, settings.FAKTURA_BILLING_CHUNK_CUSTOMERS)
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -491,7 +496,7 @@ def run_billing(
         ids = customers_due(billing_date, customer_ids)
         review_days = _review_days(ids)
         done = 0
-        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+        for chunk in _chunks(ids, chunk_customers()):
             bill_chunk(
                 chunk,
                 billing_date=billing_date,
@@ -557,7 +562,7 @@ def preview_billing(
     permissions.require(actor, "billing.preview")
     result = DryRun(billing_date=billing_date)
     ids = customers_due(billing_date, customer_ids)
-    for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+    for chunk in _chunks(ids, chunk_customers()):
         customers = list(Customer.objects.filter(pk__in=chunk).order_by("pk"))
         subscriptions = list(
             Subscription.objects.filter(
