@@ -32,9 +32,11 @@ from faktura.core import clock, integrity
 from faktura.core.actors import Actor
 from faktura.customers.services import create_customer
 from faktura.documents.models import ArchivedDocument
+from faktura.invoicing import services as invoicing
 from faktura.invoicing.models import Invoice
 from faktura.notifications.models import OutboxMessage
-from faktura.subscriptions.models import BilledPeriod, BillingRun, Subscription
+from faktura.subscriptions import run as run_mod
+from faktura.subscriptions.models import BilledPeriod, BillingRun, BillingSettings, Subscription
 from faktura.subscriptions.run import run_billing
 from tests.notifications.conftest import free_port
 from tests.subscriptions.helpers import plan, subscribe
@@ -328,3 +330,79 @@ def test_the_database_refuses_a_second_invoice_for_a_period(company, business_cu
         )
     assert BilledPeriod.objects.filter(subscription=subscription).count() == 1
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_second_run_leaves_a_live_run_of_the_date_running(company, settings):
+    periods = _customers_with_subscriptions(8)
+    settings.FAKTURA_BILLING_CHUNK_CUSTOMERS = 2
+    paused, resume = threading.Event(), threading.Event()
+    first: list[BillingRun] = []
+    errors: list[BaseException] = []
+
+    def pause_after_the_first_chunk(done: int, total: int) -> None:
+        if not paused.is_set():
+            paused.set()
+            assert resume.wait(timeout=60)
+
+    def bill_slowly() -> None:
+        try:
+            with clock.frozen(BILLING_DATE):
+                first.append(
+                    run_billing(
+                        billing_date=BILLING_DATE, actor=ACTOR, progress=pause_after_the_first_chunk
+                    )
+                )
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=bill_slowly)
+    thread.start()
+    try:
+        assert paused.wait(timeout=60), errors
+        # The first run is alive (its process holds its lock) while the second one starts,
+        # bills the rest and finishes: the first is not taken for killed.
+        with clock.frozen(BILLING_DATE):
+            second = run_billing(billing_date=BILLING_DATE, actor=ACTOR)
+        assert _run_states() == ["running", "finished"]
+    finally:
+        resume.set()
+        thread.join(timeout=60)
+    assert errors == []
+    assert _run_states() == ["finished", "finished"]
+    assert first[0].periods_found + second.periods_found == periods
+    assert first[0].periods_found == 5  # the first chunk: customers of 2 and 3 subscriptions
+    _assert_billed_once(periods, 8)
+
+
+def test_a_draft_finalized_meanwhile_does_not_stop_the_run(
+    company, business_customer, consumer, actor, monkeypatch
+):
+    BillingSettings.objects.create(review_days=3)
+    subscribe(business_customer, plan("a"), starts_on=STARTS_ON)
+    subscribe(consumer, plan("b"), starts_on=STARTS_ON)
+    with clock.frozen(STARTS_ON):
+        made = run_billing(billing_date=STARTS_ON, actor=ACTOR)
+    assert (made.invoices_made, made.invoices_finalized) == (2, 0)
+    by_staff, by_run = Invoice.objects.order_by("pk")
+    review_days = run_mod._review_days
+
+    def staff_finalizes_one_meanwhile(customer_ids: list[int]) -> dict[int, int]:
+        # Between the run's look for drafts whose window ended and their finalization.
+        if Invoice.objects.get(pk=by_staff.pk).status == "draft":
+            invoicing.finalize_invoice(invoice_id=by_staff.pk, actor=actor)
+        return review_days(customer_ids)
+
+    monkeypatch.setattr(run_mod, "_review_days", staff_finalizes_one_meanwhile)
+    day = STARTS_ON + dt.timedelta(days=3)
+    with clock.frozen(day):
+        run = run_billing(billing_date=day, actor=ACTOR)
+    assert run.status == "finished"
+    assert run.invoices_finalized == 1
+    by_staff.refresh_from_db()
+    by_run.refresh_from_db()
+    assert (by_staff.status, by_run.status) == ("finalized", "finalized")
+    assert (by_staff.number, by_run.number) == ("RE-2026-00001", "RE-2026-00002")
