@@ -197,6 +197,9 @@ TASKS = {
     }
 }
 
+# Customers billed per transaction of a billing run; lower it to commit more often.
+FAKTURA_BILLING_CHUNK_CUSTOMERS = int(os.environ.get("FAKTURA_BILLING_CHUNK_CUSTOMERS", "200"))
+
 # Background work never waits for a process that died (DESIGN invariant 9). A worker renews
 # its lease every FAKTURA_WORKER_HEARTBEAT_SECONDS; one silent for FAKTURA_WORKER_LEASE_SECONDS
 # is dead and its tasks are taken up again by the others, at most FAKTURA_WORKER_MAX_CLAIMS

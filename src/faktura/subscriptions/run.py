@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from faktura.core import audit, bulk, clock, permissions
@@ -48,7 +49,6 @@ from faktura.subscriptions.models import (
     Subscription,
 )
 
-CHUNK_CUSTOMERS = 200
 RUNNING_STATES = (
     Subscription.Status.TRIALING,
     Subscription.Status.ACTIVE,
@@ -169,6 +169,11 @@ def draft_requests(plan: CustomerPlan) -> list[invoicing.DraftRequest]:
             )
         )
     return requests
+
+
+def chunk_customers() -> int:
+    """Customers per chunk, i.e. per transaction (``FAKTURA_BILLING_CHUNK_CUSTOMERS``)."""
+    return max(1, settings.FAKTURA_BILLING_CHUNK_CUSTOMERS)
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -522,9 +527,23 @@ def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | 
         for pk, customer_id, created_at in candidates
         if created_at.astimezone(zone).date() + dt.timedelta(days=days[customer_id]) <= billing_date
     ]
+    owners = {pk: customer_id for pk, customer_id, _ in candidates}
     done = 0
     for chunk in _chunks(sorted(due), 100):
         with transaction.atomic():
+            # Read again under the customers' locks: a draft finalized or discarded since
+            # (by staff, or by a second run of the day) would refuse the whole chunk.
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in={owners[pk] for pk in chunk})
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            chunk = list(
+                Invoice.objects.filter(
+                    pk__in=chunk, status__in=(Status.DRAFT, Status.APPROVED)
+                ).values_list("pk", flat=True)
+            )
             finalized = invoicing.finalize_invoices(invoice_ids=chunk, actor=actor)
             after_finalization(finalized, actor=actor)
             if run is not None:
@@ -533,6 +552,35 @@ def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | 
                 )
         done += len(finalized)
     return done
+
+
+RUN_LOCK = 0x46414B  # namespace of the advisory locks that tell a live run from a dead one
+
+
+def _run_lock(run_id: int, *, take: bool) -> None:
+    """Take or give back the lock a run holds as long as its process lives (PostgreSQL).
+
+    A session lock: the server gives it back when the process dies (SIGKILL, power loss),
+    so a run whose lock is free is dead. Other databases cannot tell.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            verb = "lock" if take else "unlock"
+            cursor.execute(f"SELECT pg_advisory_{verb}(%s, %s)", [RUN_LOCK, run_id])
+
+
+def _dead_runs(run_ids: list[int]) -> list[int]:
+    """The runs of ``run_ids`` whose process is gone (all of them but on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return run_ids
+    dead = []
+    with connection.cursor() as cursor:
+        for run_id in run_ids:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK, run_id])
+            if cursor.fetchone()[0]:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK, run_id])
+                dead.append(run_id)
+    return dead
 
 
 def run_billing(
@@ -554,13 +602,19 @@ def run_billing(
     """
     permissions.require(actor, "billing.run")
     with transaction.atomic():
-        # A run of this date still marked running was killed: it is taken over now.
-        BillingRun.objects.filter(
-            billing_date=billing_date, status=BillingRun.Status.RUNNING
-        ).update(status=BillingRun.Status.FAILED, finished_at=clock.now())
+        # A run of this date still marked running was killed: it is taken over now. One
+        # still alive (a second run started meanwhile) goes on and is not marked.
+        # Runs in the workers are finished by their last chunk (task leases recover chunks).
+        running = BillingRun.objects.filter(
+            billing_date=billing_date, status=BillingRun.Status.RUNNING, chunks_total=0
+        ).values_list("pk", flat=True)
+        BillingRun.objects.filter(pk__in=_dead_runs(list(running))).update(
+            status=BillingRun.Status.FAILED, finished_at=clock.now()
+        )
         run = BillingRun.objects.create(
             billing_date=billing_date, started_at=clock.now(), started_by=actor.label
         )
+        _run_lock(run.pk, take=True)
         audit.record(
             chain=audit.COMPANY_CHAIN,
             actor=actor,
@@ -573,9 +627,10 @@ def run_billing(
         end_finished_contracts(billing_date)
         finalize_reviewed(billing_date=billing_date, actor=actor, run=run)
         ids = customers_due(billing_date, customer_ids)
-        chunks = list(_chunks(ids, CHUNK_CUSTOMERS))
+        chunks = list(_chunks(ids, chunk_customers()))
         if in_workers and chunks:
             _enqueue_chunks(run, chunks)
+            _run_lock(run.pk, take=False)
             return run
         review_days = _review_days(ids)
         done = 0
@@ -594,9 +649,11 @@ def run_billing(
         BillingRun.objects.filter(pk=run.pk).update(
             status=BillingRun.Status.FAILED, finished_at=clock.now()
         )
+        _run_lock(run.pk, take=False)
         raise
     with transaction.atomic():
         _finish(run, actor)
+    _run_lock(run.pk, take=False)
     return run
 
 
@@ -637,7 +694,7 @@ def preview_billing(
     permissions.require(actor, "billing.preview")
     result = DryRun(billing_date=billing_date)
     ids = customers_due(billing_date, customer_ids)
-    for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+    for chunk in _chunks(ids, chunk_customers()):
         customers = list(Customer.objects.filter(pk__in=chunk).order_by("pk"))
         subscriptions = list(
             Subscription.objects.filter(
