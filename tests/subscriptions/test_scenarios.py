@@ -135,9 +135,11 @@ def test_monthly_in_advance_from_31_january_keeps_coming_back_to_the_31st(
         (D(2027, 2, 28), D(2027, 3, 30)),
         (D(2027, 3, 31), D(2027, 4, 29)),
     ]
-    numbers = [i.number for i in (jan, feb, mar)]
-    assert all(numbers)
-    assert len(set(numbers)) == 3
+    assert [i.number for i in (jan, feb, mar)] == [
+        "RE-2027-00001",
+        "RE-2027-00002",
+        "RE-2027-00003",
+    ]
     assert [i.status for i in (jan, feb, mar)] == ["finalized"] * 3
 
 
@@ -568,9 +570,10 @@ def test_downgrade_mid_period_refunded_by_credit_note(member, business_customer)
                plan_id=basic.pk)  # fmt: skip
     assert (quote.total, quote.refund) == (M("-8.66"), True)
     credit_note = Invoice.objects.get(original=april)
-    assert credit_note.status == "finalized"
-    assert credit_note.issue_date == D(2027, 4, 18)
-    assert abs(credit_note.grand_total) == M("10.31")
+    assert (credit_note.kind, credit_note.status) == ("credit_note", "finalized")
+    assert (credit_note.number, credit_note.issue_date) == ("GS-2027-00001", D(2027, 4, 18))
+    assert totals(credit_note) == (M("8.66"), M("1.65"), M("10.31"))
+    assert [ln.net_amount for ln in credit_note.lines.all()] == [M("8.66")]
     assert bill(D(2027, 4, 18)) == []
     (may,) = bill(D(2027, 5, 1))
     assert lines(may) == [("Tarif basic", D(2027, 5, 1), D(2027, 5, 31), M("29.00"))]
@@ -641,9 +644,65 @@ def test_catch_up_after_an_outage(member, business_customer):
         [("Tarif monthly", D(2027, 2, 5), D(2027, 3, 4), M("30.00"))],
         [("Tarif weekly", D(2027, 2, 9), D(2027, 2, 15), M("10.00"))],
     ]
-    numbers = [first.number] + [i.number for i in caught_up]
-    assert [int(n.rsplit("-", 1)[-1]) for n in numbers] == list(
-        range(int(first.number.rsplit("-", 1)[-1]), int(first.number.rsplit("-", 1)[-1]) + 7)
-    )
+    assert [i.number for i in [first, *caught_up]] == [f"RE-2027-0000{n}" for n in range(1, 8)]
+    # An invoice is dated the day it is issued, not the missed billing date.
+    assert {i.issue_date for i in caught_up} == {D(2027, 2, 14)}
     assert bill(D(2027, 2, 14)) == []
     assert bill(D(2027, 2, 15)) == []
+
+
+# --- beyond the list: an end before the paid period runs out ------------------------------
+
+
+def test_termination_mid_year_refunds_the_unused_time(member, business_customer):
+    """Staff terminate a yearly contract (365.00, paid on 1 January) on 15 September.
+
+    16 September to 31 December (107 of 365 days) were paid and will not be rendered:
+    107.00 net. With the setting "credit" that amount would wait for the customer's next
+    invoice, but none will come: a credit that is never paid out would keep money the
+    customer is owed (§ 812 BGB). So it is refunded at once by a credit note against the
+    yearly invoice, and no run bills anything after.
+    """
+    yearly = new_plan("yearly", "365.00", interval="year")
+    subscription = subscribe(D(2027, 1, 1), business_customer, yearly)
+    (year,) = bill(D(2027, 1, 1))
+    on(D(2027, 9, 15), services.terminate_subscription, subscription_id=subscription.pk,
+       reason="Vertragsverletzung")  # fmt: skip
+    assert reload(subscription).status == "ended"
+    credit_note = Invoice.objects.get(original=year)
+    assert (credit_note.kind, credit_note.issue_date) == ("credit_note", D(2027, 9, 15))
+    assert totals(credit_note) == (M("107.00"), M("20.33"), M("127.33"))
+    assert bill(D(2027, 9, 15)) == []
+    assert bill(D(2028, 1, 1)) == []
+
+
+def test_termination_credit_waits_for_the_next_invoice_of_another_subscription(
+    member, business_customer
+):
+    """The same termination for a customer with a second, monthly subscription: the
+    107.00 are used first on that subscription's next invoice (1 October: 3 × 30.00 −
+    107.00 would be negative, so 90.00 of the credit are used and 17.00 wait for
+    November)."""
+    yearly = new_plan("yearly", "365.00", interval="year")
+    subscription = subscribe(D(2027, 1, 1), business_customer, yearly)
+    subscribe(D(2027, 1, 1), business_customer, new_plan("seats", "30.00"), quantity=3)
+    for month in range(1, 10):
+        bill(D(2027, month, 1))
+    on(D(2027, 9, 15), services.terminate_subscription, subscription_id=subscription.pk,
+       reason="Vertragsverletzung")  # fmt: skip
+    assert not Invoice.objects.filter(kind="credit_note").exists()
+    assert bill(D(2027, 9, 15)) == []
+    (october,) = bill(D(2027, 10, 1))
+    assert lines(october) == [
+        ("Tarif seats", D(2027, 10, 1), D(2027, 10, 31), M("90.00")),
+        ("Gutschrift nach Vertragsende: Tarif yearly", D(2027, 9, 16), D(2027, 12, 31),
+         M("-90.00")),
+    ]  # fmt: skip
+    assert totals(october) == (M("0.00"), M("0.00"), M("0.00"))
+    (november,) = bill(D(2027, 11, 1))
+    assert lines(november) == [
+        ("Gutschrift nach Vertragsende: Tarif yearly", D(2027, 9, 16), D(2027, 12, 31),
+         M("-17.00")),
+        ("Tarif seats", D(2027, 11, 1), D(2027, 11, 30), M("90.00")),
+    ]  # fmt: skip
+    assert totals(november) == (M("73.00"), M("13.87"), M("86.87"))
