@@ -706,3 +706,66 @@ def test_termination_credit_waits_for_the_next_invoice_of_another_subscription(
         ("Tarif seats", D(2027, 11, 1), D(2027, 11, 30), M("90.00")),
     ]  # fmt: skip
     assert totals(november) == (M("73.00"), M("13.87"), M("86.87"))
+
+
+def test_consumer_upgrade_is_prorated_in_gross_prices(member, consumer):
+    """A consumer upgrades from 9.99 to 19.99 gross on 18 April (13 of 30 days left).
+
+    A consumer's invoice states gross prices, so the proration is computed on them:
+    credit 9.99 × 13/30 = −4.33, charge 19.99 × 13/30 = 8.66; the invoice of the day is
+    exactly 4.33 gross (3.64 net, 0.69 VAT), May exactly 19.99.
+    """
+    basic = new_plan("basic", "9.99", price_mode="gross")
+    pro = new_plan("pro", "19.99", price_mode="gross")
+    subscription = subscribe(D(2027, 4, 1), consumer, basic)
+    bill(D(2027, 4, 1))
+    on(D(2027, 4, 18), services.change_subscription, subscription_id=subscription.pk,
+       plan_id=pro.pk)  # fmt: skip
+    (change,) = bill(D(2027, 4, 18))
+    assert [(ln.quantity, ln.gross_amount) for ln in change.lines.order_by("position")] == [
+        (M("-1"), M("-4.33")),
+        (M("1"), M("8.66")),
+    ]
+    assert totals(change) == (M("3.64"), M("0.69"), M("4.33"))
+    (may,) = bill(D(2027, 5, 1))
+    assert (may.grand_total, may.tax_total) == (M("19.99"), M("3.19"))
+
+
+def test_upgrade_in_arrears_bills_the_used_days_and_starts_anew(member, business_customer):
+    """Billed in arrears, nothing of April is paid when the customer upgrades on 16 April.
+
+    The 15 days used on the old plan are billed by the run of that day (30.00 × 15/30 =
+    15.00, 1–15 April); the new plan counts its months from 16 April and its first month
+    is billed on 16 May. April is never billed a second time.
+    """
+    small = new_plan("small", "30.00", timing="in_arrears")
+    large = new_plan("large", "60.00", timing="in_arrears")
+    subscription = subscribe(D(2027, 4, 1), business_customer, small)
+    on(D(2027, 4, 16), services.change_subscription, subscription_id=subscription.pk,
+       plan_id=large.pk)  # fmt: skip
+    (used,) = bill(D(2027, 4, 16))
+    assert lines(used) == [("Anteilig: Tarif small", D(2027, 4, 1), D(2027, 4, 15), M("15.00"))]
+    assert bill(D(2027, 5, 1)) == []
+    (first,) = bill(D(2027, 5, 16))
+    assert lines(first) == [("Tarif large", D(2027, 4, 16), D(2027, 5, 15), M("60.00"))]
+    assert totals(first) == (M("60.00"), M("11.40"), M("71.40"))
+
+
+def test_cancelled_quarter_in_arrears_bills_the_days_to_the_end(member, business_customer):
+    """A quarterly contract billed in arrears, one month's notice received on 10 April.
+
+    It ends on 10 May (§ 188 (2) BGB). The quarter is cut there: on 11 May the run bills
+    1 April – 10 May, 40 of the quarter's 91 days (90.00 × 40/91 = 39.56), and the
+    subscription has ended; nothing is billed on 1 July.
+    """
+    plan = new_plan("quarterly", "90.00", interval="quarter", timing="in_arrears")
+    subscription = subscribe(D(2027, 1, 1), business_customer, plan)
+    bill(D(2027, 4, 1))
+    cancelled = on(D(2027, 4, 10), services.cancel_subscription, subscription_id=subscription.pk)
+    assert cancelled.ends_on == D(2027, 5, 10)
+    assert bill(D(2027, 5, 10)) == []
+    (last,) = bill(D(2027, 5, 11))
+    assert lines(last) == [("Tarif quarterly", D(2027, 4, 1), D(2027, 5, 10), M("39.56"))]
+    assert totals(last) == (M("39.56"), M("7.52"), M("47.08"))
+    assert reload(subscription).status == "ended"
+    assert bill(D(2027, 7, 1)) == []
