@@ -82,7 +82,8 @@ def _line_amount(line: LineInput) -> tuple[Decimal, Decimal]:
     discount = round_money(base * line.discount_percent / HUNDRED) + round_money(
         line.discount_amount
     )
-    if discount > base:
+    # A credit line (negative base) takes no discount.
+    if discount > max(base, ZERO):
         raise CalculationError(f"The line discount {discount} exceeds the line amount {base}.")
     return base, discount
 

@@ -42,6 +42,9 @@ class LineRequest:
     # BG-26 line period (BT-134/135), e.g. the month a subscription line bills: both or none.
     service_date_start: dt.date | None = None
     service_date_end: dt.date | None = None
+    # A credit on an invoice (the unused part of a subscription period): a negative
+    # quantity at a positive unit price, since BR-27 forbids a negative BT-146.
+    credit: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,10 @@ def prepare_lines(
                     field=f"{field}.sku",
                 )
         quantity = parse_decimal(
-            request.quantity, places=QUANTITY_PLACES, field=f"{field}.quantity"
+            request.quantity,
+            places=QUANTITY_PLACES,
+            field=f"{field}.quantity",
+            allow_negative=request.credit,
         )
         if quantity == 0:
             raise InvalidInput(

@@ -300,18 +300,21 @@ def due_charges(charges: Iterable[Charge], *, through: dt.date, is_consumer: boo
         price = convert_price(
             charge.unit_price, from_mode=charge.price_mode, to_mode=mode, product=charge.product
         )
+        # A credit goes on the invoice as a negative quantity of a positive price (BR-27).
+        sign = -1 if price < 0 else 1
         lines.append(
             DueLine(
                 customer_id=charge.customer_id,
                 subscription_id=charge.subscription_id,
                 billing_date=charge.due_on,
                 line=LineRequest(
-                    quantity=charge.quantity,
+                    quantity=sign * charge.quantity,
                     sku=charge.product.sku,
                     name=charge.name,
-                    unit_price=price,
+                    unit_price=sign * price,
                     service_date_start=charge.service_start,
                     service_date_end=charge.service_end,
+                    credit=sign < 0,
                 ),
                 amount=_line_amount(charge.quantity, price, ZERO, ZERO),
                 charge_id=charge.pk,
@@ -398,7 +401,7 @@ def _use_credit(credits: list[DueLine], available: Decimal) -> tuple[list[DueLin
             replace(
                 credit,
                 amount=part,
-                line=replace(credit.line, quantity=Decimal(1), unit_price=part),
+                line=replace(credit.line, quantity=Decimal(-1), unit_price=-part),
             )
         )
         rest.append(replace(credit, amount=credit.amount - part))

@@ -902,9 +902,9 @@ def _credit_line(billed: BilledPeriod, first_day: dt.date, name: str) -> QuoteLi
     )
 
 
-def _refunds(settings: BillingSettings, invoice: Invoice | None) -> bool:
+def _refunds(settings: BillingSettings, invoice: Invoice | None, *, always: bool = False) -> bool:
     return (
-        settings.negative_proration == BillingSettings.NegativeProration.REFUND
+        (always or settings.negative_proration == BillingSettings.NegativeProration.REFUND)
         and invoice is not None
         and invoice.kind == Kind.INVOICE
         and invoice.status == Status.FINALIZED
@@ -1275,9 +1275,21 @@ def _credit_overhang(
     today: dt.date,
     actor: Actor,
 ) -> list[Charge]:
-    """Credit what was billed for days after ``ends_on`` (a credit note with "refund")."""
+    """Credit what was billed for days after ``ends_on``.
+
+    By credit note with "refund", or when the customer gets no further invoice to use
+    the credit on.
+    """
     settings = BillingSettings.load()
     mode = _customer_mode(customer)
+    # A credit kept for the next invoice would never be paid out to a customer who gets
+    # none: what was paid for the time after the end is then refunded by a credit note.
+    next_invoice_ahead = (
+        Subscription.objects.filter(customer=customer, plan__isnull=False, ends_on__isnull=True)
+        .exclude(pk=subscription.pk)
+        .exclude(status=Subscription.Status.ENDED)
+        .exists()
+    )
     written: list[Charge] = []
     for billed in (
         BilledPeriod.objects.select_related("invoice")
@@ -1289,7 +1301,7 @@ def _credit_overhang(
             continue
         quote = Quote(applies_on=today, price_mode=billed.invoice.price_mode or mode, lines=(line,))
         credit_note = None
-        if _refunds(settings, billed.invoice):
+        if _refunds(settings, billed.invoice, always=not next_invoice_ahead):
             credit_note = _credit_note_for(
                 billed.invoice, line.amount, quote.price_mode, plan, actor, line.name
             )
