@@ -86,11 +86,8 @@ class ChunkResult:
 
 def customers_due(billing_date: dt.date, customer_ids: list[int] | None = None) -> list[int]:
     """Ids of the customers with a period or a charge possibly due by ``billing_date``."""
-    # A contract past its end with nothing left to bill is due too: the run ends it.
     subscriptions = Subscription.objects.filter(
-        Q(next_billing_on__lte=billing_date)
-        | Q(status=Subscription.Status.CANCELLING, ends_on__lt=billing_date),
-        status__in=RUNNING_STATES,
+        status__in=RUNNING_STATES, next_billing_on__lte=billing_date
     )
     charges = Charge.objects.filter(
         invoice__isnull=True, credit_note__isnull=True, due_on__lte=billing_date
