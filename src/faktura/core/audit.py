@@ -10,7 +10,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from faktura.core import clock
+from faktura.core import bulk, clock
 from faktura.core.actors import Actor
 from faktura.core.models import GENESIS_HASH, AuditChain, AuditEntry
 
@@ -95,7 +95,7 @@ def record_many(*, actor: Actor, entries: list[PendingEntry]) -> None:
         entry.entry_hash = entry.compute_hash()
         head.length, head.head_hash = entry.sequence, entry.entry_hash
         rows.append(entry)
-    AuditEntry.objects.bulk_create(rows)
+    bulk.insert(rows)
     _advance_heads(list(heads.values()), lengths)
 
 
