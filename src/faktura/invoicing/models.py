@@ -295,7 +295,10 @@ class _DocumentPart(models.Model):
 
 
 class InvoiceLine(_DocumentPart):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by unique_line_position (invoice first): one index less to keep per line.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     position = models.PositiveIntegerField()
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -264,8 +264,10 @@ class Subscription(models.Model):
     notice_received_on = models.DateField(_("Kündigung erhalten am"), null=True, blank=True)
     paused_from = models.DateField(_("pausiert ab"), null=True, blank=True)
     # A change of plan or quantity waiting for the start of the next period.
+    # Rarely set, never searched by: no index, so the run's updates of each subscription
+    # maintain fewer of them.
     scheduled_plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     scheduled_quantity = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     scheduled_change_on = models.DateField(null=True, blank=True)
@@ -282,6 +284,7 @@ class Subscription(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("SEPA-Mandat"),
+        db_index=False,
     )
     saved_payment_method = models.ForeignKey(
         "payments.SavedPaymentMethod",
@@ -290,6 +293,7 @@ class Subscription(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("Gespeicherte Zahlungsart"),
+        db_index=False,
     )
     external_reference = models.CharField(_("Externe Referenz"), max_length=100, blank=True)
     created_at = models.DateTimeField()
@@ -323,8 +327,10 @@ class Subscription(models.Model):
 class BilledPeriod(models.Model):
     """One billed period of a subscription: at most one, ever (the unique constraint)."""
 
+    # Indexed by the unique constraint (subscription first); a second index would only
+    # slow down the run's inserts.
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, related_name="billed_periods"
+        Subscription, on_delete=models.PROTECT, related_name="billed_periods", db_index=False
     )
     period_start = models.DateField()
     period_end = models.DateField()
@@ -339,6 +345,7 @@ class BilledPeriod(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # runs are never deleted; not worth an index on 100,000s of rows
     )
     amount = models.DecimalField(**_MONEY)
 
