@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from faktura.api import subscription_presenters as presenters
 from faktura.api.auth import actor_of, preview_actor_of, read_auth, write_auth
@@ -84,6 +84,6 @@ def start_billing_run(request: HttpRequest, payload: BillingRunIn) -> Any:
     actor = actor_of(request)
     if payload.dry_run:
         dry = run.preview_billing(billing_date=payload.billing_date, actor=actor)
-        return 200, presenters.billing_preview(dry)
+        return Status(200, presenters.billing_preview(dry))
     finished = run.run_billing(billing_date=payload.billing_date, actor=actor)
-    return 201, _present(finished.pk)
+    return Status(201, _present(finished.pk))
