@@ -291,6 +291,30 @@ def test_the_next_invoice_preview_is_the_invoice_the_run_then_makes(api, subscri
     assert (nothing["invoices"], nothing["total"]) == ([], "0.00")
 
 
+def test_the_subscription_preview_shows_only_the_invoice_holding_its_lines(
+    api, subscribe, customer, make_plan
+):
+    from faktura.subscriptions.models import BillingProfile
+
+    BillingProfile.objects.create(customer_id=customer["id"], invoice_per_subscription=True)
+    first = subscribe()
+    second = subscribe(plan=make_plan(code="pro", price="50.00")["id"])
+    both = api.get_json(f"/customers/{customer['id']}/next-invoice").json()
+    assert [i["subscriptions"] for i in both["invoices"]] == [[first["id"]], [second["id"]]]
+    assert both["total"] == "95.20"
+    own = api.get_json(f"/subscriptions/{second['id']}/next-invoice").json()
+    assert [i["grand_total"] for i in own["invoices"]] == ["59.50"]
+    assert own["total"] == "59.50"
+    bad = api.get_json(f"/subscriptions/{second['id']}/next-invoice", date="2026-02-30")
+    assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (
+        422,
+        "validation_error",
+        "date",
+    )
+    missing = api.get_json("/subscriptions/999999/next-invoice")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
 def test_a_read_only_key_sees_the_preview_but_cannot_run_billing(reader_api, subscribe):
     subscription = subscribe()
     preview = reader_api.get_json(f"/subscriptions/{subscription['id']}/next-invoice")
@@ -459,10 +483,22 @@ def test_a_cancellation_ends_at_the_earliest_end_and_refuses_an_earlier_one(
     )
     twice = api.send("POST", f"/subscriptions/{subscription['id']}/cancel", {})
     assert (twice.status_code, twice.json()["code"]) == (409, "subscription_cancelled")
-    future = api.send(
-        "POST", f"/subscriptions/{subscription['id']}/cancel", {"received_on": "2026-11-17"}
-    )
-    assert future.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"received_on": "2026-11-17"}, "notice_in_future", "received_on"),
+        ({"received_on": "2026-02-30"}, "validation_error", "received_on"),
+        ({"end_on": "16.12.2026"}, "validation_error", "end_on"),
+    ],
+)
+def test_a_cancellation_with_a_wrong_date_is_refused(api, subscribe, body, code, field):
+    subscription = subscribe()
+    response = api.send("POST", f"/subscriptions/{subscription['id']}/cancel", body)
+    assert response.status_code == 422, response.json()
+    assert (response.json()["code"], response.json()["field"]) == (code, field)
+    assert api.get_json(f"/subscriptions/{subscription['id']}").json()["ends_on"] is None
 
 
 def test_a_termination_needs_a_reason_and_ends_at_once(api, subscribe):
