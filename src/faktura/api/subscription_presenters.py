@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Max, Prefetch, QuerySet
 
 from faktura.api import subscription_schemas as s
-from faktura.api.presenters import _amount, price, quantity, timestamp
+from faktura.api.presenters import price, quantity, timestamp
 from faktura.api.schemas import InvoiceTaxOut, ServicePeriodOut
 from faktura.core.money import format_amount
 from faktura.invoicing.models import Invoice
@@ -26,6 +26,10 @@ from faktura.subscriptions.models import (
 )
 from faktura.subscriptions.run import DryRun
 from faktura.subscriptions.services import Quote
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else format_amount(value)
 
 
 def _period(start: Any, end: Any) -> ServicePeriodOut:
@@ -283,7 +287,7 @@ def preview_invoice(invoice: Invoice) -> s.PreviewInvoiceOut:
                 net_unit_price=price(line.net_unit_price),
                 discount_amount=format_amount(line.discount_amount),
                 net_amount=format_amount(line.net_amount),
-                gross_amount=_amount(line.gross_amount),
+                gross_amount=_money(line.gross_amount),
                 tax_rate=line.tax_rate_code,
                 tax_percent=format_amount(line.tax_rate),
                 service_period=_period(line.service_date_start, line.service_date_end),
