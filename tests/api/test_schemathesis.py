@@ -84,6 +84,16 @@ def data(company, settings, monkeypatch) -> Iterator[dict[str, Any]]:
     api.send("POST", f"/invoices/{final['id']}/finalize")
     api.send("POST", "/payments", {"amount": "10.00", "date": "2026-11-16",
                 "customer": customer["id"], "invoice": final["id"]})  # fmt: skip
+    plan = api.send("POST", "/plans", {"code": "monat", "name": "Monatlich", "sku": "S-1",
+                "interval": "month", "price": "30.00"}).json()  # fmt: skip
+    api.send("POST", f"/plans/{plan['id']}/price-changes",
+             {"effective_from": "2027-01-01", "price": "35.00", "needs_consent": True})  # fmt: skip
+    api.send("POST", "/subscriptions", {"customer": customer["id"], "plan": plan["id"]})
+    api.send("POST", "/coupons", {"code": "TEN", "name": "Zehn", "kind": "percent",
+                "value": "10", "duration": "once"})  # fmt: skip
+    api.send("POST", "/courses", {"code": "kurs", "name": "Kurs", "sku": "S-1",
+                "price": "100.00", "starts_on": "2027-01-10", "ends_on": "2027-03-28"})  # fmt: skip
+    assert api.send("POST", "/billing-runs", {"billing_date": "2026-11-16"}).status_code == 201
     assert draft["status"] == "draft"
     # Requests go through the WSGI handler, not the test client: keep the test's
     # transaction open across requests (Django's test client does the same).

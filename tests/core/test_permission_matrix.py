@@ -176,6 +176,8 @@ def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
         concrete = concrete.replace("{" + name + "}", "999999")
     for name in ("batch_id", "transaction_id", "dispute_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
+    for name in ("plan_id", "course_id", "subscription_id", "price_change_id"):
+        concrete = concrete.replace("{" + name + "}", "999999")
     return concrete, bodies.get(key, {})
 
 

@@ -59,3 +59,15 @@ def actor_of(request: HttpRequest) -> Actor:
     actor = Actor.for_user(api_key.user)
     roles = actor.roles if api_key.has_scope("write") else frozenset[str]()
     return dataclasses.replace(actor, label=f"api:{api_key.name}", roles=roles)
+
+
+def preview_actor_of(request: HttpRequest) -> Actor:
+    """Who asks for a preview (``billing.preview``): the key's owner with its roles.
+
+    A preview computes and writes nothing, so the read scope suffices, and the owner's
+    roles decide as the matrix says — unlike :func:`actor_of`, which gives a read-only key
+    no role, because every service it is passed to may write.
+    """
+    api_key: ApiKey = request.auth  # type: ignore[attr-defined]
+    actor = Actor.for_user(api_key.user)
+    return dataclasses.replace(actor, label=f"api:{api_key.name}")

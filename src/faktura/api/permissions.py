@@ -46,6 +46,25 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /bank-transactions/{transaction_id}/assign": "bank_transaction.assign",
     "POST /bank-transactions/{transaction_id}/ignore": "bank_transaction.assign",
     "POST /webhooks/stripe": None,
+    "POST /plans": "plan.manage",
+    "POST /plans/{plan_id}/price-changes": "plan.manage",
+    "POST /courses": "plan.manage",
+    "POST /courses/{course_id}/bookings": "subscription.manage",
+    "POST /coupons": "plan.manage",
+    "POST /subscriptions": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/change": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/change-preview": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/pause": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/resume": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/cancel": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/terminate": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/charges": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/coupon": "subscription.manage",
+    "POST /subscriptions/{subscription_id}/price-changes/{price_change_id}/consent": (
+        "subscription.manage"
+    ),
+    "POST /customers/{customer_id}/charges": "subscription.manage",
+    "POST /billing-runs": "billing.run",
 }
 
 # Routes the gate leaves to the service, because the service's four-eyes answer comes first:

@@ -9,6 +9,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from faktura.api import (
     balance,
+    billing_runs,
     company,
     customers,
     direct_debit_preview,
@@ -17,10 +18,12 @@ from faktura.api import (
     errors,
     invoices,
     orders,
+    plans,
     products,
     provider_webhooks,
     refunds,
     statements,
+    subscriptions,
     tax_rates,
 )
 from faktura.api import collection as collection_api
@@ -89,3 +92,9 @@ api.add_router("/statements", statements.router)
 api.add_router("/bank-transactions", statements.transactions_router)
 api.add_router("/webhooks", provider_webhooks.router)
 api.add_router("/invoices", provider_webhooks.checkout_router)
+api.add_router("/plans", plans.plans_router)
+api.add_router("/courses", plans.courses_router)
+api.add_router("/coupons", plans.coupons_router)
+api.add_router("/subscriptions", subscriptions.router)
+api.add_router("/customers", subscriptions.customers_router)
+api.add_router("/billing-runs", billing_runs.router)

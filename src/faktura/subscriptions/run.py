@@ -724,6 +724,10 @@ def preview_billing(
                 continue
             for invoice_plan, invoice in zip(plan.invoices, outcomes, strict=True):
                 assert isinstance(invoice, Invoice)
+                # Which subscriptions' lines the invoice holds (the API shows one's next invoice).
+                invoice.preview_subscription_ids = sorted(  # type: ignore[attr-defined]
+                    {ln.subscription_id for ln in invoice_plan.lines if ln.subscription_id}
+                )
                 result.invoices.append(invoice)
                 result.periods += sum(1 for ln in invoice_plan.lines if ln.period is not None)
                 result.charges += sum(1 for ln in invoice_plan.lines if ln.charge_id is not None)
