@@ -395,10 +395,6 @@ def test_the_change_preview_shows_exactly_what_the_change_charges(api, subscribe
     assert api.get_json(f"/subscriptions/{subscription['id']}").json()["plan"] == pro["id"]
 
 
-# On this branch invoicing.drafting refuses the negative unit price of a proration credit
-# (negative_amount), for the run and its preview alike; main bills credits as negative
-# quantities (183a87a), where this passes. Remove the marker once merged with main.
-@pytest.mark.xfail(strict=False, reason="proration credits are billable only with main's fix")
 def test_the_next_invoice_after_an_upgrade_shows_credit_and_charge(api, subscribe, make_plan):
     subscription = subscribe()
     api.send("POST", "/billing-runs", {"billing_date": "2026-11-16"})
