@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -511,6 +511,11 @@ def _move_stock(invoice: Invoice, lines: list[InvoiceLine]) -> list[StockMovemen
     ]
 
 
+# Called with a locked draft, in its transaction, before it is deleted: apps that made it
+# (the billing run) give back what it billed. Registered in their AppConfig.ready().
+BEFORE_DISCARD: list[Callable[[Invoice], None]] = []
+
+
 def discard_draft(*, invoice_id: int, actor: Actor) -> None:
     """Delete a draft that was never finalized (it never had a number)."""
     permissions.require(actor, "invoice.discard")
@@ -521,6 +526,8 @@ def discard_draft(*, invoice_id: int, actor: Actor) -> None:
                 f"{invoice} is finalized and cannot be discarded.", code="invoice_not_draft"
             )
         _record(invoice, actor, "invoice.discarded")
+        for release in BEFORE_DISCARD:
+            release(invoice)
         order_id = invoice.order_id
         invoice.delete()
         if order_id is not None:

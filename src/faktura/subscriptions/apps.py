@@ -13,3 +13,8 @@ class SubscriptionsConfig(AppConfig):
 
         if billing_run_problems not in EXTRA_CHECKS:
             EXTRA_CHECKS.append(billing_run_problems)
+        from faktura.invoicing.services import BEFORE_DISCARD
+        from faktura.subscriptions.run import release_discarded_draft
+
+        if release_discarded_draft not in BEFORE_DISCARD:
+            BEFORE_DISCARD.append(release_discarded_draft)

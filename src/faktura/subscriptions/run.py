@@ -492,6 +492,35 @@ def _review_days(customer_ids: list[int]) -> dict[int, int]:
     return days
 
 
+def release_discarded_draft(invoice: Invoice) -> None:
+    """A run's draft discarded in its review window: its periods are due again.
+
+    Called inside ``discard_draft``'s transaction (customer and draft locked). The billed
+    periods go with the draft; each subscription steps back to its first period that is no
+    longer billed, so the next run bills it again. Its charges lose their invoice and are
+    due again by themselves. (A coupon's count of reduced periods is not given back.)
+    """
+    firsts: dict[int, int] = {}
+    for subscription_id, index in BilledPeriod.objects.filter(invoice=invoice).values_list(
+        "subscription_id", "period_index"
+    ):
+        firsts[subscription_id] = min(index, firsts.get(subscription_id, index))
+    if not firsts:
+        return
+    subscriptions = list(
+        Subscription.objects.select_for_update().filter(pk__in=firsts).order_by("pk")
+    )
+    plans = billing.load_plans({s.plan_id for s in subscriptions if s.plan_id})
+    for subscription in subscriptions:
+        subscription.next_period_index = min(
+            subscription.next_period_index, firsts[subscription.pk]
+        )
+        if subscription.status == Subscription.Status.ENDED:
+            subscription.status = Subscription.Status.CANCELLING
+        subscription.next_billing_on = billing.next_billing_on(subscription, plans)
+    bulk.update_fields(subscriptions, ["next_period_index", "status", "next_billing_on"])
+
+
 def end_finished_contracts(day: dt.date) -> int:
     """Mark ended the cancelled subscriptions past their end with nothing left to bill.
 
