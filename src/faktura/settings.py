@@ -182,6 +182,12 @@ FAKTURA_STATEMENT_MAX_BYTES = int(
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 # Empty: Stripe's own API (https://api.stripe.com); set only to point at a stand-in.
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# A card declined for a reason that may pass (insufficient funds …) is tried again this many
+# days after the first decline; the invoice is dunned only when the tries are spent.
+FAKTURA_CARD_RETRY_DAYS = os.environ.get("FAKTURA_CARD_RETRY_DAYS", "3,7,14")
+# Where a customer pays an invoice or changes the payment method ({invoice_number},
+# {invoice_id}); named in the failed-payment mail. Empty: the mail names the bank transfer.
+FAKTURA_PAYMENT_URL = os.environ.get("FAKTURA_PAYMENT_URL", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # May contain {invoice_id}, {invoice_number} and Stripe's {CHECKOUT_SESSION_ID}.
 STRIPE_SUCCESS_URL = os.environ.get("STRIPE_SUCCESS_URL", "")

@@ -19,8 +19,9 @@ from faktura.core import clock
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.models import AuditEntry
 from faktura.invoicing import services as invoicing
-from faktura.payments import services
-from faktura.payments.models import Allocation, Payment, SavedPaymentMethod
+from faktura.notifications.models import OutboxMessage
+from faktura.payments import off_session, services
+from faktura.payments.models import Allocation, CardRetry, Payment, SavedPaymentMethod
 from faktura.payments.providers import ProviderUnavailable
 from faktura.payments.tasks import CHARGE_ATTEMPTS, charge_saved_payment_method
 from tests.payments import fake_stripe
@@ -128,6 +129,7 @@ def test_a_saved_card_pays_the_invoice_through_stripe_and_its_webhook(
         "saved_payment_method": card.pk,
         "amount": "119.00",
         "payment_intent": "pi_fake0001",
+        "try": 1,
     }
 
 
@@ -185,9 +187,9 @@ def test_a_partly_paid_invoice_is_charged_its_open_amount(
 
 @pytest.mark.parametrize(
     ("code", "decline_code"),
-    [("card_declined", "insufficient_funds"), ("authentication_required", "")],
+    [("card_declined", "stolen_card"), ("authentication_required", "")],
 )
-def test_a_declined_card_leaves_the_invoice_open_and_is_not_retried(
+def test_a_hard_decline_leaves_the_invoice_open_and_is_not_retried(
     business_customer, actor, card, stripe_api, code, decline_code
 ):
     invoice = finalized(business_customer, actor)
@@ -207,14 +209,70 @@ def test_a_declined_card_leaves_the_invoice_open_and_is_not_retried(
         "error_code": code,
         "payment_intent": "pi_fake0001",
         "message": "Stripe declined the charge: Your card was declined.",
+        "try": 1,
+        "hard_decline": True,
+        "next_try_at": None,
     }
     assert failed.chain.key == f"customer:{business_customer.pk}"
+    retry = CardRetry.objects.get(invoice=invoice)
+    assert (retry.state, retry.tries, retry.next_try_at) == ("exhausted", 1, None)
+    assert off_session.card_retries_pending([invoice.pk]) == set()  # dunning may start
+    (mail,) = OutboxMessage.objects.filter(event="payment_failed")
+    assert "Wir versuchen es nicht noch einmal." in mail.body_text
+    assert "IBAN DE02120300000000202051" in mail.body_text
     (event,) = stripe_api.events
     assert event["type"] == "payment_intent.payment_failed"
     assert post_webhook(event)["state"] == "recorded"
     assert Payment.objects.count() == 0
     assert open_amount(invoice) == Decimal("119.00")
     assert actions(invoice) == ["invoice.charge_requested", "invoice.charge_failed"]
+
+
+def test_a_soft_decline_is_tried_again_on_schedule_then_dunning_may_start(
+    business_customer, actor, card, stripe_api, settings
+):
+    """Insufficient funds: tried again 3, 7 and 14 days after the first decline (four tries
+    over two weeks), each try a new payment intent; the customer is mailed each time."""
+    settings.FAKTURA_PAYMENT_URL = "https://portal.example/pay/{invoice_number}"
+    invoice = finalized(business_customer, actor)
+    stripe_api.decline(PM, code="card_declined", decline_code="insufficient_funds")
+    first = clock.now()
+    assert charge_saved_payment_method.call(invoice.pk, card.pk) == "declined"
+    expected = [first + dt.timedelta(days=d) for d in (3, 7, 14)]
+    for number, due in enumerate(expected, start=2):
+        retry = CardRetry.objects.get(invoice=invoice)
+        assert (retry.state, retry.next_try_at) == ("retrying", due)
+        assert off_session.card_retries_pending([invoice.pk]) == {invoice.pk}  # no dunning yet
+        task = DBTaskResult.objects.filter(
+            task_path__endswith="charge_saved_payment_method", run_after=due
+        ).get()
+        assert task.args_kwargs["args"] == [invoice.pk, card.pk, 1, number]
+        with clock.frozen(due + dt.timedelta(minutes=2)):  # the worker is a little late
+            assert charge_saved_payment_method.call(*task.args_kwargs["args"]) == "declined"
+    retry = CardRetry.objects.get(invoice=invoice)
+    assert (retry.state, retry.tries, retry.next_try_at) == ("exhausted", 4, None)
+    assert off_session.card_retries_pending([invoice.pk]) == set()
+    keys = [r.headers["idempotency-key"] for r in stripe_api.requests]
+    assert len(keys) == len(set(keys)) == 4  # a new try, not Stripe's cached decline
+    mails = list(OutboxMessage.objects.filter(event="payment_failed").order_by("pk"))
+    assert len(mails) == 4
+    assert "Wir versuchen es am 19.11.2026 noch einmal." in mails[0].body_text
+    assert "https://portal.example/pay/" + invoice.number in mails[0].body_text
+    assert "Wir versuchen es nicht noch einmal." in mails[3].body_text
+
+
+def test_a_card_that_pays_on_a_later_try_ends_the_retries(
+    business_customer, actor, card, stripe_api
+):
+    invoice = finalized(business_customer, actor)
+    stripe_api.decline(PM, code="card_declined", decline_code="insufficient_funds")
+    assert charge_saved_payment_method.call(invoice.pk, card.pk) == "declined"
+    stripe_api.declines.clear()
+    with clock.frozen(clock.now() + dt.timedelta(days=3)):
+        assert charge_saved_payment_method.call(invoice.pk, card.pk, 1, 2) == "charged"
+    retry = CardRetry.objects.get(invoice=invoice)
+    assert (retry.state, retry.tries, retry.next_try_at) == ("charged", 2, None)
+    assert off_session.card_retries_pending([invoice.pk]) == set()
 
 
 def test_stripe_unreachable_is_tried_again_a_bounded_number_of_times(
@@ -224,7 +282,7 @@ def test_stripe_unreachable_is_tried_again_a_bounded_number_of_times(
     stripe_api.unavailable = True
     assert charge_saved_payment_method.call(invoice.pk, card.pk) == "retry"
     again = DBTaskResult.objects.get(task_path__endswith="charge_saved_payment_method")
-    assert again.args_kwargs["args"] == [invoice.pk, card.pk, 2]
+    assert again.args_kwargs["args"] == [invoice.pk, card.pk, 2, 1]
     assert again.run_after == clock.now() + dt.timedelta(minutes=5)
     with pytest.raises(ProviderUnavailable):
         charge_saved_payment_method.call(invoice.pk, card.pk, CHARGE_ATTEMPTS)

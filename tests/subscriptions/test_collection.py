@@ -343,7 +343,9 @@ def test_a_saved_card_pays_the_subscription_invoice_through_stripe(
 def test_a_declined_card_leaves_the_subscription_invoice_open_for_dunning(
     business_customer, card, card_subscription, stripe_api
 ):
-    stripe_api.decline(PM)
+    # A hard decline: never tried again, so the invoice is due for dunning at once (soft
+    # declines are tried again first: tests/payments/test_off_session.py).
+    stripe_api.decline(PM, decline_code="stolen_card")
     bill()
     invoice = invoice_of(business_customer)
     (args,) = charge_tasks()
@@ -367,7 +369,7 @@ def test_a_declined_card_leaves_the_subscription_invoice_open_for_dunning(
     )
     assert list(overdue.values_list("pk", flat=True)) == [invoice.pk]
 
-    # The run does not charge the declined card again by itself.
+    # Neither the run nor a retry charges the card again.
     assert bill().invoices_made == 0
     assert charge_tasks() == [args]
     assert len(stripe_api.requests) == 1

@@ -546,3 +546,37 @@ class SavedPaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.label or f"{self.get_provider_display()} {self.payment_method_id}"
+
+
+class CardRetry(models.Model):
+    """The tries to charge an invoice from a saved card after a soft decline.
+
+    A declined card is tried again on a schedule (``FAKTURA_CARD_RETRY_DAYS``, default
+    after 3, 7 and 14 days: four tries over two weeks), never after a hard decline (a
+    stolen card, a closed account: trying again cannot help). While a try is ahead the
+    invoice is not dunned; when the tries are spent it is.
+    """
+
+    class State(models.TextChoices):
+        RETRYING = "retrying", _("Wird erneut versucht")
+        EXHAUSTED = "exhausted", _("Versuche ausgeschöpft")
+        CHARGED = "charged", _("Belastet")
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="card_retry"
+    )
+    method = models.ForeignKey(SavedPaymentMethod, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices)
+    tries = models.PositiveSmallIntegerField(_("Versuche"), default=1)
+    last_decline_code = models.CharField(max_length=60, blank=True)
+    hard_decline = models.BooleanField(default=False)
+    first_declined_at = models.DateTimeField()
+    next_try_at = models.DateTimeField(_("Nächster Versuch"), null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("Erneuter Kartenversuch")
+        verbose_name_plural = _("Erneute Kartenversuche")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.get_state_display()} ({self.tries})"

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -29,7 +31,10 @@ from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.text import check_text
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import locks, selectors
-from faktura.payments.models import SavedPaymentMethod
+from faktura.payments.models import CardRetry, SavedPaymentMethod
+
+if TYPE_CHECKING:
+    from faktura.payments.providers import ChargeDeclined
 
 logger = logging.getLogger(__name__)
 
@@ -308,9 +313,12 @@ class ChargeOutcome:
     invoice_id: int
     reason: str = ""
     payment_intent: str = ""
+    next_try_at: dt.datetime | None = None  # a declined card: when it is tried again
 
 
-def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOutcome:
+def charge_invoice(
+    *, invoice_id: int, method_id: int, actor: Actor, try_number: int = 1
+) -> ChargeOutcome:
     """Charge an invoice's open amount from a saved method (the task's body).
 
     Must run outside any transaction: it reads the open amount, asks Stripe, and only
@@ -333,7 +341,7 @@ def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOu
     provider = get_provider(PROVIDER)
     assert isinstance(provider, StripeProvider)
     try:
-        intent = provider.charge_off_session(invoice, method)
+        intent = provider.charge_off_session(invoice, method, try_number=try_number)
     except ProviderNotConfigured as error:
         # Not a fault of this invoice and no retry helps: recorded, the invoice stays open
         # (transfer or dunning), and the worker goes on.
@@ -351,25 +359,29 @@ def charge_invoice(*, invoice_id: int, method_id: int, actor: Actor) -> ChargeOu
         )
         return ChargeOutcome("failed", invoice_id, "provider_not_configured")
     except ChargeDeclined as declined:
-        _record(
-            invoice,
-            actor,
-            "invoice.charge_failed",
-            {
-                "saved_payment_method": method.pk,
-                "amount": open_amount,
-                "decline_code": declined.decline_code,
-                "error_code": declined.error_code,
-                "payment_intent": declined.payment_intent,
-                "message": declined.message[:300],
-            },
+        next_try = _after_decline(
+            invoice, method, declined, amount=open_amount, try_number=try_number, actor=actor
         )
-        return ChargeOutcome("declined", invoice_id, declined.decline_code, declined.payment_intent)
+        return ChargeOutcome(
+            "declined",
+            invoice_id,
+            declined.decline_code,
+            declined.payment_intent,
+            next_try_at=next_try,
+        )
     _record(
         invoice,
         actor,
         "invoice.charge_sent",
-        {"saved_payment_method": method.pk, "amount": open_amount, "payment_intent": intent},
+        {
+            "saved_payment_method": method.pk,
+            "amount": open_amount,
+            "payment_intent": intent,
+            "try": try_number,
+        },
+    )
+    CardRetry.objects.filter(invoice=invoice).update(
+        state=CardRetry.State.CHARGED, next_try_at=None, tries=try_number, updated_at=clock.now()
     )
     return ChargeOutcome("charged", invoice_id, payment_intent=intent)
 
@@ -390,3 +402,152 @@ def _record(invoice: Invoice, actor: Actor, action: str, data: dict[str, object]
 def retry_delay(attempt: int) -> dt.timedelta:
     """How long a charge waits after Stripe could not be reached (5, 10, 20, 40 min)."""
     return dt.timedelta(minutes=5 * 2 ** max(attempt - 1, 0))
+
+
+# Decline codes after which trying the same card again cannot succeed (Stripe's list of
+# decline codes): the customer must pay otherwise or save another method.
+HARD_DECLINES = frozenset(
+    {
+        "authentication_required",  # the customer must confirm: a retry without them fails
+        "card_not_supported",
+        "currency_not_supported",
+        "expired_card",
+        "fraudulent",
+        "incorrect_number",
+        "invalid_account",
+        "invalid_number",
+        "lost_card",
+        "new_account_information_available",
+        "pickup_card",
+        "restricted_card",
+        "revocation_of_all_authorizations",
+        "revocation_of_authorization",
+        "security_violation",
+        "stolen_card",
+        "stop_payment_order",
+        "transaction_not_allowed",
+    }
+)
+
+
+def retry_days() -> list[int]:
+    """Days after the first decline on which a card is tried again (FAKTURA_CARD_RETRY_DAYS)."""
+    from django.conf import settings
+
+    raw = str(getattr(settings, "FAKTURA_CARD_RETRY_DAYS", "3,7,14"))
+    return sorted({int(part) for part in raw.split(",") if part.strip()})
+
+
+def is_hard_decline(decline_code: str) -> bool:
+    return decline_code in HARD_DECLINES
+
+
+def _after_decline(
+    invoice: Invoice,
+    method: SavedPaymentMethod,
+    declined: ChargeDeclined,
+    *,
+    amount: Decimal,
+    try_number: int,
+    actor: Actor,
+) -> dt.datetime | None:
+    """Record a declined try; plan the next one (soft declines only) and tell the customer.
+
+    One transaction: the retry record, the next try's task, the audit entry and the mail
+    exist together or not at all. Returns when the card is tried again (None: never).
+    """
+    from faktura.notifications import customer_mail
+    from faktura.notifications import services as outbox
+    from faktura.notifications.models import OutboxMessage
+    from faktura.payments.tasks import charge_saved_payment_method
+
+    now = clock.now()
+    days = retry_days()
+    hard = is_hard_decline(declined.decline_code)
+    with transaction.atomic():
+        customer = locks.lock_customer(invoice.customer_id)
+        retry = CardRetry.objects.select_for_update().filter(invoice=invoice).first()
+        if retry is None:
+            retry = CardRetry(invoice=invoice, method=method, first_declined_at=now)
+        # Counted from the first decline: a late try does not push the later ones back.
+        next_try = (
+            retry.first_declined_at + dt.timedelta(days=days[try_number - 1])
+            if not hard and try_number <= len(days)
+            else None
+        )
+        retry.method = method
+        retry.tries = try_number
+        retry.last_decline_code = declined.decline_code
+        retry.hard_decline = hard
+        retry.next_try_at = next_try
+        retry.state = CardRetry.State.RETRYING if next_try else CardRetry.State.EXHAUSTED
+        retry.updated_at = now
+        retry.save()
+        if next_try is not None:
+            charge_saved_payment_method.using(run_after=next_try).enqueue(
+                invoice.pk, method.pk, 1, try_number + 1
+            )
+        audit.record(
+            chain=audit.customer_chain(invoice.customer_id),
+            actor=actor,
+            action="invoice.charge_failed",
+            object_type="invoice",
+            object_id=invoice.pk,
+            data={
+                "saved_payment_method": method.pk,
+                "amount": amount,
+                "decline_code": declined.decline_code,
+                "error_code": declined.error_code,
+                "payment_intent": declined.payment_intent,
+                "message": declined.message[:300],
+                "try": try_number,
+                "hard_decline": hard,
+                "next_try_at": next_try,
+            },
+        )
+        ctx = customer_mail.base_context(customer) | _failed_payment_facts(
+            invoice, method, amount, next_try, lang=customer_mail.language_of(customer)
+        )
+        mail = customer_mail.message(customer, OutboxMessage.Event.PAYMENT_FAILED, ctx, actor=actor)
+        if mail is not None:
+            outbox.queue_messages_locked([mail])
+    return next_try
+
+
+def _failed_payment_facts(
+    invoice: Invoice,
+    method: SavedPaymentMethod,
+    amount: Decimal,
+    next_try: dt.datetime | None,
+    *,
+    lang: str,
+) -> dict[str, object]:
+    from django.conf import settings
+
+    from faktura.core.models import Company
+    from faktura.documents.pdf import texts
+
+    zone = ZoneInfo(Company.time_zone_or_default())
+    bank = (invoice.seller or {}).get("bank") or {}
+    pay_url = str(getattr(settings, "FAKTURA_PAYMENT_URL", "") or "")
+    return {
+        "document_title": "Zahlung fehlgeschlagen" if lang == "de" else "Payment failed",
+        "number": invoice.number or "",
+        "amount": texts.money(amount, invoice.currency, lang).replace(texts.NBSP, " "),
+        "card": str(method),
+        "next_try": texts.date(next_try.astimezone(zone).date(), lang) if next_try else "",
+        "pay_url": pay_url.replace("{invoice_number}", invoice.number or "").replace(
+            "{invoice_id}", str(invoice.pk)
+        ),
+        "iban": bank.get("iban", ""),
+        "account_holder": bank.get("account_holder", ""),
+    }
+
+
+def card_retries_pending(invoice_ids: Iterable[int]) -> set[int]:
+    """Of ``invoice_ids``, those whose card is still to be tried again: not dunned yet."""
+    return set(
+        CardRetry.objects.filter(
+            invoice_id__in=list(invoice_ids), state=CardRetry.State.RETRYING
+        ).values_list("invoice_id", flat=True)
+    )

@@ -37,13 +37,17 @@ CHARGE_ATTEMPTS = 5
 
 
 @task()
-def charge_saved_payment_method(invoice_id: int, method_id: int, attempt: int = 1) -> str:
+def charge_saved_payment_method(
+    invoice_id: int, method_id: int, attempt: int = 1, try_number: int = 1
+) -> str:
     """Charge an invoice's open amount from a saved payment method (queued by a billing run).
 
     Runs outside any transaction; safe to run twice (the charge's idempotency key gives
-    the same payment intent back). A paid invoice or an inactive method is skipped, a
-    declined card is recorded (``invoice.charge_failed``) and not retried; only an
-    unreachable Stripe is tried again, a bounded number of times.
+    the same payment intent back). A paid invoice or an inactive method is skipped. A
+    declined card is recorded (``invoice.charge_failed``), the customer is told, and after
+    a soft decline the card is tried again on the retry schedule (``try_number``); an
+    unreachable Stripe is tried again a few minutes later (``attempt``), a bounded number
+    of times.
     """
     from faktura.core import clock
     from faktura.core.actors import Actor
@@ -52,7 +56,10 @@ def charge_saved_payment_method(invoice_id: int, method_id: int, attempt: int = 
 
     try:
         outcome = off_session.charge_invoice(
-            invoice_id=invoice_id, method_id=method_id, actor=Actor.system("stripe")
+            invoice_id=invoice_id,
+            method_id=method_id,
+            actor=Actor.system("stripe"),
+            try_number=try_number,
         )
     except ProviderUnavailable as error:
         if attempt >= CHARGE_ATTEMPTS:
@@ -66,6 +73,6 @@ def charge_saved_payment_method(invoice_id: int, method_id: int, attempt: int = 
         )
         charge_saved_payment_method.using(
             run_after=clock.now() + off_session.retry_delay(attempt)
-        ).enqueue(invoice_id, method_id, attempt + 1)
+        ).enqueue(invoice_id, method_id, attempt + 1, try_number)
         return "retry"
     return outcome.state

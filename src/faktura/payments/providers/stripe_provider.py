@@ -158,7 +158,9 @@ class StripeProvider:
             ) from None
         return CheckoutSession(url=session.url, id=session.id, amount=amount)
 
-    def charge_off_session(self, invoice: Invoice, method: SavedPaymentMethod) -> str:
+    def charge_off_session(
+        self, invoice: Invoice, method: SavedPaymentMethod, *, try_number: int = 1
+    ) -> str:
         """Charge the invoice's open amount from a saved method; return the payment intent.
 
         Network; call it outside transactions. The intent carries the checkout's metadata,
@@ -187,7 +189,11 @@ class StripeProvider:
             "description": f"Rechnung {number}",
             "metadata": {"invoice_id": str(invoice.pk), "invoice_number": number},
         }
+        # A retry after a decline is a new try: Stripe would answer a reused key with the
+        # cached decline.
         key = f"faktura-offsession-{invoice.pk}-{cents}-{method.pk}"
+        if try_number > 1:
+            key += f"-try{try_number}"
         try:
             intent = self._api().v1.payment_intents.create(
                 params=params, options={"idempotency_key": key}
