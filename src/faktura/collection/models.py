@@ -203,3 +203,30 @@ class DirectDebitItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.end_to_end_id} {self.amount}"
+
+
+class DebitAnnouncement(models.Model):
+    """A new debit date announced to the customer (pre-notification) after a return.
+
+    A debit returned for insufficient funds (AM04) or without a reason (MS03) is collected
+    again at most ``MAX_RECOLLECTIONS`` times, each time announced anew: never before the
+    announced date (SEPA rulebook: the debtor is told the amount and the date in advance).
+    """
+
+    MAX_RECOLLECTIONS: ClassVar[int] = 2
+
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="debit_announcements"
+    )
+    debit_date = models.DateField(_("Angekündigtes Lastschriftdatum"))
+    return_event = models.OneToOneField(
+        "payments.ReturnEvent", on_delete=models.PROTECT, related_name="announcement"
+    )
+    announced_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("Lastschriftankündigung")
+        verbose_name_plural = _("Lastschriftankündigungen")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.debit_date}"

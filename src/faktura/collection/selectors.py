@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q
 
 from faktura.collection.calendar import is_business_day, next_business_day, on_or_after
-from faktura.collection.models import DirectDebitItem, Mandate
+from faktura.collection.models import DebitAnnouncement, DirectDebitItem, Mandate
 from faktura.core import clock
 from faktura.core.errors import InvalidInput
 from faktura.core.models import BankAccount, Company
@@ -73,8 +73,18 @@ def paused_mandates(mandate_ids: list[int] | None = None) -> dict[int, list[Disp
     return paused
 
 
-def planned_debit_date(invoice: Invoice, *, pre_notification_days: int | None = None) -> dt.date:
-    """Due date, not before issue date + pre-notification days, on a business day."""
+def planned_debit_date(
+    invoice: Invoice,
+    *,
+    pre_notification_days: int | None = None,
+    announced: dt.date | bool | None = True,
+) -> dt.date:
+    """Due date, not before issue date + pre-notification days, on a business day; after a
+    returned debit, the new date announced to the customer (never earlier).
+
+    ``announced``: the latest announced date when the caller read it already (None: none),
+    or True to read it here.
+    """
     assert invoice.issue_date is not None
     days = (
         PaymentSettings.load().pre_notification_days
@@ -82,7 +92,22 @@ def planned_debit_date(invoice: Invoice, *, pre_notification_days: int | None = 
         else pre_notification_days
     )
     earliest = invoice.issue_date + dt.timedelta(days=days)
-    return on_or_after(max(invoice.due_date or earliest, earliest))
+    planned = on_or_after(max(invoice.due_date or earliest, earliest))
+    if announced is True:
+        announced = latest_announcements([invoice.pk]).get(invoice.pk)
+    if isinstance(announced, dt.date) and announced > planned:
+        return announced
+    return planned
+
+
+def latest_announcements(invoice_ids: list[int]) -> dict[int, dt.date]:
+    """The latest debit date announced after a return, per invoice (one query)."""
+    latest: dict[int, dt.date] = {}
+    for invoice_id, day in DebitAnnouncement.objects.filter(invoice_id__in=invoice_ids).values_list(
+        "invoice_id", "debit_date"
+    ):
+        latest[invoice_id] = max(day, latest.get(invoice_id, day))
+    return latest
 
 
 def direct_debit_snapshot_for(invoice: Invoice) -> DirectDebitSnapshot | None:
@@ -165,6 +190,7 @@ def collectable_invoices(
     )
     mandates: dict[int, Mandate | None] = {}
     paused = set(paused_mandates())
+    announced = latest_announcements([invoice.pk for invoice in rows])
     one_off_taken: set[int] = set()
     result = []
     for invoice in rows:
@@ -172,7 +198,12 @@ def collectable_invoices(
         amount = round_money(invoice.open_amount)
         if amount <= 0:
             continue
-        if planned_debit_date(invoice, pre_notification_days=days) > collection_date:
+        if (
+            planned_debit_date(
+                invoice, pre_notification_days=days, announced=announced.get(invoice.pk)
+            )
+            > collection_date
+        ):
             continue
         if invoice.customer_id not in mandates:
             mandates[invoice.customer_id] = usable_mandate(invoice.customer_id, on=collection_date)

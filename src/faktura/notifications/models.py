@@ -27,6 +27,7 @@ class OutboxMessage(models.Model):
         RENEWAL_UPCOMING = "renewal_upcoming", _("Verlängerung steht bevor")
         PRICE_CHANGE = "price_change", _("Preisänderung")
         PAYMENT_FAILED = "payment_failed", _("Zahlung fehlgeschlagen")
+        DIRECT_DEBIT_RETURNED = "direct_debit_returned", _("Lastschrift zurückgegeben")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")

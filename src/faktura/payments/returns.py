@@ -28,6 +28,7 @@ from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, parse_amount
+from faktura.invoicing.models import Invoice
 from faktura.payments import locks, selectors
 from faktura.payments.models import (
     Allocation,
@@ -303,11 +304,22 @@ def record_returned_debit(
             mandate_id=item_row.mandate_id if item_row else None,
         )
         if item_row is not None:
+            from faktura.collection import recollection
+
+            next_debit = recollection.plan_recollection(item=item_row, event=event)
             item_row.state = DirectDebitItem.State.RETURNED
-            # A disputed invoice waits for its dispute to be cleared, not for a new mandate.
-            item_row.may_retry = consequence in (Consequence.RETRY, Consequence.DISPUTE)
+            # A disputed invoice waits for its dispute to be cleared, not for a new mandate;
+            # an announced new attempt waits for its date.
+            item_row.may_retry = next_debit is not None or consequence == Consequence.DISPUTE
             item_row.return_event = event
             item_row.save(update_fields=["state", "may_retry", "return_event"])
+            recollection.notify_return(
+                event=event,
+                invoice=Invoice.objects.get(pk=invoice_id),
+                mandate=item_row.mandate,
+                next_debit=next_debit,
+                actor=actor,
+            )
     return event
 
 
