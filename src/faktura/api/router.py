@@ -26,6 +26,7 @@ from faktura.api import (
     subscriptions,
     tax_rates,
 )
+from faktura.api import access as access_api
 from faktura.api import collection as collection_api
 from faktura.api import payments as payments_api
 from faktura.api.fields import ApiParser
@@ -98,3 +99,5 @@ api.add_router("/coupons", plans.coupons_router)
 api.add_router("/subscriptions", subscriptions.router)
 api.add_router("/customers", subscriptions.customers_router)
 api.add_router("/billing-runs", billing_runs.router)
+api.add_router("/customers", access_api.customers_router)
+api.add_router("/access-blocks", access_api.blocks_router)
