@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from faktura.access import selectors, services
@@ -160,7 +160,7 @@ def block_customer(request: HttpRequest, customer_id: int, payload: BlockIn) -> 
         why=payload.why,
         actor=actor_of(request),
     )
-    return 201, present(customer_id)
+    return Status(201, present(customer_id))
 
 
 @customers_router.post(
@@ -172,7 +172,7 @@ def override_access(request: HttpRequest, customer_id: int, payload: OverrideIn)
     services.override(
         customer_id=customer_id, until=payload.until, why=payload.why, actor=actor_of(request)
     )
-    return 201, present(customer_id)
+    return Status(201, present(customer_id))
 
 
 @blocks_router.post("/{block_id}/lift", response={200: AccessOut, **ERRORS}, auth=write_auth)
