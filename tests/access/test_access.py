@@ -205,7 +205,9 @@ def test_a_block_about_two_claims_ends_only_when_both_are_paid(business_customer
         actor=SYSTEM,
     )
     payment = pay(actor, "119.00", business_customer)
-    payments.allocate_payment(payment_id=payment.pk, allocations=[(first.pk, "119.00")], actor=actor)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(first.pk, "119.00")], actor=actor
+    )
     assert selectors.status(business_customer.pk) == "blocked"
     payment = pay(actor, "119.00", business_customer)
     payments.allocate_payment(
@@ -286,10 +288,14 @@ def test_the_listeners_hear_exactly_the_status_changes(business_customer, actor,
     )
     assert len(listened) == 1
     payment = pay(actor, "100.00", business_customer)
-    payments.allocate_payment(payment_id=payment.pk, allocations=[(invoice.pk, "100.00")], actor=actor)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(invoice.pk, "100.00")], actor=actor
+    )
     assert len(listened) == 1  # partly paid: nothing changes
     payment = pay(actor, "19.00", business_customer)
-    payments.allocate_payment(payment_id=payment.pk, allocations=[(invoice.pk, "19.00")], actor=actor)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(invoice.pk, "19.00")], actor=actor
+    )
     assert listened[1:] == [(business_customer.pk, "blocked", "active", [])]
 
 

@@ -129,9 +129,7 @@ def test_keep_bills_a_blocked_customer_as_always(company, business_customer, act
     assert len(periods(subscription)) == 2
 
 
-def test_pause_does_not_skip_a_restricted_or_overridden_customer(
-    company, business_customer, actor
-):
+def test_pause_does_not_skip_a_restricted_or_overridden_customer(company, business_customer, actor):
     AccessSettings.objects.create(subscriptions_while_blocked="pause")
     subscription = subscribe(business_customer, plan("monthly"), starts_on=D(2026, 11, 16))
     services.block(
@@ -145,8 +143,6 @@ def test_pause_does_not_skip_a_restricted_or_overridden_customer(
     services.block(
         customer_id=business_customer.pk, reason="manual", effect="block", why="Sperre", actor=actor
     )
-    services.override(
-        customer_id=business_customer.pk, until=None, why="Kulanz", actor=actor
-    )
+    services.override(customer_id=business_customer.pk, until=None, why="Kulanz", actor=actor)
     bill(D(2026, 12, 16))
     assert len(periods(subscription)) == 2

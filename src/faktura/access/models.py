@@ -55,9 +55,7 @@ class AccessBlock(models.Model):
     created_by = models.CharField(_("von"), max_length=150)
     why = models.CharField(_("Begründung"), max_length=500, blank=True)
     # The claims the block is about: paid in full, the block ends by itself.
-    invoices = models.ManyToManyField(
-        "invoicing.Invoice", related_name="access_blocks", blank=True
-    )
+    invoices = models.ManyToManyField("invoicing.Invoice", related_name="access_blocks", blank=True)
     ended_at = models.DateTimeField(_("beendet am"), null=True, blank=True)
     ended_by = models.CharField(_("beendet von"), max_length=150, blank=True)
     end_reason = models.CharField(

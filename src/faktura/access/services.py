@@ -246,9 +246,7 @@ def lift(*, block_id: int, actor: Actor, why: str) -> AccessBlock:
     return row
 
 
-def override(
-    *, customer_id: int, until: dt.date | None, why: str, actor: Actor
-) -> AccessOverride:
+def override(*, customer_id: int, until: dt.date | None, why: str, actor: Actor) -> AccessOverride:
     """Let a customer in despite its blocks until ``until`` (inclusive) or until revoked.
 
     The blocks stay; when the override ends they count again. A newer override replaces
@@ -343,12 +341,8 @@ def claims_paid(customer_id: int, *, actor: Actor) -> list[AccessBlock]:
         return []
     from faktura.payments.selectors import open_amounts
 
-    active = list(
-        selectors.active_blocks(customer_id).select_for_update().order_by("pk")
-    )
-    claims = {
-        row.pk: list(row.invoices.values_list("pk", flat=True)) for row in active
-    }
+    active = list(selectors.active_blocks(customer_id).select_for_update().order_by("pk"))
+    claims = {row.pk: list(row.invoices.values_list("pk", flat=True)) for row in active}
     open_ = open_amounts(sorted({i for ids in claims.values() for i in ids}))
     ended = [row for row in active if claims[row.pk] and all(open_[i] <= 0 for i in claims[row.pk])]
     if not ended:

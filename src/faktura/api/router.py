@@ -7,6 +7,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
+from faktura.api import access as access_api
 from faktura.api import (
     balance,
     billing_runs,
@@ -26,7 +27,6 @@ from faktura.api import (
     subscriptions,
     tax_rates,
 )
-from faktura.api import access as access_api
 from faktura.api import collection as collection_api
 from faktura.api import payments as payments_api
 from faktura.api.fields import ApiParser
