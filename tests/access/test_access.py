@@ -316,3 +316,16 @@ def test_a_failing_listener_rolls_the_block_back(business_customer, actor):
     finally:
         events.ACCESS_CHANGED.remove(broken)
     assert not AccessBlock.objects.exists()
+
+
+def test_credit_applied_and_a_small_write_off_lift_it_too(business_customer, actor):
+    invoice = paid_and_returned(business_customer, actor)
+    pay(actor, "118.50", business_customer)  # unallocated: the customer's credit
+    payments.apply_credit(customer_id=business_customer.pk, invoice_id=invoice.pk, actor=actor)
+    assert (open_amount(invoice), selectors.status(business_customer.pk)) == (
+        Decimal("0.50"),
+        "blocked",
+    )
+    payments.write_off(invoice_id=invoice.pk, amount="0.50", reason="Rundung", actor=actor)
+    assert selectors.status(business_customer.pk) == "active"
+    assert audit_actions(business_customer)[-2:] == ["invoice.written_off", "access.claims_paid"]
