@@ -253,6 +253,7 @@ def order_via_system(world: dict[str, int]) -> int:
 
 
 def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
+    from faktura.access import services as access
     from faktura.api import keys
     from faktura.banking import services as banking
     from faktura.catalog import services as catalog
@@ -344,6 +345,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "subscription.manage": lambda a: subscriptions.create_subscription(
             actor=a, customer_id=world["customer"], plan_id=missing
         ),
+        "access.manage": lambda a: access.lift(block_id=missing, actor=a, why="x"),
     }
 
 

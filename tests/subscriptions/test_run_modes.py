@@ -35,13 +35,13 @@ def test_review_window_keeps_drafts_until_it_ends(company, business_customer, co
     run = bill(D(2027, 1, 1))
     assert (run.invoices_made, run.invoices_finalized) == (2, 1)
     waiting = Invoice.objects.get(customer=business_customer)
-    assert waiting.status == "draft" and waiting.number is None
+    assert (waiting.status, waiting.number) == ("draft", None)
     assert Invoice.objects.get(customer=consumer).status == "finalized"  # its own window: 0
     assert bill(D(2027, 1, 3)).invoices_finalized == 0  # two days: still in review
     run = bill(D(2027, 1, 4))
-    assert run.invoices_finalized == 1 and run.invoices_made == 0
+    assert (run.invoices_finalized, run.invoices_made) == (1, 0)
     waiting.refresh_from_db()
-    assert waiting.status == "finalized" and waiting.issue_date == D(2027, 1, 4)
+    assert (waiting.status, waiting.issue_date) == ("finalized", D(2027, 1, 4))
     assert waiting.grand_total == Decimal("35.70")
 
 
@@ -70,7 +70,8 @@ def test_a_run_in_the_workers_is_finished_by_its_last_chunk(
     tasks = list(
         DBTaskResult.objects.filter(task_path__endswith="bill_customers").order_by("enqueued_at")
     )
-    assert len(tasks) == 2 and all(t.priority > 0 for t in tasks)  # before document rendering
+    assert len(tasks) == 2
+    assert all(t.priority > 0 for t in tasks)  # billed before any document is rendered
     for number, task in enumerate(tasks):
         with clock.frozen(D(2027, 1, 1)):
             billing_run.bill_run_chunk(

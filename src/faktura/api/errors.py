@@ -129,6 +129,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 }
 
 # Codes of the money-in capability live beside their services; one list for the schema.
+from faktura.access.error_codes import ERROR_CODES as _ACCESS_CODES  # noqa: E402
 from faktura.banking.error_codes import ERROR_CODES as _BANKING_CODES  # noqa: E402
 from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # noqa: E402
 from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
@@ -140,6 +141,7 @@ ERROR_CODES.update(_COLLECTION_CODES)
 ERROR_CODES.update(_BANKING_CODES)
 ERROR_CODES.update(_PROVIDER_CODES)
 ERROR_CODES.update(_SUBSCRIPTION_CODES)
+ERROR_CODES.update(_ACCESS_CODES)
 
 # Codes of Django's field validators; the API names the field instead (invalid_email).
 _GENERIC_DJANGO_CODES = frozenset(

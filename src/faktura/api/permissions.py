@@ -65,6 +65,9 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     ),
     "POST /customers/{customer_id}/charges": "subscription.manage",
     "POST /billing-runs": "billing.run",
+    "POST /customers/{customer_id}/access/blocks": "access.manage",
+    "POST /customers/{customer_id}/access/override": "access.manage",
+    "POST /access-blocks/{block_id}/lift": "access.manage",
 }
 
 # Routes the gate leaves to the service, because the service's four-eyes answer comes first:

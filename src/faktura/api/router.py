@@ -7,6 +7,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
+from faktura.api import access as access_api
 from faktura.api import (
     balance,
     billing_runs,
@@ -98,3 +99,5 @@ api.add_router("/coupons", plans.coupons_router)
 api.add_router("/subscriptions", subscriptions.router)
 api.add_router("/customers", subscriptions.customers_router)
 api.add_router("/billing-runs", billing_runs.router)
+api.add_router("/customers", access_api.customers_router)
+api.add_router("/access-blocks", access_api.blocks_router)

@@ -590,6 +590,10 @@ def settle_direct_debit_batch(
                     "credit": item.amount - part,
                 },
             )
+        from faktura.access.services import claims_paid
+
+        for customer_id in sorted({item.customer_id for item in items}):
+            claims_paid(customer_id, actor=actor)
         batch.status = DirectDebitBatch.Status.SETTLED
         batch.settled_at = now
         batch.settled_by = actor.label

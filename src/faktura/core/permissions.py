@@ -101,6 +101,11 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Abonnements anlegen, ändern, pausieren, kündigen; Kurse buchen; Einmalbeträge",
     ),
+    # access
+    "access.manage": (
+        frozenset({ACCOUNTANT}),
+        "Zugang sperren, Sperre aufheben, Zugang trotz Sperre freigeben",
+    ),
 }
 
 OPERATIONS = tuple(MATRIX)
@@ -186,6 +191,13 @@ def markdown_table() -> str:
 # nobody (the rows are written by services only, or never deleted). Every registered
 # ModelAdmin (Django's own auth models aside) must have a row; a test checks it.
 ADMIN_RULES: dict[str, dict[str, str | None]] = {
+    "access.accessblock": {"add": None, "change": None, "delete": None},
+    "access.accessoverride": {"add": None, "change": None, "delete": None},
+    "access.accesssettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
     "api.apikey": {"add": "api_key.manage", "change": "api_key.manage", "delete": None},
     "api.idempotencyrecord": {"add": None, "change": None, "delete": None},
     "banking.bankstatement": {"add": None, "change": None, "delete": None},

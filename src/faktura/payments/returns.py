@@ -163,6 +163,15 @@ def _process(
             "source_reference": source_reference,
         },
     )
+    from faktura.access.services import block_for_return
+
+    block_for_return(
+        customer_id=customer_id,
+        kind=kind,
+        invoice_id=invoice_id,
+        reason_code=reason_code,
+        actor=actor,
+    )
     from faktura.payments.tasks import process_return_event
 
     process_return_event.enqueue(event.pk)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from faktura.access import services as access
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
@@ -313,6 +314,8 @@ def _allocate_locked(
                 "credit_after": credit_after,
             },
         )
+    # Every booking path allocates here (API, statement import, Stripe, manual requests).
+    access.claims_paid(customer_id, actor=actor)
     return created
 
 
@@ -483,6 +486,7 @@ def apply_credit(
                 "credit_after": credit - value,
             },
         )
+        access.claims_paid(customer_id, actor=actor)
     return created
 
 
@@ -540,6 +544,7 @@ def write_off(*, invoice_id: int, amount: object, reason: str, actor: Actor) -> 
                 "open_before": open_amount,
             },
         )
+        access.claims_paid(customer_id, actor=actor)
     return entry
 
 

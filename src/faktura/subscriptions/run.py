@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from faktura.access import selectors as access_selectors
 from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput
@@ -97,7 +98,8 @@ def customers_due(billing_date: dt.date, customer_ids: list[int] | None = None) 
         charges = charges.filter(customer_id__in=customer_ids)
     ids = set(subscriptions.values_list("customer_id", flat=True))
     ids |= set(charges.values_list("customer_id", flat=True))
-    return sorted(ids)
+    # Access policy "pause": a blocked customer's periods wait, billed once when unblocked.
+    return sorted(ids - access_selectors.billing_paused(ids, billing_date))
 
 
 def plan_customers(
