@@ -269,6 +269,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.subscriptions import notices
     from faktura.subscriptions import run as billing_run
     from faktura.subscriptions import services as subscriptions
+    from faktura.webhooks import services as webhooks
     from tests.invoicing.helpers import line
 
     missing = 999999
@@ -344,6 +345,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "subscription.manage": lambda a: subscriptions.create_subscription(
             actor=a, customer_id=world["customer"], plan_id=missing
         ),
+        "webhook.manage": lambda a: webhooks.redeliver(delivery_id=missing, actor=a),
     }
 
 

@@ -65,6 +65,10 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     ),
     "POST /customers/{customer_id}/charges": "subscription.manage",
     "POST /billing-runs": "billing.run",
+    "POST /webhook-endpoints": "webhook.manage",
+    "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",
+    "DELETE /webhook-endpoints/{endpoint_id}": "webhook.manage",
+    "POST /webhook-deliveries/{delivery_id}/redeliver": "webhook.manage",
 }
 
 # Routes the gate leaves to the service, because the service's four-eyes answer comes first:

@@ -44,6 +44,7 @@ from faktura.payments.returns import (
     record_chargeback,
     record_returned_debit,
 )
+from faktura.webhooks import services as webhooks
 
 __all__ = [
     "allocate_payment",
@@ -138,6 +139,7 @@ def _create_payment(
             "reference": payment.reference,
         },
     )
+    webhooks.emit("payment.received", webhooks.payment_data(payment), actor=actor)
     return payment
 
 
@@ -313,6 +315,7 @@ def _allocate_locked(
                 "credit_after": credit_after,
             },
         )
+    webhooks.emit_paid([invoice for invoice, _ in planned], open_amounts, actor=actor)
     return created
 
 
@@ -483,6 +486,7 @@ def apply_credit(
                 "credit_after": credit - value,
             },
         )
+        webhooks.emit_paid([invoice], {invoice.pk: open_amount}, actor=actor)
     return created
 
 
