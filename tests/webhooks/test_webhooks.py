@@ -13,6 +13,7 @@ import pytest
 from django.db import transaction
 
 from faktura.core import clock
+from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, PermissionRefused
 from faktura.core.models import AuditEntry
 from faktura.invoicing import services as invoicing
@@ -30,16 +31,12 @@ pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
+SYS = Actor.system("test")
 
 
 def _emit(event_type: str = "invoice.paid", data: dict | None = None) -> list[WebhookDelivery]:
     with transaction.atomic():
         return services.emit(event_type, data or {"id": 7, "number": "RE-2026-0007"}, actor=SYS)
-
-
-from faktura.core.actors import Actor  # noqa: E402
-
-SYS = Actor.system("test")
 
 
 def _signature_time(header: str) -> int:
@@ -163,10 +160,17 @@ def test_an_event_of_a_rolled_back_transaction_is_never_sent(receiver, admin):
     class Refused(Exception):
         pass
 
-    with pytest.raises(Refused), transaction.atomic():
-        services.emit("invoice.paid", {"id": 1}, actor=SYS)
-        assert WebhookDelivery.objects.count() == 1
-        raise Refused
+    written = []
+
+    def booking_that_fails() -> None:
+        with transaction.atomic():
+            services.emit("invoice.paid", {"id": 1}, actor=SYS)
+            written.append(WebhookDelivery.objects.count())
+            raise Refused
+
+    with pytest.raises(Refused):
+        booking_that_fails()
+    assert written == [1]
     assert WebhookDelivery.objects.count() == 0
     assert due_webhook_tasks() == []
     assert run_webhook_tasks() == 0

@@ -95,7 +95,7 @@ class AttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     fields = ["attempted_at", "status_code", "duration_ms", "error"]
-    readonly_fields = fields
+    readonly_fields = ("attempted_at", "status_code", "duration_ms", "error")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
