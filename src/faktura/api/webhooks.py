@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from faktura.api import presenters
@@ -195,7 +195,7 @@ def create_endpoint(request: HttpRequest, payload: EndpointIn) -> Any:
         events=payload.events,
         description=payload.description,
     )
-    return 201, {**_endpoint(endpoint), "secret": secret}
+    return Status(201, {**_endpoint(endpoint), "secret": secret})
 
 
 @endpoints_router.get("/{endpoint_id}", response={200: EndpointOut, **READ_ERRORS}, auth=read_auth)
@@ -262,4 +262,4 @@ def get_delivery(request: HttpRequest, delivery_id: int) -> Any:
 def redeliver(request: HttpRequest, delivery_id: int) -> Any:
     """Send it again now (admin), with the same event id and body; 409 while being sent."""
     services.redeliver(delivery_id=delivery_id, actor=actor_of(request))
-    return 202, _delivery_detail(delivery_id)
+    return Status(202, _delivery_detail(delivery_id))
