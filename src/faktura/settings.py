@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "faktura.scheduling",
     "faktura.subscriptions",
     "faktura.access",
+    "faktura.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,10 @@ FAKTURA_WORKER_MAX_CLAIMS = int(os.environ.get("FAKTURA_WORKER_MAX_CLAIMS", "5")
 FAKTURA_MAINTENANCE_SECONDS = float(os.environ.get("FAKTURA_MAINTENANCE_SECONDS", "10"))
 FAKTURA_SWEEP_AFTER_MINUTES = float(os.environ.get("FAKTURA_SWEEP_AFTER_MINUTES", "5"))
 FAKTURA_STUCK_AFTER_MINUTES = float(os.environ.get("FAKTURA_STUCK_AFTER_MINUTES", "15"))
+
+# Outgoing webhooks go over https; plain http only to localhost and only when this is set
+# (a receiver on the same machine, tests, development).
+FAKTURA_WEBHOOKS_ALLOW_HTTP = os.environ.get("FAKTURA_WEBHOOKS_ALLOW_HTTP", "") in ("1", "true")
 
 LOGGING = {
     "version": 1,

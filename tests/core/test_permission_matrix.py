@@ -270,6 +270,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.subscriptions import notices
     from faktura.subscriptions import run as billing_run
     from faktura.subscriptions import services as subscriptions
+    from faktura.webhooks import services as webhooks
     from tests.invoicing.helpers import line
 
     missing = 999999
@@ -346,6 +347,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
             actor=a, customer_id=world["customer"], plan_id=missing
         ),
         "access.manage": lambda a: access.lift(block_id=missing, actor=a, why="x"),
+        "webhook.manage": lambda a: webhooks.redeliver(delivery_id=missing, actor=a),
     }
 
 

@@ -23,7 +23,7 @@ from tests.scheduling.testjobs import calls, daily
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-NAMES = ["outbox-sweep", "document-sweep", "worker-cleanup", "billing-run",
+NAMES = ["outbox-sweep", "webhook-sweep", "document-sweep", "worker-cleanup", "billing-run",
          "subscription-notices", "direct-debit-batches", "mandate-expiry",
          "idempotency-purge", "job-run-purge"]  # fmt: skip
 
@@ -41,6 +41,7 @@ def test_every_declared_job_is_in_the_one_registry():
     assert [job.name for job in jobs.declared()] == NAMES
     assert {job.name: job.schedule for job in jobs.declared()} == {
         "outbox-sweep": "* * * * *",
+        "webhook-sweep": "* * * * *",
         "document-sweep": "* * * * *",
         "worker-cleanup": "17 * * * *",
         "billing-run": "0 6 * * *",

@@ -135,6 +135,7 @@ from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # n
 from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
 from faktura.payments.providers.error_codes import ERROR_CODES as _PROVIDER_CODES  # noqa: E402
 from faktura.subscriptions.error_codes import ERROR_CODES as _SUBSCRIPTION_CODES  # noqa: E402
+from faktura.webhooks.error_codes import ERROR_CODES as _WEBHOOK_CODES  # noqa: E402
 
 ERROR_CODES.update(_PAYMENT_CODES)
 ERROR_CODES.update(_COLLECTION_CODES)
@@ -142,6 +143,7 @@ ERROR_CODES.update(_BANKING_CODES)
 ERROR_CODES.update(_PROVIDER_CODES)
 ERROR_CODES.update(_SUBSCRIPTION_CODES)
 ERROR_CODES.update(_ACCESS_CODES)
+ERROR_CODES.update(_WEBHOOK_CODES)
 
 # Codes of Django's field validators; the API names the field instead (invalid_email).
 _GENERIC_DJANGO_CODES = frozenset(

@@ -68,6 +68,10 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /customers/{customer_id}/access/blocks": "access.manage",
     "POST /customers/{customer_id}/access/override": "access.manage",
     "POST /access-blocks/{block_id}/lift": "access.manage",
+    "POST /webhook-endpoints": "webhook.manage",
+    "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",
+    "DELETE /webhook-endpoints/{endpoint_id}": "webhook.manage",
+    "POST /webhook-deliveries/{delivery_id}/redeliver": "webhook.manage",
 }
 
 # Routes the gate leaves to the service, because the service's four-eyes answer comes first:

@@ -29,6 +29,7 @@ from faktura.api import (
 )
 from faktura.api import collection as collection_api
 from faktura.api import payments as payments_api
+from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
 
 DESCRIPTION = """\
@@ -101,3 +102,5 @@ api.add_router("/customers", subscriptions.customers_router)
 api.add_router("/billing-runs", billing_runs.router)
 api.add_router("/customers", access_api.customers_router)
 api.add_router("/access-blocks", access_api.blocks_router)
+api.add_router("/webhook-endpoints", webhooks_api.endpoints_router)
+api.add_router("/webhook-deliveries", webhooks_api.deliveries_router)

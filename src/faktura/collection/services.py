@@ -22,9 +22,11 @@ from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.models import Company
 from faktura.core.money import ZERO
 from faktura.customers.models import Customer
+from faktura.invoicing.models import Invoice
 from faktura.payments import locks
 from faktura.payments import selectors as payment_selectors
 from faktura.payments.models import Allocation, Payment
+from faktura.webhooks import services as webhooks
 
 DIRECT_DEBIT = Customer.PaymentMethod.DIRECT_DEBIT
 TRANSFER = Customer.PaymentMethod.TRANSFER
@@ -599,4 +601,13 @@ def settle_direct_debit_batch(
         batch.settled_by = actor.label
         batch.save(update_fields=["status", "settled_at", "settled_by"])
         _batch_audit(batch, actor, "settled", count=len(items))
+        webhooks.emit_many(
+            [("payment.received", webhooks.payment_data(item.payment)) for item in items],
+            actor=actor,
+        )
+        webhooks.emit_paid(
+            list(Invoice.objects.filter(pk__in=[i.invoice_id for i in items if i.allocation])),
+            open_amounts,
+            actor=actor,
+        )
     return batch

@@ -42,6 +42,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    "webhook.manage": (
+        frozenset({ADMIN}),
+        "Webhook-Endpunkte anlegen und ändern, Webhooks erneut zustellen",
+    ),
     # subscriptions
     "billing.run": (frozenset({ACCOUNTANT}), "Abrechnungslauf starten"),
     "billing.notices": (
@@ -233,6 +237,8 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     },
     "invoicing.invoice": {"add": None, "change": None, "delete": "invoice.discard"},
     "notifications.outboxmessage": {"add": None, "change": None, "delete": None},
+    "webhooks.webhookendpoint": {"add": "webhook.manage", "change": None, "delete": None},
+    "webhooks.webhookdelivery": {"add": None, "change": None, "delete": None},
     "payments.payment": {"add": None, "change": None, "delete": None},
     "payments.writeoff": {"add": None, "change": None, "delete": None},
     "payments.paymentrequest": {"add": None, "change": None, "delete": None},
@@ -274,6 +280,8 @@ ADMIN_ACTIONS: dict[str, str] = {
     "discard": "invoice.discard",
     "resend": "invoice.send",
     "revoke": "api_key.manage",
+    "redeliver": "webhook.manage",
+    "deactivate_endpoints": "webhook.manage",
 }
 
 

@@ -486,8 +486,10 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
         original=original.number if original else None,
     )
     from faktura.documents.tasks import process_finalized_document
+    from faktura.webhooks.services import emit, invoice_data
 
     process_finalized_document.enqueue(invoice.pk)
+    emit("invoice.finalized", invoice_data(invoice), actor=actor)
     return invoice
 
 
@@ -925,8 +927,13 @@ def finalize_invoices(
             StockMovement.objects.bulk_create([movement for _owner, movement in movements])
         audit.record_many(actor=actor, entries=entries)
         from faktura.documents.tasks import process_finalized_documents
+        from faktura.webhooks.services import emit_many, invoice_data
 
         process_finalized_documents.enqueue([invoice.pk for invoice in invoices])
+        # One query when no endpoint is active; else one insert for the whole chunk.
+        emit_many(
+            [("invoice.finalized", invoice_data(invoice)) for invoice in invoices], actor=actor
+        )
     return invoices
 
 

@@ -27,7 +27,7 @@ from django.db import transaction
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
-from faktura.core.money import ZERO, parse_amount
+from faktura.core.money import ZERO, format_amount, parse_amount
 from faktura.invoicing.models import Invoice
 from faktura.payments import locks, selectors
 from faktura.payments.models import (
@@ -173,8 +173,26 @@ def _process(
         actor=actor,
     )
     from faktura.payments.tasks import process_return_event
+    from faktura.webhooks.services import emit
 
     process_return_event.enqueue(event.pk)
+    emit(
+        "payment.returned",
+        {
+            "id": event.pk,
+            "object": kind,
+            "customer": customer_id,
+            "invoice": invoice_id,
+            "payment": payment.pk if payment else None,
+            "amount": format_amount(amount),
+            "fee": format_amount(fee_amount),
+            "currency": "EUR",
+            "reason_code": reason_code,
+            "consequence": consequence,
+            "booking_date": event.booking_date,
+        },
+        actor=actor,
+    )
     return event
 
 

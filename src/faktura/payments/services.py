@@ -45,6 +45,7 @@ from faktura.payments.returns import (
     record_chargeback,
     record_returned_debit,
 )
+from faktura.webhooks import services as webhooks
 
 __all__ = [
     "allocate_payment",
@@ -139,6 +140,7 @@ def _create_payment(
             "reference": payment.reference,
         },
     )
+    webhooks.emit("payment.received", webhooks.payment_data(payment), actor=actor)
     return payment
 
 
@@ -316,6 +318,7 @@ def _allocate_locked(
         )
     # Every booking path allocates here (API, statement import, Stripe, manual requests).
     access.claims_paid(customer_id, actor=actor)
+    webhooks.emit_paid([invoice for invoice, _ in planned], open_amounts, actor=actor)
     return created
 
 
@@ -487,6 +490,7 @@ def apply_credit(
             },
         )
         access.claims_paid(customer_id, actor=actor)
+        webhooks.emit_paid([invoice], {invoice.pk: open_amount}, actor=actor)
     return created
 
 

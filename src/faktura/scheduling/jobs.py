@@ -39,6 +39,17 @@ JOBS: tuple[Job, ...] = (
         retry_delay=1 * M,
     ),
     Job(
+        name="webhook-sweep",
+        schedule="* * * * *",
+        target="faktura.scheduling.jobs.sweep_webhooks",
+        description=(
+            "Release the webhook deliveries of dead senders and queue a send task for every "
+            "due delivery (first attempt or retry) that no task will send"
+        ),
+        lease=5 * M,
+        retry_delay=1 * M,
+    ),
+    Job(
         name="document-sweep",
         schedule="* * * * *",
         target="faktura.scheduling.jobs.sweep_documents",
@@ -123,6 +134,12 @@ def sweep_outbox(occurrence: Occurrence) -> dict[str, int]:
     from faktura.notifications.services import resume_outbox
 
     return resume_outbox()
+
+
+def sweep_webhooks(occurrence: Occurrence) -> dict[str, int]:
+    from faktura.webhooks.services import resume_deliveries
+
+    return resume_deliveries()
 
 
 def sweep_documents(occurrence: Occurrence) -> dict[str, int]:

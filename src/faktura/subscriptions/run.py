@@ -274,7 +274,7 @@ def bill_chunk(
         _mark_charges(charges, billed_charges, actor=actor)
         for discount_id, uses in discount_uses.items():
             Discount.objects.filter(pk=discount_id).update(periods_used=F("periods_used") + uses)
-        _advance(plans, refused_customers, billing_date=billing_date)
+        _advance(plans, refused_customers, billing_date=billing_date, actor=actor)
         for customer_id, error in refused_customers.items():
             result.issues.append(_issue(run, customer_id, plans, billing_date, error, now))
         BillingIssue.objects.bulk_create(result.issues)
@@ -401,7 +401,11 @@ def _mark_charges(
 
 
 def _advance(
-    plans: list[CustomerPlan], refused: dict[int, InvalidInput], *, billing_date: dt.date
+    plans: list[CustomerPlan],
+    refused: dict[int, InvalidInput],
+    *,
+    billing_date: dt.date,
+    actor: Actor,
 ) -> None:
     """Write back each billed subscription's plan, anchor, next period and status."""
     changed = []
@@ -431,6 +435,15 @@ def _advance(
             changed.append(subscription)
     if not changed:
         return
+    ended = [
+        s
+        for s in changed
+        if s.status == Subscription.Status.ENDED and before[s.pk][1] != Subscription.Status.ENDED
+    ]
+    if ended:
+        from faktura.webhooks.services import emit_many, subscription_data
+
+        emit_many([("subscription.ended", subscription_data(s)) for s in ended], actor=actor)
     plans_by_id = billing.load_plans({s.plan_id for s in changed if s.plan_id})
     for subscription in changed:
         subscription.next_billing_on = billing.next_billing_on(subscription, plans_by_id)
@@ -523,17 +536,31 @@ def release_discarded_draft(invoice: Invoice) -> None:
     bulk.update_fields(subscriptions, ["next_period_index", "status", "next_billing_on"])
 
 
-def end_finished_contracts(day: dt.date) -> int:
+def end_finished_contracts(day: dt.date, *, actor: Actor) -> int:
     """Mark ended the cancelled subscriptions past their end with nothing left to bill.
 
     The run bills their last period; nothing loads them again afterwards, so their status
     is moved on here (an ended subscription is never billed again).
     """
-    return Subscription.objects.filter(
-        status=Subscription.Status.CANCELLING,
-        ends_on__lt=day,
-        next_billing_on__isnull=True,
-    ).update(status=Subscription.Status.ENDED)
+    from faktura.webhooks.services import emit_many, subscription_data
+
+    with transaction.atomic():
+        ending = list(
+            Subscription.objects.select_for_update().filter(
+                status=Subscription.Status.CANCELLING,
+                ends_on__lt=day,
+                next_billing_on__isnull=True,
+            )
+        )
+        if not ending:
+            return 0
+        Subscription.objects.filter(pk__in=[s.pk for s in ending]).update(
+            status=Subscription.Status.ENDED
+        )
+        for subscription in ending:
+            subscription.status = Subscription.Status.ENDED
+        emit_many([("subscription.ended", subscription_data(s)) for s in ending], actor=actor)
+    return len(ending)
 
 
 def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | None = None) -> int:
@@ -655,7 +682,7 @@ def run_billing(
             data={"billing_date": billing_date.isoformat()},
         )
     try:
-        end_finished_contracts(billing_date)
+        end_finished_contracts(billing_date, actor=actor)
         finalize_reviewed(billing_date=billing_date, actor=actor, run=run)
         ids = customers_due(billing_date, customer_ids)
         chunks = list(_chunks(ids, chunk_customers()))

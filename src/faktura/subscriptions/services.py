@@ -245,6 +245,13 @@ def _record(subscription: Subscription, actor: Actor, action: str, **data: objec
     )
 
 
+def _emit(event_type: str, subscription: Subscription, actor: Actor, **extra: object) -> None:
+    """Tell the customer's product (outgoing webhook), inside the caller's transaction."""
+    from faktura.webhooks.services import emit, subscription_data
+
+    emit(event_type, {**subscription_data(subscription), **extra}, actor=actor)
+
+
 def _record_company(
     actor: Actor, action: str, object_type: str, object_id: object, **data: object
 ) -> None:
@@ -735,6 +742,7 @@ def create_subscription(
         )
         if coupon_code:
             _apply_coupon_locked(subscription, coupon_code, actor, today)
+        _emit("subscription.created", subscription, actor)
     return subscription
 
 
@@ -829,6 +837,7 @@ def book_course(
             instalments=len(instalments) or 1,
             payment_method=payment_method,
         )
+        _emit("subscription.created", booking, actor)
     return booking
 
 
@@ -1179,6 +1188,7 @@ def change_subscription(
             total=planned.quote.total,
             credit_note=credit_note.number if credit_note else None,
         )
+        _emit("subscription.updated", subscription, actor, applies_on=planned.quote.applies_on)
     return planned.quote
 
 
@@ -1221,6 +1231,7 @@ def pause_subscription(*, actor: Actor, subscription_id: int, on: object = None)
         _keep_next_billing(subscription)
         subscription.save()
         _record(subscription, actor, "subscription.paused", paused_from=paused_from)
+        _emit("subscription.updated", subscription, actor)
     return subscription
 
 
@@ -1264,6 +1275,7 @@ def resume_subscription(*, actor: Actor, subscription_id: int, on: object = None
             paused_from=paused_from,
             billing_anchor=subscription.billing_anchor,
         )
+        _emit("subscription.updated", subscription, actor)
     return subscription
 
 
@@ -1378,6 +1390,7 @@ def cancel_subscription(
             earliest_end=earliest,
             credits=[c.pk for c in credits],
         )
+        _emit("subscription.cancelled", subscription, actor, notice_received_on=received)
     return subscription
 
 
@@ -1418,6 +1431,9 @@ def terminate_subscription(
             reason=text,
             credits=[c.pk for c in credits],
         )
+        _emit("subscription.cancelled", subscription, actor)
+        if subscription.status == Subscription.Status.ENDED:
+            _emit("subscription.ended", subscription, actor)
     return subscription
 
 
