@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "faktura.api",
     "faktura.scheduling",
     "faktura.subscriptions",
+    "faktura.dunning",
 ]
 
 MIDDLEWARE = [

@@ -131,6 +131,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 # Codes of the money-in capability live beside their services; one list for the schema.
 from faktura.banking.error_codes import ERROR_CODES as _BANKING_CODES  # noqa: E402
 from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # noqa: E402
+from faktura.dunning.error_codes import ERROR_CODES as _DUNNING_CODES  # noqa: E402
 from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
 from faktura.payments.providers.error_codes import ERROR_CODES as _PROVIDER_CODES  # noqa: E402
 from faktura.subscriptions.error_codes import ERROR_CODES as _SUBSCRIPTION_CODES  # noqa: E402
@@ -138,6 +139,7 @@ from faktura.subscriptions.error_codes import ERROR_CODES as _SUBSCRIPTION_CODES
 ERROR_CODES.update(_PAYMENT_CODES)
 ERROR_CODES.update(_COLLECTION_CODES)
 ERROR_CODES.update(_BANKING_CODES)
+ERROR_CODES.update(_DUNNING_CODES)
 ERROR_CODES.update(_PROVIDER_CODES)
 ERROR_CODES.update(_SUBSCRIPTION_CODES)
 

@@ -101,6 +101,13 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Abonnements anlegen, ändern, pausieren, kündigen; Kurse buchen; Einmalbeträge",
     ),
+    # dunning
+    "dunning.run": (frozenset({ACCOUNTANT}), "Mahnlauf starten"),
+    "dunning.approve": (
+        frozenset({ACCOUNTANT, APPROVER}),
+        "Mahnvorschlag freigeben (versenden) oder verwerfen",
+    ),
+    "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
 }
 
 OPERATIONS = tuple(MATRIX)

@@ -26,6 +26,7 @@ class OutboxMessage(models.Model):
         TRIAL_ENDING = "trial_ending", _("Testphase endet")
         RENEWAL_UPCOMING = "renewal_upcoming", _("Verlängerung steht bevor")
         PRICE_CHANGE = "price_change", _("Preisänderung")
+        DUNNING_NOTICE = "dunning_notice", _("Zahlungserinnerung / Mahnung")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")
