@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 from decimal import Decimal
 
 from hypothesis import given
@@ -57,7 +58,8 @@ def test_consumer_rate_is_base_plus_five_and_unchanged_into_2026():
 
 def test_default_begins_the_day_after_the_due_date():
     assert default_begins(D(2026, 10, 1)) == D(2026, 10, 2)
-    assert surcharge(consumer=True) == 5 and surcharge(consumer=False) == 9
+    assert surcharge(consumer=True) == 5
+    assert surcharge(consumer=False) == 9
 
 
 def test_nothing_for_an_empty_span_or_no_principal():
@@ -94,11 +96,13 @@ def test_periods_cover_every_day_once_and_each_is_rounded(principal, start, days
     periods = interest_periods(
         principal=principal, start=start, end=end, consumer=consumer, rates=RATES
     )
-    assert periods[0].start == start and periods[-1].end == end
+    assert periods[0].start == start
+    assert periods[-1].end == end
     assert sum(p.days for p in periods) == days
-    for before, after in zip(periods, periods[1:], strict=False):
+    for before, after in itertools.pairwise(periods):
         assert after.start == before.end + dt.timedelta(days=1)
-        assert after.start.month in (1, 7) and after.start.day == 1
+        assert after.start.month in (1, 7)
+        assert after.start.day == 1
     for p in periods:
         assert p.rate == rate_on(p.start, RATES) + (5 if consumer else 9)
         assert p.amount == round_money(principal * p.rate * p.days / Decimal(36500))

@@ -240,13 +240,15 @@ def test_review_required_leaves_proposals_until_approved(business_customer, appr
     result = run(D(2026, 10, 8))
     assert (result.notices_sent, result.notices_proposed) == (0, 1)
     (notice,) = notices(business_customer)
-    assert notice.status == "proposed" and mails(business_customer) == []
+    assert notice.status == "proposed"
+    assert mails(business_customer) == []
     run(D(2026, 10, 30))  # waiting: no second proposal, no next level
     assert len(notices(business_customer)) == 1
     with clock.frozen(D(2026, 11, 2)):
         services.approve_notice(notice_id=notice.pk, actor=approver)
     notice.refresh_from_db()
-    assert notice.status == "sent" and len(mails(business_customer)) == 1
+    assert notice.status == "sent"
+    assert len(mails(business_customer)) == 1
     # The next level counts from the day it was sent (2.11. + 14).
     run(D(2026, 11, 15))
     assert len(notices(business_customer)) == 1

@@ -14,14 +14,14 @@ notice once; the flat fee per invoice once; interest per invoice and first day o
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-_MONEY = {"max_digits": 14, "decimal_places": 2}
+_MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 MAX_LEVEL = 4
 
 

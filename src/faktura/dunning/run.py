@@ -353,12 +353,12 @@ def _make_notices(
     ).values_list("pk", "amount", "notice__items__invoice_id"):
         notice_fees.setdefault(fee_id, (amount, set()))[1].add(invoice_id)
     return_fees: dict[int, list[FeeItem]] = defaultdict(list)
-    for item in (
+    for fee_item in (
         FeeItem.objects.filter(customer_id__in=customer_ids, state=FeeItem.State.OPEN)
         .select_related("invoice")
         .order_by("pk")
     ):
-        return_fees[item.customer_id].append(item)
+        return_fees[fee_item.customer_id].append(fee_item)
     # Return costs go on the customer's highest notice of the day, once.
     highest: dict[int, _Group] = {}
     for group in groups:
@@ -408,12 +408,12 @@ def _make_notices(
                     consumer=consumer,
                     rates=context.rates,
                 ):
-                    fee = _fee(
+                    charge = _fee(
                         customer, row["pk"], level, DunningFee.Kind.INTEREST, period.amount, now
                     )
-                    fee.period_start, fee.period_end = period.start, period.end
-                    fee.principal, fee.rate = period.principal, period.rate
-                    fees.append(fee)
+                    charge.period_start, charge.period_end = period.start, period.end
+                    charge.principal, charge.rate = period.principal, period.rate
+                    fees.append(charge)
                     item.interest += period.amount
                     result.interest_periods += 1
             interest_total += item.interest
@@ -421,10 +421,10 @@ def _make_notices(
             items.append(item)
         group_ids = {row["pk"] for row in group.invoices}
         fees_total += sum((amount for amount, ids in notice_fees.values() if ids & group_ids), ZERO)
-        fee = level.fee_for(consumer=consumer)
-        if fee > 0:
-            fees.append(_fee(customer, None, level, DunningFee.Kind.FEE, fee, now))
-            fees_total += fee
+        level_fee = level.fee_for(consumer=consumer)
+        if level_fee > 0:
+            fees.append(_fee(customer, None, level, DunningFee.Kind.FEE, level_fee, now))
+            fees_total += level_fee
             result.fees += 1
         returns = return_fees[customer.pk] if highest[customer.pk] is group else []
         return_total = sum((f.amount for f in returns), ZERO)
@@ -482,10 +482,10 @@ def _make_notices(
     all_items: list[DunningNoticeItem] = []
     all_fees: list[DunningFee] = []
     for notice, items, fees in zip(notices, items_of, fees_of, strict=True):
-        for item in items:
-            item.notice = notice
-        for fee in fees:
-            fee.notice = notice
+        for notice_item in items:
+            notice_item.notice = notice
+        for notice_fee in fees:
+            notice_fee.notice = notice
         all_items += items
         all_fees += fees
     DunningNoticeItem.objects.bulk_create(all_items)
@@ -630,7 +630,7 @@ def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context
     items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
     preview = [n for n in notices if hasattr(n, "preview_items")]
     for notice in preview:
-        items[notice.pk] = notice.preview_items  # type: ignore[attr-defined]
+        items[notice.pk] = notice.preview_items
     missing = [n.pk for n in notices if n.pk not in items]
     for item in DunningNoticeItem.objects.filter(notice_id__in=missing).order_by("due_date", "pk"):
         items[item.notice_id].append(item)

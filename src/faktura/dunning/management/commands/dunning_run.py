@@ -84,7 +84,7 @@ class Command(BaseCommand):
             for notice in run.preview_notices:  # type: ignore[attr-defined]
                 self.stdout.write(
                     f"  {notice.customer.number} {notice.customer.name}: {notice.level_name}, "
-                    f"{len(notice.preview_items)} invoice(s), "  # type: ignore[attr-defined]
+                    f"{len(notice.preview_items)} invoice(s), "
                     f"{format_amount(notice.total)} EUR"
                     + (" (review)" if notice.status == "proposed" else "")
                 )
