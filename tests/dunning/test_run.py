@@ -270,3 +270,38 @@ def test_cancelled_proposal_is_proposed_again_without_its_fees(business_customer
     assert DunningFee.objects.filter(kind="flat_40").count() == 0
     run(D(2026, 12, 1))
     assert DunningNotice.objects.filter(level=1, status="proposed").count() == 1
+
+
+def test_command_dry_run_writes_nothing_then_the_run_sends(consumer, actor):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    overdue(consumer, actor, due=DUE)
+    out = StringIO()
+    call_command("dunning_run", "--date", "2026-10-08", "--dry-run", stdout=out)
+    assert "K00001 Max Mustermann: Zahlungserinnerung, 1 invoice(s), 100.00 EUR" in out.getvalue()
+    assert notices(consumer) == []
+    out = StringIO()
+    call_command("dunning_run", "--date", "2026-10-08", stdout=out)
+    assert "1 notice(s) sent, 0 for review" in out.getvalue()
+    assert len(notices(consumer)) == 1
+
+
+def test_staff_add_and_waive_a_fee_audited(consumer, actor):
+    from faktura.core.errors import StateConflict
+    from faktura.core.models import AuditEntry
+
+    fee = services.add_fee(
+        customer_id=consumer.pk, amount="5.00", reason="Adressermittlung", actor=actor
+    )
+    assert (fee.kind, fee.amount, fee.is_open) == ("fee", E("5.00"), True)
+    services.waive_fee(fee_id=fee.pk, reason="Kulanz", actor=actor)
+    fee.refresh_from_db()
+    assert (fee.is_open, fee.waived_by, fee.waived_reason) == (False, "user:anna", "Kulanz")
+    with pytest.raises(StateConflict):
+        services.waive_fee(fee_id=fee.pk, reason="nochmal", actor=actor)
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="dunning.fee").values_list("action", flat=True)
+    )
+    assert actions == ["dunning.fee_added", "dunning.fee_waived"]
