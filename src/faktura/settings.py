@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "faktura.subscriptions",
     "faktura.access",
     "faktura.webhooks",
+    "faktura.dunning",
 ]
 
 MIDDLEWARE = [

@@ -262,6 +262,8 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.core.models import Company
     from faktura.customers import services as customers
     from faktura.documents import services as documents
+    from faktura.dunning import run as dunning_run
+    from faktura.dunning import services as dunning
     from faktura.invoicing import services as invoicing
     from faktura.notifications import services as notifications
     from faktura.payments import refunds, returns
@@ -278,6 +280,9 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "billing.run": lambda a: billing_run.run_billing(billing_date=TODAY, actor=a),
         "billing.notices": lambda a: notices.send_notices(on=TODAY, actor=a),
         "billing.preview": lambda a: billing_run.preview_billing(billing_date=TODAY, actor=a),
+        "dunning.run": lambda a: dunning_run.run_dunning(on=TODAY, actor=a),
+        "dunning.approve": lambda a: dunning.approve_notice(notice_id=missing, actor=a),
+        "dunning.fee": lambda a: dunning.waive_fee(fee_id=missing, reason="Kulanz", actor=a),
         "invoice.create_draft": lambda a: sales.place_order(
             customer_id=world["customer"], actor=a, lines=[line()]
         ),

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NAMES = ["outbox-sweep", "webhook-sweep", "document-sweep", "worker-cleanup", "billing-run",
-         "subscription-notices", "direct-debit-batches", "mandate-expiry",
+         "dunning-run", "subscription-notices", "direct-debit-batches", "mandate-expiry",
          "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
@@ -45,12 +45,28 @@ def test_every_declared_job_is_in_the_one_registry():
         "document-sweep": "* * * * *",
         "worker-cleanup": "17 * * * *",
         "billing-run": "0 6 * * *",
+        "dunning-run": "30 6 * * *",
         "subscription-notices": "30 5 * * *",
         "direct-debit-batches": "0 7 * * 1-5",
         "mandate-expiry": "30 4 * * *",
         "idempotency-purge": "15 4 * * *",
         "job-run-purge": "45 4 * * *",
     }
+
+
+def test_the_dunning_job_runs_each_missed_day_once(consumer, actor):
+    from faktura.dunning.models import DunningNotice, DunningRun
+    from tests.dunning.helpers import overdue
+
+    overdue(consumer, actor, due=dt.date(2026, 11, 1))
+    tick(at(6, 6, 31))  # installed
+    tick(at(9, 6, 31))  # 7, 8, 9 November, each with its own date
+    assert sorted(DunningRun.objects.values_list("run_date", flat=True)) == [
+        dt.date(2026, 11, 7), dt.date(2026, 11, 8), dt.date(2026, 11, 9),
+    ]  # fmt: skip
+    assert list(DunningNotice.objects.values_list("level", "notice_date")) == [
+        (0, dt.date(2026, 11, 8))
+    ]
 
 
 def test_the_direct_debit_job_makes_the_file_for_the_next_business_day(business_customer, actor):

@@ -132,6 +132,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 from faktura.access.error_codes import ERROR_CODES as _ACCESS_CODES  # noqa: E402
 from faktura.banking.error_codes import ERROR_CODES as _BANKING_CODES  # noqa: E402
 from faktura.collection.error_codes import ERROR_CODES as _COLLECTION_CODES  # noqa: E402
+from faktura.dunning.error_codes import ERROR_CODES as _DUNNING_CODES  # noqa: E402
 from faktura.payments.error_codes import ERROR_CODES as _PAYMENT_CODES  # noqa: E402
 from faktura.payments.providers.error_codes import ERROR_CODES as _PROVIDER_CODES  # noqa: E402
 from faktura.subscriptions.error_codes import ERROR_CODES as _SUBSCRIPTION_CODES  # noqa: E402
@@ -140,6 +141,7 @@ from faktura.webhooks.error_codes import ERROR_CODES as _WEBHOOK_CODES  # noqa: 
 ERROR_CODES.update(_PAYMENT_CODES)
 ERROR_CODES.update(_COLLECTION_CODES)
 ERROR_CODES.update(_BANKING_CODES)
+ERROR_CODES.update(_DUNNING_CODES)
 ERROR_CODES.update(_PROVIDER_CODES)
 ERROR_CODES.update(_SUBSCRIPTION_CODES)
 ERROR_CODES.update(_ACCESS_CODES)

@@ -110,6 +110,13 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Zugang sperren, Sperre aufheben, Zugang trotz Sperre freigeben",
     ),
+    # dunning
+    "dunning.run": (frozenset({ACCOUNTANT}), "Mahnlauf starten"),
+    "dunning.approve": (
+        frozenset({ACCOUNTANT, APPROVER}),
+        "Mahnvorschlag freigeben (versenden) oder verwerfen",
+    ),
+    "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
 }
 
 OPERATIONS = tuple(MATRIX)

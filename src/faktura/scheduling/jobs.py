@@ -80,6 +80,19 @@ JOBS: tuple[Job, ...] = (
         lease=60 * M,
     ),
     Job(
+        name="dunning-run",
+        schedule="30 6 * * *",
+        target="faktura.scheduling.jobs.run_dunning",
+        description=(
+            "Send the payment reminders and dunning notices due by the day, once each, "
+            "with their fees and default interest; proposals needing review wait"
+        ),
+        # Each missed day is run with its own date; an invoice moves on one level per run
+        # and the levels' waiting times count from the last notice, so nothing doubles.
+        catch_up="each",
+        lease=60 * M,
+    ),
+    Job(
         name="subscription-notices",
         schedule="30 5 * * *",
         target="faktura.scheduling.jobs.send_subscription_notices",
@@ -179,6 +192,20 @@ def run_billing(occurrence: Occurrence) -> dict[str, Any]:
         "charges": run.charges_found,
         "invoices": run.invoices_made,
         "finalized": run.invoices_finalized,
+        "errors": run.errors,
+    }
+
+
+def run_dunning(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.dunning.run import run_dunning
+
+    run = run_dunning(on=occurrence.as_of, actor=_actor(occurrence))
+    return {
+        "run": run.pk,
+        "sent": run.notices_sent,
+        "proposed": run.notices_proposed,
+        "fees": run.fees_charged,
+        "interest_periods": run.interest_periods,
         "errors": run.errors,
     }
 

@@ -1,0 +1,18 @@
+"""The stable error codes the dunning services answer with.
+
+code → (HTTP status, when it happens); merged into ``faktura.api.errors.ERROR_CODES``.
+Imports nothing, so the API can import it.
+"""
+
+from __future__ import annotations
+
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "dunning_notice_not_found": (404, "No dunning notice with this id."),
+    "dunning_fee_not_found": (404, "No dunning fee with this id."),
+    "dunning_notice_not_proposed": (409, "The notice is not a proposal waiting for review."),
+    "dunning_fee_not_open": (409, "The fee is paid or waived already."),
+    "dunning_reason_required": (422, "Say why (reason)."),
+    "invalid_dunning_fee": (422, "A fee needs a customer, a positive amount and a reason."),
+    "no_dunning_policy": (422, "No dunning policy applies to the customer."),
+    "no_base_rate": (422, "No base rate is known for a day of the interest period."),
+}

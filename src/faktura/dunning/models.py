@@ -1,0 +1,385 @@
+"""Dunning (Mahnwesen): policies and their levels, the daily run, notices and their fees.
+
+Each overdue invoice has a ``DunningCase``: the level it reached, when, and whether it was
+handed to collection. A ``DunningNotice`` is one notice to one customer at one level; its
+``DunningNoticeItem`` rows hold the figures of each invoice on it. Fees, the EUR 40 flat
+fee and default interest are ``DunningFee`` rows: claims without VAT (damages are no
+taxable supply), open until paid or waived.
+
+The database keeps the run idempotent: a notice per customer, level and run date once
+(consolidated) or per invoice; an invoice on one active notice per level; a dunning fee per
+notice once; the flat fee per invoice once; interest per invoice and first day once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+_MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
+MAX_LEVEL = 4
+
+
+class BaseRate(models.Model):
+    """The base rate of § 247 BGB from a date on (data: a new value is a new migration)."""
+
+    valid_from = models.DateField(_("Gültig ab"), unique=True)
+    rate = models.DecimalField(_("Basiszinssatz (%)"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("Basiszinssatz")
+        verbose_name_plural = _("Basiszinssätze")
+        ordering: ClassVar = ["valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.valid_from}: {self.rate} %"
+
+
+class DunningPolicy(models.Model):
+    """How a group of customers is dunned: levels, fees, texts."""
+
+    name = models.CharField(_("Name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("Standard"), default=False)
+    customer_kinds = models.JSONField(
+        _("Für Kundenarten"),
+        default=list,
+        blank=True,
+        help_text=_("consumer, business, public_body; leer: nur per Kunde zugeordnet."),
+    )
+    one_notice_per_invoice = models.BooleanField(_("Eine Mahnung je Rechnung"), default=False)
+
+    class Meta:
+        verbose_name = _("Mahnrichtlinie")
+        verbose_name_plural = _("Mahnrichtlinien")
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_policy"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DunningLevel(models.Model):
+    """One step of a policy: 0 payment reminder, 1 first, 2 second, 3 third/final notice."""
+
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.CASCADE, related_name="levels")
+    number = models.PositiveSmallIntegerField(_("Stufe"), validators=[MaxValueValidator(MAX_LEVEL)])
+    name = models.CharField(_("Bezeichnung"), max_length=100)
+    days = models.PositiveSmallIntegerField(
+        _("Tage"),
+        help_text=_("Stufe 0: Tage nach Fälligkeit; sonst Tage nach der vorigen Stufe."),
+    )
+    fee_consumer = models.DecimalField(
+        _("Gebühr Verbraucher"),
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(0)],
+        **_MONEY,
+    )
+    fee_business = models.DecimalField(
+        _("Gebühr Unternehmen"),
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(0)],
+        **_MONEY,
+    )
+    flat_fee = models.BooleanField(
+        _("Pauschale 40 EUR (§ 288 Abs. 5 BGB)"),
+        default=False,
+        help_text=_("Einmal je Forderung, nur gegenüber Nicht-Verbrauchern."),
+    )
+    interest = models.BooleanField(_("Verzugszinsen"), default=False)
+    minimum_open_amount = models.DecimalField(
+        _("Mindestbetrag offen"), default=Decimal("5.00"), **_MONEY
+    )
+    review_required = models.BooleanField(_("Prüfung vor Versand"), default=False)
+    # What the customer's product is told when a notice of this level is sent (access app);
+    # the block ends by itself when the dunned invoices are paid.
+    access_effect = models.CharField(
+        _("Zugang ab dieser Stufe"),
+        max_length=10,
+        choices=[("", _("unverändert")), ("restrict", _("einschränken")), ("block", _("sperren"))],
+        blank=True,
+        default="",
+    )
+    deadline_days = models.PositiveSmallIntegerField(_("Frist (Tage)"), default=10)
+    subject_de = models.CharField(_("Betreff (de)"), max_length=200)
+    text_de = models.TextField(_("Text (de)"))
+    subject_en = models.CharField(_("Betreff (en)"), max_length=200)
+    text_en = models.TextField(_("Text (en)"))
+
+    class Meta:
+        verbose_name = _("Mahnstufe")
+        verbose_name_plural = _("Mahnstufen")
+        ordering: ClassVar = ["policy", "number"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["policy", "number"], name="one_level_number_per_policy")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.number} {self.name}"
+
+    def fee_for(self, *, consumer: bool) -> Decimal:
+        return self.fee_consumer if consumer else self.fee_business
+
+    def texts(self, language: str) -> tuple[str, str]:
+        if language == "en":
+            return self.subject_en, self.text_en
+        return self.subject_de, self.text_de
+
+
+class CustomerDunning(models.Model):
+    """A customer's own dunning settings (the policy, when not the one of the kind)."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="dunning_profile"
+    )
+    policy = models.ForeignKey(
+        DunningPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("Mahnprofil des Kunden")
+        verbose_name_plural = _("Mahnprofile der Kunden")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.policy_id}"
+
+
+class DunningCase(models.Model):
+    """The dunning state of one invoice: the level it reached and since when."""
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="dunning_case"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    level = models.PositiveSmallIntegerField(_("Erreichte Stufe"))
+    level_reached_on = models.DateField(_("Stufe erreicht am"))
+    # The date the waiting time for the next level counts from: the day the last notice
+    # went out (a proposal waiting for review does not count).
+    last_notice_on = models.DateField(_("Letzte Mahnung am"), null=True, blank=True)
+    handed_to_collection = models.BooleanField(_("An Inkasso übergeben"), default=False)
+    handed_to_collection_on = models.DateField(_("Übergeben am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Mahnfall")
+        verbose_name_plural = _("Mahnfälle")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.level}"
+
+
+class DunningRun(models.Model):
+    """One dunning run for a date: what it found, proposed and sent."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("läuft")
+        FINISHED = "finished", _("abgeschlossen")
+        FAILED = "failed", _("abgebrochen")
+
+    run_date = models.DateField(_("Stichtag"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=150)
+    customers_checked = models.PositiveIntegerField(default=0)
+    invoices_overdue = models.PositiveIntegerField(default=0)
+    invoices_skipped = models.PositiveIntegerField(default=0)
+    notices_sent = models.PositiveIntegerField(default=0)
+    notices_proposed = models.PositiveIntegerField(default=0)
+    fees_charged = models.PositiveIntegerField(default=0)
+    interest_periods = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_messages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("Mahnlauf")
+        verbose_name_plural = _("Mahnläufe")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.run_date} ({self.get_status_display()})"
+
+
+class DunningNotice(models.Model):
+    """One notice (reminder or dunning letter) to a customer at one level."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Vorgeschlagen")
+        APPROVED = "approved", _("Freigegeben")
+        SENT = "sent", _("Versendet")
+        CANCELLED = "cancelled", _("Verworfen")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="dunning_notices"
+    )
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField(_("Stufe"))
+    level_name = models.CharField(_("Bezeichnung"), max_length=100)
+    run = models.ForeignKey(
+        DunningRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+    # The one invoice of a notice per invoice (policy.one_notice_per_invoice); else empty.
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    notice_date = models.DateField(_("Datum"))
+    deadline = models.DateField(_("Zahlungsfrist"))
+    language = models.CharField(_("Sprache"), max_length=5, default="de")
+    consumer = models.BooleanField(_("Verbraucher"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    principal_total = models.DecimalField(_("Offene Rechnungsbeträge"), **_MONEY)
+    fees_total = models.DecimalField(_("Mahngebühren"), **_MONEY)
+    interest_total = models.DecimalField(_("Verzugszinsen"), **_MONEY)
+    return_fees_total = models.DecimalField(_("Rücklastschriftkosten"), **_MONEY)
+    total = models.DecimalField(_("Gesamtbetrag"), **_MONEY)
+    return_fees = models.JSONField(
+        _("Rücklastschriftkosten (Posten)"), default=list, blank=True
+    )  # [{"fee_item": id, "invoice": number, "reason": …, "amount": "…"}]
+    message = models.ForeignKey(
+        "notifications.OutboxMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The letter (PDF) is archived by the letter work and linked here; the mail is sent
+    # without it until then.
+    document = models.ForeignKey(
+        "documents.ArchivedDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Mahnung")
+        verbose_name_plural = _("Mahnungen")
+        ordering: ClassVar = ["-notice_date", "-id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["customer", "level", "notice_date"],
+                condition=Q(invoice__isnull=True),
+                name="one_notice_per_customer_level_day",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "level", "notice_date", "invoice"],
+                condition=Q(invoice__isnull=False),
+                name="one_notice_per_invoice_level_day",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["status"], name="dunning_notice_status")]
+
+    def __str__(self) -> str:
+        return f"{self.level_name} {self.notice_date} ({self.customer_id})"
+
+
+class DunningNoticeItem(models.Model):
+    """One invoice on a notice with its figures on the notice date."""
+
+    notice = models.ForeignKey(DunningNotice, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    # False once the notice is cancelled: the invoice may get this level again.
+    active = models.BooleanField(default=True)
+    number = models.CharField(max_length=30)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    original_amount = models.DecimalField(**_MONEY)
+    paid_amount = models.DecimalField(**_MONEY)  # payments, credit notes, write-offs
+    open_amount = models.DecimalField(**_MONEY)
+    fees = models.DecimalField(default=Decimal("0.00"), **_MONEY)
+    interest = models.DecimalField(default=Decimal("0.00"), **_MONEY)
+
+    class Meta:
+        ordering: ClassVar = ["notice", "due_date", "pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["invoice", "level"],
+                condition=Q(active=True),
+                name="invoice_once_per_level",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.level})"
+
+
+class DunningFee(models.Model):
+    """A dunning fee, the EUR 40 flat fee or a period of default interest: a claim without
+    VAT, open until paid or waived."""
+
+    class Kind(models.TextChoices):
+        FEE = "fee", _("Mahngebühr")
+        FLAT_40 = "flat_40", _("Verzugspauschale 40 EUR")
+        INTEREST = "interest", _("Verzugszinsen")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="dunning_fees"
+    )
+    notice = models.ForeignKey(
+        DunningNotice, on_delete=models.PROTECT, null=True, blank=True, related_name="fees"
+    )
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("Betrag"), **_MONEY)
+    reason = models.CharField(_("Grund"), max_length=200, blank=True)
+    # Interest: the days (both included), the principal and the yearly rate in percent.
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    principal = models.DecimalField(null=True, blank=True, **_MONEY)
+    rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waived_by = models.CharField(max_length=150, blank=True)
+    waived_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Mahnkosten")
+        verbose_name_plural = _("Mahnkosten")
+        ordering: ClassVar = ["pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["notice"],
+                condition=Q(kind="fee", notice__isnull=False),
+                name="one_fee_per_notice",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(kind="flat_40"), name="one_flat_fee_per_invoice"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "period_start"],
+                condition=Q(kind="interest"),
+                name="interest_once_per_invoice_period",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["customer", "kind"], name="dunning_fee_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.paid_at is None and self.waived_at is None

@@ -1,0 +1,825 @@
+"""The daily dunning run: every overdue invoice moves on one level when its time has come.
+
+Candidates are the customers with finalized invoices past their due date. The run works
+through them in chunks; each chunk is one transaction that locks its customers (id order),
+reads the open amounts of all their overdue invoices in one aggregate query, decides per
+invoice whether the next level of the customer's policy is due, and writes the notices,
+their items, fees, interest periods, the invoices' cases and the outbox mails together.
+A run killed at any point leaves whole chunks or nothing.
+
+Idempotent and catch-up safe: a level is due when its days have passed since the due date
+(level 0) or since the last notice was sent; a run moves an invoice on one level at most,
+so a run after an outage sends the next notice once, not one for every missed day. The
+database refuses a second notice per customer, level and date, a second active notice of
+an invoice per level, a second fee per notice, a second flat fee per invoice and a second
+interest period with the same first day per invoice.
+
+Skipped: customers with a dunning block in force (until a date, or open-ended); disputed
+invoices (open ``payments.Dispute``); invoices with a direct debit still in its collection
+window (an item pending or submitted, or a debit date not yet come); cases handed to
+collection; invoices below the level's minimum open amount; credit notes (only invoices are
+dunned); invoices on a proposal still waiting for review.
+
+Known simplification: interest for the days since the last charged period is computed on
+the open amount on the run date; a partial payment in between lowers the interest for the
+whole stretch (in the debtor's favour), never raises it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.utils import formataddr
+from string import Template
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Sum
+
+from faktura.collection.calendar import on_or_after
+from faktura.collection.models import DirectDebitItem
+from faktura.core import audit, bulk, clock, permissions
+from faktura.core.actors import Actor
+from faktura.core.models import BankAccount, Company
+from faktura.core.money import ZERO, round_money
+from faktura.customers.models import Customer
+from faktura.dunning import interest as rules
+from faktura.dunning.models import (
+    BaseRate,
+    CustomerDunning,
+    DunningCase,
+    DunningFee,
+    DunningLevel,
+    DunningNotice,
+    DunningNoticeItem,
+    DunningPolicy,
+    DunningRun,
+)
+from faktura.invoicing.models import Invoice, Kind, Status
+from faktura.invoicing.selectors import with_open_amounts
+from faktura.notifications import services as outbox
+from faktura.notifications.models import OutboxMessage
+from faktura.payments import off_session
+from faktura.payments.models import Dispute, FeeItem, PaymentSettings
+from faktura.webhooks import services as webhooks
+
+CHUNK_CUSTOMERS = 500
+DIRECT_DEBIT = "direct_debit"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Context:
+    """What the whole run reads once: policies, levels, base rates, the sender."""
+
+    policies: dict[int, DunningPolicy]
+    levels: dict[int, dict[int, DunningLevel]]  # policy → number → level
+    by_kind: dict[str, int]
+    default: int | None
+    rates: list[tuple[dt.date, Decimal]]
+    pre_notification_days: int
+    company_name: str
+    from_email: str
+    reply_to: list[str]
+    bank: str
+
+    @classmethod
+    def load(cls) -> Context:
+        policies = {p.pk: p for p in DunningPolicy.objects.all()}
+        levels: dict[int, dict[int, DunningLevel]] = defaultdict(dict)
+        for level in DunningLevel.objects.all():
+            levels[level.policy_id][level.number] = level
+        by_kind: dict[str, int] = {}
+        default = None
+        for policy in sorted(policies.values(), key=lambda p: p.pk):
+            for kind in policy.customer_kinds or []:
+                by_kind.setdefault(kind, policy.pk)
+            if policy.is_default:
+                default = policy.pk
+        company = Company.objects.order_by("pk").first()
+        name = company.legal_name if company else ""
+        email = company.email if company else ""
+        account = BankAccount.objects.filter(is_default=True).order_by("pk").first()
+        bank = (
+            f"{account.account_holder}, IBAN {account.iban}, BIC {account.bic}" if account else ""
+        )
+        return cls(
+            policies=policies,
+            levels=dict(levels),
+            by_kind=by_kind,
+            default=default,
+            rates=list(BaseRate.objects.values_list("valid_from", "rate")),
+            pre_notification_days=PaymentSettings.load().pre_notification_days,
+            company_name=name,
+            from_email=formataddr((name, settings.DEFAULT_FROM_EMAIL)),
+            reply_to=[email] if email else [],
+            bank=bank,
+        )
+
+    def policy_for(self, customer: Customer, override: int | None) -> int | None:
+        if override is not None:
+            return override
+        return self.by_kind.get(customer.kind, self.default)
+
+
+@dataclass
+class ChunkResult:
+    customers: int = 0
+    overdue: int = 0
+    skipped: int = 0
+    sent: int = 0
+    proposed: int = 0
+    fees: int = 0
+    interest_periods: int = 0
+    notices: list[DunningNotice] = field(default_factory=list)
+
+
+def block_in_force(customer: Customer, on: dt.date) -> bool:
+    """A dunning block counts until and including its end date; without one, until lifted."""
+    if not customer.dunning_block:
+        return False
+    return customer.dunning_block_until is None or customer.dunning_block_until >= on
+
+
+def _overdue(on: dt.date) -> Any:
+    return Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE, due_date__lt=on)
+
+
+def candidate_customers(on: dt.date, customer_ids: list[int] | None = None) -> list[int]:
+    """Ids of the customers with an invoice past its due date and an open amount."""
+    invoices = _overdue(on)
+    if customer_ids is not None:
+        invoices = invoices.filter(customer_id__in=customer_ids)
+    rows = (
+        with_open_amounts(invoices)
+        .filter(open_amount__gt=0)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    return sorted(set(rows))
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _money(value: Decimal, lang: str) -> str:
+    text = f"{value:,.2f}"
+    if lang == "de":
+        return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
+
+
+def _date(value: dt.date, lang: str) -> str:
+    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
+
+
+def _in_collection_window(row: dict[str, Any], on: dt.date, days: int) -> bool:
+    """A direct-debit invoice whose debit date (not before issue + pre-notification days,
+    on a business day) has not come yet: the money is still to be collected."""
+    if row["payment_method"] != DIRECT_DEBIT or row["issue_date"] is None:
+        return False
+    earliest = row["issue_date"] + dt.timedelta(days=days)
+    return on_or_after(max(row["due_date"], earliest)) >= on
+
+
+@dataclass
+class _Group:
+    customer: Customer
+    policy: DunningPolicy
+    level: DunningLevel
+    invoices: list[dict[str, Any]]
+
+
+def dun_chunk(
+    customer_ids: list[int],
+    *,
+    on: dt.date,
+    actor: Actor,
+    context: Context,
+    run: DunningRun | None,
+    dry_run: bool = False,
+) -> ChunkResult:
+    """Decide and (unless ``dry_run``) write the chunk's notices; one transaction."""
+    result = ChunkResult()
+    with transaction.atomic():
+        customers_query = Customer.objects.filter(pk__in=customer_ids).order_by("pk")
+        if not dry_run:
+            customers_query = customers_query.select_for_update()
+        customers = {c.pk: c for c in customers_query}
+        rows = list(
+            with_open_amounts(_overdue(on).filter(customer_id__in=customer_ids))
+            .filter(open_amount__gt=0)
+            .order_by("customer_id", "due_date", "pk")
+            .values(
+                "pk",
+                "customer_id",
+                "number",
+                "issue_date",
+                "due_date",
+                "payable_amount",
+                "open_amount",
+                "payment_method",
+            )
+        )
+        result.customers = len(customers)
+        result.overdue = len(rows)
+        ids = [row["pk"] for row in rows]
+        cases = {c.invoice_id: c for c in DunningCase.objects.filter(invoice_id__in=ids)}
+        disputed = set(
+            Dispute.objects.filter(invoice_id__in=ids, cleared_at__isnull=True).values_list(
+                "invoice_id", flat=True
+            )
+        )
+        debiting = set(
+            DirectDebitItem.objects.filter(
+                invoice_id__in=ids,
+                state__in=(DirectDebitItem.State.PENDING, DirectDebitItem.State.SUBMITTED),
+            ).values_list("invoice_id", flat=True)
+        )
+        # A card declined for a passing reason is tried again first (payments.off_session).
+        retrying = off_session.card_retries_pending(ids)
+        waiting = set(
+            DunningNoticeItem.objects.filter(
+                invoice_id__in=ids, active=True, notice__status=DunningNotice.Status.PROPOSED
+            ).values_list("invoice_id", flat=True)
+        )
+        overrides = dict(
+            CustomerDunning.objects.filter(
+                customer_id__in=customer_ids, policy__isnull=False
+            ).values_list("customer_id", "policy_id")
+        )
+        groups: dict[tuple[int, int, int | None], _Group] = {}
+        for row in rows:
+            customer = customers.get(row["customer_id"])
+            if customer is None:
+                continue
+            policy_id = context.policy_for(customer, overrides.get(customer.pk))
+            case = cases.get(row["pk"])
+            if (
+                policy_id is None
+                or block_in_force(customer, on)
+                or row["pk"] in disputed
+                or row["pk"] in debiting
+                or row["pk"] in waiting
+                or row["pk"] in retrying
+                or (case is not None and case.handed_to_collection)
+                or _in_collection_window(row, on, context.pre_notification_days)
+            ):
+                result.skipped += 1
+                continue
+            number = 0 if case is None else case.level + 1
+            level = context.levels.get(policy_id, {}).get(number)
+            if level is None:
+                continue  # the last level is reached: collection is next
+            since = row["due_date"] if case is None else case.last_notice_on
+            if since is None or since + dt.timedelta(days=level.days) > on:
+                continue
+            if row["open_amount"] < level.minimum_open_amount:
+                result.skipped += 1
+                continue
+            policy = context.policies[policy_id]
+            key = (customer.pk, number, row["pk"] if policy.one_notice_per_invoice else None)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(customer, policy, level, [])
+            group.invoices.append(row)
+        if groups:
+            _make_notices(
+                list(groups.values()),
+                on=on,
+                actor=actor,
+                context=context,
+                run=run,
+                cases=cases,
+                dry_run=dry_run,
+                result=result,
+            )
+        if run is not None and not dry_run:
+            DunningRun.objects.filter(pk=run.pk).update(
+                customers_checked=F("customers_checked") + result.customers,
+                invoices_overdue=F("invoices_overdue") + result.overdue,
+                invoices_skipped=F("invoices_skipped") + result.skipped,
+                notices_sent=F("notices_sent") + result.sent,
+                notices_proposed=F("notices_proposed") + result.proposed,
+                fees_charged=F("fees_charged") + result.fees,
+                interest_periods=F("interest_periods") + result.interest_periods,
+            )
+    return result
+
+
+def _make_notices(
+    groups: list[_Group],
+    *,
+    on: dt.date,
+    actor: Actor,
+    context: Context,
+    run: DunningRun | None,
+    cases: dict[int, DunningCase],
+    dry_run: bool,
+    result: ChunkResult,
+) -> None:
+    invoice_ids = [row["pk"] for g in groups for row in g.invoices]
+    customer_ids = sorted({g.customer.pk for g in groups})
+    flat_charged = set(
+        DunningFee.objects.filter(
+            invoice_id__in=invoice_ids, kind=DunningFee.Kind.FLAT_40
+        ).values_list("invoice_id", flat=True)
+    )
+    interest_until = dict(
+        DunningFee.objects.filter(invoice_id__in=invoice_ids, kind=DunningFee.Kind.INTEREST)
+        .values("invoice_id")
+        .annotate(last=Max("period_end"))
+        .values_list("invoice_id", "last")
+    )
+    # Costs still open from earlier notices of these invoices.
+    earlier: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for invoice_id, kind, amount in (
+        DunningFee.objects.filter(
+            invoice_id__in=invoice_ids, paid_at__isnull=True, waived_at__isnull=True
+        )
+        .values("invoice_id", "kind")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "kind", "total")
+    ):
+        earlier[invoice_id][kind] += amount
+    notice_fees: dict[int, tuple[Decimal, set[int]]] = {}
+    for fee_id, amount, invoice_id in DunningFee.objects.filter(
+        kind=DunningFee.Kind.FEE,
+        invoice__isnull=True,
+        paid_at__isnull=True,
+        waived_at__isnull=True,
+        notice__items__invoice_id__in=invoice_ids,
+    ).values_list("pk", "amount", "notice__items__invoice_id"):
+        notice_fees.setdefault(fee_id, (amount, set()))[1].add(invoice_id)
+    return_fees: dict[int, list[FeeItem]] = defaultdict(list)
+    for fee_item in (
+        FeeItem.objects.filter(customer_id__in=customer_ids, state=FeeItem.State.OPEN)
+        .select_related("invoice")
+        .order_by("pk")
+    ):
+        return_fees[fee_item.customer_id].append(fee_item)
+    # Return costs go on the customer's highest notice of the day, once.
+    highest: dict[int, _Group] = {}
+    for group in groups:
+        top = highest.get(group.customer.pk)
+        if top is None or group.level.number > top.level.number:
+            highest[group.customer.pk] = group
+    now = clock.now()
+    notices: list[DunningNotice] = []
+    items_of: list[list[DunningNoticeItem]] = []
+    fees_of: list[list[DunningFee]] = []
+    for group in groups:
+        customer, level = group.customer, group.level
+        consumer = customer.is_consumer
+        items: list[DunningNoticeItem] = []
+        fees: list[DunningFee] = []
+        interest_total = ZERO
+        fees_total = ZERO
+        for row in group.invoices:
+            item = DunningNoticeItem(
+                invoice_id=row["pk"],
+                level=level.number,
+                number=row["number"] or "",
+                issue_date=row["issue_date"],
+                due_date=row["due_date"],
+                original_amount=row["payable_amount"],
+                paid_amount=row["payable_amount"] - row["open_amount"],
+                open_amount=round_money(row["open_amount"]),
+                fees=earlier[row["pk"]][DunningFee.Kind.FLAT_40]
+                + earlier[row["pk"]][DunningFee.Kind.FEE],
+                interest=earlier[row["pk"]][DunningFee.Kind.INTEREST],
+            )
+            if level.flat_fee and not consumer and row["pk"] not in flat_charged:
+                fees.append(
+                    _fee(customer, row["pk"], level, DunningFee.Kind.FLAT_40, rules.FLAT_FEE, now)
+                )
+                item.fees += rules.FLAT_FEE
+                result.fees += 1
+            if level.interest:
+                last = interest_until.get(row["pk"])
+                start = rules.default_begins(row["due_date"])
+                if last is not None:
+                    start = max(start, last + rules.ONE_DAY)
+                for period in rules.interest_periods(
+                    principal=item.open_amount,
+                    start=start,
+                    end=on,
+                    consumer=consumer,
+                    rates=context.rates,
+                ):
+                    charge = _fee(
+                        customer, row["pk"], level, DunningFee.Kind.INTEREST, period.amount, now
+                    )
+                    charge.period_start, charge.period_end = period.start, period.end
+                    charge.principal, charge.rate = period.principal, period.rate
+                    fees.append(charge)
+                    item.interest += period.amount
+                    result.interest_periods += 1
+            interest_total += item.interest
+            fees_total += item.fees
+            items.append(item)
+        group_ids = {row["pk"] for row in group.invoices}
+        fees_total += sum((amount for amount, ids in notice_fees.values() if ids & group_ids), ZERO)
+        level_fee = level.fee_for(consumer=consumer)
+        if level_fee > 0:
+            fees.append(_fee(customer, None, level, DunningFee.Kind.FEE, level_fee, now))
+            fees_total += level_fee
+            result.fees += 1
+        returns = return_fees[customer.pk] if highest[customer.pk] is group else []
+        return_total = sum((f.amount for f in returns), ZERO)
+        principal = sum((i.open_amount for i in items), ZERO)
+        language = customer.language if customer.language in ("de", "en") else "de"
+        notice = DunningNotice(
+            customer=customer,
+            policy=group.policy,
+            level=level.number,
+            level_name=level.name,
+            run=run,
+            invoice_id=group.invoices[0]["pk"] if group.policy.one_notice_per_invoice else None,
+            notice_date=on,
+            deadline=on + dt.timedelta(days=level.deadline_days),
+            language=language,
+            consumer=consumer,
+            status=(
+                DunningNotice.Status.PROPOSED
+                if level.review_required
+                else DunningNotice.Status.APPROVED
+            ),
+            principal_total=principal,
+            fees_total=fees_total,
+            interest_total=interest_total,
+            return_fees_total=return_total,
+            total=principal + fees_total + interest_total + return_total,
+            return_fees=[
+                {
+                    "fee_item": f.pk,
+                    "invoice": f.invoice.number if f.invoice else "",
+                    "reason": f.reason,
+                    "amount": str(f.amount),
+                }
+                for f in returns
+            ],
+            created_at=now,
+            created_by=actor.label,
+        )
+        notice.level_obj = level  # type: ignore[attr-defined]
+        notice.preview_items = items  # type: ignore[attr-defined]
+        notices.append(notice)
+        items_of.append(items)
+        fees_of.append(fees)
+    result.notices = notices
+    if dry_run:
+        for notice in notices:
+            if notice.status == DunningNotice.Status.PROPOSED:
+                result.proposed += 1
+            else:
+                result.sent += 1
+        return
+    # The unique constraints refuse a notice, item or fee another run wrote meanwhile: the
+    # chunk rolls back whole, mails included, and nothing is sent or charged twice.
+    DunningNotice.objects.bulk_create(notices)
+    all_items: list[DunningNoticeItem] = []
+    all_fees: list[DunningFee] = []
+    for notice, items, fees in zip(notices, items_of, fees_of, strict=True):
+        for notice_item in items:
+            notice_item.notice = notice
+        for notice_fee in fees:
+            notice_fee.notice = notice
+        all_items += items
+        all_fees += fees
+    DunningNoticeItem.objects.bulk_create(all_items)
+    DunningFee.objects.bulk_create(all_fees)
+    _advance_cases(notices, items_of, cases, on=on)
+    to_send = [n for n in notices if n.status == DunningNotice.Status.APPROVED]
+    result.proposed += len(notices) - len(to_send)
+    result.sent += send_notices(to_send, actor=actor, context=context)
+    audit.record_many(
+        actor=actor,
+        entries=[
+            audit.PendingEntry(
+                chain=audit.customer_chain(notice.customer_id),
+                action="dunning.notice_created",
+                object_type="dunning_notice",
+                object_id=notice.pk,
+                data={
+                    "level": notice.level,
+                    "date": on.isoformat(),
+                    "status": notice.status,
+                    "invoices": [item.number for item in items],
+                    "total": str(notice.total),
+                    "fees": [[f.kind, str(f.amount)] for f in fees],
+                },
+            )
+            for notice, items, fees in zip(notices, items_of, fees_of, strict=True)
+        ],
+    )
+
+
+def _fee(
+    customer: Customer,
+    invoice_id: int | None,
+    level: DunningLevel,
+    kind: str,
+    amount: Decimal,
+    now: dt.datetime,
+) -> DunningFee:
+    return DunningFee(
+        customer=customer,
+        invoice_id=invoice_id,
+        level=level.number,
+        kind=kind,
+        amount=amount,
+        reason=level.name,
+        created_at=now,
+        created_by="dunning-run",
+    )
+
+
+def _advance_cases(
+    notices: list[DunningNotice],
+    items_of: list[list[DunningNoticeItem]],
+    cases: dict[int, DunningCase],
+    *,
+    on: dt.date,
+) -> None:
+    new: list[DunningCase] = []
+    changed: list[DunningCase] = []
+    for notice, items in zip(notices, items_of, strict=True):
+        sent = notice.status != DunningNotice.Status.PROPOSED
+        for item in items:
+            case = cases.get(item.invoice_id)
+            if case is None:
+                case = DunningCase(
+                    invoice_id=item.invoice_id,
+                    customer_id=notice.customer_id,
+                    level=notice.level,
+                    level_reached_on=on,
+                    last_notice_on=on if sent else None,
+                )
+                new.append(case)
+                cases[item.invoice_id] = case
+                continue
+            case.level = notice.level
+            case.level_reached_on = on
+            if sent:
+                case.last_notice_on = on
+            changed.append(case)
+    DunningCase.objects.bulk_create(new)
+    bulk.update_fields(changed, ["level", "level_reached_on", "last_notice_on"])
+    if new:
+        # The first time the run takes an invoice up: the customer's product hears of it.
+        webhooks.emit_many(
+            [
+                (
+                    "invoice.overdue",
+                    {
+                        "invoice_id": case.invoice_id,
+                        "customer_id": case.customer_id,
+                        "level": case.level,
+                        "since": on,
+                    },
+                )
+                for case in new
+            ],
+            actor=Actor.system("dunning-run"),
+        )
+
+
+def compose(
+    notice: DunningNotice, items: list[DunningNoticeItem], context: Context
+) -> tuple[str, str]:
+    """Subject and text of the notice's mail, from its level's templates."""
+    level: DunningLevel = getattr(notice, "level_obj", None) or DunningLevel.objects.get(
+        policy_id=notice.policy_id, number=notice.level
+    )
+    lang = notice.language
+    subject, text = level.texts(lang)
+    if lang == "de":
+        lines = [
+            f"- Rechnung {i.number} vom {_date(i.issue_date, lang)}, fällig am "
+            f"{_date(i.due_date, lang)}: Betrag {_money(i.original_amount, lang)} EUR, "
+            f"bezahlt {_money(i.paid_amount, lang)} EUR, offen {_money(i.open_amount, lang)} EUR"
+            for i in items
+        ]
+        lines += [
+            f"- Rücklastschriftkosten {r['invoice']}: {_money(Decimal(r['amount']), lang)} EUR"
+            for r in notice.return_fees
+        ]
+    else:
+        lines = [
+            f"- Invoice {i.number} of {_date(i.issue_date, lang)}, due "
+            f"{_date(i.due_date, lang)}: amount {_money(i.original_amount, lang)} EUR, "
+            f"paid {_money(i.paid_amount, lang)} EUR, open {_money(i.open_amount, lang)} EUR"
+            for i in items
+        ]
+        lines += [
+            f"- Returned debit costs {r['invoice']}: {_money(Decimal(r['amount']), lang)} EUR"
+            for r in notice.return_fees
+        ]
+    values = {
+        "customer_name": notice.customer.name,
+        "items": "\n".join(lines),
+        "principal": _money(notice.principal_total, lang),
+        "fees": _money(notice.fees_total, lang),
+        "interest": _money(notice.interest_total, lang),
+        "return_fees": _money(notice.return_fees_total, lang),
+        "total": _money(notice.total, lang),
+        "deadline": _date(notice.deadline, lang),
+        "company": context.company_name,
+        "bank": context.bank,
+    }
+    first_number = items[0].number if items else ""
+    subject = Template(subject).safe_substitute(values)
+    if first_number:
+        subject = f"{subject} {first_number}" if len(items) == 1 else subject
+    return " ".join(subject.split()), Template(text).safe_substitute(values)
+
+
+def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context) -> int:
+    """Queue the mails of approved notices (inside the caller's transaction); mark them sent.
+
+    A customer without an e-mail address keeps an approved notice without a mail (to be
+    sent by post with the letter). Returns the number of mails queued.
+    """
+    if not notices:
+        return 0
+    items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
+    preview = [n for n in notices if hasattr(n, "preview_items")]
+    for notice in preview:
+        items[notice.pk] = notice.preview_items
+    missing = [n.pk for n in notices if n.pk not in items]
+    for item in DunningNoticeItem.objects.filter(notice_id__in=missing).order_by("due_date", "pk"):
+        items[item.notice_id].append(item)
+    now = clock.now()
+    messages: list[OutboxMessage] = []
+    mailed: list[DunningNotice] = []
+    for notice in notices:
+        to, cc = outbox.customer_recipients(notice.customer)
+        if not to:
+            continue
+        subject, text = compose(notice, items[notice.pk], context)
+        messages.append(
+            OutboxMessage(
+                event=OutboxMessage.Event.DUNNING_NOTICE,
+                from_email=context.from_email,
+                reply_to=context.reply_to,
+                to=to,
+                cc=cc,
+                subject=subject,
+                language=notice.language,
+                body_text=text,
+                body_html="",
+                attachments=[],
+                state=OutboxMessage.State.QUEUED,
+                created_by=actor.label,
+                created_at=now,
+            )
+        )
+        mailed.append(notice)
+    outbox.queue_messages_locked(messages)
+    for notice, message in zip(mailed, messages, strict=True):
+        notice.message = message
+        notice.status = DunningNotice.Status.SENT
+        notice.sent_at = now
+    bulk.update_fields(mailed, ["message", "status", "sent_at"])
+    _tell_access_and_webhooks(notices, items, actor=actor, context=context)
+    return len(mailed)
+
+
+def _tell_access_and_webhooks(
+    notices: list[DunningNotice],
+    items: dict[int, list[DunningNoticeItem]],
+    *,
+    actor: Actor,
+    context: Context,
+) -> None:
+    """A notice that goes out restricts or blocks access at its level (access app), and is
+    announced as ``dunning.notice_sent``; both in the sending transaction."""
+    from faktura.access import services as access
+
+    events = []
+    for notice in notices:
+        invoice_ids = [item.invoice_id for item in items[notice.pk]]
+        level = context.levels.get(notice.policy_id, {}).get(notice.level)
+        if level is not None and level.access_effect:
+            access.block(
+                customer_id=notice.customer_id,
+                reason="dunning_level",
+                level=notice.level,
+                effect=level.access_effect,
+                invoice_ids=invoice_ids,
+                why=f"{notice.level_name} vom {notice.notice_date:%d.%m.%Y}",
+                actor=actor,
+            )
+        events.append(
+            (
+                "dunning.notice_sent",
+                {
+                    "notice_id": notice.pk,
+                    "customer_id": notice.customer_id,
+                    "level": notice.level,
+                    "level_name": notice.level_name,
+                    "notice_date": notice.notice_date,
+                    "deadline": notice.deadline,
+                    "invoice_ids": invoice_ids,
+                    "total": notice.total,
+                },
+            )
+        )
+    webhooks.emit_many(events, actor=actor)
+
+
+def _finish(run: DunningRun, actor: Actor, status: str) -> None:
+    DunningRun.objects.filter(pk=run.pk).update(status=status, finished_at=clock.now())
+    run.refresh_from_db()
+    audit.record(
+        chain=audit.COMPANY_CHAIN,
+        actor=actor,
+        action="dunning_run.finished",
+        object_type="dunning_run",
+        object_id=run.pk,
+        data={
+            "date": run.run_date.isoformat(),
+            "status": run.status,
+            "sent": run.notices_sent,
+            "proposed": run.notices_proposed,
+            "fees": run.fees_charged,
+            "interest_periods": run.interest_periods,
+            "errors": run.errors,
+        },
+    )
+
+
+def run_dunning(
+    *,
+    on: dt.date,
+    actor: Actor,
+    dry_run: bool = False,
+    customer_ids: list[int] | None = None,
+    progress: Progress | None = None,
+) -> DunningRun:
+    """Move every overdue invoice on to its next due level, once, as of ``on``.
+
+    ``dry_run``: nothing is written; the returned run is not saved and carries the notices
+    it would make (``run.preview_notices``). A chunk that fails is rolled back, counted on
+    the run with its error, and the run goes on with the next chunk.
+    """
+    permissions.require(actor, "dunning.run")
+    context = Context.load()
+    ids = candidate_customers(on, customer_ids)
+    run = DunningRun(run_date=on, started_at=clock.now(), started_by=actor.label)
+    if dry_run:
+        run.preview_notices = []  # type: ignore[attr-defined]
+        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+            result = dun_chunk(chunk, on=on, actor=actor, context=context, run=None, dry_run=True)
+            _add(run, result)
+            run.preview_notices += result.notices  # type: ignore[attr-defined]
+        run.status = DunningRun.Status.FINISHED
+        return run
+    with transaction.atomic():
+        run.save()
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="dunning_run.started",
+            object_type="dunning_run",
+            object_id=run.pk,
+            data={"date": on.isoformat()},
+        )
+    done = 0
+    errors: list[str] = []
+    try:
+        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+            try:
+                dun_chunk(chunk, on=on, actor=actor, context=context, run=run)
+            except Exception as error:
+                errors.append(f"customers {chunk[0]}–{chunk[-1]}: {type(error).__name__}: {error}")
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(ids))
+    except BaseException:
+        DunningRun.objects.filter(pk=run.pk).update(
+            status=DunningRun.Status.FAILED, finished_at=clock.now()
+        )
+        raise
+    if errors:
+        DunningRun.objects.filter(pk=run.pk).update(errors=len(errors), error_messages=errors[:100])
+    with transaction.atomic():
+        _finish(run, actor, DunningRun.Status.FINISHED)
+    return run
+
+
+def _add(run: DunningRun, result: ChunkResult) -> None:
+    run.customers_checked += result.customers
+    run.invoices_overdue += result.overdue
+    run.invoices_skipped += result.skipped
+    run.notices_sent += result.sent
+    run.notices_proposed += result.proposed
+    run.fees_charged += result.fees
+    run.interest_periods += result.interest_periods
