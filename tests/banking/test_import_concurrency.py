@@ -94,20 +94,20 @@ def _import_by_command(path: str, barrier, queue) -> None:
 
 
 def _slow_import_and_booking(monkeypatch) -> None:
-    """Both imports plan before either stores; booking a line takes a while."""
-    planned, book = services.plan, booking._book_payment
+    """Both imports plan before either stores; booking a chunk takes a while."""
+    planned, book = services.plan, booking._book_chunk
 
     def slow_plan(lines):
         result = planned(lines)
         time.sleep(0.5)
         return result
 
-    def slow_book(row, actor):
+    def slow_book(rows, actor):
         time.sleep(0.3)
-        return book(row, actor)
+        return book(rows, actor)
 
     monkeypatch.setattr(services, "plan", slow_plan)
-    monkeypatch.setattr(booking, "_book_payment", slow_book)
+    monkeypatch.setattr(booking, "_book_chunk", slow_book)
 
 
 def test_the_import_that_loses_the_race_for_one_file_reports_that_it_booked_nothing(

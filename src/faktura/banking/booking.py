@@ -180,11 +180,10 @@ def _book_chunk(rows: list[BankTransaction], actor: Actor) -> list[int]:
     marked booked. A crash leaves the whole chunk waiting, and booking it again is
     idempotent by the line's checksum (the payment's ``external_id``).
     """
-    customers = {
-        row.match_plan["customer"] for row in rows if (row.match_plan or {}).get("customer")
-    }
+    plans: list[dict[str, Any]] = [row.match_plan or {} for row in rows]
+    customers = {plan["customer"] for plan in plans if plan.get("customer") is not None}
     with transaction.atomic():
-        locks.lock_customers(customers)
+        locks.lock_customer_ids(customers)
         locked = _locked_rows([row.pk for row in rows])
         if not locked:
             return []

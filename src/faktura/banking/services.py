@@ -33,7 +33,7 @@ from faktura.banking.models import BankStatement, BankTransaction, CsvMappingPro
 from faktura.banking.statements.csv_import import CsvMapping
 from faktura.banking.statements.detect import parse_statements
 from faktura.banking.statements.model import Statement, StatementTransaction
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
@@ -244,7 +244,7 @@ def _import_one(statement: Statement, *, sha256: str, filename: str, actor: Acto
             for row in fresh:
                 row.statement = record
             # ON CONFLICT DO NOTHING: a line a concurrent import stored first stays theirs.
-            BankTransaction.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+            bulk.insert(fresh, ignore_conflicts=True)
             planned = booking.state_counts(BankTransaction.objects.filter(statement=record))
             new = sum(planned.values())
             record.new_count = new

@@ -9,13 +9,14 @@ chargebacks live in ``faktura.payments.returns``, refunds in ``faktura.payments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import DomainError, InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
@@ -85,11 +86,12 @@ def _payment_fields(
     reference: str,
     payer_name: str,
     payer_iban: str,
+    today: dt.date | None = None,
 ) -> dict[str, object]:
     """Check what describes a payment; refuse bad input before anything is written."""
     value = locks.positive_amount(amount)
     day = locks.business_date(date, field="date")
-    if day > clock.today():
+    if day > (today or clock.today()):
         raise InvalidInput(
             f"date: {day} lies in the future", code="payment_date_in_future", field="date"
         )
@@ -295,6 +297,10 @@ class RecordedPayments:
     invoice_ids: frozenset[int] = frozenset()
 
 
+# What the checks of a bulk booking read of an invoice.
+_PAYABLE_FIELDS = ("id", "status", "kind", "number", "customer_id")
+
+
 @dataclass(slots=True)
 class _Planned:
     incoming: IncomingPayment
@@ -322,6 +328,7 @@ def record_payments(
     permissions.require(actor, "payment.record")
     outcome = RecordedPayments()
     checked: list[tuple[IncomingPayment, dict[str, object], str | None, list]] = []
+    today = clock.today()
     for incoming in payments:
         try:
             fields = _payment_fields(
@@ -331,6 +338,7 @@ def record_payments(
                 reference=incoming.reference,
                 payer_name=incoming.payer_name,
                 payer_iban=incoming.payer_iban,
+                today=today,
             )
             _checked_source(incoming.source)
             requests = _parse_allocations(incoming.allocations, required=False)
@@ -344,11 +352,11 @@ def record_payments(
     invoice_ids = {invoice_id for *_, requests in checked for invoice_id, _ in requests}
     with transaction.atomic():
         owners = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "customer_id"))
-        customers = locks.lock_customers(
+        customers = locks.lock_customer_ids(
             {c.customer_id for c, *_ in checked if c.customer_id is not None} | set(owners.values())
         )
-        invoices = locks.lock_invoices(invoice_ids)
-        external_ids = {(c.source, e) for c, _, e, _ in checked if e}
+        invoices = locks.lock_invoices(invoice_ids, fields=_PAYABLE_FIELDS)
+        external_ids = {(c.source, e) for c, _, e, _ in checked if e is not None}
         existing = {
             (p.source, p.external_id): p
             for p in Payment.objects.filter(
@@ -413,15 +421,15 @@ def _plan_incoming(
     external_id: str | None,
     requests: list[tuple[int, Decimal]],
     owners: dict[int, int],
-    customers: Mapping[int, object],
+    customers: set[int],
     invoices: dict[int, Invoice],
-    existing: dict[tuple[str, str], Payment],
+    existing: dict[tuple[str, str | None], Payment],
     held: dict[int, tuple[Decimal, bool]],
     open_amounts: dict[int, Decimal],
     credits: dict[int, Decimal],
     overpayment: bool,
     actor: Actor,
-    now: object,
+    now: dt.datetime,
 ) -> _Planned:
     """One entry checked as ``record_payment`` and ``allocate_payment`` check it."""
     customer_id = incoming.customer_id
@@ -500,9 +508,9 @@ def _plan_incoming(
     )
 
 
-def _write(planned: list[_Planned], *, actor: Actor, now: object) -> None:
+def _write(planned: list[_Planned], *, actor: Actor, now: dt.datetime) -> None:
     """Insert the planned payments and allocations; append their audit entries in order."""
-    Payment.objects.bulk_create([plan.payment for plan in planned if plan.new], batch_size=1000)
+    bulk.insert([plan.payment for plan in planned if plan.new], with_ids=True)
     allocations = [
         Allocation(
             payment=plan.payment,
@@ -514,7 +522,7 @@ def _write(planned: list[_Planned], *, actor: Actor, now: object) -> None:
         for plan in planned
         for invoice, amount, _ in plan.allocations
     ]
-    Allocation.objects.bulk_create(allocations, batch_size=1000)
+    bulk.insert(allocations, with_ids=True)
     entries: list[audit.PendingEntry] = []
     made = iter(allocations)
     for plan in planned:
