@@ -36,6 +36,15 @@ State = BankTransaction.State
 REMATCH_LIMIT = 5000
 # Decisions that the payment or collection services carry out (the line is "matched").
 BOOKING_ACTIONS = frozenset({"book", "settle_batch", "return"})
+_PLANNED_FIELDS = ("id", "state", "match_plan", "suggestions", "booking_date", "customer_id")
+_PAYMENT_FIELDS = (
+    "amount",
+    "checksum",
+    "remittance_information",
+    "end_to_end_id",
+    "counterparty_name",
+    "counterparty_iban",
+)
 # Payment lines booked per transaction (customers locked once, rows written in bulk).
 BOOKING_CHUNK = 500
 
@@ -88,7 +97,8 @@ def book_matched(
         queryset = queryset.filter(statement_id=statement_id)
     if transaction_ids is not None:
         queryset = queryset.filter(pk__in=list(transaction_ids))
-    rows = list(queryset.order_by("pk"))
+    # What the booking steps read of a line before they lock it (they re-read it then).
+    rows = list(queryset.order_by("pk").only(*_PLANNED_FIELDS))
     moved: set[int] = set()
     batches: dict[int, list[BankTransaction]] = {}
     for row in rows:
@@ -138,11 +148,12 @@ def _locked_row(pk: int) -> BankTransaction | None:
 
 
 def _locked_rows(pks: list[int]) -> list[BankTransaction]:
-    """The lines under lock (id order) that still wait for booking."""
+    """The lines under lock (id order) that still wait for booking (what booking reads)."""
     return list(
         BankTransaction.objects.select_for_update()
         .filter(pk__in=pks, state=State.MATCHED)
         .order_by("pk")
+        .only(*_PLANNED_FIELDS, *_PAYMENT_FIELDS)
     )
 
 

@@ -672,10 +672,10 @@ def _allocate_locked(
 
 def money_received(*, invoice_ids: frozenset[int], actor: Actor) -> None:
     """Runs in the booking's transaction, under its locks, once per booking (a chunk of
-    ``record_payments``, an allocation of the single services), with the invoices that
-    just received money: the one place for what has to happen in the same transaction as
-    the booking (lifting an access block once its claims are paid, queuing the
-    ``invoice.paid``/``payment.received`` webhooks). Nothing yet."""
+    ``record_payments``, an allocation of the single services, credit applied), with the
+    invoices that just received money: the one place for what has to happen in the same
+    transaction as the booking (lifting an access block once its claims are paid, queuing
+    the ``invoice.paid``/``payment.received`` webhooks). Nothing yet."""
 
 
 def allocate_payment(
@@ -832,6 +832,7 @@ def apply_credit(
                 )
             )
             remaining -= part
+        money_received(invoice_ids=frozenset({invoice.pk}), actor=actor)
         audit.record(
             chain=audit.customer_chain(customer_id),
             actor=actor,
