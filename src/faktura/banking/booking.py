@@ -26,6 +26,7 @@ from faktura.core import bulk, clock, permissions, validators
 from faktura.core.actors import Actor
 from faktura.core.errors import DomainError, StateConflict
 from faktura.core.money import ZERO, round_money
+from faktura.invoicing.models import Invoice
 from faktura.payments import locks
 from faktura.payments import services as payments
 from faktura.payments.models import Payment
@@ -193,6 +194,12 @@ def _book_chunk(rows: list[BankTransaction], actor: Actor) -> list[int]:
     """
     plans: list[dict[str, Any]] = [row.match_plan or {} for row in rows]
     customers = {plan["customer"] for plan in plans if plan.get("customer") is not None}
+    # The invoices' customers too (the same, unless a plan is stale): every customer the
+    # chunk touches is locked here at once, in id order, before anything else.
+    invoice_ids = {int(part["id"]) for plan in plans for part in plan.get("invoices", [])}
+    customers.update(
+        Invoice.objects.filter(pk__in=invoice_ids).values_list("customer_id", flat=True)
+    )
     with transaction.atomic():
         locks.lock_customer_ids(customers)
         locked = _locked_rows([row.pk for row in rows])
