@@ -21,7 +21,7 @@ Measured:
 4. store: the import's one transaction inserting statement and lines
    (``INSERT … ON CONFLICT DO NOTHING``) with the audit entry — wall-clock;
 5. booking: the matched lines booked through the payment services, one payment and one
-   allocation per line, each in its own locked transaction. Measured on a sample
+   allocation per line, a chunk of lines per locked transaction. Measured on a sample
    (``--book N``, default 2,000) and extrapolated to all lines; ``--book 0`` skips it.
 
 Run (PostgreSQL on 127.0.0.1:5432, user postgres):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import multiprocessing
+import os
+import signal
 import time
 from decimal import Decimal
 
@@ -94,20 +96,20 @@ def _import_by_command(path: str, barrier, queue) -> None:
 
 
 def _slow_import_and_booking(monkeypatch) -> None:
-    """Both imports plan before either stores; booking a line takes a while."""
-    planned, book = services.plan, booking._book_payment
+    """Both imports plan before either stores; booking a chunk takes a while."""
+    planned, book = services.plan, booking._book_chunk
 
     def slow_plan(lines):
         result = planned(lines)
         time.sleep(0.5)
         return result
 
-    def slow_book(row, actor):
+    def slow_book(rows, actor):
         time.sleep(0.3)
-        return book(row, actor)
+        return book(rows, actor)
 
     monkeypatch.setattr(services, "plan", slow_plan)
-    monkeypatch.setattr(booking, "_book_payment", slow_book)
+    monkeypatch.setattr(booking, "_book_chunk", slow_book)
 
 
 def test_the_import_that_loses_the_race_for_one_file_reports_that_it_booked_nothing(
@@ -187,3 +189,51 @@ def _import_full(data: bytes, barrier, queue) -> None:
             str(result.booked_amount),
         )
     )
+
+
+def _import_and_hang_in_second_chunk(data: bytes, queue) -> None:
+    """Book chunks of three; in the second chunk, with its payments written, wait to be killed."""
+    from faktura.payments import services as payments
+
+    connections.close_all()
+    connection.ensure_connection()
+    booking.BOOKING_CHUNK = 3
+    chunks = []
+
+    def hang_in_second_chunk(*, invoice_ids, actor):
+        chunks.append(invoice_ids)
+        if len(chunks) == 2:
+            queue.put("in the second chunk")
+            time.sleep(120)
+
+    payments.money_received = hang_in_second_chunk
+    with clock.frozen(dt.datetime.combine(BOOKING_DAY, dt.time(12), tzinfo=dt.UTC)):
+        services.import_statement(data=data, filename="x.xml", actor=ACTOR)
+
+
+def test_an_import_killed_in_the_middle_of_a_chunk_leaves_whole_chunks_booked_once(
+    business_customer, actor
+):
+    invoices = [finalized(business_customer, actor) for _ in range(8)]
+    data = camt([transfer("119.00", f"Rechnung {i.number}") for i in invoices])
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_import_and_hang_in_second_chunk, args=(data, queue))
+    process.start()
+    assert queue.get(timeout=120) == "in the second chunk"
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(timeout=60)
+
+    states = list(BankTransaction.objects.order_by("pk").values_list("state", flat=True))
+    assert states == ["booked"] * 3 + ["matched"] * 5
+    assert Payment.objects.count() == Allocation.objects.count() == 3
+
+    with clock.frozen(dt.datetime.combine(BOOKING_DAY, dt.time(12), tzinfo=dt.UTC)):
+        again = services.import_statement(data=data, filename="x.xml", actor=ACTOR)
+
+    assert (again.already_imported, again.booked) == (True, 5)
+    assert set(BankTransaction.objects.values_list("state", flat=True)) == {"booked"}
+    assert Payment.objects.count() == Allocation.objects.count() == 8
+    assert len(set(Payment.objects.values_list("external_id", flat=True))) == 8
+    assert [open_amount(i) for i in invoices] == [Decimal("0.00")] * 8

@@ -24,17 +24,17 @@ def test_a_reimport_does_not_report_lines_another_process_booked_meanwhile(
     with override_settings(FAKTURA_STATEMENT_INLINE_BOOKINGS=0):
         first = import_on(data, actor)  # the worker is to book both lines
     assert (first.queued, first.booked) == (2, 0)
-    # The worker books each line just before the re-import's own attempt reaches it.
-    locked_row, worker_busy = booking._locked_row, []
+    # The worker books the lines just before the re-import's own attempt locks them.
+    locked_rows, worker_busy = booking._locked_rows, []
 
-    def worker_first(pk):
+    def worker_first(pks):
         if not worker_busy:
-            worker_busy.append(pk)
-            booking.book_matched(actor=actor, transaction_ids=[pk])
+            worker_busy.append(pks)
+            booking.book_matched(actor=actor, transaction_ids=pks)
             worker_busy.pop()
-        return locked_row(pk)
+        return locked_rows(pks)
 
-    monkeypatch.setattr(booking, "_locked_row", worker_first)
+    monkeypatch.setattr(booking, "_locked_rows", worker_first)
 
     again = import_on(data, actor)
 

@@ -53,3 +53,56 @@ def test_update_fields_writes_only_the_named_fields(company, business_customer):
         dt.date(2027, 9, 1),
     )
     assert bulk.update_fields([], ["status"]) == 0
+
+
+def test_insert_with_ids_gives_the_objects_the_ids_they_are_stored_under(company):
+    now = clock.now()
+    runs = [
+        BillingRun(billing_date=dt.date(2027, 1, day), started_at=now, started_by=f"run {day}")
+        for day in (1, 2, 3)
+    ]
+    bulk.insert(runs, with_ids=True)
+    assert all(run.pk is not None for run in runs)
+    stored = dict(BillingRun.objects.values_list("pk", "started_by"))
+    assert {run.pk: run.started_by for run in runs} == stored
+    later = BillingRun.objects.create(
+        billing_date=dt.date(2027, 1, 4), started_at=now, started_by="later"
+    )
+    assert later.pk not in stored  # the sequence moved past the ids taken
+
+
+def test_insert_ignoring_conflicts_leaves_out_the_rows_a_unique_constraint_refuses(
+    company, business_customer
+):
+    from faktura.banking.models import BankStatement, BankTransaction
+
+    statement = BankStatement.objects.create(
+        account_iban="DE02120300000000202051",
+        account_identification="DE02120300000000202051",
+        format="camt.053",
+        file_sha256="0" * 64,
+        imported_by="test",
+        imported_at=clock.now(),
+    )
+
+    def line(checksum: str, amount: str) -> BankTransaction:
+        return BankTransaction(
+            statement=statement,
+            checksum=checksum,
+            booking_date=dt.date(2026, 11, 16),
+            value_date=dt.date(2026, 11, 16),
+            amount=Decimal(amount),
+            direction="credit",
+            match_plan={"action": "book", "invoices": [{"id": 1, "amount": "1.00"}]},
+            created_at=clock.now(),
+        )
+
+    bulk.insert([line("a", "1.00"), line("b", "2.00")], ignore_conflicts=True)
+    bulk.insert([line("b", "9.00"), line("c", "3.00")], ignore_conflicts=True)
+
+    stored = dict(BankTransaction.objects.values_list("checksum", "amount"))
+    assert stored == {"a": Decimal("1.00"), "b": Decimal("2.00"), "c": Decimal("3.00")}
+    assert BankTransaction.objects.get(checksum="c").match_plan == {
+        "action": "book",
+        "invoices": [{"id": 1, "amount": "1.00"}],
+    }

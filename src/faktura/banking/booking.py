@@ -22,13 +22,14 @@ from faktura.banking import matching, selectors
 from faktura.banking.models import BankStatement, BankTransaction
 from faktura.collection import services as collection
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem
-from faktura.core import clock, permissions, validators
+from faktura.core import bulk, clock, permissions, validators
 from faktura.core.actors import Actor
 from faktura.core.errors import DomainError, StateConflict
 from faktura.core.money import ZERO, round_money
+from faktura.invoicing.models import Invoice
 from faktura.payments import locks
 from faktura.payments import services as payments
-from faktura.payments.models import Allocation, Payment
+from faktura.payments.models import Payment
 
 State = BankTransaction.State
 
@@ -36,6 +37,17 @@ State = BankTransaction.State
 REMATCH_LIMIT = 5000
 # Decisions that the payment or collection services carry out (the line is "matched").
 BOOKING_ACTIONS = frozenset({"book", "settle_batch", "return"})
+_PLANNED_FIELDS = ("id", "state", "match_plan", "suggestions", "booking_date", "customer_id")
+_PAYMENT_FIELDS = (
+    "amount",
+    "checksum",
+    "remittance_information",
+    "end_to_end_id",
+    "counterparty_name",
+    "counterparty_iban",
+)
+# Payment lines booked per transaction (customers locked once, rows written in bulk).
+BOOKING_CHUNK = 500
 
 
 def apply_decision(row: BankTransaction, decision: matching.Decision) -> None:
@@ -86,7 +98,8 @@ def book_matched(
         queryset = queryset.filter(statement_id=statement_id)
     if transaction_ids is not None:
         queryset = queryset.filter(pk__in=list(transaction_ids))
-    rows = list(queryset.order_by("pk"))
+    # What the booking steps read of a line before they lock it (they re-read it then).
+    rows = list(queryset.order_by("pk").only(*_PLANNED_FIELDS))
     moved: set[int] = set()
     batches: dict[int, list[BankTransaction]] = {}
     for row in rows:
@@ -101,9 +114,9 @@ def book_matched(
             moved.update(_settle(batch_id, members, actor))
         except DomainError as error:
             moved.update(row.pk for row in members if _fail(row, error))
-    for row in rows:
-        if (row.match_plan or {}).get("action") == "book" and _guarded(row, _book_payment, actor):
-            moved.add(row.pk)
+    moved.update(
+        _book_payments([r for r in rows if (r.match_plan or {}).get("action") == "book"], actor)
+    )
     return [row.pk for row in rows if row.pk in moved]
 
 
@@ -135,6 +148,16 @@ def _locked_row(pk: int) -> BankTransaction | None:
     return row if row.state == State.MATCHED else None
 
 
+def _locked_rows(pks: list[int]) -> list[BankTransaction]:
+    """The lines under lock (id order) that still wait for booking (what booking reads)."""
+    return list(
+        BankTransaction.objects.select_for_update()
+        .filter(pk__in=pks, state=State.MATCHED)
+        .order_by("pk")
+        .only(*_PLANNED_FIELDS, *_PAYMENT_FIELDS)
+    )
+
+
 def payer_iban(value: str) -> str:
     if not value:
         return ""
@@ -148,36 +171,82 @@ def reference_of(row: BankTransaction) -> str:
     return (" ".join(row.remittance_information.split()) or row.end_to_end_id)[:500]
 
 
-def _book_payment(row: BankTransaction, actor: Actor) -> bool:
-    """Record the line as a payment of the planned customer and allocate it as planned."""
-    plan = row.match_plan or {}
-    customer_id = plan.get("customer")
-    parts = [(int(part["id"]), Decimal(part["amount"])) for part in plan.get("invoices", [])]
+def _book_payments(rows: list[BankTransaction], actor: Actor) -> set[int]:
+    """Book the payment lines chunk by chunk; the ids of the lines this call moved."""
+    moved: set[int] = set()
+    for start in range(0, len(rows), BOOKING_CHUNK):
+        chunk = rows[start : start + BOOKING_CHUNK]
+        try:
+            moved.update(_book_chunk(chunk, actor))
+        except DomainError as error:  # refused as a whole (the actor may not book)
+            moved.update(row.pk for row in chunk if _fail(row, error))
+    return moved
+
+
+def _book_chunk(rows: list[BankTransaction], actor: Actor) -> list[int]:
+    """Record the chunk's lines as payments of their planned customers, allocated as planned.
+
+    One transaction: the chunk's customers locked first (id order), then the lines still
+    waiting; ``payments.record_payments`` re-checks every line's plan under its locks.
+    A line it refuses goes to the to-do list (in the same transaction); the others are
+    marked booked. A crash leaves the whole chunk waiting, and booking it again is
+    idempotent by the line's checksum (the payment's ``external_id``).
+    """
+    plans: list[dict[str, Any]] = [row.match_plan or {} for row in rows]
+    customers = {plan["customer"] for plan in plans if plan.get("customer") is not None}
+    # The invoices' customers too (the same, unless a plan is stale): every customer the
+    # chunk touches is locked here at once, in id order, before anything else.
+    invoice_ids = {int(part["id"]) for plan in plans for part in plan.get("invoices", [])}
+    customers.update(
+        Invoice.objects.filter(pk__in=invoice_ids).values_list("customer_id", flat=True)
+    )
     with transaction.atomic():
-        if customer_id is not None:
-            locks.lock_customer(customer_id)
-        locked = _locked_row(row.pk)
-        if locked is None:
-            return False
-        payment = payments.record_payment(
+        locks.lock_customer_ids(customers)
+        locked = _locked_rows([row.pk for row in rows])
+        if not locked:
+            return []
+        outcome = payments.record_payments(
             actor=actor,
-            amount=locked.amount,
-            date=locked.booking_date,
-            method=Payment.Method.TRANSFER,
-            source=Payment.Source.STATEMENT,
-            reference=reference_of(locked),
-            payer_name=locked.counterparty_name,
-            payer_iban=payer_iban(locked.counterparty_iban),
-            customer_id=customer_id,
-            external_id=locked.checksum,
+            payments=[_incoming(row) for row in locked],
+            overpayment=True,
         )
-        allocated = Allocation.objects.filter(payment=payment, reversed_at__isnull=True).exists()
-        if parts and not allocated:
-            payments.allocate_payment(
-                payment_id=payment.pk, allocations=list(parts), actor=actor, overpayment=True
-            )
-        _done(locked, actor, state=State.BOOKED, payment_id=payment.pk, customer_id=customer_id)
-    return True
+        now = clock.now()
+        booked = []
+        for row in locked:
+            payment = outcome.payments.get(row.pk)
+            if payment is None:
+                continue
+            row.state = State.BOOKED
+            row.payment_id = payment.pk
+            row.customer_id = (row.match_plan or {}).get("customer") or row.customer_id
+            row.decided_by = actor.label
+            row.decided_at = now
+            booked.append(row)
+        bulk.update_fields(booked, ["state", "payment", "customer", "decided_by", "decided_at"])
+        BankTransaction.objects.filter(pk__in=[row.pk for row in booked]).update(match_plan=None)
+        for row in locked:
+            if (error := outcome.refused.get(row.pk)) is not None:
+                _fail(row, error)
+    return [row.pk for row in locked]
+
+
+def _incoming(row: BankTransaction) -> payments.IncomingPayment:
+    plan = row.match_plan or {}
+    return payments.IncomingPayment(
+        key=row.pk,
+        amount=row.amount,
+        date=row.booking_date,
+        method=Payment.Method.TRANSFER,
+        source=Payment.Source.STATEMENT,
+        reference=reference_of(row),
+        payer_name=row.counterparty_name,
+        payer_iban=payer_iban(row.counterparty_iban),
+        customer_id=plan.get("customer"),
+        external_id=row.checksum,
+        allocations=tuple(
+            (int(part["id"]), Decimal(part["amount"])) for part in plan.get("invoices", [])
+        ),
+    )
 
 
 def _book_return(row: BankTransaction, actor: Actor) -> bool:

@@ -5,8 +5,8 @@ writes nothing), matches the lines not seen before against what Faktura expects 
 ``faktura.banking.matching``), stores the statement and those lines in one transaction
 (``INSERT … ON CONFLICT DO NOTHING`` on the line checksum, so a concurrent or
 overlapping import never stores a line twice), and then books each matched line
-through the payment and collection services, one line per transaction (each booking is
-a money command of its own: customer locked first, DESIGN invariant 4) — during the
+through the payment and collection services, payment lines a chunk of them per
+transaction (customers locked first, DESIGN invariant 4; see ``booking``) — during the
 import, or, for more than FAKTURA_STATEMENT_INLINE_BOOKINGS (500) matched lines, by the
 task ``book_matched_transactions`` in chunks, enqueued in the storing transaction. A
 crash between storing and booking leaves lines in state ``matched``; importing the file
@@ -33,7 +33,7 @@ from faktura.banking.models import BankStatement, BankTransaction, CsvMappingPro
 from faktura.banking.statements.csv_import import CsvMapping
 from faktura.banking.statements.detect import parse_statements
 from faktura.banking.statements.model import Statement, StatementTransaction
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
@@ -59,9 +59,9 @@ book_matched = booking.book_matched
 rematch_unmatched = booking.rematch_unmatched
 _PENDING_PREFIX = "pending:"
 # Up to this many matched lines are booked during the import; more go to the task worker
-# in chunks (a 50,000-line statement takes minutes to book through the payment services).
+# in chunks of one booking transaction each.
 INLINE_BOOKINGS = 500
-BOOKING_CHUNK = 500
+BOOKING_CHUNK = booking.BOOKING_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +244,7 @@ def _import_one(statement: Statement, *, sha256: str, filename: str, actor: Acto
             for row in fresh:
                 row.statement = record
             # ON CONFLICT DO NOTHING: a line a concurrent import stored first stays theirs.
-            BankTransaction.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+            bulk.insert(fresh, ignore_conflicts=True)
             planned = booking.state_counts(BankTransaction.objects.filter(statement=record))
             new = sum(planned.values())
             record.new_count = new

@@ -71,7 +71,11 @@ def record_many(*, actor: Actor, entries: list[PendingEntry]) -> None:
     """Append many entries (batch runs) with one lock per chain and one insert in all."""
     assert transaction.get_connection().in_atomic_block, "audit.record needs a transaction"
     keys = sorted({entry.chain for entry in entries})
-    AuditChain.objects.bulk_create([AuditChain(key=key) for key in keys], ignore_conflicts=True)
+    known = set(AuditChain.objects.filter(key__in=keys).values_list("key", flat=True))
+    if len(known) < len(keys):
+        AuditChain.objects.bulk_create(
+            [AuditChain(key=key) for key in keys if key not in known], ignore_conflicts=True
+        )
     heads = {
         h.key: h
         for h in AuditChain.objects.select_for_update().filter(key__in=keys).order_by("key")

@@ -62,43 +62,74 @@ def update_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> int
     return written
 
 
-def insert(objects: Sequence[models.Model]) -> None:
-    """Insert new rows whose ids nobody needs back (lines, billed periods): PostgreSQL's
-    COPY, several times faster than ``bulk_create``'s INSERT for thousands of rows; other
-    databases ``bulk_create``. Defaults must be set on the objects (they are, by the
-    model's constructor); ``auto_now``/``auto_now_add`` fields are filled as Django would.
+def insert(
+    objects: Sequence[models.Model], *, with_ids: bool = False, ignore_conflicts: bool = False
+) -> None:
+    """Insert new rows: PostgreSQL's COPY, several times faster than ``bulk_create``'s
+    INSERT for thousands of rows; other databases ``bulk_create``. Defaults must be set on
+    the objects (they are, by the model's constructor); ``auto_now``/``auto_now_add`` fields
+    are filled as Django would.
+
+    ``with_ids``: the objects get their primary keys (drawn from the table's sequence
+    first). ``ignore_conflicts``: rows that would violate a unique constraint are left out
+    (``ON CONFLICT DO NOTHING``; the objects' ids are then not set).
     """
     if not objects:
         return
     model = type(objects[0])
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=BATCH)  # type: ignore[attr-defined]
+        model.objects.bulk_create(  # type: ignore[attr-defined]
+            objects, batch_size=BATCH, ignore_conflicts=ignore_conflicts
+        )
         return
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        automatic = [
-            field
-            for field in fields
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-        ]
-        prepare = [_preparer(field, connection) for field in fields]
-        names = [field.attname for field in fields]
-        for obj in objects:
-            # Foreign keys to objects saved since (invoice → line) take their ids now.
-            obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
-            for field in automatic:
-                field.pre_save(obj, add=True)
-            values = obj.__dict__
-            copy.write_row(
-                [to_db(values[name]) for to_db, name in zip(prepare, names, strict=True)]
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        if with_ids and not ignore_conflicts:
+            assert meta.pk is not None
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objects)],
             )
+            for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+                obj.pk = pk
+            fields = [meta.pk, *fields]
+        columns = ", ".join(quote(field.column) for field in fields)
+        target = table
+        if ignore_conflicts:
+            # The rows go to a bare copy of the columns first; the INSERT from it skips
+            # what the table's unique constraints refuse.
+            target = quote(f"_copy_{meta.db_table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {target}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {target} AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+            )
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            automatic = [
+                field
+                for field in fields
+                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            ]
+            prepare = [_preparer(field, connection) for field in fields]
+            names = [field.attname for field in fields]
+            for obj in objects:
+                # Foreign keys to objects saved since (invoice → line) take their ids now.
+                obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
+                for field in automatic:
+                    field.pre_save(obj, add=True)
+                values = obj.__dict__
+                copy.write_row(
+                    [to_db(values[name]) for to_db, name in zip(prepare, names, strict=True)]
+                )
+        if ignore_conflicts:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target} "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {target}")
 
 
 # Fields whose Python values the driver takes as they are (psycopg adapts Decimal, date,

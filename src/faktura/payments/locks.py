@@ -8,7 +8,7 @@ payments in id order, then other rows (mandates, items, refunds, batches).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -36,9 +36,26 @@ def lock_customers(customer_ids: Iterable[int]) -> dict[int, Customer]:
     return {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
 
 
-def lock_invoices(invoice_ids: Iterable[int]) -> dict[int, Invoice]:
+def lock_customer_ids(customer_ids: Iterable[int]) -> set[int]:
+    """Lock the customers' accounts (id order) without reading them; the ids that exist."""
+    ids = sorted(set(customer_ids))
+    return set(
+        Customer.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def lock_invoices(
+    invoice_ids: Iterable[int], *, fields: Sequence[str] | None = None
+) -> dict[int, Invoice]:
+    """Lock the invoices (id order); ``fields``: only these are read (bulk bookings)."""
     ids = sorted(set(invoice_ids))
-    return {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    queryset = Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    if fields is not None:
+        queryset = queryset.only(*fields)
+    return {i.pk: i for i in queryset}
 
 
 def lock_payments(payment_ids: Iterable[int]) -> dict[int, Payment]:

@@ -11,6 +11,7 @@ Negative credit means the customer owes money that was refunded and then returne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -61,19 +62,33 @@ def unallocated_amount(payment_id: int) -> Decimal:
     return round_money(row.get()["unallocated_amount"])
 
 
-def _total(queryset: QuerySet) -> Decimal:
-    return round_money(queryset.aggregate(total=Sum("amount"))["total"] or ZERO)
-
-
 def credit_balance(customer_id: int) -> Decimal:
     """The customer's credit: money received and not allocated, minus refunds holding it."""
-    received = _total(Payment.objects.filter(customer_id=customer_id))
-    allocated = _total(
-        Allocation.objects.filter(payment__customer_id=customer_id, reversed_at__isnull=True)
-    )
-    returned = _total(ReturnEvent.objects.filter(payment__customer_id=customer_id))
-    refunded = _total(Refund.objects.filter(customer_id=customer_id, status__in=Refund.RESERVING))
-    return received - allocated - returned - refunded
+    return credit_balances([customer_id])[customer_id]
+
+
+def credit_balances(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """``credit_balance`` of many customers, in four grouped queries."""
+    ids = sorted(set(customer_ids))
+    balances = dict.fromkeys(ids, ZERO)
+    for queryset, group, sign in (
+        (Payment.objects.filter(customer_id__in=ids), "customer_id", 1),
+        (
+            Allocation.objects.filter(payment__customer_id__in=ids, reversed_at__isnull=True),
+            "payment__customer_id",
+            -1,
+        ),
+        (ReturnEvent.objects.filter(payment__customer_id__in=ids), "payment__customer_id", -1),
+        (
+            Refund.objects.filter(customer_id__in=ids, status__in=Refund.RESERVING),
+            "customer_id",
+            -1,
+        ),
+    ):
+        grouped = queryset.order_by().values(group).annotate(total=Sum("amount"))
+        for row in grouped.values_list(group, "total"):
+            balances[row[0]] += sign * round_money(row[1] or ZERO)
+    return balances
 
 
 def credit_sources(customer_id: int) -> list[Payment]:

@@ -9,14 +9,17 @@ chargebacks live in ``faktura.payments.returns``, refunds in ``faktura.payments.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
 from faktura.access import services as access
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput, NotFound, StateConflict
+from faktura.core.errors import DomainError, InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import locks, selectors
@@ -58,6 +61,7 @@ __all__ = [
     "discard_refund_batch",
     "record_chargeback",
     "record_payment",
+    "record_payments",
     "record_returned_debit",
     "refund_credit",
     "reject_payment_request",
@@ -84,11 +88,12 @@ def _payment_fields(
     reference: str,
     payer_name: str,
     payer_iban: str,
+    today: dt.date | None = None,
 ) -> dict[str, object]:
     """Check what describes a payment; refuse bad input before anything is written."""
     value = locks.positive_amount(amount)
     day = locks.business_date(date, field="date")
-    if day > clock.today():
+    if day > (today or clock.today()):
         raise InvalidInput(
             f"date: {day} lies in the future", code="payment_date_in_future", field="date"
         )
@@ -108,6 +113,64 @@ def _payment_fields(
     }
 
 
+def _checked_source(source: str) -> str:
+    if source not in Payment.Source.values:
+        raise InvalidInput(
+            f"source: {source!r} is not one of {', '.join(Payment.Source.values)}",
+            code="invalid_payment_source",
+            field="source",
+        )
+    return source
+
+
+def _recorded_entry(payment: Payment) -> audit.PendingEntry:
+    return audit.PendingEntry(
+        chain=locks.chain_of(payment.customer_id),
+        action="payment.recorded",
+        object_type="payment",
+        object_id=payment.pk,
+        data={
+            "amount": payment.amount,
+            "date": payment.date,
+            "method": payment.method,
+            "source": payment.source,
+            "external_id": payment.external_id,
+            "reference": payment.reference,
+        },
+    )
+
+
+def _allocated_entry(
+    allocation: Allocation, invoice: Invoice, *, open_before: Decimal, credit_after: Decimal
+) -> audit.PendingEntry:
+    assert invoice.customer_id is not None
+    return audit.PendingEntry(
+        chain=audit.customer_chain(invoice.customer_id),
+        action="payment.allocated",
+        object_type="allocation",
+        object_id=allocation.pk,
+        data={
+            "payment": allocation.payment_id,
+            "invoice": invoice.pk,
+            "number": invoice.number,
+            "amount": allocation.amount,
+            "open_before": open_before,
+            "credit_after": credit_after,
+        },
+    )
+
+
+def _audit(actor: Actor, entry: audit.PendingEntry) -> None:
+    audit.record(
+        chain=entry.chain,
+        actor=actor,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        data=entry.data,
+    )
+
+
 def _create_payment(
     *,
     actor: Actor,
@@ -125,21 +188,7 @@ def _create_payment(
         created_at=clock.now(),
         **fields,
     )
-    audit.record(
-        chain=locks.chain_of(customer_id),
-        actor=actor,
-        action="payment.recorded",
-        object_type="payment",
-        object_id=payment.pk,
-        data={
-            "amount": payment.amount,
-            "date": payment.date,
-            "method": payment.method,
-            "source": payment.source,
-            "external_id": external_id,
-            "reference": payment.reference,
-        },
-    )
+    _audit(actor, _recorded_entry(payment))
     webhooks.emit("payment.received", webhooks.payment_data(payment), actor=actor)
     return payment
 
@@ -148,14 +197,20 @@ def _existing(source: str, external_id: str | None, amount: Decimal) -> Payment 
     if not external_id:
         return None
     existing = Payment.objects.filter(source=source, external_id=external_id).first()
-    if existing is not None and existing.amount != amount:
+    if existing is not None:
+        _check_same(existing, amount)
+    return existing
+
+
+def _check_same(existing: Payment, amount: Decimal) -> None:
+    """The same external id again must be the same money (else it is another payment)."""
+    if existing.amount != amount:
         raise StateConflict(
-            f"The {source} payment {external_id!r} was recorded with {existing.amount}, "
-            f"not {amount}.",
+            f"The {existing.source} payment {existing.external_id!r} was recorded with "
+            f"{existing.amount}, not {amount}.",
             code="external_id_reused",
             field="external_id",
         )
-    return existing
 
 
 def record_payment(
@@ -187,12 +242,7 @@ def record_payment(
         payer_name=payer_name,
         payer_iban=payer_iban,
     )
-    if source not in Payment.Source.values:
-        raise InvalidInput(
-            f"source: {source!r} is not one of {', '.join(Payment.Source.values)}",
-            code="invalid_payment_source",
-            field="source",
-        )
+    _checked_source(source)
     external_id = (external_id or "").strip() or None
     value = fields["amount"]
     assert isinstance(value, Decimal)
@@ -218,11 +268,294 @@ def record_payment(
         raise
 
 
+# --- many payments at once (statement booking) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPayment:
+    """One payment of ``record_payments``: what ``record_payment`` takes, and the invoices
+    (and amounts) it pays; what they leave stays the customer's credit. ``key`` is the
+    caller's handle (a statement line) under which the outcome is reported."""
+
+    key: int
+    amount: object
+    date: object
+    method: str
+    source: str
+    reference: str = ""
+    payer_name: str = ""
+    payer_iban: str = ""
+    customer_id: int | None = None
+    external_id: str | None = None
+    allocations: tuple[tuple[int, object], ...] = ()
+
+
+@dataclass(slots=True)
+class RecordedPayments:
+    """What ``record_payments`` did, by ``IncomingPayment.key``."""
+
+    payments: dict[int, Payment] = field(default_factory=dict)
+    refused: dict[int, DomainError] = field(default_factory=dict)
+    # The invoices that received money (what ``money_received`` was called with).
+    invoice_ids: frozenset[int] = frozenset()
+
+
+# What the checks of a bulk booking read of an invoice.
+_PAYABLE_FIELDS = ("id", "status", "kind", "number", "customer_id")
+
+
+@dataclass(slots=True)
+class _Planned:
+    incoming: IncomingPayment
+    payment: Payment
+    new: bool
+    allocations: list[tuple[Invoice, Decimal, Decimal]]  # invoice, amount, open before
+    credit_after: Decimal
+
+
+def record_payments(
+    *, actor: Actor, payments: Sequence[IncomingPayment], overpayment: bool = False
+) -> RecordedPayments:
+    """Record and allocate many payments in one transaction, by the rules of
+    ``record_payment`` and ``allocate_payment``; for the lines of a statement, chunk by chunk.
+
+    One entry is refused on its own (reported under its key in ``refused``, nothing of it
+    written) with the error the single services raise; the others are booked. Idempotent
+    by ``external_id`` per ``source`` as ``record_payment``: an entry whose payment exists
+    returns it, allocated only if it has no allocation yet. Locks the customers (id order),
+    then the invoices, then the existing payments; reads the open amounts and credits once
+    and follows them from entry to entry, in the order given. Rows are inserted in bulk,
+    audit entries appended with ``audit.record_many``; ``money_received`` is called once.
+    Raises only PermissionRefused (before anything is read).
+    """
+    permissions.require(actor, "payment.record")
+    outcome = RecordedPayments()
+    checked: list[tuple[IncomingPayment, dict[str, object], str | None, list]] = []
+    today = clock.today()
+    for incoming in payments:
+        try:
+            fields = _payment_fields(
+                amount=incoming.amount,
+                date=incoming.date,
+                method=incoming.method,
+                reference=incoming.reference,
+                payer_name=incoming.payer_name,
+                payer_iban=incoming.payer_iban,
+                today=today,
+            )
+            _checked_source(incoming.source)
+            requests = _parse_allocations(incoming.allocations, required=False)
+        except DomainError as error:
+            outcome.refused[incoming.key] = error
+            continue
+        external_id = (incoming.external_id or "").strip() or None
+        checked.append((incoming, fields, external_id, requests))
+    if not checked:
+        return outcome
+    invoice_ids = {invoice_id for *_, requests in checked for invoice_id, _ in requests}
+    with transaction.atomic():
+        owners = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "customer_id"))
+        customers = locks.lock_customer_ids(
+            {c.customer_id for c, *_ in checked if c.customer_id is not None} | set(owners.values())
+        )
+        invoices = locks.lock_invoices(invoice_ids, fields=_PAYABLE_FIELDS)
+        external_ids = {(c.source, e) for c, _, e, _ in checked if e is not None}
+        existing = {
+            (p.source, p.external_id): p
+            for p in Payment.objects.filter(
+                source__in={source for source, _ in external_ids},
+                external_id__in={e for _, e in external_ids},
+            ).order_by("pk")
+            if (p.source, p.external_id) in external_ids
+        }
+        locks.lock_payments(p.pk for p in existing.values())
+        held = {
+            row["pk"]: (round_money(row["unallocated_amount"]), row["allocated_amount"] > 0)
+            for row in selectors.with_unallocated(
+                Payment.objects.filter(pk__in=[p.pk for p in existing.values()])
+            ).values("pk", "unallocated_amount", "allocated_amount")
+        }
+        open_amounts = selectors.open_amounts(list(invoice_ids))
+        credits = selectors.credit_balances(customers)
+        now = clock.now()
+        planned: list[_Planned] = []
+        for incoming, fields, external_id, requests in checked:
+            try:
+                plan = _plan_incoming(
+                    incoming,
+                    fields=fields,
+                    external_id=external_id,
+                    requests=requests,
+                    owners=owners,
+                    customers=customers,
+                    invoices=invoices,
+                    existing=existing,
+                    held=held,
+                    open_amounts=open_amounts,
+                    credits=credits,
+                    overpayment=overpayment,
+                    actor=actor,
+                    now=now,
+                )
+            except DomainError as error:
+                outcome.refused[incoming.key] = error
+                continue
+            planned.append(plan)
+            for invoice, amount, _ in plan.allocations:
+                open_amounts[invoice.pk] -= amount
+            if plan.payment.customer_id is not None:
+                credits[plan.payment.customer_id] = plan.credit_after
+            if plan.new and external_id:
+                existing[(incoming.source, external_id)] = plan.payment
+        _write(planned, actor=actor, now=now)
+        webhooks.emit_many(
+            [
+                ("payment.received", webhooks.payment_data(plan.payment))
+                for plan in planned
+                if plan.new
+            ],
+            actor=actor,
+        )
+        outcome.payments = {plan.incoming.key: plan.payment for plan in planned}
+        outcome.invoice_ids = frozenset(
+            invoice.pk for plan in planned for invoice, _, _ in plan.allocations
+        )
+        if outcome.invoice_ids:
+            money_received(invoice_ids=outcome.invoice_ids, actor=actor)
+    return outcome
+
+
+def _plan_incoming(
+    incoming: IncomingPayment,
+    *,
+    fields: dict[str, object],
+    external_id: str | None,
+    requests: list[tuple[int, Decimal]],
+    owners: dict[int, int],
+    customers: set[int],
+    invoices: dict[int, Invoice],
+    existing: dict[tuple[str, str | None], Payment],
+    held: dict[int, tuple[Decimal, bool]],
+    open_amounts: dict[int, Decimal],
+    credits: dict[int, Decimal],
+    overpayment: bool,
+    actor: Actor,
+    now: dt.datetime,
+) -> _Planned:
+    """One entry checked as ``record_payment`` and ``allocate_payment`` check it."""
+    customer_id = incoming.customer_id
+    if customer_id is not None and customer_id not in customers:
+        raise NotFound(
+            f"Customer {customer_id} does not exist.",
+            code="customer_not_found",
+            field="customer_id",
+        )
+    amount = fields["amount"]
+    assert isinstance(amount, Decimal)
+    payment = existing.get((incoming.source, external_id)) if external_id else None
+    new = payment is None
+    if payment is None:
+        payment = Payment(
+            customer_id=customer_id,
+            source=incoming.source,
+            external_id=external_id,
+            created_by=actor.label,
+            created_at=now,
+            **fields,
+        )
+        available, allocated_before = amount, False
+    else:
+        _check_same(payment, amount)
+        # Recorded earlier in this call (no id yet): it is that payment, allocated there.
+        available, allocated_before = held.get(payment.pk, (ZERO, True))
+    if not requests or allocated_before:
+        credit = credits.get(payment.customer_id, ZERO) if payment.customer_id else ZERO
+        gained = available if new and payment.customer_id else ZERO
+        return _Planned(incoming, payment, new, [], credit + gained)
+    for index, (invoice_id, _) in enumerate(requests):
+        if invoice_id not in owners:
+            raise NotFound(
+                f"Invoice {invoice_id} does not exist.",
+                code="invoice_not_found",
+                field=f"allocations[{index}].invoice",
+            )
+    owner_ids = {owners[invoice_id] for invoice_id, _ in requests}
+    if len(owner_ids) > 1:
+        raise InvalidInput(
+            "One allocation pays invoices of one customer only.",
+            code="invoices_of_several_customers",
+            field="allocations",
+        )
+    owner = owner_ids.pop()
+    if payment.customer_id not in (None, owner):
+        raise StateConflict(
+            f"Payment {payment.pk or external_id} belongs to another customer.",
+            code="payment_of_other_customer",
+        )
+    plan = _plan_allocations(
+        payment_id=payment.pk,
+        available=available,
+        requests=requests,
+        invoices=invoices,
+        open_amounts=open_amounts,
+        overpayment=overpayment,
+    )
+    gained = available if payment.customer_id is None or new else ZERO
+    credit_after = _credit_after(
+        credits.get(owner, ZERO),
+        allocated=sum((part for _, part in plan), ZERO),
+        gained=gained,
+    )
+    if payment.customer_id is None:
+        payment.customer_id = owner
+        if not new:
+            payment.save(update_fields=["customer"])
+    return _Planned(
+        incoming,
+        payment,
+        new,
+        [(invoice, part, open_amounts[invoice.pk]) for invoice, part in plan],
+        credit_after,
+    )
+
+
+def _write(planned: list[_Planned], *, actor: Actor, now: dt.datetime) -> None:
+    """Insert the planned payments and allocations; append their audit entries in order."""
+    bulk.insert([plan.payment for plan in planned if plan.new], with_ids=True)
+    allocations = [
+        Allocation(
+            payment=plan.payment,
+            invoice=invoice,
+            amount=amount,
+            created_at=now,
+            created_by=actor.label,
+        )
+        for plan in planned
+        for invoice, amount, _ in plan.allocations
+    ]
+    bulk.insert(allocations, with_ids=True)
+    entries: list[audit.PendingEntry] = []
+    made = iter(allocations)
+    for plan in planned:
+        if plan.new:
+            entries.append(_recorded_entry(plan.payment))
+        for invoice, _, open_before in plan.allocations:
+            entries.append(
+                _allocated_entry(
+                    next(made), invoice, open_before=open_before, credit_after=plan.credit_after
+                )
+            )
+    if entries:
+        audit.record_many(actor=actor, entries=entries)
+
+
 # --- allocation --------------------------------------------------------------------------
 
 
-def _parse_allocations(allocations: list[tuple[int, object]]) -> list[tuple[int, Decimal]]:
-    if not allocations:
+def _parse_allocations(
+    allocations: Sequence[tuple[int, object]], *, required: bool = True
+) -> list[tuple[int, Decimal]]:
+    if required and not allocations:
         raise InvalidInput(
             "Name at least one invoice and amount.", code="no_allocations", field="allocations"
         )
@@ -250,24 +583,23 @@ def _check_payable(invoice: Invoice) -> None:
         )
 
 
-def _allocate_locked(
+def _plan_allocations(
     *,
-    payment: Payment,
-    customer_id: int,
+    payment_id: int | None,
+    available: Decimal,
     requests: list[tuple[int, Decimal]],
     invoices: dict[int, Invoice],
-    actor: Actor,
+    open_amounts: dict[int, Decimal],
     overpayment: bool,
-) -> list[Allocation]:
-    """Allocate under the locks of the customer, the invoices and the payment."""
-    available = selectors.unallocated_amount(payment.pk)
+) -> list[tuple[Invoice, Decimal]]:
+    """What the requests allocate, re-checked against the open amounts read under lock."""
     requested = sum((amount for _, amount in requests), ZERO)
     if requested > available:
         raise StateConflict(
-            f"Payment {payment.pk} has {available} left to allocate, not {requested}.",
+            f"{f'Payment {payment_id}' if payment_id else 'The payment'} has {available} "
+            f"left to allocate, not {requested}.",
             code="allocation_exceeds_payment",
         )
-    open_amounts = selectors.open_amounts([invoice_id for invoice_id, _ in requests])
     planned: list[tuple[Invoice, Decimal]] = []
     for invoice_id, amount in requests:
         invoice = invoices[invoice_id]
@@ -284,13 +616,48 @@ def _allocate_locked(
                 )
             amount = open_amount
         planned.append((invoice, amount))
-    allocated = sum((amount for _, amount in planned), ZERO)
-    credit_before = selectors.credit_balance(customer_id)
-    credit_after = credit_before - allocated + (available if payment.customer_id is None else ZERO)
+    return planned
+
+
+def _credit_after(credit_before: Decimal, *, allocated: Decimal, gained: Decimal) -> Decimal:
+    """The customer's credit after allocating; money held for a refund stays untouched.
+
+    ``gained``: what the payment adds to the customer's credit that ``credit_before`` does
+    not count yet (a payment without a customer until now).
+    """
+    credit_after = credit_before - allocated + gained
     if credit_after < 0:
         raise StateConflict(
             "The money of this payment is reserved for a refund.", code="credit_reserved"
         )
+    return credit_after
+
+
+def _allocate_locked(
+    *,
+    payment: Payment,
+    customer_id: int,
+    requests: list[tuple[int, Decimal]],
+    invoices: dict[int, Invoice],
+    actor: Actor,
+    overpayment: bool,
+) -> list[Allocation]:
+    """Allocate under the locks of the customer, the invoices and the payment."""
+    available = selectors.unallocated_amount(payment.pk)
+    open_amounts = selectors.open_amounts([invoice_id for invoice_id, _ in requests])
+    planned = _plan_allocations(
+        payment_id=payment.pk,
+        available=available,
+        requests=requests,
+        invoices=invoices,
+        open_amounts=open_amounts,
+        overpayment=overpayment,
+    )
+    credit_after = _credit_after(
+        selectors.credit_balance(customer_id),
+        allocated=sum((amount for _, amount in planned), ZERO),
+        gained=available if payment.customer_id is None else ZERO,
+    )
     if payment.customer_id is None:
         payment.customer_id = customer_id
         payment.save(update_fields=["customer"])
@@ -301,25 +668,41 @@ def _allocate_locked(
             payment=payment, invoice=invoice, amount=amount, created_at=now, created_by=actor.label
         )
         created.append(allocation)
-        audit.record(
-            chain=audit.customer_chain(customer_id),
-            actor=actor,
-            action="payment.allocated",
-            object_type="allocation",
-            object_id=allocation.pk,
-            data={
-                "payment": payment.pk,
-                "invoice": invoice.pk,
-                "number": invoice.number,
-                "amount": amount,
-                "open_before": open_amounts[invoice.pk],
-                "credit_after": credit_after,
-            },
+        _audit(
+            actor,
+            _allocated_entry(
+                allocation,
+                invoice,
+                open_before=open_amounts[invoice.pk],
+                credit_after=credit_after,
+            ),
         )
-    # Every booking path allocates here (API, statement import, Stripe, manual requests).
-    access.claims_paid(customer_id, actor=actor)
-    webhooks.emit_paid([invoice for invoice, _ in planned], open_amounts, actor=actor)
+    money_received(invoice_ids=frozenset(invoice.pk for invoice, _ in planned), actor=actor)
     return created
+
+
+def money_received(*, invoice_ids: frozenset[int], actor: Actor) -> None:
+    """Runs in the booking's transaction, under its locks, once per booking (a chunk of
+    ``record_payments``, an allocation of the single services, credit applied), with the
+    invoices that just received money: the one place for what has to happen in the same
+    transaction as the booking (lifting an access block once its claims are paid, queuing
+    the ``invoice.paid`` webhook).
+
+    Money only ever goes to invoices with something open, so an invoice with nothing open
+    now has just been paid.
+    """
+    if not invoice_ids:
+        return
+    owners = sorted(
+        set(Invoice.objects.filter(pk__in=invoice_ids).values_list("customer_id", flat=True))
+    )
+    for customer_id in owners:
+        access.claims_paid(customer_id, actor=actor)
+    webhooks.emit_paid(
+        list(Invoice.objects.filter(pk__in=invoice_ids).order_by("pk")),
+        dict.fromkeys(invoice_ids, 1),
+        actor=actor,
+    )
 
 
 def allocate_payment(
@@ -476,6 +859,7 @@ def apply_credit(
                 )
             )
             remaining -= part
+        money_received(invoice_ids=frozenset({invoice.pk}), actor=actor)
         audit.record(
             chain=audit.customer_chain(customer_id),
             actor=actor,
@@ -489,8 +873,6 @@ def apply_credit(
                 "credit_after": credit - value,
             },
         )
-        access.claims_paid(customer_id, actor=actor)
-        webhooks.emit_paid([invoice], {invoice.pk: open_amount}, actor=actor)
     return created
 
 
