@@ -109,7 +109,8 @@ def test_a_lost_task_is_found_by_the_sweep(consumer, actor):
     overdue(consumer, actor, due=DUE)
     run_dunning(on=D(2026, 10, 8), actor=SYSTEM)  # the task never ran
     (notice,) = notices(consumer)
-    assert notice.status == "sent" and notice.message_id is None
+    assert notice.status == "sent"
+    assert notice.message_id is None
     assert letter.undelivered() == [notice.pk]
     assert letter.resume_letters(older_than=dt.timedelta(0)) == 1
     letter.deliver(notice.pk)

@@ -194,7 +194,10 @@ def letter_context(notice: DunningNotice, letterhead: Letterhead) -> dict[str, A
         and fee.principal is not None
     ]
     fee_rows = [
-        [fee.get_kind_display() if fee.kind != DunningFee.Kind.FEE else fee.reason, money(fee.amount)]
+        [
+            fee.get_kind_display() if fee.kind != DunningFee.Kind.FEE else fee.reason,
+            money(fee.amount),
+        ]
         for fee in fees
         if fee.kind != DunningFee.Kind.INTEREST
     ]

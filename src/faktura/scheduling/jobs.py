@@ -157,7 +157,6 @@ def sweep_webhooks(occurrence: Occurrence) -> dict[str, int]:
 
 def sweep_documents(occurrence: Occurrence) -> dict[str, int]:
     from faktura.documents.services import requeue_unprocessed
-
     from faktura.dunning.letter import resume_letters
 
     after = dt.timedelta(minutes=float(settings.FAKTURA_SWEEP_AFTER_MINUTES))
