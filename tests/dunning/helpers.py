@@ -24,7 +24,17 @@ def overdue(customer, actor, *, due: dt.date, price: str = "100.00") -> Invoice:
 
 
 def run(on: dt.date, **kwargs):
-    return run_dunning(on=on, actor=SYSTEM, **kwargs)
+    """A run, then what its task does after the commit: the letters and their mails."""
+    result = run_dunning(on=on, actor=SYSTEM, **kwargs)
+    deliver_letters()
+    return result
+
+
+def deliver_letters() -> None:
+    from faktura.dunning import letter
+
+    for notice_id in letter.undelivered():
+        letter.deliver(notice_id)
 
 
 def notices(customer) -> list[DunningNotice]:

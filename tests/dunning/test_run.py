@@ -20,7 +20,7 @@ from faktura.dunning.models import (
 from faktura.notifications.models import OutboxMessage
 from faktura.payments.models import Dispute, FeeItem
 from faktura.payments.services import allocate_payment
-from tests.dunning.helpers import fees, figures, notices, overdue, run
+from tests.dunning.helpers import deliver_letters, fees, figures, notices, overdue, run
 from tests.payments.helpers import pay
 
 D = dt.date
@@ -246,6 +246,7 @@ def test_review_required_leaves_proposals_until_approved(business_customer, appr
     assert len(notices(business_customer)) == 1
     with clock.frozen(D(2026, 11, 2)):
         services.approve_notice(notice_id=notice.pk, actor=approver)
+    deliver_letters()  # the task after the approving commit
     notice.refresh_from_db()
     assert notice.status == "sent"
     assert len(mails(business_customer)) == 1

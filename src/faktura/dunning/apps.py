@@ -6,3 +6,11 @@ class DunningConfig(AppConfig):
     name = "faktura.dunning"
     label = "dunning"
     verbose_name = _("Mahnwesen")
+
+    def ready(self) -> None:
+        from faktura.core.integrity import EXTRA_CHECKS
+        from faktura.dunning.letter import letter_problems
+
+        # `faktura check` verifies every archived dunning letter as it does invoices.
+        if letter_problems not in EXTRA_CHECKS:
+            EXTRA_CHECKS.append(letter_problems)

@@ -21,6 +21,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from faktura.core.errors import ImmutableDocument
+from faktura.documents.models import archive_storage
+
 _MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 MAX_LEVEL = 4
 
@@ -251,15 +254,6 @@ class DunningNotice(models.Model):
         blank=True,
         related_name="+",
     )
-    # The letter (PDF) is archived by the letter work and linked here; the mail is sent
-    # without it until then.
-    document = models.ForeignKey(
-        "documents.ArchivedDocument",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -383,3 +377,51 @@ class DunningFee(models.Model):
     @property
     def is_open(self) -> bool:
         return self.paid_at is None and self.waived_at is None
+
+
+class NoticeLetterQuerySet(models.QuerySet["NoticeLetter"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableDocument("Archived letters are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableDocument("Archived letters are never deleted.")
+
+
+class NoticeLetter(models.Model):
+    """The archived dunning letter (PDF/A) of a sent notice: stored once with its SHA-256.
+
+    ``documents.ArchivedDocument`` belongs to an invoice, so a notice's letter has this row
+    of its own, written by the same archive rules (``dunning/letter.py``): the file first,
+    fsynced, under a deterministic name, never overwritten; then the row (one per notice)
+    and its ``dunning_letter.archived`` audit entry; ``faktura check`` compares all three.
+    """
+
+    notice = models.OneToOneField(
+        DunningNotice, on_delete=models.PROTECT, related_name="letter", verbose_name=_("Mahnung")
+    )
+    file = models.FileField(_("Datei"), storage=archive_storage, max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("Größe (Bytes)"))
+    filename = models.CharField(_("Dateiname"), max_length=100)
+    created_at = models.DateTimeField(_("Archiviert am"))
+    retention_until = models.DateField(_("Aufbewahren bis"))
+
+    objects = NoticeLetterQuerySet.as_manager()
+
+    content_type = "application/pdf"
+
+    class Meta:
+        verbose_name = _("Mahnschreiben")
+        verbose_name_plural = _("Mahnschreiben")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableDocument(f"{self} is archived and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableDocument(f"{self} is archived and cannot be deleted.")

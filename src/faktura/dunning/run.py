@@ -62,12 +62,12 @@ from faktura.dunning.models import (
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
 from faktura.notifications import services as outbox
-from faktura.notifications.models import OutboxMessage
 from faktura.payments import off_session
 from faktura.payments.models import Dispute, FeeItem, PaymentSettings
 from faktura.webhooks import services as webhooks
 
 CHUNK_CUSTOMERS = 500
+LETTERS_PER_TASK = 50
 DIRECT_DEBIT = "direct_debit"
 Progress = Callable[[int, int], None]
 
@@ -642,11 +642,17 @@ def compose(
 
 
 def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context) -> int:
-    """Queue the mails of approved notices (inside the caller's transaction); mark them sent.
+    """Mark approved notices sent (inside the caller's transaction) and enqueue their letters.
 
-    A customer without an e-mail address keeps an approved notice without a mail (to be
-    sent by post with the letter). Returns the number of mails queued.
+    The access change and the webhook happen here, in the sending transaction. The letter
+    (PDF) and the mail that carries it follow in ``deliver_notice_letters``, whose task row
+    commits with the notices; a lost task is found again by the document sweep
+    (``dunning/letter.py`` describes the flow). A customer without an e-mail address keeps
+    an approved notice without a mail (to be sent by post with the letter). Returns the
+    number of notices sent.
     """
+    from faktura.dunning.tasks import deliver_notice_letters
+
     if not notices:
         return 0
     items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
@@ -657,37 +663,17 @@ def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context
     for item in DunningNoticeItem.objects.filter(notice_id__in=missing).order_by("due_date", "pk"):
         items[item.notice_id].append(item)
     now = clock.now()
-    messages: list[OutboxMessage] = []
     mailed: list[DunningNotice] = []
     for notice in notices:
-        to, cc = outbox.customer_recipients(notice.customer)
+        to, _cc = outbox.customer_recipients(notice.customer)
         if not to:
             continue
-        subject, text = compose(notice, items[notice.pk], context)
-        messages.append(
-            OutboxMessage(
-                event=OutboxMessage.Event.DUNNING_NOTICE,
-                from_email=context.from_email,
-                reply_to=context.reply_to,
-                to=to,
-                cc=cc,
-                subject=subject,
-                language=notice.language,
-                body_text=text,
-                body_html="",
-                attachments=[],
-                state=OutboxMessage.State.QUEUED,
-                created_by=actor.label,
-                created_at=now,
-            )
-        )
-        mailed.append(notice)
-    outbox.queue_messages_locked(messages)
-    for notice, message in zip(mailed, messages, strict=True):
-        notice.message = message
         notice.status = DunningNotice.Status.SENT
         notice.sent_at = now
-    bulk.update_fields(mailed, ["message", "status", "sent_at"])
+        mailed.append(notice)
+    bulk.update_fields(mailed, ["status", "sent_at"])
+    for start in range(0, len(mailed), LETTERS_PER_TASK):
+        deliver_notice_letters.enqueue([n.pk for n in mailed[start : start + LETTERS_PER_TASK]])
     _tell_access_and_webhooks(notices, items, actor=actor, context=context)
     return len(mailed)
 

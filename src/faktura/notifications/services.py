@@ -316,11 +316,20 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    from faktura.dunning.letter import attachment as dunning_letter
+
     documents = ArchivedDocument.objects.select_related("invoice").filter(
-        pk__in=message.attachments
+        pk__in=[pk for pk in message.attachments if isinstance(pk, int)]
     )
-    for document in sorted(documents, key=lambda d: message.attachments.index(d.pk)):
-        email.attach(document.filename, read_archived(document), document.content_type)
+    by_pk = {document.pk: document for document in documents}
+    for reference in message.attachments:
+        # Archived documents by pk; a dunning letter as "dunning_letter:<pk>".
+        letter = dunning_letter(reference)
+        if letter is not None:
+            email.attach(*letter)
+        elif reference in by_pk:
+            document = by_pk[reference]
+            email.attach(document.filename, read_archived(document), document.content_type)
     return email
 
 

@@ -157,9 +157,14 @@ def sweep_webhooks(occurrence: Occurrence) -> dict[str, int]:
 
 def sweep_documents(occurrence: Occurrence) -> dict[str, int]:
     from faktura.documents.services import requeue_unprocessed
+    from faktura.dunning.letter import resume_letters
 
     after = dt.timedelta(minutes=float(settings.FAKTURA_SWEEP_AFTER_MINUTES))
-    return {"requeued": requeue_unprocessed(older_than=after)}
+    return {
+        "requeued": requeue_unprocessed(older_than=after),
+        # Sent dunning notices whose letter task was lost: letter and mail follow.
+        "letters": resume_letters(older_than=after),
+    }
 
 
 def forget_dead_workers(occurrence: Occurrence) -> dict[str, int]:

@@ -144,9 +144,8 @@ def _page_count(pdf: bytes) -> int:
 
 def reset_compiler() -> None:
     """Drop the per-process compiler; the next render builds a fresh one."""
-    global _compiler
     with _lock:
-        _compiler = None
+        _compilers.clear()
 
 
 # --------------------------------------------------------------------------- compiling
@@ -157,12 +156,15 @@ class RendererUnavailable(RuntimeError):
 
 
 _lock = threading.Lock()
-_compiler: typst.Compiler | None = None
+# One compiler per template (the invoice's, the dunning letter's).
+_compilers: dict[Path, typst.Compiler] = {}
 _owner_pid: int | None = None  # the process whose Typst runtime is running
 
 
-def _compile(inputs: dict[str, str], *, timestamp: dt.datetime) -> bytes:
-    global _compiler, _owner_pid
+def _compile(
+    inputs: dict[str, str], *, timestamp: dt.datetime, template: Path = TEMPLATE_PATH
+) -> bytes:
+    global _owner_pid
     with _lock:
         if _owner_pid is not None and _owner_pid != os.getpid():
             # Typst's worker threads do not survive fork(): a compile in a child of a
@@ -171,13 +173,15 @@ def _compile(inputs: dict[str, str], *, timestamp: dt.datetime) -> bytes:
                 "This process was forked after rendering a PDF; Typst cannot render in it. "
                 "Render only in worker processes, never before they are forked."
             )
-        if _compiler is None:
+        compiler = _compilers.get(template)
+        if compiler is None:
             # Compile from the file path: typst-py 0.15.2 fails on the second compile of a
             # source given as bytes.
             _owner_pid = os.getpid()
-            _compiler = typst.Compiler(str(TEMPLATE_PATH), root=_ROOT, font_paths=font_paths())
+            compiler = typst.Compiler(str(template), root=_ROOT, font_paths=font_paths())
+            _compilers[template] = compiler
         try:
-            result = _compiler.compile(
+            result = compiler.compile(
                 sys_inputs=inputs,
                 pdf_standards="a-3b",
                 timestamp=timestamp,
@@ -187,7 +191,7 @@ def _compile(inputs: dict[str, str], *, timestamp: dt.datetime) -> bytes:
             )
         except BaseException:
             # A failed compile may leave the compiler's caches half-updated: start over.
-            _compiler = None
+            _compilers.pop(template, None)
             raise
     assert isinstance(result, bytes)
     return result
