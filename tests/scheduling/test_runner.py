@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from faktura.core import clock
 from faktura.scheduling import runner
+from faktura.scheduling.jobs import declared
 from faktura.scheduling.models import JobRun, JobState
 from faktura.scheduling.registry import Job
 from tests.scheduling import testjobs
@@ -239,11 +240,13 @@ def test_faktura_scheduler_once_ticks_the_declared_jobs():
     out = io.StringIO()
     with clock.frozen(at(16, 10, 2)):
         call_command("scheduler", "--once", stdout=out)
-    assert JobState.objects.count() == 9
+    assert JobState.objects.count() == len(declared())
     with clock.frozen(at(16, 10, 5)):
         call_command("scheduler", "--once", stdout=out)
     assert out.getvalue() == (
-        "outbox-sweep for 2026-11-16: succeeded\ndocument-sweep for 2026-11-16: succeeded\n"
+        "outbox-sweep for 2026-11-16: succeeded\n"
+        "webhook-sweep for 2026-11-16: succeeded\n"
+        "document-sweep for 2026-11-16: succeeded\n"
     )
 
 
