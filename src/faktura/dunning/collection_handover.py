@@ -104,7 +104,10 @@ FIELDS: dict[str, tuple[Callable[[Row], Any], str]] = {
     "creditor.name": (lambda r: r.company.legal_name if r.company else "", "text"),
     "creditor.address": (_creditor_address, "text"),
     "debtor.salutation": (lambda r: "Firma" if r.customer.kind in _COMPANY_KINDS else "", "text"),
-    "debtor.company": (lambda r: r.customer.name if r.customer.kind in _COMPANY_KINDS else "", "text"),
+    "debtor.company": (
+        lambda r: r.customer.name if r.customer.kind in _COMPANY_KINDS else "",
+        "text",
+    ),
     "debtor.name": (
         lambda r: r.customer.contact_name if r.customer.kind in _COMPANY_KINDS else r.customer.name,
         "text",
@@ -273,7 +276,9 @@ def _rows(items: list[CollectionCaseInvoice]) -> list[Row]:
 
 def _policy_id(customer: Customer, context: Any) -> int | None:
     override = (
-        CustomerDunning.objects.filter(customer=customer).values_list("policy_id", flat=True).first()
+        CustomerDunning.objects.filter(customer=customer)
+        .values_list("policy_id", flat=True)
+        .first()
     )
     result: int | None = context.policy_for(customer, override)
     return result
@@ -306,7 +311,7 @@ def propose_collection_cases(*, on: dt.date, actor: Actor) -> list[CollectionCas
         if case.last_notice_on + dt.timedelta(days=policy.collection_after_days) > on:
             continue
         by_customer[case.customer_id].append(case)
-    created = []
+    created: list[CollectionCase] = []
     for customer_id, cases in by_customer.items():
         with transaction.atomic():
             locks.lock_customer(customer_id)
@@ -320,17 +325,17 @@ def propose_collection_cases(*, on: dt.date, actor: Actor) -> list[CollectionCas
             wanted = [i for i in invoice_ids if i not in taken and opens.get(i, ZERO) > 0]
             if not wanted:
                 continue
-            case = CollectionCase.objects.create(
+            proposal = CollectionCase.objects.create(
                 customer_id=customer_id, proposed_on=on, proposed_by=actor.label
             )
             CollectionCaseInvoice.objects.bulk_create(
                 [
-                    CollectionCaseInvoice(case=case, invoice_id=i, open_amount=opens[i])
+                    CollectionCaseInvoice(case=proposal, invoice_id=i, open_amount=opens[i])
                     for i in wanted
                 ]
             )
-            _audit(case, actor, "collection.proposed", {"invoices": wanted})
-            created.append(case)
+            _audit(proposal, actor, "collection.proposed", {"invoices": wanted})
+            created.append(proposal)
     return created
 
 
@@ -441,9 +446,7 @@ def _zip(items: list[CollectionCaseInvoice], stamp: dt.datetime) -> bytes:
     ):
         files.append((f"rechnungen/{document.filename}", read_archived(document)))
     notices = (
-        DunningNotice.objects.filter(
-            items__invoice_id__in=invoice_ids, document__isnull=False
-        )
+        DunningNotice.objects.filter(items__invoice_id__in=invoice_ids, document__isnull=False)
         .select_related("document")
         .distinct()
         .order_by("pk")
@@ -619,21 +622,24 @@ def recall_case(*, case_id: int, actor: Actor, why: str) -> CollectionCase:
     return case
 
 
-def vat_shares(invoice: Invoice, gross: Decimal) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-    """(category, rate, gross, VAT) of a written-off gross amount, split over the invoice's
-    VAT breakdown in proportion to each rate's gross; the last rate takes the rounding rest."""
-    taxes = list(invoice.taxes.order_by("rate", "category"))
-    total = sum((t.taxable_amount + t.tax_amount for t in taxes), ZERO)
-    if not taxes or total <= 0:
+def vat_shares(
+    taxes: list[tuple[str, Decimal, Decimal, Decimal]], gross: Decimal
+) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """(category, rate, gross, VAT) of a written-off gross amount, split over an invoice's
+    VAT breakdown ``(category, rate, taxable, tax)`` in proportion to each rate's gross; the
+    last rate takes the rounding rest, so the shares add up to ``gross``."""
+    ordered = sorted(taxes, key=lambda t: (t[1], t[0]))
+    total = sum((taxable + tax for _c, _r, taxable, tax in ordered), ZERO)
+    if not ordered or total <= 0:
         return []
     result = []
     left = gross
-    for index, tax in enumerate(taxes):
-        part_gross = tax.taxable_amount + tax.tax_amount
-        share = left if index == len(taxes) - 1 else round_money(gross * part_gross / total)
+    for index, (category, rate, taxable, tax) in enumerate(ordered):
+        last = index == len(ordered) - 1
+        share = left if last else round_money(gross * (taxable + tax) / total)
         left -= share
-        vat = round_money(share * tax.rate / (Decimal(100) + tax.rate))
-        result.append((tax.category, tax.rate, share, vat))
+        vat = round_money(share * rate / (Decimal(100) + rate))
+        result.append((category, rate, share, vat))
     return result
 
 
@@ -646,9 +652,7 @@ def write_off_case(*, case_id: int, actor: Actor, why: str) -> list[VatCorrectio
 
     text = _why(why)
     with transaction.atomic():
-        case = _lock_case(
-            case_id, CollectionCase.Status.APPROVED, CollectionCase.Status.EXPORTED
-        )
+        case = _lock_case(case_id, CollectionCase.Status.APPROVED, CollectionCase.Status.EXPORTED)
         now = clock.now()
         today = clock.today(Company.time_zone_or_default())
         invoice_ids = _invoice_ids(case)
@@ -668,7 +672,12 @@ def write_off_case(*, case_id: int, actor: Actor, why: str) -> list[VatCorrectio
                 created_at=now,
                 created_by=actor.label,
             )
-            for category, rate, gross, vat in vat_shares(invoices[invoice_id], amount):
+            breakdown = list(
+                invoices[invoice_id].taxes.values_list(
+                    "category", "rate", "taxable_amount", "tax_amount"
+                )
+            )
+            for category, rate, gross, vat in vat_shares(breakdown, amount):
                 corrections.append(
                     VatCorrection.objects.create(
                         case=case,

@@ -55,7 +55,9 @@ class DunningPolicy(models.Model):
     collection_after_days = models.PositiveSmallIntegerField(
         _("Inkasso-Vorschlag nach (Tage)"),
         default=14,
-        help_text=_("Tage nach der letzten Mahnstufe, bis ein Fall zur Inkasso-Übergabe vorgeschlagen wird."),
+        help_text=_(
+            "Tage nach der letzten Mahnstufe, bis ein Fall zur Inkasso-Übergabe vorgeschlagen wird."
+        ),
     )
     cancel_subscriptions_on_collection = models.BooleanField(
         _("Abonnements bei Inkasso-Übergabe beenden"), default=False
