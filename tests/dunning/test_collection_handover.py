@@ -199,3 +199,50 @@ def test_agency_payment_is_booked_to_the_oldest_invoice_first(handed, approver, 
     case.refresh_from_db()
     assert case.status == "closed"
     assert access_selectors.status(case.customer_id) == "active"
+
+
+def test_the_zip_holds_the_archived_invoice(handed, approver, actor):
+    from django.db import transaction
+
+    from faktura.documents import archive
+
+    case, first, _second = handed
+    pdf = b"%PDF-1.7 archived invoice"
+    stored = archive.store_file(invoice=first, kind="pdf", content=pdf)
+    with transaction.atomic():
+        archive.record_locked(invoice=first, stored=stored)
+    with at(D(2026, 12, 4)):
+        handover.approve_case(case_id=case.pk, actor=approver)
+        export = handover.export_cases(actor=actor)
+    assert export is not None
+    bundle = zipfile.ZipFile(io.BytesIO(bytes(export.zip)))
+    assert bundle.namelist() == ["rechnungen/RE-2026-00001.pdf"]
+    assert bundle.read("rechnungen/RE-2026-00001.pdf") == pdf
+
+
+def test_the_command_writes_the_files_once(handed, approver, tmp_path):
+    from django.core.management import call_command
+
+    case, _first, _second = handed
+    with at(D(2026, 12, 4)):
+        handover.approve_case(case_id=case.pk, actor=approver)
+        out = io.StringIO()
+        call_command("collection-export", "--output", str(tmp_path), stdout=out)
+    assert out.getvalue().startswith("1 cases, 2 invoices: ")
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert len(written) == 2
+    csv_file = next(p for p in tmp_path.iterdir() if p.suffix == ".csv")
+    assert csv_file.read_bytes().decode("utf-8-sig") == DEFAULT_CSV
+    again = io.StringIO()
+    call_command("collection-export", "--output", str(tmp_path), stdout=again)
+    assert again.getvalue() == "0 cases, 0 invoices: nothing new to hand over.\n"
+
+
+def test_every_raised_code_is_documented():
+    import re
+    from pathlib import Path
+
+    from faktura.api.errors import ERROR_CODES
+
+    source = Path(handover.__file__).read_text(encoding="utf-8")
+    assert set(re.findall(r'code="([a-z_]+)"', source)) - set(ERROR_CODES) == set()
