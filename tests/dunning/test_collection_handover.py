@@ -246,3 +246,16 @@ def test_every_raised_code_is_documented():
 
     source = Path(handover.__file__).read_text(encoding="utf-8")
     assert set(re.findall(r'code="([a-z_]+)"', source)) - set(ERROR_CODES) == set()
+
+
+def test_approval_ends_the_subscriptions_when_the_policy_says_so(handed, approver):
+    from faktura.dunning.models import DunningPolicy
+    from tests.subscriptions.helpers import plan, subscribe
+
+    case, _first, _second = handed
+    monthly = subscribe(case.customer, plan("monthly"), starts_on=D(2026, 12, 1))
+    DunningPolicy.objects.update(cancel_subscriptions_on_collection=True)
+    with at(D(2026, 12, 4)):
+        handover.approve_case(case_id=case.pk, actor=approver)
+    monthly.refresh_from_db()
+    assert monthly.ends_on == D(2026, 12, 4)
