@@ -262,6 +262,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.core.models import Company
     from faktura.customers import services as customers
     from faktura.documents import services as documents
+    from faktura.dunning import collection_handover as handover
     from faktura.dunning import run as dunning_run
     from faktura.dunning import services as dunning
     from faktura.invoicing import services as invoicing
@@ -283,6 +284,8 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "dunning.run": lambda a: dunning_run.run_dunning(on=TODAY, actor=a),
         "dunning.approve": lambda a: dunning.approve_notice(notice_id=missing, actor=a),
         "dunning.fee": lambda a: dunning.waive_fee(fee_id=missing, reason="Kulanz", actor=a),
+        "collection.approve": lambda a: handover.approve_case(case_id=missing, actor=a),
+        "collection.export": lambda a: handover.export_cases(actor=a, case_ids=[missing]),
         "invoice.create_draft": lambda a: sales.place_order(
             customer_id=world["customer"], actor=a, lines=[line()]
         ),

@@ -117,6 +117,14 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Mahnvorschlag freigeben (versenden) oder verwerfen",
     ),
     "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
+    "collection.approve": (
+        frozenset({APPROVER}),
+        "Inkasso-Übergabe freigeben, zurückrufen oder ausbuchen",
+    ),
+    "collection.export": (
+        frozenset({ACCOUNTANT}),
+        "Inkasso-Export erstellen, Zahlungen des Inkassobüros buchen",
+    ),
 }
 
 OPERATIONS = tuple(MATRIX)

@@ -14,5 +14,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "dunning_reason_required": (422, "Say why (reason)."),
     "invalid_dunning_fee": (422, "A fee needs a customer, a positive amount and a reason."),
     "no_dunning_policy": (422, "No dunning policy applies to the customer."),
+    "collection_case_not_found": (404, "No collection case with this id."),
+    "collection_layout_not_found": (404, "No collection export layout (or no default)."),
+    "collection_case_wrong_status": (409, "The collection case is not in a state for this."),
+    "collection_export_immutable": (409, "An archived collection export is never changed."),
+    "invalid_collection_layout": (422, "A layout column names an unknown field or format."),
     "no_base_rate": (422, "No base rate is known for a day of the interest period."),
 }

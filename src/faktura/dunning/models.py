@@ -55,6 +55,16 @@ class DunningPolicy(models.Model):
         help_text=_("consumer, business, public_body; leer: nur per Kunde zugeordnet."),
     )
     one_notice_per_invoice = models.BooleanField(_("Eine Mahnung je Rechnung"), default=False)
+    collection_after_days = models.PositiveSmallIntegerField(
+        _("Inkasso-Vorschlag nach (Tage)"),
+        default=14,
+        help_text=_(
+            "Tage nach der letzten Mahnstufe, bis ein Fall zur Inkasso-Übergabe vorgeschlagen wird."
+        ),
+    )
+    cancel_subscriptions_on_collection = models.BooleanField(
+        _("Abonnements bei Inkasso-Übergabe beenden"), default=False
+    )
 
     class Meta:
         verbose_name = _("Mahnrichtlinie")
@@ -425,3 +435,187 @@ class NoticeLetter(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableDocument(f"{self} is archived and cannot be deleted.")
+
+
+# --- collection (Inkasso) -------------------------------------------------------------------
+
+
+class CollectionExportLayout(models.Model):
+    """The column layout of the CSV handed to the collection agency.
+
+    ``columns`` is the ordered list of ``{"header": …, "field": …, "format": …}``; the field
+    keys are those of ``faktura.dunning.collection_handover.FIELDS``, ``format`` is optional
+    (``date``, ``amount``, ``percent``, ``text``) and defaults to the field's own.
+    """
+
+    name = models.CharField(_("Name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("Standard"), default=False)
+    columns = models.JSONField(_("Spalten"), default=list)
+
+    class Meta:
+        verbose_name = _("Inkasso-Exportformat")
+        verbose_name_plural = _("Inkasso-Exportformate")
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="one_default_collection_layout",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionExport(models.Model):
+    """One handover to the agency: the CSV and the ZIP of attachments, kept byte for byte
+    with their SHA-256 (written once, like the SEPA bank files)."""
+
+    layout = models.ForeignKey(
+        CollectionExportLayout, on_delete=models.PROTECT, related_name="exports"
+    )
+    csv = models.BinaryField(default=b"")
+    csv_sha256 = models.CharField(_("SHA-256 (CSV)"), max_length=64)
+    zip = models.BinaryField(default=b"")
+    zip_sha256 = models.CharField(_("SHA-256 (ZIP)"), max_length=64)
+    case_count = models.PositiveIntegerField(default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("Inkasso-Export")
+        verbose_name_plural = _("Inkasso-Exporte")
+        ordering: ClassVar = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"Inkasso-Export {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            from faktura.core.errors import StateConflict
+
+            raise StateConflict(
+                f"{self} is archived and cannot be changed.", code="collection_export_immutable"
+            )
+        super().save(*args, **kwargs)
+
+
+class CollectionCase(models.Model):
+    """A customer's hopeless claims proposed for, and handed to, a collection agency."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Vorgeschlagen")
+        APPROVED = "approved", _("Freigegeben")
+        EXPORTED = "exported", _("Übergeben")
+        RECALLED = "recalled", _("Zurückgerufen")
+        CLOSED = "closed", _("Abgeschlossen")
+
+    OPEN_STATUSES: ClassVar[tuple[str, ...]] = ("proposed", "approved", "exported")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="collection_cases"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_on = models.DateField(_("Vorgeschlagen am"))
+    proposed_by = models.CharField(max_length=150)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True)
+    export = models.ForeignKey(
+        CollectionExport, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    recalled_by = models.CharField(max_length=150, blank=True)
+    recall_reason = models.CharField(max_length=500, blank=True)
+    written_off_at = models.DateTimeField(null=True, blank=True)
+    written_off_by = models.CharField(max_length=150, blank=True)
+    write_off_reason = models.CharField(max_length=500, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Inkassofall")
+        verbose_name_plural = _("Inkassofälle")
+        ordering: ClassVar = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Inkassofall {self.pk} ({self.status})"
+
+
+class CollectionCaseInvoice(models.Model):
+    """An invoice in a collection case; an invoice is in one open case at most."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="collection_items"
+    )
+    active = models.BooleanField(default=True)
+    open_amount = models.DecimalField(_("Offen bei Vorschlag"), **_MONEY)
+
+    class Meta:
+        verbose_name = _("Rechnung im Inkassofall")
+        verbose_name_plural = _("Rechnungen im Inkassofall")
+        ordering: ClassVar = ["pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(active=True), name="one_open_collection_per_invoice"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.invoice_id}"
+
+
+class CollectionPayment(models.Model):
+    """Money the agency reports as collected, with the agency's costs."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="payments")
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount = models.DecimalField(_("Betrag"), **_MONEY)
+    costs = models.DecimalField(_("Kosten des Inkassobüros"), **_MONEY)
+    date = models.DateField(_("Datum"))
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("Zahlung über Inkasso")
+        verbose_name_plural = _("Zahlungen über Inkasso")
+        ordering: ClassVar = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.amount}"
+
+
+class VatCorrection(models.Model):
+    """The VAT share of a written-off gross amount at one rate (§ 17 (2) UStG), for the
+    accounting export."""
+
+    case = models.ForeignKey(
+        CollectionCase, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="vat_corrections"
+    )
+    write_off = models.ForeignKey(
+        "payments.WriteOff", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    date = models.DateField(_("Datum"))
+    category = models.CharField(max_length=2)
+    rate = models.DecimalField(max_digits=5, decimal_places=2)
+    gross = models.DecimalField(_("Brutto ausgebucht"), **_MONEY)
+    net = models.DecimalField(_("Netto"), **_MONEY)
+    vat = models.DecimalField(_("Umsatzsteuer-Korrektur"), **_MONEY)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Umsatzsteuer-Korrektur")
+        verbose_name_plural = _("Umsatzsteuer-Korrekturen")
+        ordering: ClassVar = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {self.rate} %: {self.vat}"

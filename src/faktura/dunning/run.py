@@ -794,6 +794,13 @@ def run_dunning(
             status=DunningRun.Status.FAILED, finished_at=clock.now()
         )
         raise
+    try:
+        # The collection proposals of the day: after the final level and its waiting time.
+        from faktura.dunning.collection_handover import propose_collection_cases
+
+        propose_collection_cases(on=on, actor=actor)
+    except Exception as error:
+        errors.append(f"collection proposals: {type(error).__name__}: {error}")
     if errors:
         DunningRun.objects.filter(pk=run.pk).update(errors=len(errors), error_messages=errors[:100])
     with transaction.atomic():
