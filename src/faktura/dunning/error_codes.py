@@ -15,4 +15,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_dunning_fee": (422, "A fee needs a customer, a positive amount and a reason."),
     "no_dunning_policy": (422, "No dunning policy applies to the customer."),
     "no_base_rate": (422, "No base rate is known for a day of the interest period."),
+    "dunning_level_not_found": (404, "The policy has no level with this number."),
+    "invalid_dunning_level": (422, "A level setting is out of range (days, fees, access)."),
+    "unknown_placeholder": (422, "A level text names a placeholder the notices do not fill."),
+    "letter_not_ready": (404, "The notice's letter (PDF) is not archived yet."),
 }
