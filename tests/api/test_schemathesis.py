@@ -94,6 +94,13 @@ def data(company, settings, monkeypatch) -> Iterator[dict[str, Any]]:
     api.send("POST", "/courses", {"code": "kurs", "name": "Kurs", "sku": "S-1",
                 "price": "100.00", "starts_on": "2027-01-10", "ends_on": "2027-03-28"})  # fmt: skip
     assert api.send("POST", "/billing-runs", {"billing_date": "2026-11-16"}).status_code == 201
+    # Dunning: the reminder of the finalized invoice waits as a proposal (notice 1), and a
+    # fee charged by hand (fee 1).
+    policy = api.get_json("/dunning-policy").json()["data"][0]
+    api.send("PATCH", f"/dunning-policy/{policy['id']}/levels/0", {"review_required": True})
+    assert api.send("POST", "/dunning-runs", {"date": "2026-12-31"}).status_code == 201
+    assert api.send("POST", "/dunning-fees", {"customer": customer["id"], "amount": "5.00",
+                "reason": "Adressermittlung"}).status_code == 201  # fmt: skip
     assert draft["status"] == "draft"
     # Requests go through the WSGI handler, not the test client: keep the test's
     # transaction open across requests (Django's test client does the same).

@@ -28,6 +28,7 @@ from faktura.api import (
     tax_rates,
 )
 from faktura.api import collection as collection_api
+from faktura.api import dunning as dunning_api
 from faktura.api import payments as payments_api
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
@@ -104,3 +105,8 @@ api.add_router("/customers", access_api.customers_router)
 api.add_router("/access-blocks", access_api.blocks_router)
 api.add_router("/webhook-endpoints", webhooks_api.endpoints_router)
 api.add_router("/webhook-deliveries", webhooks_api.deliveries_router)
+api.add_router("/dunning-policy", dunning_api.policy_router)
+api.add_router("/dunning-runs", dunning_api.runs_router)
+api.add_router("/dunning-notices", dunning_api.notices_router)
+api.add_router("/dunning-fees", dunning_api.fees_router)
+api.add_router("/customers", dunning_api.customers_router)

@@ -245,6 +245,11 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "core.auditentry": {"add": None, "change": None, "delete": None},
     "customers.customer": {"add": "customer.create", "change": "customer.change", "delete": None},
     "documents.archiveddocument": {"add": None, "change": None, "delete": None},
+    "dunning.baserate": {"add": None, "change": None, "delete": None},
+    "dunning.dunningpolicy": {"add": None, "change": None, "delete": None},
+    "dunning.dunningrun": {"add": None, "change": None, "delete": None},
+    "dunning.dunningnotice": {"add": None, "change": None, "delete": None},
+    "dunning.dunningfee": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",
@@ -297,6 +302,9 @@ ADMIN_ACTIONS: dict[str, str] = {
     "revoke": "api_key.manage",
     "redeliver": "webhook.manage",
     "deactivate_endpoints": "webhook.manage",
+    "approve_notices": "dunning.approve",
+    "cancel_notices": "dunning.approve",
+    "waive_fees": "dunning.fee",
 }
 
 

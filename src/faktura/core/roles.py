@@ -19,6 +19,7 @@ APPS = (
     "notifications",
     "api",
     "subscriptions",
+    "dunning",
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {

@@ -20,4 +20,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "collection_export_immutable": (409, "An archived collection export is never changed."),
     "invalid_collection_layout": (422, "A layout column names an unknown field or format."),
     "no_base_rate": (422, "No base rate is known for a day of the interest period."),
+    "dunning_level_not_found": (404, "The policy has no level with this number."),
+    "invalid_dunning_level": (422, "A level setting is out of range (days, fees, access)."),
+    "unknown_placeholder": (422, "A level text names a placeholder the notices do not fill."),
+    "letter_not_ready": (404, "The notice's letter (PDF) is not archived yet."),
 }

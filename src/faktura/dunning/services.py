@@ -1,4 +1,5 @@
-"""Dunning services: approve or cancel a proposed notice, add or waive a fee by hand.
+"""Dunning services: approve or cancel a proposed notice, add or waive a fee by hand,
+change a policy's level.
 
 Each is one transaction that locks the customer first and is audited on its chain.
 """
@@ -6,6 +7,8 @@ Each is one transaction that locks the customer first and is audited on its chai
 from __future__ import annotations
 
 from decimal import Decimal
+from string import Template
+from typing import Any
 
 from django.db import transaction
 
@@ -17,7 +20,13 @@ from faktura.core.money import parse_amount
 from faktura.core.text import check_text
 from faktura.customers.models import Customer
 from faktura.dunning import run as dunning_run
-from faktura.dunning.models import DunningCase, DunningFee, DunningNotice, DunningNoticeItem
+from faktura.dunning.models import (
+    DunningCase,
+    DunningFee,
+    DunningLevel,
+    DunningNotice,
+    DunningNoticeItem,
+)
 from faktura.invoicing.models import Invoice
 
 
@@ -184,3 +193,134 @@ def waive_fee(*, fee_id: int, reason: str, actor: Actor) -> DunningFee:
             data={"kind": fee.kind, "amount": str(fee.amount), "reason": reason},
         )
     return fee
+
+
+# The values ``run.compose`` fills into a level's texts ($name or ${name}).
+PLACEHOLDERS = frozenset(
+    {
+        "customer_name",
+        "items",
+        "principal",
+        "fees",
+        "interest",
+        "return_fees",
+        "total",
+        "deadline",
+        "company",
+        "bank",
+    }
+)
+LEVEL_FIELDS = (
+    "days",
+    "deadline_days",
+    "fee_consumer",
+    "fee_business",
+    "review_required",
+    "access_effect",
+    "subject_de",
+    "text_de",
+    "subject_en",
+    "text_en",
+)
+_TEXT_LIMITS = {"subject_de": 200, "subject_en": 200, "text_de": 20000, "text_en": 20000}
+_ACCESS_EFFECTS = ("", "restrict", "block")
+
+
+def _check_template(value: str, *, field: str) -> None:
+    template = Template(value)
+    if not template.is_valid():
+        raise InvalidInput(
+            f"{field}: a $ must start a placeholder ($customer_name) or be written $$.",
+            code="unknown_placeholder",
+            field=field,
+        )
+    unknown = sorted(set(template.get_identifiers()) - PLACEHOLDERS)
+    if unknown:
+        raise InvalidInput(
+            f"{field}: unknown placeholder(s) {', '.join('$' + u for u in unknown)}; "
+            f"known: {', '.join('$' + p for p in sorted(PLACEHOLDERS))}.",
+            code="unknown_placeholder",
+            field=field,
+        )
+
+
+def _level_value(name: str, value: Any) -> Any:
+    if name in ("days", "deadline_days"):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+            raise InvalidInput(
+                f"{name}: a whole number of days from 1 to 365.",
+                code="invalid_dunning_level",
+                field=name,
+            )
+        return value
+    if name in ("fee_consumer", "fee_business"):
+        return parse_amount(value, field=name)  # refuses negatives and a third decimal
+    if name == "review_required":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name}: true or false.", code="invalid_dunning_level", field=name)
+        return value
+    if name == "access_effect":
+        value = value or ""
+        if value not in _ACCESS_EFFECTS:
+            raise InvalidInput(
+                f"{name}: one of restrict, block or empty.",
+                code="invalid_dunning_level",
+                field=name,
+            )
+        return value
+    text = str(value or "").strip() if name.startswith("subject") else str(value or "")
+    if not text.strip():
+        raise InvalidInput(f"{name}: must not be empty.", code="invalid_dunning_level", field=name)
+    if len(text) > _TEXT_LIMITS[name]:
+        raise InvalidInput(
+            f"{name}: at most {_TEXT_LIMITS[name]} characters.",
+            code="invalid_dunning_level",
+            field=name,
+        )
+    check_text(text, field=name, multiline=name.startswith("text"))
+    _check_template(text, field=name)
+    return text
+
+
+def update_level(*, policy_id: int, number: int, actor: Actor, **changes: Any) -> DunningLevel:
+    """Change a level's days, fees, review, access effect or texts (audited, before/after).
+
+    Texts are ``string.Template`` texts; only the placeholders the notices fill are allowed.
+    Notices already made keep their figures; the next run uses the new settings.
+    """
+    permissions.require(actor, "master_data.change")
+    unknown = set(changes) - set(LEVEL_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown level fields: {', '.join(sorted(unknown))}", code="invalid_dunning_level"
+        )
+    values = {name: _level_value(name, value) for name, value in changes.items()}
+    with transaction.atomic():
+        level = (
+            DunningLevel.objects.select_for_update()
+            .filter(policy_id=policy_id, number=number)
+            .first()
+        )
+        if level is None:
+            raise NotFound(
+                f"Policy {policy_id} has no level {number}.", code="dunning_level_not_found"
+            )
+        before = {name: getattr(level, name) for name in values}
+        for name, value in values.items():
+            setattr(level, name, value)
+        if values:
+            level.save(update_fields=list(values))
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="dunning.level_changed",
+            object_type="dunning_level",
+            object_id=level.pk,
+            data={
+                "policy": policy_id,
+                "number": number,
+                "before": {k: str(v) for k, v in before.items()},
+                "after": {k: str(v) for k, v in values.items()},
+            },
+        )
+    return level

@@ -1,0 +1,249 @@
+"""Dunning in the back office: policies with their levels, runs, notices and fees, read-only.
+
+Changes go through the services only: notices are approved or cancelled and fees waived
+by action (the reason is typed in the field beside the action), levels are changed with
+``PATCH /dunning-policy/{id}/levels/{number}`` (``dunning.services.update_level``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from faktura.core.admin_permissions import ReadOnlyAdmin, actor_of
+from faktura.core.errors import DomainError
+from faktura.dunning import services
+from faktura.dunning.models import (
+    BaseRate,
+    DunningFee,
+    DunningLevel,
+    DunningNotice,
+    DunningNoticeItem,
+    DunningPolicy,
+    DunningRun,
+)
+
+
+class ReasonActionForm(helpers.ActionForm):
+    reason = forms.CharField(label=_("Grund"), required=False, max_length=500)
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _all_fields(model: Any) -> list[str]:
+    return [f.name for f in model._meta.fields]
+
+
+def _apply(request: HttpRequest, ids: list[int], call: Callable[[int], Any], label: str) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover - the admin signs in staff only
+        return
+    done = 0
+    for pk in ids:
+        try:
+            call(pk)
+            done += 1
+        except DomainError as error:
+            messages.error(request, f"{label} {pk}: {error.message}")
+    if done:
+        messages.success(request, _("%(count)d Eintrag/Einträge bearbeitet.") % {"count": done})
+
+
+def _reason(request: HttpRequest) -> str:
+    return str(request.POST.get("reason", ""))
+
+
+# --- policies ------------------------------------------------------------------------------
+
+
+_LEVEL_FIELDS: tuple[str, ...] = (
+    "number",
+    "name",
+    "days",
+    "fee_consumer",
+    "fee_business",
+    "flat_fee",
+    "interest",
+    "minimum_open_amount",
+    "review_required",
+    "access_effect",
+    "deadline_days",
+    "subject_de",
+    "subject_en",
+)
+
+
+class LevelInline(_ReadOnlyInline):
+    model = DunningLevel
+    fields = _LEVEL_FIELDS
+    readonly_fields = _LEVEL_FIELDS
+
+
+@admin.register(DunningPolicy)
+class DunningPolicyAdmin(ReadOnlyAdmin):
+    list_display = ["name", "is_default", "customer_kinds", "one_notice_per_invoice"]
+    inlines = [LevelInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(DunningPolicy)
+
+
+@admin.register(BaseRate)
+class BaseRateAdmin(ReadOnlyAdmin):
+    list_display = ["valid_from", "rate"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(BaseRate)
+
+
+@admin.register(DunningRun)
+class DunningRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run_date",
+        "status",
+        "customers_checked",
+        "invoices_overdue",
+        "notices_sent",
+        "notices_proposed",
+        "fees_charged",
+        "errors",
+        "started_by",
+    ]
+    list_filter = ["status"]
+    date_hierarchy = "run_date"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(DunningRun)
+
+
+# --- notices -------------------------------------------------------------------------------
+
+
+@admin.action(description=_("Mahnvorschläge freigeben (versenden)"))
+def approve_notices(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[DunningNotice]
+) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    _apply(request, ids, lambda pk: services.approve_notice(notice_id=pk, actor=actor), "#")
+
+
+@admin.action(description=_("Mahnvorschläge verwerfen (Grund angeben)"))
+def cancel_notices(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[DunningNotice]
+) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    reason = _reason(request)
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    _apply(
+        request,
+        ids,
+        lambda pk: services.cancel_notice(notice_id=pk, actor=actor, reason=reason),
+        "#",
+    )
+
+
+_ITEM_FIELDS: tuple[str, ...] = (
+    "number",
+    "issue_date",
+    "due_date",
+    "original_amount",
+    "paid_amount",
+    "open_amount",
+    "fees",
+    "interest",
+    "active",
+)
+
+
+class NoticeItemInline(_ReadOnlyInline):
+    model = DunningNoticeItem
+    fields = _ITEM_FIELDS
+    readonly_fields = _ITEM_FIELDS
+
+
+class NoticeFeeInline(_ReadOnlyInline):
+    model = DunningFee
+    fields = ("kind", "amount", "period_start", "period_end", "rate", "waived_at")
+    readonly_fields = fields
+
+
+@admin.register(DunningNotice)
+class DunningNoticeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "notice_date",
+        "level_name",
+        "customer",
+        "status",
+        "total",
+        "deadline",
+        "sent_at",
+    ]
+    list_filter = ["status", "level"]
+    search_fields = ["customer__name", "customer__number", "items__number"]
+    list_select_related = ["customer"]
+    date_hierarchy = "notice_date"
+    actions = [approve_notices, cancel_notices]
+    action_form = ReasonActionForm
+    inlines = [NoticeItemInline, NoticeFeeInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(DunningNotice)
+
+
+# --- fees ----------------------------------------------------------------------------------
+
+
+@admin.action(description=_("Mahnkosten erlassen (Grund angeben)"))
+def waive_fees(modeladmin: Any, request: HttpRequest, queryset: QuerySet[DunningFee]) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    reason = _reason(request)
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    _apply(request, ids, lambda pk: services.waive_fee(fee_id=pk, reason=reason, actor=actor), "#")
+
+
+@admin.register(DunningFee)
+class DunningFeeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "kind",
+        "amount",
+        "period_start",
+        "period_end",
+        "paid_at",
+        "waived_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["customer__name", "customer__number", "reason"]
+    list_select_related = ["customer"]
+    actions = [waive_fees]
+    action_form = ReasonActionForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(DunningFee)
