@@ -20,6 +20,9 @@ APPS = (
     "api",
     "subscriptions",
     "dunning",
+    "access",
+    "webhooks",
+    "scheduling",
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
