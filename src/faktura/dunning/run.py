@@ -37,7 +37,7 @@ from string import Template
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Sum
 
 from faktura.collection.calendar import on_or_after
@@ -67,7 +67,6 @@ from faktura.payments import off_session
 from faktura.payments.models import Dispute, FeeItem, PaymentSettings
 from faktura.webhooks import services as webhooks
 
-CHUNK_CUSTOMERS = 500
 DIRECT_DEBIT = "direct_debit"
 Progress = Callable[[int, int], None]
 
@@ -161,6 +160,11 @@ def candidate_customers(on: dt.date, customer_ids: list[int] | None = None) -> l
         .distinct()
     )
     return sorted(set(rows))
+
+
+def chunk_customers() -> int:
+    """Customers per chunk, i.e. per transaction (``FAKTURA_DUNNING_CHUNK_CUSTOMERS``)."""
+    return max(1, settings.FAKTURA_DUNNING_CHUNK_CUSTOMERS)
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -776,14 +780,23 @@ def run_dunning(
     run = DunningRun(run_date=on, started_at=clock.now(), started_by=actor.label)
     if dry_run:
         run.preview_notices = []  # type: ignore[attr-defined]
-        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+        for chunk in _chunks(ids, chunk_customers()):
             result = dun_chunk(chunk, on=on, actor=actor, context=context, run=None, dry_run=True)
             _add(run, result)
             run.preview_notices += result.notices  # type: ignore[attr-defined]
         run.status = DunningRun.Status.FINISHED
         return run
     with transaction.atomic():
+        # A run of this date still marked running whose process is gone (killed) is
+        # marked failed now; one still alive (started meanwhile) goes on unmarked.
+        running = DunningRun.objects.filter(
+            run_date=on, status=DunningRun.Status.RUNNING
+        ).values_list("pk", flat=True)
+        DunningRun.objects.filter(pk__in=_dead_runs(list(running))).update(
+            status=DunningRun.Status.FAILED, finished_at=clock.now()
+        )
         run.save()
+        _run_lock(run.pk, take=True)
         audit.record(
             chain=audit.COMPANY_CHAIN,
             actor=actor,
@@ -795,7 +808,7 @@ def run_dunning(
     done = 0
     errors: list[str] = []
     try:
-        for chunk in _chunks(ids, CHUNK_CUSTOMERS):
+        for chunk in _chunks(ids, chunk_customers()):
             try:
                 dun_chunk(chunk, on=on, actor=actor, context=context, run=run)
             except Exception as error:
@@ -807,12 +820,45 @@ def run_dunning(
         DunningRun.objects.filter(pk=run.pk).update(
             status=DunningRun.Status.FAILED, finished_at=clock.now()
         )
+        _run_lock(run.pk, take=False)
         raise
     if errors:
         DunningRun.objects.filter(pk=run.pk).update(errors=len(errors), error_messages=errors[:100])
     with transaction.atomic():
         _finish(run, actor, DunningRun.Status.FINISHED)
+    _run_lock(run.pk, take=False)
     return run
+
+
+# The namespace of the advisory locks that tell a live dunning run from a dead one; the
+# same scheme as the billing run's (subscriptions.run), in a namespace of its own.
+RUN_LOCK = 0x46414D
+
+
+def _run_lock(run_id: int, *, take: bool) -> None:
+    """Take or give back the lock a run holds as long as its process lives (PostgreSQL).
+
+    A session lock: the server gives it back when the process dies (SIGKILL, power loss),
+    so a run whose lock is free is dead. Other databases cannot tell.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            verb = "lock" if take else "unlock"
+            cursor.execute(f"SELECT pg_advisory_{verb}(%s, %s)", [RUN_LOCK, run_id])
+
+
+def _dead_runs(run_ids: list[int]) -> list[int]:
+    """The runs of ``run_ids`` whose process is gone (all of them but on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return run_ids
+    dead = []
+    with connection.cursor() as cursor:
+        for run_id in run_ids:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK, run_id])
+            if cursor.fetchone()[0]:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK, run_id])
+                dead.append(run_id)
+    return dead
 
 
 def _add(run: DunningRun, result: ChunkResult) -> None:
