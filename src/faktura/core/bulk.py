@@ -62,11 +62,14 @@ def update_fields(objects: Sequence[models.Model], fields: Sequence[str]) -> int
     return written
 
 
-def insert(objects: Sequence[models.Model]) -> None:
-    """Insert new rows whose ids nobody needs back (lines, billed periods): PostgreSQL's
-    COPY, several times faster than ``bulk_create``'s INSERT for thousands of rows; other
-    databases ``bulk_create``. Defaults must be set on the objects (they are, by the
-    model's constructor); ``auto_now``/``auto_now_add`` fields are filled as Django would.
+def insert(objects: Sequence[models.Model], *, set_ids: bool = False) -> None:
+    """Insert new rows (lines, billed periods): PostgreSQL's COPY, several times faster
+    than ``bulk_create``'s INSERT for thousands of rows; other databases ``bulk_create``.
+    Defaults must be set on the objects (they are, by the model's constructor);
+    ``auto_now``/``auto_now_add`` fields are filled as Django would.
+
+    ``set_ids``: the objects get their primary keys (as with ``bulk_create``), taken from
+    the table's sequence in one query before the COPY.
     """
     if not objects:
         return
@@ -76,7 +79,18 @@ def insert(objects: Sequence[models.Model]) -> None:
         model.objects.bulk_create(objects, batch_size=BATCH)  # type: ignore[attr-defined]
         return
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    fields = [field for field in meta.concrete_fields if set_ids or field is not meta.pk]
+    if set_ids:
+        assert meta.pk is not None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objects)],
+            )
+            for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = connection.alias
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     with (

@@ -503,7 +503,8 @@ def _make_notices(
         return
     # The unique constraints refuse a notice, item or fee another run wrote meanwhile: the
     # chunk rolls back whole, mails included, and nothing is sent or charged twice.
-    DunningNotice.objects.bulk_create(notices)
+    # COPY (core.bulk): with the mails, the run's largest cost at 100,000 invoices.
+    bulk.insert(notices, set_ids=True)
     all_items: list[DunningNoticeItem] = []
     all_fees: list[DunningFee] = []
     for notice, items, fees in zip(notices, items_of, fees_of, strict=True):
@@ -513,8 +514,8 @@ def _make_notices(
             notice_fee.notice = notice
         all_items += items
         all_fees += fees
-    DunningNoticeItem.objects.bulk_create(all_items)
-    DunningFee.objects.bulk_create(all_fees)
+    bulk.insert(all_items)
+    bulk.insert(all_fees)
     _advance_cases(notices, items_of, cases, on=on)
     to_send = [n for n in notices if n.status == DunningNotice.Status.APPROVED]
     result.proposed += len(notices) - len(to_send)
@@ -590,7 +591,7 @@ def _advance_cases(
             if sent:
                 case.last_notice_on = on
             changed.append(case)
-    DunningCase.objects.bulk_create(new)
+    bulk.insert(new)
     bulk.update_fields(changed, ["level", "level_reached_on", "last_notice_on"])
     if new:
         # The first time the run takes an invoice up: the customer's product hears of it.
