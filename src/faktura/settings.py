@@ -208,6 +208,7 @@ TASKS = {
 
 # Customers billed per transaction of a billing run; lower it to commit more often.
 FAKTURA_BILLING_CHUNK_CUSTOMERS = int(os.environ.get("FAKTURA_BILLING_CHUNK_CUSTOMERS", "200"))
+FAKTURA_DUNNING_CHUNK_CUSTOMERS = int(os.environ.get("FAKTURA_DUNNING_CHUNK_CUSTOMERS", "500"))
 
 # Background work never waits for a process that died (DESIGN invariant 9). A worker renews
 # its lease every FAKTURA_WORKER_HEARTBEAT_SECONDS; one silent for FAKTURA_WORKER_LEASE_SECONDS

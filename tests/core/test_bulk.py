@@ -38,6 +38,27 @@ def test_insert_writes_every_field_as_held(company):
     assert rows[0].status == BillingRun.Status.RUNNING
 
 
+def test_insert_with_ids_gives_each_object_its_row_id_once(company):
+    now = clock.now()
+    earlier = BillingRun.objects.create(
+        billing_date=dt.date(2027, 1, 1), started_at=now, started_by="before"
+    )
+    runs = [
+        BillingRun(billing_date=dt.date(2027, 2, day), started_at=now, started_by=f"test {day}")
+        for day in (1, 2, 3)
+    ]
+    bulk.insert(runs, with_ids=True)
+    assert all(run.pk is not None and run.pk > earlier.pk for run in runs)
+    assert len({run.pk for run in runs}) == 3
+    stored = dict(BillingRun.objects.values_list("pk", "started_by"))
+    assert [stored[run.pk] for run in runs] == ["test 1", "test 2", "test 3"]
+    # The sequence moved on: the next row does not collide with the ones inserted.
+    after = BillingRun.objects.create(
+        billing_date=dt.date(2027, 3, 1), started_at=now, started_by="after"
+    )
+    assert after.pk > max(run.pk for run in runs)
+
+
 def test_update_fields_writes_only_the_named_fields(company, business_customer):
     monthly = plan()
     first = subscribe(business_customer, monthly, starts_on=dt.date(2027, 1, 1))

@@ -18,12 +18,12 @@ from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import NotFound, StateConflict
 from faktura.customers.models import Customer
@@ -256,45 +256,18 @@ def queue_messages_locked(messages: list[OutboxMessage]) -> None:
     send_outbox_messages.enqueue([m.pk for m in messages])
 
 
-_MAX_PARAMETERS = 65535  # per statement: PostgreSQL's protocol limit
-
-
 def _insert_messages(messages: list[OutboxMessage]) -> None:
     """Insert new messages and set their primary keys, as ``bulk_create`` does.
 
     On PostgreSQL ``bulk_create`` sends each column as one array (``UNNEST``), and psycopg
     (on Python 3.11) escapes every double quote inside array elements in Python code,
-    about a microsecond each: 0.1 ms for one HTML body. Here each value is a parameter of
-    its own (``VALUES (…), (…) RETURNING id``), quoted by libpq: about half the CPU in all.
-    Other databases use ``bulk_create``. Like it: no ``save()``, no signals.
+    about a microsecond each: 0.1 ms for one HTML body. Here the rows go by COPY with ids
+    taken from the sequence first (``core.bulk.insert``): escaped by psycopg's C code, and
+    about three times faster than one parameter per value (``VALUES (…), (…)``) for the
+    dunning run's 50,000 mails. Like ``bulk_create``: no ``save()``, no signals.
     """
-    connection = connections[router.db_for_write(OutboxMessage)]
-    if connection.vendor != "postgresql":
-        OutboxMessage.objects.bulk_create(messages)
-        return
-    meta = OutboxMessage._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    # Identifiers from the model's meta, quoted; every value is a parameter.
-    columns = ", ".join(quote(field.column) for field in fields)
-    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    returning = f" RETURNING {quote(meta.get_field('id').column)}"
-    per_statement = _MAX_PARAMETERS // len(fields)
-    with connection.cursor() as cursor:
-        for start in range(0, len(messages), per_statement):
-            batch = messages[start : start + per_statement]
-            assert all(message.pk is None for message in batch), "new messages only"
-            params = [
-                field.get_db_prep_save(field.pre_save(message, True), connection)
-                for message in batch
-                for field in fields
-            ]
-            cursor.execute(head + ", ".join([row] * len(batch)) + returning, params)
-            for message, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                message.pk = pk
-                message._state.adding = False
-                message._state.db = connection.alias
+    assert all(message.pk is None for message in messages), "new messages only"
+    bulk.insert(messages, with_ids=True)
 
 
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
