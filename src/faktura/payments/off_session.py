@@ -336,7 +336,7 @@ def charge_invoice(
     open_amount = selectors.open_amounts([invoice.pk])[invoice.pk]
     reason = _not_chargeable(invoice, method, open_amount)
     if reason:
-        logger.info("Invoice %s is not charged: %s", invoice_id, reason)
+        logger.debug("Invoice %s is not charged: %s", invoice_id, reason)
         return ChargeOutcome("skipped", invoice_id, reason)
     provider = get_provider(PROVIDER)
     assert isinstance(provider, StripeProvider)
