@@ -296,8 +296,18 @@ def propose_collection_cases(*, on: dt.date, actor: Actor) -> list[CollectionCas
         row["policy_id"]: row["top"]
         for row in DunningLevel.objects.values("policy_id").annotate(top=Max("number"))
     }
+    if not final:
+        return []
+    # Narrowed in the database first: only cases at some policy's final level whose last
+    # notice is old enough for the most eager policy (the rest is decided per policy below).
+    soonest = min((p.collection_after_days for p in context.policies.values()), default=0)
     candidates = (
-        DunningCase.objects.filter(handed_to_collection=False, last_notice_on__isnull=False)
+        DunningCase.objects.filter(
+            handed_to_collection=False,
+            last_notice_on__isnull=False,
+            level__gte=min(final.values()),
+            last_notice_on__lte=on - dt.timedelta(days=soonest),
+        )
         .exclude(invoice__collection_items__active=True)
         .select_related("customer")
         .order_by("customer_id", "invoice_id")
