@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from string import Template
@@ -142,15 +143,35 @@ def _intro(level_text: str, values: dict[str, str]) -> list[str]:
     return [" ".join(Template(p).safe_substitute(values).split()) for p in paragraphs]
 
 
-def letter_context(notice: DunningNotice, letterhead: Letterhead) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Sender:
+    """What every letter of a batch shares: the company, its bank account, the levels."""
+
+    company: Company
+    bank: BankAccount | None
+    levels: dict[tuple[int, int], DunningLevel]
+
+    @classmethod
+    def load(cls) -> Sender:
+        company = Company.objects.order_by("pk").first()
+        assert company is not None, "the company's master data is missing"
+        return cls(
+            company=company,
+            bank=BankAccount.objects.filter(is_default=True).order_by("pk").first(),
+            levels={(lv.policy_id, lv.number): lv for lv in DunningLevel.objects.all()},
+        )
+
+
+def letter_context(
+    notice: DunningNotice, letterhead: Letterhead, sender: Sender | None = None
+) -> dict[str, Any]:
     """Every word and figure of the letter, formatted for the notice's language."""
     lang = "en" if notice.language == "en" else "de"
     t = TEXT[lang]
-    company = Company.objects.order_by("pk").first()
-    assert company is not None, "the company's master data is missing"
-    bank = BankAccount.objects.filter(is_default=True).order_by("pk").first()
+    sender = sender or Sender.load()
+    company, bank = sender.company, sender.bank
     customer = notice.customer
-    level = DunningLevel.objects.get(policy_id=notice.policy_id, number=notice.level)
+    level = sender.levels[(notice.policy_id, notice.level)]
     subject, level_text = level.texts(lang)
     items = list(DunningNoticeItem.objects.filter(notice=notice).order_by("due_date", "pk"))
     fees = list(DunningFee.objects.filter(notice=notice).order_by("pk"))
@@ -310,13 +331,15 @@ def _footer(company: Company, bank: BankAccount | None, lang: str) -> list[list[
     return [[line for line in column if line] for column in columns if any(column)]
 
 
-def render_letter(notice: DunningNotice, *, letterhead: Letterhead | None = None) -> bytes:
+def render_letter(
+    notice: DunningNotice, *, letterhead: Letterhead | None = None, sender: Sender | None = None
+) -> bytes:
     """The notice's letter as PDF/A-3b (as the invoice, without an attachment).
 
     The PDF's dates are the notice date, so the same notice gives the same bytes.
     """
     letterhead = letterhead or DEFAULT_LETTERHEAD
-    context = letter_context(notice, letterhead)
+    context = letter_context(notice, letterhead, sender)
     timestamp = dt.datetime.combine(notice.notice_date, dt.time(0, 0), tzinfo=dt.UTC)
     data = json.dumps(context, ensure_ascii=False, separators=(",", ":"))
     pdf = _compile({"data": data}, timestamp=timestamp, template=TEMPLATE)
@@ -337,8 +360,29 @@ def render_letter(notice: DunningNotice, *, letterhead: Letterhead | None = None
 # --------------------------------------------------------------------------- archive + mail
 
 
-def deliver(notice_id: int, *, actor: Actor = SYSTEM_ACTOR) -> NoticeLetter | None:
-    """Render, archive and mail the letter of one sent notice; idempotent (see the module)."""
+def deliver_many(notice_ids: list[int], *, actor: Actor = SYSTEM_ACTOR) -> None:
+    """``deliver`` for a batch of notices (the task): policies, levels and the letterhead are
+    read once for the batch, not once per letter."""
+    from faktura.documents.pipeline import current_letterhead
+    from faktura.dunning.run import Context
+
+    context, letterhead, sender = Context.load(), current_letterhead(), Sender.load()
+    for notice_id in notice_ids:
+        deliver(notice_id, actor=actor, context=context, letterhead=letterhead, sender=sender)
+
+
+def deliver(
+    notice_id: int,
+    *,
+    actor: Actor = SYSTEM_ACTOR,
+    context: Any = None,
+    letterhead: Letterhead | None = None,
+    sender: Sender | None = None,
+) -> NoticeLetter | None:
+    """Render, archive and mail the letter of one sent notice; idempotent (see the module).
+
+    ``context`` (a ``dunning.run.Context``) and ``letterhead``: read once by a batch.
+    """
     from faktura.documents.pipeline import current_letterhead
 
     notice = DunningNotice.objects.select_related("customer").get(pk=notice_id)
@@ -347,7 +391,7 @@ def deliver(notice_id: int, *, actor: Actor = SYSTEM_ACTOR) -> NoticeLetter | No
     letter = NoticeLetter.objects.filter(notice_id=notice.pk).first()
     stored: tuple[str, str, int, bool] | None = None
     if letter is None:
-        pdf = render_letter(notice, letterhead=current_letterhead())
+        pdf = render_letter(notice, letterhead=letterhead or current_letterhead(), sender=sender)
         digest = hashlib.sha256(pdf).hexdigest()
         name, created = _store(archive_storage(), archive_name(notice), pdf, digest)
         stored = (name, digest, len(pdf), created)
@@ -360,7 +404,7 @@ def deliver(notice_id: int, *, actor: Actor = SYSTEM_ACTOR) -> NoticeLetter | No
                 assert stored is not None
                 letter = _record(notice, *stored[:3], actor=actor)
             if notice.message_id is None:
-                _queue_mail(notice, letter, actor=actor)
+                _queue_mail(notice, letter, actor=actor, context=context)
     except IntegrityError:
         # A second worker archived the letter first: its row (and mail) count.
         return NoticeLetter.objects.filter(notice_id=notice_id).first()
@@ -391,7 +435,9 @@ def _record(
     return letter
 
 
-def _queue_mail(notice: DunningNotice, letter: NoticeLetter, *, actor: Actor) -> None:
+def _queue_mail(
+    notice: DunningNotice, letter: NoticeLetter, *, actor: Actor, context: Any = None
+) -> None:
     from faktura.dunning.run import Context, compose
     from faktura.notifications import services as outbox
     from faktura.notifications.models import OutboxMessage
@@ -399,7 +445,7 @@ def _queue_mail(notice: DunningNotice, letter: NoticeLetter, *, actor: Actor) ->
     to, cc = outbox.customer_recipients(notice.customer)
     if not to:
         return  # sent by post: the letter is archived for printing
-    context = Context.load()
+    context = context or Context.load()
     items = list(DunningNoticeItem.objects.filter(notice=notice).order_by("due_date", "pk"))
     subject, text = compose(notice, items, context)
     message = OutboxMessage(

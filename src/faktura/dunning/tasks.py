@@ -10,5 +10,4 @@ def deliver_notice_letters(notice_ids: list[int]) -> None:
     """Render, archive and mail the letters of sent notices (idempotent; see letter.py)."""
     from faktura.dunning import letter
 
-    for notice_id in notice_ids:
-        letter.deliver(notice_id)
+    letter.deliver_many(notice_ids)
