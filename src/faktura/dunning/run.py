@@ -42,7 +42,7 @@ from django.db.models import F, Max, Sum
 
 from faktura.collection.calendar import on_or_after
 from faktura.collection.models import DirectDebitItem
-from faktura.core import audit, bulk, clock, permissions
+from faktura.core import audit, bulk, clock, permissions, run_locks
 from faktura.core.actors import Actor
 from faktura.core.models import BankAccount, Company
 from faktura.core.money import ZERO, round_money
@@ -795,11 +795,11 @@ def run_dunning(
         running = DunningRun.objects.filter(
             run_date=on, status=DunningRun.Status.RUNNING
         ).values_list("pk", flat=True)
-        DunningRun.objects.filter(pk__in=_dead_runs(list(running))).update(
+        DunningRun.objects.filter(pk__in=run_locks.dead(RUN_LOCK, list(running))).update(
             status=DunningRun.Status.FAILED, finished_at=clock.now()
         )
         run.save()
-        _run_lock(run.pk, take=True)
+        run_locks.hold(RUN_LOCK, run.pk)
         audit.record(
             chain=audit.COMPANY_CHAIN,
             actor=actor,
@@ -823,7 +823,7 @@ def run_dunning(
         DunningRun.objects.filter(pk=run.pk).update(
             status=DunningRun.Status.FAILED, finished_at=clock.now()
         )
-        _run_lock(run.pk, take=False)
+        run_locks.release(RUN_LOCK, run.pk)
         raise
     try:
         # The collection proposals of the day: after the final level and its waiting time.
@@ -836,39 +836,13 @@ def run_dunning(
         DunningRun.objects.filter(pk=run.pk).update(errors=len(errors), error_messages=errors[:100])
     with transaction.atomic():
         _finish(run, actor, DunningRun.Status.FINISHED)
-    _run_lock(run.pk, take=False)
+    run_locks.release(RUN_LOCK, run.pk)
     return run
 
 
 # The namespace of the advisory locks that tell a live dunning run from a dead one; the
-# same scheme as the billing run's (subscriptions.run), in a namespace of its own.
+# same scheme as the billing run's (core.run_locks), in a namespace of its own.
 RUN_LOCK = 0x46414D
-
-
-def _run_lock(run_id: int, *, take: bool) -> None:
-    """Take or give back the lock a run holds as long as its process lives (PostgreSQL).
-
-    A session lock: the server gives it back when the process dies (SIGKILL, power loss),
-    so a run whose lock is free is dead. Other databases cannot tell.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            verb = "lock" if take else "unlock"
-            cursor.execute(f"SELECT pg_advisory_{verb}(%s, %s)", [RUN_LOCK, run_id])
-
-
-def _dead_runs(run_ids: list[int]) -> list[int]:
-    """The runs of ``run_ids`` whose process is gone (all of them but on PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return run_ids
-    dead = []
-    with connection.cursor() as cursor:
-        for run_id in run_ids:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK, run_id])
-            if cursor.fetchone()[0]:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK, run_id])
-                dead.append(run_id)
-    return dead
 
 
 def _add(run: DunningRun, result: ChunkResult) -> None:

@@ -25,11 +25,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 
 from faktura.access import selectors as access_selectors
-from faktura.core import audit, bulk, clock, permissions
+from faktura.core import audit, bulk, clock, permissions, run_locks
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput
 from faktura.core.models import Company
@@ -615,32 +615,6 @@ def finalize_reviewed(*, billing_date: dt.date, actor: Actor, run: BillingRun | 
 RUN_LOCK = 0x46414B  # namespace of the advisory locks that tell a live run from a dead one
 
 
-def _run_lock(run_id: int, *, take: bool) -> None:
-    """Take or give back the lock a run holds as long as its process lives (PostgreSQL).
-
-    A session lock: the server gives it back when the process dies (SIGKILL, power loss),
-    so a run whose lock is free is dead. Other databases cannot tell.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            verb = "lock" if take else "unlock"
-            cursor.execute(f"SELECT pg_advisory_{verb}(%s, %s)", [RUN_LOCK, run_id])
-
-
-def _dead_runs(run_ids: list[int]) -> list[int]:
-    """The runs of ``run_ids`` whose process is gone (all of them but on PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return run_ids
-    dead = []
-    with connection.cursor() as cursor:
-        for run_id in run_ids:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK, run_id])
-            if cursor.fetchone()[0]:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK, run_id])
-                dead.append(run_id)
-    return dead
-
-
 def run_billing(
     *,
     billing_date: dt.date,
@@ -666,13 +640,13 @@ def run_billing(
         running = BillingRun.objects.filter(
             billing_date=billing_date, status=BillingRun.Status.RUNNING, chunks_total=0
         ).values_list("pk", flat=True)
-        BillingRun.objects.filter(pk__in=_dead_runs(list(running))).update(
+        BillingRun.objects.filter(pk__in=run_locks.dead(RUN_LOCK, list(running))).update(
             status=BillingRun.Status.FAILED, finished_at=clock.now()
         )
         run = BillingRun.objects.create(
             billing_date=billing_date, started_at=clock.now(), started_by=actor.label
         )
-        _run_lock(run.pk, take=True)
+        run_locks.hold(RUN_LOCK, run.pk)
         audit.record(
             chain=audit.COMPANY_CHAIN,
             actor=actor,
@@ -688,7 +662,7 @@ def run_billing(
         chunks = list(_chunks(ids, chunk_customers()))
         if in_workers and chunks:
             _enqueue_chunks(run, chunks)
-            _run_lock(run.pk, take=False)
+            run_locks.release(RUN_LOCK, run.pk)
             return run
         review_days = _review_days(ids)
         done = 0
@@ -707,11 +681,11 @@ def run_billing(
         BillingRun.objects.filter(pk=run.pk).update(
             status=BillingRun.Status.FAILED, finished_at=clock.now()
         )
-        _run_lock(run.pk, take=False)
+        run_locks.release(RUN_LOCK, run.pk)
         raise
     with transaction.atomic():
         _finish(run, actor)
-    _run_lock(run.pk, take=False)
+    run_locks.release(RUN_LOCK, run.pk)
     return run
 
 
