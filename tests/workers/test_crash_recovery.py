@@ -249,18 +249,25 @@ def test_workers_killed_at_random_moments_archive_and_mail_every_invoice_once(
             assert time.monotonic() < deadline, f"kills so far: {kills}"
             if _done():
                 break
-            time.sleep(rng.uniform(0.3, 3))
+            time.sleep(rng.uniform(0.2, 1.2))
             running = [
                 (task.worker_ids[-1], task.task_path.rsplit(".", 1)[1])
                 for task in DBTaskResult.objects.running()
                 if task.worker_ids and task.worker_ids[-1] in workers.processes
             ]
-            if not running:
+            by_kind = {
+                kind: [run for run in running if ("send_outbox" in run[1]) == (kind == "mail")]
+                for kind in ("render", "mail")
+            }
+            # Rendering first whenever it runs: it ends for good once every chunk got through
+            # once, while mails keep coming until the last chunk is rendered.
+            if kinds["render"] < RENDER_KILLS and by_kind["render"]:
+                kind = "render"
+            elif kinds["mail"] < KILLS - RENDER_KILLS and by_kind["mail"]:
+                kind = "mail"
+            else:
                 continue
-            worker_id, task_name = rng.choice(running)
-            kind = "mail" if "send_outbox" in task_name else "render"
-            if kind == "render" and kinds["render"] >= RENDER_KILLS:
-                continue
+            worker_id, task_name = rng.choice(by_kind[kind])
             before = _unfinished_numbers()
             workers.kill(worker_id)
             kills.append((worker_id, task_name))
