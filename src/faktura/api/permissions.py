@@ -74,10 +74,16 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /dunning-notices/{notice_id}/cancel": "dunning.approve",
     "POST /dunning-fees": "dunning.fee",
     "POST /dunning-fees/{fee_id}/waive": "dunning.fee",
+    "POST /collection-cases/{case_id}/approve": "collection.approve",
+    "POST /collection-cases/{case_id}/recall": "collection.approve",
+    "POST /collection-cases/{case_id}/write-off": "collection.approve",
+    "POST /collection-cases/{case_id}/agency-payments": "collection.export",
+    "POST /collection-exports": "collection.export",
     "PUT /customers/{customer_id}/dunning-block": "customer.change",
     "POST /webhook-endpoints": "webhook.manage",
     "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",
     "DELETE /webhook-endpoints/{endpoint_id}": "webhook.manage",
+    "POST /webhook-endpoints/{endpoint_id}/rotate-secret": "webhook.manage",
     "POST /webhook-deliveries/{delivery_id}/redeliver": "webhook.manage",
 }
 

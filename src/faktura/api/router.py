@@ -28,6 +28,7 @@ from faktura.api import (
     tax_rates,
 )
 from faktura.api import collection as collection_api
+from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
 from faktura.api import payments as payments_api
 from faktura.api import webhooks as webhooks_api
@@ -109,4 +110,6 @@ api.add_router("/dunning-policy", dunning_api.policy_router)
 api.add_router("/dunning-runs", dunning_api.runs_router)
 api.add_router("/dunning-notices", dunning_api.notices_router)
 api.add_router("/dunning-fees", dunning_api.fees_router)
+api.add_router("/collection-cases", collection_cases_api.cases_router)
+api.add_router("/collection-exports", collection_cases_api.exports_router)
 api.add_router("/customers", dunning_api.customers_router)

@@ -250,6 +250,13 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "dunning.dunningrun": {"add": None, "change": None, "delete": None},
     "dunning.dunningnotice": {"add": None, "change": None, "delete": None},
     "dunning.dunningfee": {"add": None, "change": None, "delete": None},
+    "dunning.collectioncase": {"add": None, "change": None, "delete": None},
+    "dunning.collectionexport": {"add": None, "change": None, "delete": None},
+    "dunning.collectionexportlayout": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",
@@ -305,6 +312,9 @@ ADMIN_ACTIONS: dict[str, str] = {
     "approve_notices": "dunning.approve",
     "cancel_notices": "dunning.approve",
     "waive_fees": "dunning.fee",
+    "approve_cases": "collection.approve",
+    "recall_cases": "collection.approve",
+    "write_off_cases": "collection.approve",
 }
 
 

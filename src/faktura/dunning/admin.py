@@ -17,11 +17,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core.admin_permissions import ReadOnlyAdmin, actor_of
+from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin, actor_of
 from faktura.core.errors import DomainError
-from faktura.dunning import services
+from faktura.dunning import collection_handover, services
 from faktura.dunning.models import (
     BaseRate,
+    CollectionCase,
+    CollectionCaseInvoice,
+    CollectionExport,
+    CollectionExportLayout,
+    CollectionPayment,
     DunningFee,
     DunningLevel,
     DunningNotice,
@@ -247,3 +252,98 @@ class DunningFeeAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return _all_fields(DunningFee)
+
+
+# --- collection (Inkasso) -------------------------------------------------------------------
+
+
+def _case_ids(queryset: QuerySet[CollectionCase]) -> list[int]:
+    return list(queryset.order_by("pk").values_list("pk", flat=True))
+
+
+@admin.action(description=_("Inkasso-Übergabe freigeben"))
+def approve_cases(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[CollectionCase]
+) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    _apply(
+        request,
+        _case_ids(queryset),
+        lambda pk: collection_handover.approve_case(case_id=pk, actor=actor),
+        "#",
+    )
+
+
+@admin.action(description=_("Inkassofall zurückrufen (Grund angeben)"))
+def recall_cases(modeladmin: Any, request: HttpRequest, queryset: QuerySet[CollectionCase]) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    reason = _reason(request)
+    _apply(
+        request,
+        _case_ids(queryset),
+        lambda pk: collection_handover.recall_case(case_id=pk, actor=actor, why=reason),
+        "#",
+    )
+
+
+@admin.action(description=_("Uneinbringlich ausbuchen (Grund angeben)"))
+def write_off_cases(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[CollectionCase]
+) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    reason = _reason(request)
+    _apply(
+        request,
+        _case_ids(queryset),
+        lambda pk: collection_handover.write_off_case(case_id=pk, actor=actor, why=reason),
+        "#",
+    )
+
+
+class CaseInvoiceInline(_ReadOnlyInline):
+    model = CollectionCaseInvoice
+    fields = ("invoice", "open_amount", "active")
+    readonly_fields = fields
+
+
+class AgencyPaymentInline(_ReadOnlyInline):
+    model = CollectionPayment
+    fields = ("date", "amount", "costs", "payment", "created_by")
+    readonly_fields = fields
+
+
+@admin.register(CollectionCase)
+class CollectionCaseAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "customer", "status", "proposed_on", "approved_at", "exported_at"]
+    list_filter = ["status"]
+    search_fields = ["customer__name", "customer__number", "items__invoice__number"]
+    list_select_related = ["customer"]
+    actions = [approve_cases, recall_cases, write_off_cases]
+    action_form = ReasonActionForm
+    inlines = [CaseInvoiceInline, AgencyPaymentInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(CollectionCase)
+
+
+@admin.register(CollectionExport)
+class CollectionExportAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "created_at", "layout", "case_count", "row_count", "created_by"]
+    exclude = ["csv", "zip"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [name for name in _all_fields(CollectionExport) if name not in ("csv", "zip")]
+
+
+@admin.register(CollectionExportLayout)
+class CollectionExportLayoutAdmin(MasterDataAdmin):
+    """The agency's CSV columns: ``[{"header": …, "field": …, "format": …}]``; the field
+    keys and formats are listed in the operations guide."""
+
+    list_display = ["name", "is_default"]

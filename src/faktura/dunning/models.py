@@ -467,6 +467,17 @@ class CollectionExportLayout(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from faktura.core.errors import InvalidInput
+        from faktura.dunning.collection_handover import check_columns
+
+        try:
+            check_columns(self.columns)
+        except InvalidInput as error:
+            raise ValidationError({"columns": error.message}) from error
+
 
 class CollectionExport(models.Model):
     """One handover to the agency: the CSV and the ZIP of attachments, kept byte for byte
