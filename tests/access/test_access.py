@@ -329,3 +329,26 @@ def test_credit_applied_and_a_small_write_off_lift_it_too(business_customer, act
     payments.write_off(invoice_id=invoice.pk, amount="0.50", reason="Rundung", actor=actor)
     assert selectors.status(business_customer.pk) == "active"
     assert audit_actions(business_customer)[-2:] == ["invoice.written_off", "access.claims_paid"]
+
+
+def test_a_credit_note_that_settles_the_claim_lifts_it_too(business_customer, actor):
+    from faktura.invoicing import services as invoicing
+
+    invoice = paid_and_returned(business_customer, actor)
+    part = invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="19.00", tax_rate="de-19", reason="Kulanz"
+    )
+    invoicing.finalize_invoice(invoice_id=part.pk, actor=actor)
+    assert (open_amount(invoice), selectors.status(business_customer.pk)) == (
+        Decimal("100.00"),
+        "blocked",
+    )
+    rest = invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="100.00", tax_rate="de-19", reason="Storno"
+    )
+    invoicing.finalize_invoice(invoice_id=rest.pk, actor=actor)
+    assert (open_amount(invoice), selectors.status(business_customer.pk)) == (
+        Decimal("0.00"),
+        "active",
+    )
+    assert "access.claims_paid" in audit_actions(business_customer)[-3:]

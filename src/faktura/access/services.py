@@ -328,6 +328,12 @@ def revoke_override(*, override_id: int, actor: Actor, why: str) -> AccessOverri
     return row
 
 
+def claims_corrected(original: Invoice, actor: Actor) -> None:
+    """A credit note or cancellation of ``original`` was finalized: what it settles counts
+    like a payment (a block whose claims are now all settled ends at once)."""
+    claims_paid(original.customer_id, actor=actor)
+
+
 def claims_paid(customer_id: int, *, actor: Actor) -> list[AccessBlock]:
     """End every active block of the customer whose claims are all paid (open amount ≤ 0).
 

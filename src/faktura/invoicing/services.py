@@ -490,6 +490,9 @@ def _finalize_locked(invoice: Invoice, actor: Actor) -> Invoice:
 
     process_finalized_document.enqueue(invoice.pk)
     emit("invoice.finalized", invoice_data(invoice), actor=actor)
+    if original is not None:
+        for corrected in AFTER_CORRECTION:
+            corrected(original, actor)
     return invoice
 
 
@@ -511,6 +514,12 @@ def _move_stock(invoice: Invoice, lines: list[InvoiceLine]) -> list[StockMovemen
         StockMovement(product_id=product_id, quantity=quantity, created_at=now)
         for product_id, quantity in movements.items()
     ]
+
+
+# Called with the locked original, in the transaction that finalized a credit note or a
+# cancellation of it: apps whose state follows what is open on an invoice (an access
+# block ends when the credit settles its claims). Registered in their AppConfig.ready().
+AFTER_CORRECTION: list[Callable[[Invoice, Actor], None]] = []
 
 
 # Called with a locked draft, in its transaction, before it is deleted: apps that made it
