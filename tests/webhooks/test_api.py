@@ -62,3 +62,24 @@ def test_endpoints_and_deliveries_through_the_api(company, receiver):
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_webhook_url")
     missing = admin.get_json("/webhook-deliveries/999999")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+def test_rotating_the_secret_through_the_api(company, receiver):
+    admin = _client("root", "admin")
+    created = admin.send("POST", "/webhook-endpoints", {"url": receiver.url}).json()
+    rotated = admin.send("POST", f"/webhook-endpoints/{created['id']}/rotate-secret", {})
+    assert rotated.status_code == 200, rotated.content
+    assert rotated.json()["secret"].startswith("whsec_")
+    assert rotated.json()["secret"] != created["secret"]
+    assert rotated.json()["previous_secret_expires_at"] == "2026-11-17T09:00:00Z"  # 24 h
+    shown = admin.get_json(f"/webhook-endpoints/{created['id']}").json()
+    assert "secret" not in shown
+    assert shown["previous_secret_expires_at"] == "2026-11-17T09:00:00Z"
+    too_long = admin.send(
+        "POST", f"/webhook-endpoints/{created['id']}/rotate-secret", {"keep_old_hours": 200}
+    )
+    assert too_long.status_code == 422
+    refused = _client("anna", "accountant").send(
+        "POST", f"/webhook-endpoints/{created['id']}/rotate-secret", {}
+    )
+    assert refused.status_code == 403

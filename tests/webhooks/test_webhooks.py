@@ -351,3 +351,48 @@ def test_event_ids_are_uuids_and_the_registry_lists_the_issue_events(receiver, a
     services.create_endpoint(actor=admin, url=receiver.url)
     [delivery] = _emit()
     assert uuid.UUID(delivery.payload["id"]) == delivery.event_id
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends(receiver, admin):
+    endpoint, old = services.create_endpoint(actor=admin, url=receiver.url)
+    rotated, new = services.rotate_secret(actor=admin, endpoint_id=endpoint.pk, keep_old_hours=2)
+    assert new.startswith("whsec_")
+    assert new != old
+    assert rotated.previous_secret_expires_at == NOW + dt.timedelta(hours=2)
+    _emit()
+    run_webhook_tasks()
+    header = receiver.requests[-1].headers["Faktura-Signature"]
+    body = receiver.requests[-1].body
+    assert len([part for part in header.split(",") if part.startswith("v1=")]) == 2
+    # Both secrets verify during the overlap: the receiver may switch at any moment.
+    assert verify_signature(body, header, new, now=NOW.timestamp())
+    assert verify_signature(body, header, old, now=NOW.timestamp())
+
+    later = NOW + dt.timedelta(hours=2, minutes=1)
+    with clock.frozen(later):
+        _emit()
+        run_webhook_tasks()
+    header = receiver.requests[-1].headers["Faktura-Signature"]
+    body = receiver.requests[-1].body
+    assert len([part for part in header.split(",") if part.startswith("v1=")]) == 1
+    assert verify_signature(body, header, new, now=later.timestamp())
+    assert not verify_signature(body, header, old, now=later.timestamp())
+    assert AuditEntry.objects.filter(action="webhook_endpoint.secret_rotated").count() == 1
+
+
+def test_a_leaked_secret_ends_at_once_and_rotation_is_checked(receiver, admin, actor):
+    endpoint, old = services.create_endpoint(actor=admin, url=receiver.url)
+    _rotated, new = services.rotate_secret(actor=admin, endpoint_id=endpoint.pk, keep_old_hours=0)
+    _emit()
+    run_webhook_tasks()
+    header = receiver.requests[-1].headers["Faktura-Signature"]
+    assert verify_signature(receiver.requests[-1].body, header, new, now=NOW.timestamp())
+    assert not verify_signature(receiver.requests[-1].body, header, old, now=NOW.timestamp())
+    for hours in (-1, 169, True, "24"):
+        with pytest.raises(InvalidInput) as refused:
+            services.rotate_secret(actor=admin, endpoint_id=endpoint.pk, keep_old_hours=hours)
+        assert refused.value.code == "invalid_overlap"
+    with pytest.raises(PermissionRefused):
+        services.rotate_secret(actor=actor, endpoint_id=endpoint.pk)
+    endpoint.refresh_from_db()
+    assert endpoint.secret == new

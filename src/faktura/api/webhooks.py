@@ -50,6 +50,9 @@ class EndpointOut(Schema):
     active: bool
     description: str
     created_by: str
+    previous_secret_expires_at: Timestamp | None = Field(
+        description="After a rotation: until then deliveries are signed with the old secret too"
+    )
 
 
 class EndpointCreatedOut(EndpointOut):
@@ -71,6 +74,15 @@ class EndpointIn(InputSchema):
         examples=[["invoice.paid", "customer.access_changed"]],
     )
     description: str = Field("", max_length=200)
+
+
+class RotateIn(InputSchema):
+    keep_old_hours: int = Field(
+        24,
+        ge=0,
+        le=168,
+        description="How long the old secret still signs (a second v1); 0: ends it at once",
+    )
 
 
 class EndpointPatch(InputSchema):
@@ -121,6 +133,7 @@ def _endpoint(obj: WebhookEndpoint) -> dict[str, Any]:
         "active": obj.active,
         "description": obj.description,
         "created_by": obj.created_by,
+        "previous_secret_expires_at": presenters.timestamp(obj.previous_secret_expires_at),
     }
 
 
@@ -215,6 +228,19 @@ def update_endpoint(request: HttpRequest, endpoint_id: int, payload: EndpointPat
         description=payload.description,
     )
     return _endpoint(endpoint)
+
+
+@endpoints_router.post(
+    "/{endpoint_id}/rotate-secret", response={200: EndpointCreatedOut, **ERRORS}, auth=write_auth
+)
+def rotate_secret(request: HttpRequest, endpoint_id: int, payload: RotateIn) -> Any:
+    """A new signing secret (admin), in this answer only. For ``keep_old_hours`` every
+    delivery carries a second ``v1`` signature made with the old secret, so the receiver
+    can switch without rejecting a delivery."""
+    endpoint, secret = services.rotate_secret(
+        actor=actor_of(request), endpoint_id=endpoint_id, keep_old_hours=payload.keep_old_hours
+    )
+    return {**_endpoint(endpoint), "secret": secret}
 
 
 @endpoints_router.delete("/{endpoint_id}", response={200: EndpointOut, **ERRORS}, auth=write_auth)

@@ -7,6 +7,7 @@ a process dies. Each attempt to send it is kept (status code, error, duration).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from django.db import models
@@ -23,6 +24,12 @@ class WebhookEndpoint(models.Model):
     # A shared secret: both sides need it as it is to compute the signature, so it is kept
     # in clear (unlike API keys, of which only a hash is kept). Shown once on creation.
     secret = models.CharField(_("Geheimnis"), max_length=100, editable=False)
+    # After a rotation the old secret signs too (a second v1 value) until it expires, so
+    # that the receiver can switch to the new one without losing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        _("Altes Geheimnis gültig bis"), null=True, blank=True, editable=False
+    )
     # Event types sent to this endpoint; empty: every event.
     events = models.JSONField(_("Ereignisse"), default=list, blank=True)
     active = models.BooleanField(_("Aktiv"), default=True)
@@ -40,6 +47,13 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event_type: str) -> bool:
         return not self.events or event_type in self.events
+
+    def signing_secrets(self, at: dt.datetime) -> list[str]:
+        """The secrets a delivery at ``at`` is signed with: the current one first."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and at < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class WebhookDelivery(models.Model):

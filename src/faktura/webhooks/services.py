@@ -153,6 +153,57 @@ def create_endpoint(
     return endpoint, endpoint.secret
 
 
+MAX_OVERLAP_HOURS = 7 * 24
+
+
+def rotate_secret(
+    *, actor: Actor, endpoint_id: int, keep_old_hours: int = 24
+) -> tuple[WebhookEndpoint, str]:
+    """Give the endpoint a new signing secret; return it (show it to the user once).
+
+    For ``keep_old_hours`` (0 … 168) deliveries carry a second signature with the old
+    secret, so the receiver can deploy the new one without rejecting anything; 0 ends the
+    old secret at once (it leaked). Raises InvalidInput invalid_overlap, NotFound.
+    """
+    permissions.require(actor, OPERATION)
+    if (
+        isinstance(keep_old_hours, bool)
+        or not isinstance(keep_old_hours, int)
+        or not 0 <= keep_old_hours <= MAX_OVERLAP_HOURS
+    ):
+        raise InvalidInput(
+            f"keep_old_hours: a whole number from 0 to {MAX_OVERLAP_HOURS}.",
+            code="invalid_overlap",
+            field="keep_old_hours",
+        )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        if endpoint is None:
+            raise NotFound(
+                f"Webhook endpoint {endpoint_id} does not exist.",
+                code="webhook_endpoint_not_found",
+            )
+        now = clock.now()
+        endpoint.previous_secret = endpoint.secret if keep_old_hours else ""
+        endpoint.previous_secret_expires_at = (
+            now + dt.timedelta(hours=keep_old_hours) if keep_old_hours else None
+        )
+        endpoint.secret = SECRET_MARKER + secrets.token_urlsafe(32)
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+        _audit(
+            actor,
+            "webhook_endpoint.secret_rotated",
+            "webhook_endpoint",
+            endpoint.pk,
+            old_secret_valid_until=(
+                endpoint.previous_secret_expires_at.isoformat()
+                if endpoint.previous_secret_expires_at
+                else None
+            ),
+        )
+    return endpoint, endpoint.secret
+
+
 def update_endpoint(
     *,
     actor: Actor,
@@ -327,10 +378,12 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def signature_header(body: bytes, secret: str, timestamp: int) -> str:
+def signature_header(body: bytes, secret: str | Sequence[str], timestamp: int) -> str:
+    """``t=<timestamp>,v1=<HMAC>``, with one ``v1`` per secret (two while rotating)."""
     signed = str(timestamp).encode() + b"." + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    digests = [hmac.new(key.encode(), signed, hashlib.sha256).hexdigest() for key in keys]
+    return ",".join([f"t={timestamp}", *(f"v1={digest}" for digest in digests)])
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
@@ -364,13 +417,14 @@ def send_delivery(delivery_id: int) -> WebhookDelivery | None:
         return None
     endpoint = delivery.endpoint
     body = body_of(delivery)
-    timestamp = int(clock.now().timestamp())
+    now = clock.now()
+    timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Faktura-Event-Id": str(delivery.event_id),
         "Faktura-Event-Type": delivery.event_type,
-        "Faktura-Signature": signature_header(body, endpoint.secret, timestamp),
+        "Faktura-Signature": signature_header(body, endpoint.signing_secrets(now), timestamp),
     }
     status_code: int | None = None
     error = ""
