@@ -410,3 +410,35 @@ def test_the_longest_stripe_id_is_accepted(business_customer, actor):
         payment_method_id=longest,
     )
     assert len(method.payment_method_id) == 255
+
+
+def test_card_retries_then_dunning(business_customer, actor, card, stripe_api):
+    """An overdue invoice whose card declines (insufficient funds) on its due date is not
+    dunned while the card is tried again (3, 7 and 14 days later); once the last try
+    fails, the next dunning run sends the payment reminder for the full amount."""
+    from faktura.dunning.models import DunningNotice
+    from tests.dunning.helpers import overdue, run
+
+    due = dt.date(2026, 10, 1)
+    invoice = overdue(business_customer, actor, due=due)
+    stripe_api.decline(PM, code="card_declined", decline_code="insufficient_funds")
+    first = dt.datetime.combine(due, dt.time(9), tzinfo=dt.UTC)
+    with clock.frozen(first):
+        assert charge_saved_payment_method.call(invoice.pk, card.pk) == "declined"
+    tries = DBTaskResult.objects.filter(task_path__endswith="charge_saved_payment_method")
+    for days in (3, 7, 14):
+        day = due + dt.timedelta(days=days)
+        with clock.frozen(first + dt.timedelta(days=days, minutes=1)):
+            task = tries.get(run_after=first + dt.timedelta(days=days))
+            assert charge_saved_payment_method.call(*task.args_kwargs["args"]) == "declined"
+            # The reminder is due 7 days after the due date; the card is still being tried
+            # (or, on day 14, was tried for the last time a minute ago).
+            sent = run(day).notices_sent
+        assert sent == (1 if days == 14 else 0), day
+    assert CardRetry.objects.get(invoice=invoice).state == "exhausted"
+    (reminder,) = DunningNotice.objects.filter(customer=business_customer)
+    assert (reminder.level, reminder.notice_date, reminder.total) == (
+        0,
+        dt.date(2026, 10, 15),
+        Decimal("119.00"),
+    )
