@@ -70,3 +70,42 @@ def test_an_invoice_whose_card_is_tried_again_is_not_dunned(consumer, actor):
     retry.state = CardRetry.State.EXHAUSTED
     retry.save()
     assert run(D(2026, 10, 9)).notices_sent == 1
+
+
+def test_payment_at_level_2_stops_dunning_and_lifts_the_block_in_the_booking(consumer, actor):
+    from faktura.core import audit
+    from faktura.core.models import AuditEntry
+    from faktura.payments.selectors import open_amounts
+    from tests.banking.camt_builder import camt, transfer
+    from tests.banking.helpers import PAYER_IBAN, import_on
+
+    invoice = overdue(consumer, actor, due=DUE)
+    for day in (D(2026, 10, 8), D(2026, 10, 22), D(2026, 11, 5)):
+        run(day)
+    assert access.status(consumer.pk, D(2026, 11, 5)) == "restricted"
+    owed = open_amounts([invoice.pk])[invoice.pk]
+    statement = camt(
+        [
+            transfer(
+                f"{owed:f}",
+                f"Rechnung {invoice.number}",
+                name=consumer.name,
+                iban=PAYER_IBAN,
+                booked=D(2026, 11, 6),
+            )
+        ],
+        message_id="STMT-LEVEL-2",
+        created=D(2026, 11, 6),
+    )
+    assert import_on(statement, actor, day=D(2026, 11, 6)).booked == 1
+    # Read right after the import: no task, no run in between.
+    assert access.status(consumer.pk, D(2026, 11, 6)) == "active"
+    actions = list(
+        AuditEntry.objects.filter(chain__key=audit.customer_chain(consumer.pk))
+        .order_by("sequence")
+        .values_list("action", flat=True)
+    )
+    assert actions[actions.index("payment.allocated") + 1] == "access.claims_paid"
+    # The final notice's date passes without a notice: dunning stopped with the payment.
+    assert run(D(2026, 11, 19)).notices_sent == 0
+    assert [n.level for n in notices(consumer)] == [0, 1, 2]
