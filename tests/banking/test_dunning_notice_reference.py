@@ -32,7 +32,9 @@ def dunned(consumer, actor):
 def test_a_line_quoting_the_notice_with_its_total_pays_costs_and_invoice(consumer, actor):
     invoice, notice = dunned(consumer, actor)
     assert notice.total == E("102.86")
-    import_on(camt([transfer("102.86", f"Mahnung {notice.reference}", name="M. Mustermann")]), actor)
+    import_on(
+        camt([transfer("102.86", f"Mahnung {notice.reference}", name="M. Mustermann")]), actor
+    )
     line = BankTransaction.objects.get()
     assert (line.state, line.match_method, line.customer_id) == (
         "booked",
@@ -49,7 +51,9 @@ def test_a_partial_line_quoting_the_notice_pays_costs_first(consumer, actor):
     invoice, notice = dunned(consumer, actor)
     import_on(camt([transfer("20.00", notice.reference.replace("-", " "))]), actor)
     payment = Payment.objects.get()
-    assert sorted(CostAllocation.objects.filter(payment=payment).values_list("amount", flat=True)) == [
+    assert sorted(
+        CostAllocation.objects.filter(payment=payment).values_list("amount", flat=True)
+    ) == [
         E("0.36"),
         E("2.50"),
     ]
@@ -78,7 +82,7 @@ def test_a_line_by_amount_and_payer_on_a_dunned_claim_pays_costs_first(consumer,
 
 
 def test_an_unknown_notice_reference_pays_nothing(consumer, actor):
-    invoice, notice = dunned(consumer, actor)
+    invoice, _ = dunned(consumer, actor)
     import_on(camt([transfer("30.00", "M-2026-999999")]), actor)
     line = BankTransaction.objects.get()
     assert line.state == "unmatched"

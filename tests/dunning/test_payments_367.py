@@ -61,9 +61,9 @@ def test_partial_payment_between_levels_allocated_per_367(consumer, actor):
     assert sorted(
         CostAllocation.objects.filter(payment=request.payment).values_list("amount", flat=True)
     ) == [E("0.36"), E("2.50")]
-    assert list(Allocation.objects.filter(payment=request.payment).values_list("amount", flat=True)) == [
-        E("47.14")
-    ]
+    assert list(
+        Allocation.objects.filter(payment=request.payment).values_list("amount", flat=True)
+    ) == [E("47.14")]
     assert open_amount(invoice) == E("52.86")
     assert credit_balance(consumer.pk) == E("0.00")
 

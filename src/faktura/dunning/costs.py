@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from faktura.core import audit
 from faktura.core.actors import Actor
@@ -35,6 +36,7 @@ _REFERENCE = re.compile(r"(?<![A-Za-z0-9])M[-\s]?(\d{4})[-\s]?(\d{6,9})(?!\d)", 
 # Notices whose costs are claimed: a proposal waiting for review claims nothing yet.
 _CLAIMING = (DunningNotice.Status.APPROVED, DunningNotice.Status.SENT)
 _FEE_ITEM_OPEN = (FeeItem.State.OPEN, FeeItem.State.BILLED)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
 
 def find_references(text: str) -> list[tuple[int, int]]:
@@ -76,6 +78,20 @@ def allocated_to_fee_items(item_ids: Iterable[int]) -> dict[int, Decimal]:
         .values_list("fee_item_id", "total")
     )
     return {item_id: round_money(total) for item_id, total in rows}
+
+
+def with_paid_amounts(queryset: QuerySet[DunningFee]) -> QuerySet[DunningFee]:
+    """Annotate ``paid_amount``: what active allocations covered of each fee."""
+    paid = (
+        CostAllocation.objects.filter(fee=OuterRef("pk"), reversed_at__isnull=True)
+        .order_by()
+        .values("fee")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return queryset.annotate(
+        paid_amount=Coalesce(Subquery(paid, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+    )
 
 
 class DunningCostLedger:

@@ -404,10 +404,10 @@ def _make_notices(
         return_fees[fee_item.customer_id].append(fee_item)
     # A returned-debit fee paid in part: the notice claims the rest.
     covered_items = costs.allocated_to_fee_items(
-        f.pk for fees in return_fees.values() for f in fees
+        f.pk for customer_items in return_fees.values() for f in customer_items
     )
-    for fees in return_fees.values():
-        for fee_item in fees:
+    for customer_items in return_fees.values():
+        for fee_item in customer_items:
             fee_item.amount -= covered_items.get(fee_item.pk, ZERO)
     # Return costs go on the customer's highest notice of the day, once.
     highest: dict[int, _Group] = {}

@@ -72,7 +72,6 @@ __all__ = [
     "request_manual_payment",
     "request_off_session_charges",
     "save_payment_method",
-    "settle_unnamed",
     "write_off",
 ]
 
@@ -837,7 +836,7 @@ def _allocate_locked(
     return created
 
 
-def settle_unnamed(payment: Payment, *, actor: Actor) -> None:
+def _settle_unnamed(payment: Payment, *, actor: Actor) -> None:
     """Apply a payment whose payer named no invoice by § 367 BGB, if it is one on a dunned
     claim: the customer has open dunning costs, or the reference quotes a notice (whose
     customer it then is). Otherwise the money stays the customer's credit, as before.
@@ -1173,7 +1172,7 @@ def _book_request(request: PaymentRequest, *, actor: Actor) -> PaymentRequest:
                 overpayment=False,
             )
     else:
-        settle_unnamed(payment, actor=actor)
+        _settle_unnamed(payment, actor=actor)
     request.status = PaymentRequest.Status.CONFIRMED
     request.payment = payment
     request.decided_by = actor.label
