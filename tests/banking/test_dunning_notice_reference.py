@@ -9,6 +9,7 @@ import pytest
 
 from faktura.banking.models import BankTransaction
 from faktura.dunning.models import CostAllocation, DunningFee
+from faktura.notifications.models import OutboxMessage
 from faktura.payments.models import Allocation, Payment
 from faktura.payments.selectors import credit_balance
 from tests.banking.camt_builder import camt, transfer
@@ -32,6 +33,8 @@ def dunned(consumer, actor):
 def test_a_line_quoting_the_notice_with_its_total_pays_costs_and_invoice(consumer, actor):
     invoice, notice = dunned(consumer, actor)
     assert notice.total == E("102.86")
+    mail = OutboxMessage.objects.filter(to=[consumer.email]).order_by("pk").last()
+    assert f"Verwendungszweck: {notice.reference}" in mail.body_text
     import_on(
         camt([transfer("102.86", f"Mahnung {notice.reference}", name="M. Mustermann")]), actor
     )

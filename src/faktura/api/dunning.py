@@ -106,7 +106,7 @@ class LevelPatch(InputSchema):
         None,
         max_length=20000,
         description="string.Template text: $customer_name, $items, $principal, $fees, "
-        "$interest, $return_fees, $total, $deadline, $company, $bank",
+        "$interest, $return_fees, $total, $deadline, $company, $bank, $reference",
     )
     subject_en: str | None = Field(None, max_length=200)
     text_en: str | None = Field(None, max_length=20000)

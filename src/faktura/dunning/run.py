@@ -679,12 +679,18 @@ def compose(
         "deadline": _date(notice.deadline, lang),
         "company": context.company_name,
         "bank": context.bank,
+        "reference": notice.reference if notice.pk else "",
     }
     first_number = items[0].number if items else ""
     subject = Template(subject).safe_substitute(values)
     if first_number:
         subject = f"{subject} {first_number}" if len(items) == 1 else subject
-    return " ".join(subject.split()), Template(text).safe_substitute(values)
+    body = Template(text).safe_substitute(values)
+    if values["reference"] and "$reference" not in text and "${reference}" not in text:
+        # The payment reference that matches a transfer to this notice (§ 367 BGB booking).
+        label = "Verwendungszweck" if lang == "de" else "Payment reference"
+        body = f"{body.rstrip()}\n\n{label}: {values['reference']}\n"
+    return " ".join(subject.split()), body
 
 
 def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context) -> int:
