@@ -9,6 +9,7 @@ with two decimals, dates ``YYYY-MM-DD``.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import QuerySet
@@ -25,8 +26,8 @@ from faktura.core.errors import NotFound
 from faktura.core.money import format_amount
 from faktura.customers import services as customer_services
 from faktura.customers.models import Customer
+from faktura.dunning import costs, run, services
 from faktura.dunning import letter as letters
-from faktura.dunning import run, services
 from faktura.dunning.models import (
     DunningFee,
     DunningLevel,
@@ -105,7 +106,7 @@ class LevelPatch(InputSchema):
         None,
         max_length=20000,
         description="string.Template text: $customer_name, $items, $principal, $fees, "
-        "$interest, $return_fees, $total, $deadline, $company, $bank",
+        "$interest, $return_fees, $total, $deadline, $company, $bank, $reference",
     )
     subject_en: str | None = Field(None, max_length=200)
     text_en: str | None = Field(None, max_length=20000)
@@ -350,6 +351,8 @@ class FeeOut(Schema):
     principal: MoneyOut | None = Field(description="Interest: the amount it runs on")
     rate: str | None = Field(description="Interest: yearly rate in percent", examples=["11.27"])
     open: bool
+    paid_amount: MoneyOut = Field(description="What payments covered of it (§ 367 BGB)")
+    open_amount: MoneyOut = Field(description="What is still owed (0 once paid or waived)")
     created_at: Timestamp
     created_by: str
     paid_at: Timestamp | None
@@ -422,6 +425,9 @@ class CancelIn(InputSchema):
 
 
 def _fee(obj: DunningFee) -> FeeOut:
+    paid = getattr(obj, "paid_amount", None)
+    if paid is None:
+        paid = costs.allocated_to_fees([obj.pk]).get(obj.pk, Decimal("0.00"))
     return FeeOut(
         id=obj.pk,
         customer=obj.customer_id,
@@ -436,6 +442,8 @@ def _fee(obj: DunningFee) -> FeeOut:
         principal=None if obj.principal is None else format_amount(obj.principal),
         rate=None if obj.rate is None else f"{obj.rate:f}",
         open=obj.is_open,
+        paid_amount=format_amount(paid),
+        open_amount=format_amount(obj.amount - paid if obj.is_open else Decimal("0.00")),
         created_at=presenters.timestamp(obj.created_at) or "",
         created_by=obj.created_by,
         paid_at=presenters.timestamp(obj.paid_at),
@@ -639,8 +647,9 @@ def list_fees(
     kind: FeeKind | None = None,
     open: bool | None = None,
 ) -> Any:
-    """Dunning fees, flat fees and interest periods in id order."""
-    queryset = DunningFee.objects.all()
+    """Dunning fees, flat fees and interest periods in id order, with what payments
+    covered of each."""
+    queryset = costs.with_paid_amounts(DunningFee.objects.all())
     if customer is not None:
         queryset = queryset.filter(customer_id=customer)
     if kind is not None:

@@ -6,11 +6,13 @@ what matching needs with a few queries, ``Matcher`` decides for every line, and
 (DESIGN "Money in"):
 
 1. the end-to-end id of a direct debit we collected (credits and returns),
-2. invoice numbers in the remittance text (and in the end-to-end id),
-3. the mandate reference,
-4. amount and payer (IBAN known from mandates and earlier payments, name likeness)
+2. a dunning notice's reference (``M-2026-000123``): the notice's customer, the money
+   applied by § 367 BGB over the notice's costs and invoices when booked,
+3. invoice numbers in the remittance text (and in the end-to-end id),
+4. the mandate reference,
+5. amount and payer (IBAN known from mandates and earlier payments, name likeness)
    against the open invoices,
-5. the payer's account alone (a known customer): the money is booked as their credit.
+6. the payer's account alone (a known customer): the money is booked as their credit.
 
 Each match carries a confidence from 0 to 1. At or above the threshold
 (``FAKTURA_MATCH_THRESHOLD``, 0.9) it is booked automatically; below it the line waits on
@@ -40,6 +42,7 @@ from faktura.banking.match_types import (
     Suggestion,
 )
 from faktura.banking.remittance import find_document_numbers, name_similarity, name_tokens
+from faktura.payments.claims import NoticeClaims
 
 __all__ = [
     "Action",
@@ -64,6 +67,10 @@ DIRECT_DEBIT = 1.0
 NUMBER_EXACT = 1.0
 # Several invoice numbers and exactly their sum.
 NUMBERS_ALL = 0.98
+# A dunning notice's reference (as on its letter) and its total, less, or more.
+NOTICE_EXACT = 1.0
+NOTICE_PARTIAL = 0.95
+NOTICE_OVERPAID = 0.92
 # Less than the open amount: a partial payment, the rest stays open (DESIGN "Money in").
 NUMBER_PARTIAL = 0.95
 # More than the open amount: the invoice is settled, the rest becomes the customer's credit.
@@ -124,6 +131,8 @@ class MatchContext:
     batches: dict[int, SubmittedBatch] = field(default_factory=dict)
     batch_references: dict[str, int] = field(default_factory=dict)
     refunds: dict[str, int] = field(default_factory=dict)
+    # Dunning notices quoted by reference per line (checksum → notice).
+    notices: dict[str, NoticeClaims] = field(default_factory=dict)
     threshold: float = 0.9
 
     def __post_init__(self) -> None:
@@ -432,6 +441,7 @@ class Matcher:
     def _incoming(self, line: Line) -> Decision:
         found: list[Suggestion] = []
         for step in (
+            self._notice_reference,
             self._invoice_numbers,
             self._mandate,
             self._amount_and_payer,
@@ -473,6 +483,34 @@ class Matcher:
         """
         customers = self.ctx.customers_by_iban.get(line.counterparty_iban, frozenset())
         return customers if len(customers) <= MAX_CUSTOMERS_PER_ACCOUNT else frozenset()
+
+    def _notice_reference(self, line: Line) -> list[Suggestion]:
+        """A dunning notice's reference: the notice's customer; booking applies the money
+        by § 367 BGB over the notice's costs and invoices (no parts proposed here)."""
+        notice = self.ctx.notices.get(line.checksum)
+        if notice is None:
+            return []
+        if line.amount == notice.total:
+            confidence, reason = NOTICE_EXACT, f"Mahnung {notice.reference}, Betrag passt."
+        elif line.amount < notice.total:
+            confidence = NOTICE_PARTIAL
+            reason = f"Mahnung {notice.reference}: Teilzahlung auf {notice.total}."
+        else:
+            confidence = NOTICE_OVERPAID
+            reason = f"Mahnung {notice.reference}: mehr als {notice.total}, Rest als Guthaben."
+        payers = self._payer_customers(line)
+        if payers and notice.customer_id not in payers:
+            confidence -= OTHER_PAYER_PENALTY
+            reason += " Das Konto gehört einem anderen Kunden."
+        return [
+            Suggestion(
+                "notice_reference",
+                _rounded(confidence),
+                customer_id=notice.customer_id,
+                credit=line.amount,
+                reason=reason,
+            )
+        ]
 
     def _invoice_numbers(self, line: Line) -> list[Suggestion]:
         numbers = self.ctx.numbers.get(line.checksum, ())

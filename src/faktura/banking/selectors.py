@@ -26,6 +26,7 @@ from faktura.core.money import round_money
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
+from faktura.payments import claims
 from faktura.payments.models import Payment, Refund
 
 T = TypeVar("T")
@@ -302,8 +303,18 @@ def match_context(
         ).values_list("pk", flat=True)
     }
 
+    # Dunning notices quoted by their reference (letter, mail, EPC QR code).
+    ledger = claims.ledger()
+    quoted = ledger.notices(line.remittance_information for line in credits) if ledger else {}
+    notices = {
+        line.checksum: quoted[line.remittance_information]
+        for line in credits
+        if line.remittance_information in quoted
+    }
+
     return matching.MatchContext(
         number_patterns=patterns,
+        notices=notices,
         numbers=numbers,
         open_invoices=invoices,
         known_invoices=known,

@@ -124,7 +124,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 def reference(notice: DunningNotice) -> str:
     """The notice's reference on the letter, in the QR code and in the file name."""
-    return f"M-{notice.notice_date:%Y}-{notice.pk:06d}"
+    return notice.reference
 
 
 def archive_name(notice: DunningNotice) -> str:

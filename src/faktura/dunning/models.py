@@ -294,6 +294,12 @@ class DunningNotice(models.Model):
     def __str__(self) -> str:
         return f"{self.level_name} {self.notice_date} ({self.customer_id})"
 
+    @property
+    def reference(self) -> str:
+        """The payment reference on the letter, the mail and in the QR code: a payment
+        quoting it is matched to this notice (``faktura.dunning.costs``)."""
+        return f"M-{self.notice_date:%Y}-{self.pk:06d}"
+
 
 class DunningNoticeItem(models.Model):
     """One invoice on a notice with its figures on the notice date."""
@@ -387,6 +393,52 @@ class DunningFee(models.Model):
     @property
     def is_open(self) -> bool:
         return self.paid_at is None and self.waived_at is None
+
+
+class CostAllocation(models.Model):
+    """A payment (part) applied to a cost claim: a ``DunningFee`` (dunning fee, flat fee,
+    interest period) or a returned-debit ``payments.FeeItem``, exactly one of them.
+
+    The cost claim's open amount = its amount − its active allocations; it is paid
+    (``paid_at``, ``FeeItem.State.PAID``) when nothing is open. The payment's unallocated
+    amount counts these rows like its invoice allocations (``payments.claims``).
+    """
+
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.PROTECT, related_name="cost_allocations"
+    )
+    fee = models.ForeignKey(
+        DunningFee, on_delete=models.PROTECT, null=True, blank=True, related_name="allocations"
+    )
+    fee_item = models.ForeignKey(
+        "payments.FeeItem",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cost_allocations",
+    )
+    amount = models.DecimalField(_("Betrag"), **_MONEY)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Zuordnung zu Mahnkosten")
+        verbose_name_plural = _("Zuordnungen zu Mahnkosten")
+        ordering: ClassVar = ["pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="cost_allocation_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__isnull=False, fee_item__isnull=True)
+                | Q(fee__isnull=True, fee_item__isnull=False),
+                name="cost_allocation_one_claim",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.fee_id or self.fee_item_id}"
 
 
 class NoticeLetterQuerySet(models.QuerySet["NoticeLetter"]):

@@ -47,9 +47,11 @@ from faktura.core.actors import Actor
 from faktura.core.models import BankAccount, Company
 from faktura.core.money import ZERO, round_money
 from faktura.customers.models import Customer
+from faktura.dunning import costs
 from faktura.dunning import interest as rules
 from faktura.dunning.models import (
     BaseRate,
+    CostAllocation,
     CustomerDunning,
     DunningCase,
     DunningFee,
@@ -368,6 +370,19 @@ def _make_notices(
         .values_list("invoice_id", "kind", "total")
     ):
         earlier[invoice_id][kind] += amount
+    # What payments covered of them (§ 367 BGB: costs are paid before the principal).
+    for invoice_id, kind, amount in (
+        CostAllocation.objects.filter(
+            fee__invoice_id__in=invoice_ids,
+            fee__paid_at__isnull=True,
+            fee__waived_at__isnull=True,
+            reversed_at__isnull=True,
+        )
+        .values("fee__invoice_id", "fee__kind")
+        .annotate(total=Sum("amount"))
+        .values_list("fee__invoice_id", "fee__kind", "total")
+    ):
+        earlier[invoice_id][kind] -= amount
     notice_fees: dict[int, tuple[Decimal, set[int]]] = {}
     for fee_id, amount, invoice_id in DunningFee.objects.filter(
         kind=DunningFee.Kind.FEE,
@@ -377,6 +392,9 @@ def _make_notices(
         notice__items__invoice_id__in=invoice_ids,
     ).values_list("pk", "amount", "notice__items__invoice_id"):
         notice_fees.setdefault(fee_id, (amount, set()))[1].add(invoice_id)
+    for fee_id, covered in costs.allocated_to_fees(notice_fees).items():
+        amount, ids = notice_fees[fee_id]
+        notice_fees[fee_id] = (amount - covered, ids)
     return_fees: dict[int, list[FeeItem]] = defaultdict(list)
     for fee_item in (
         FeeItem.objects.filter(customer_id__in=customer_ids, state=FeeItem.State.OPEN)
@@ -384,6 +402,13 @@ def _make_notices(
         .order_by("pk")
     ):
         return_fees[fee_item.customer_id].append(fee_item)
+    # A returned-debit fee paid in part: the notice claims the rest.
+    covered_items = costs.allocated_to_fee_items(
+        f.pk for customer_items in return_fees.values() for f in customer_items
+    )
+    for customer_items in return_fees.values():
+        for fee_item in customer_items:
+            fee_item.amount -= covered_items.get(fee_item.pk, ZERO)
     # Return costs go on the customer's highest notice of the day, once.
     highest: dict[int, _Group] = {}
     for group in groups:
@@ -654,12 +679,18 @@ def compose(
         "deadline": _date(notice.deadline, lang),
         "company": context.company_name,
         "bank": context.bank,
+        "reference": notice.reference if notice.pk else "",
     }
     first_number = items[0].number if items else ""
     subject = Template(subject).safe_substitute(values)
     if first_number:
         subject = f"{subject} {first_number}" if len(items) == 1 else subject
-    return " ".join(subject.split()), Template(text).safe_substitute(values)
+    body = Template(text).safe_substitute(values)
+    if values["reference"] and "$reference" not in text and "${reference}" not in text:
+        # The payment reference that matches a transfer to this notice (§ 367 BGB booking).
+        label = "Verwendungszweck" if lang == "de" else "Payment reference"
+        body = f"{body.rstrip()}\n\n{label}: {values['reference']}\n"
+    return " ".join(subject.split()), body
 
 
 def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context) -> int:

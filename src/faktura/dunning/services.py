@@ -208,6 +208,7 @@ PLACEHOLDERS = frozenset(
         "deadline",
         "company",
         "bank",
+        "reference",
     }
 )
 LEVEL_FIELDS = (

@@ -1,6 +1,7 @@
 """Derived money figures of payments and customer accounts; never stored, always summed.
 
-* unallocated amount of a payment = amount − active allocations − amounts returned
+* unallocated amount of a payment = amount − active allocations (to invoices and, through
+  ``faktura.payments.claims``, to dunning costs) − amounts returned
   (a returned debit or chargeback takes the money back);
 * customer credit = Σ unallocated amounts of the customer's payments − refunds that
   hold money (requested, approved, batched, paid).
@@ -20,6 +21,7 @@ from django.db.models.functions import Coalesce, Round
 
 from faktura.core.actors import Actor
 from faktura.core.money import ZERO, round_money
+from faktura.payments import claims
 from faktura.payments.models import (
     Allocation,
     Dispute,
@@ -39,21 +41,32 @@ def _summed(queryset: QuerySet, group: str) -> Coalesce:
 
 
 def with_unallocated(queryset: QuerySet[Payment]) -> QuerySet[Any]:
-    """Annotate allocated_amount, returned_amount and unallocated_amount."""
+    """Annotate allocated_amount (invoices and cost claims), returned_amount and
+    unallocated_amount."""
+    ledger = claims.ledger()
+    costs = (
+        _summed(ledger.active_allocations().filter(payment=OuterRef("pk")), "payment")
+        if ledger is not None
+        else Value(ZERO, output_field=_MONEY)
+    )
     return queryset.annotate(
-        allocated_amount=_summed(
+        invoice_allocated_amount=_summed(
             Allocation.objects.filter(payment=OuterRef("pk"), reversed_at__isnull=True), "payment"
         ),
+        cost_allocated_amount=costs,
         returned_amount=_summed(ReturnEvent.objects.filter(payment=OuterRef("pk")), "payment"),
     ).annotate(
+        allocated_amount=Coalesce("invoice_allocated_amount", Value(ZERO))
+        + Coalesce("cost_allocated_amount", Value(ZERO)),
         # Round: SQLite evaluates the difference in floating point (3.55e-15 for 0.00).
         unallocated_amount=Round(
             Coalesce("amount", Value(ZERO))
-            - Coalesce("allocated_amount", Value(ZERO))
+            - Coalesce("invoice_allocated_amount", Value(ZERO))
+            - Coalesce("cost_allocated_amount", Value(ZERO))
             - Coalesce("returned_amount", Value(ZERO)),
             2,
             output_field=DecimalField(max_digits=14, decimal_places=2),
-        )
+        ),
     )
 
 
@@ -68,10 +81,24 @@ def credit_balance(customer_id: int) -> Decimal:
 
 
 def credit_balances(customer_ids: Iterable[int]) -> dict[int, Decimal]:
-    """``credit_balance`` of many customers, in four grouped queries."""
+    """``credit_balance`` of many customers, in four (five with dunning costs) grouped
+    queries."""
     ids = sorted(set(customer_ids))
     balances = dict.fromkeys(ids, ZERO)
+    ledger = claims.ledger()
+    spent_on_costs = (
+        [
+            (
+                ledger.active_allocations().filter(payment__customer_id__in=ids),
+                "payment__customer_id",
+                -1,
+            )
+        ]
+        if ledger is not None
+        else []
+    )
     for queryset, group, sign in (
+        *spent_on_costs,
         (Payment.objects.filter(customer_id__in=ids), "customer_id", 1),
         (
             Allocation.objects.filter(payment__customer_id__in=ids, reversed_at__isnull=True),

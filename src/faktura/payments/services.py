@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -22,7 +22,8 @@ from faktura.core.actors import Actor
 from faktura.core.errors import DomainError, InvalidInput, NotFound, StateConflict
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, Kind, Status
-from faktura.payments import locks, selectors
+from faktura.invoicing.selectors import with_open_amounts
+from faktura.payments import claims, locks, selectors
 from faktura.payments.models import (
     Allocation,
     Payment,
@@ -288,6 +289,11 @@ class IncomingPayment:
     customer_id: int | None = None
     external_id: str | None = None
     allocations: tuple[tuple[int, object], ...] = ()
+    # The payer named the invoices of ``allocations`` (their numbers in the remittance).
+    # Otherwise ``allocations`` is only what matching proposed, and a payment of a
+    # customer with open dunning costs, or one quoting a notice's reference, is applied
+    # by § 367 BGB instead (``faktura.payments.claims``).
+    names_invoice: bool = True
 
 
 @dataclass(slots=True)
@@ -311,6 +317,7 @@ class _Planned:
     new: bool
     allocations: list[tuple[Invoice, Decimal, Decimal]]  # invoice, amount, open before
     credit_after: Decimal
+    costs: list[tuple[claims.CostClaim, Decimal]] = field(default_factory=list)
 
 
 def record_payments(
@@ -352,13 +359,32 @@ def record_payments(
         checked.append((incoming, fields, external_id, requests))
     if not checked:
         return outcome
+    ledger = claims.ledger()
+    # A payment quoting a dunning notice's reference belongs to that notice's customer.
+    notices = (
+        ledger.notices(c.reference for c, *_ in checked if not c.names_invoice)
+        if ledger is not None
+        else {}
+    )
+    checked = [
+        (_with_notice_customer(c, notices.get(c.reference)), f, e, r) for c, f, e, r in checked
+    ]
     invoice_ids = {invoice_id for *_, requests in checked for invoice_id, _ in requests}
     with transaction.atomic():
         owners = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "customer_id"))
         customers = locks.lock_customer_ids(
             {c.customer_id for c, *_ in checked if c.customer_id is not None} | set(owners.values())
         )
-        invoices = locks.lock_invoices(invoice_ids, fields=_PAYABLE_FIELDS)
+        dunned = _Dunned.load(
+            ledger,
+            {
+                c.customer_id
+                for c, *_ in checked
+                if not c.names_invoice and c.customer_id in customers
+            },
+            notices,
+        )
+        invoices = locks.lock_invoices(invoice_ids | dunned.invoice_ids, fields=_PAYABLE_FIELDS)
         external_ids = {(c.source, e) for c, _, e, _ in checked if e is not None}
         existing = {
             (p.source, p.external_id): p
@@ -375,7 +401,7 @@ def record_payments(
                 Payment.objects.filter(pk__in=[p.pk for p in existing.values()])
             ).values("pk", "unallocated_amount", "allocated_amount")
         }
-        open_amounts = selectors.open_amounts(list(invoice_ids))
+        open_amounts = selectors.open_amounts(list(invoice_ids | dunned.invoice_ids))
         credits = selectors.credit_balances(customers)
         now = clock.now()
         planned: list[_Planned] = []
@@ -397,17 +423,27 @@ def record_payments(
                     actor=actor,
                     now=now,
                 )
+                if not incoming.names_invoice:
+                    plan = dunned.apply_367(
+                        plan,
+                        notice=notices.get(incoming.reference),
+                        held=held,
+                        invoices=invoices,
+                        open_amounts=open_amounts,
+                    )
             except DomainError as error:
                 outcome.refused[incoming.key] = error
                 continue
             planned.append(plan)
             for invoice, amount, _ in plan.allocations:
                 open_amounts[invoice.pk] -= amount
+            for claim, amount in plan.costs:
+                claim.open_amount -= amount
             if plan.payment.customer_id is not None:
                 credits[plan.payment.customer_id] = plan.credit_after
             if plan.new and external_id:
                 existing[(incoming.source, external_id)] = plan.payment
-        _write(planned, actor=actor, now=now)
+        _write(planned, actor=actor, now=now, ledger=ledger)
         webhooks.emit_many(
             [
                 ("payment.received", webhooks.payment_data(plan.payment))
@@ -423,6 +459,118 @@ def record_payments(
         if outcome.invoice_ids:
             money_received(invoice_ids=outcome.invoice_ids, actor=actor)
     return outcome
+
+
+def _with_notice_customer(
+    incoming: IncomingPayment, notice: claims.NoticeClaims | None
+) -> IncomingPayment:
+    """A payment quoting a notice and no customer yet is the notice's customer's."""
+    if notice is None or incoming.customer_id is not None:
+        return incoming
+    return replace(incoming, customer_id=notice.customer_id)
+
+
+@dataclass(slots=True)
+class _Dunned:
+    """The open cost claims and open invoices of the customers whose payments a bulk
+    booking may apply by § 367 BGB, read once under the customers' locks."""
+
+    ledger: claims.CostLedger | None = None
+    costs: dict[int, list[claims.CostClaim]] = field(default_factory=dict)
+    # Per customer: open invoices (id, due date), oldest due first.
+    principal: dict[int, list[tuple[int, dt.date | None]]] = field(default_factory=dict)
+    due_dates: dict[int, dt.date | None] = field(default_factory=dict)
+
+    @property
+    def invoice_ids(self) -> set[int]:
+        return set(self.due_dates)
+
+    @classmethod
+    def load(
+        cls,
+        ledger: claims.CostLedger | None,
+        customer_ids: set[int | None],
+        notices: dict[str, claims.NoticeClaims],
+    ) -> _Dunned:
+        ids = {c for c in customer_ids if c is not None}
+        if ledger is None or not ids:
+            return cls(ledger)
+        costs = ledger.open_claims(ids)
+        dunned = ids & (set(costs) | {n.customer_id for n in notices.values()})
+        if not dunned:
+            return cls(ledger, costs)
+        rows = (
+            with_open_amounts(
+                Invoice.objects.filter(
+                    customer_id__in=dunned, status=Status.FINALIZED, kind=Kind.INVOICE
+                )
+            )
+            .filter(open_amount__gt=0)
+            .order_by("due_date", "pk")
+            .values_list("pk", "customer_id", "due_date")
+        )
+        principal: dict[int, list[tuple[int, dt.date | None]]] = {}
+        due_dates: dict[int, dt.date | None] = {}
+        for pk, customer_id, due_date in rows:
+            principal.setdefault(customer_id, []).append((pk, due_date))
+            due_dates[pk] = due_date
+        return cls(ledger, costs, principal, due_dates)
+
+    def apply_367(
+        self,
+        plan: _Planned,
+        *,
+        notice: claims.NoticeClaims | None,
+        held: dict[int, tuple[Decimal, bool]],
+        invoices: dict[int, Invoice],
+        open_amounts: dict[int, Decimal],
+    ) -> _Planned:
+        """Replace what matching proposed by the § 367 order when the payment is one on a
+        dunned claim: the customer has open costs, or the payer quoted a notice."""
+        payment = plan.payment
+        customer_id = payment.customer_id
+        if customer_id is None or (notice is not None and notice.customer_id != customer_id):
+            notice = None
+        if customer_id is None:
+            return plan
+        costs = self.costs.get(customer_id, [])
+        if notice is not None:
+            costs = [c for c in costs if c.key in notice.cost_keys]
+        elif not costs:
+            return plan  # not dunned: matching's proposal stands
+        if plan.new:
+            available = payment.amount
+        else:
+            available, allocated_before = held.get(payment.pk, (ZERO, True))
+            if allocated_before:
+                return plan
+        candidates = (
+            [(pk, self.due_dates.get(pk)) for pk in notice.invoice_ids]
+            if notice is not None
+            else self.principal.get(customer_id, [])
+        )
+        open_invoices = [
+            claims.OpenInvoice(pk, due, open_amounts.get(pk, ZERO))
+            for pk, due in candidates
+            if pk in invoices and _is_payable(invoices[pk])
+        ]
+        applied = claims.plan(available, costs=costs, invoices=open_invoices)
+        proposed = sum((amount for _, amount, _ in plan.allocations), ZERO)
+        spent = sum((amount for _, amount in applied.costs), ZERO) + sum(
+            (amount for _, amount in applied.invoices), ZERO
+        )
+        return _Planned(
+            plan.incoming,
+            payment,
+            plan.new,
+            [(invoices[pk], amount, open_amounts[pk]) for pk, amount in applied.invoices],
+            _credit_after(plan.credit_after + proposed, allocated=spent, gained=ZERO),
+            applied.costs,
+        )
+
+
+def _is_payable(invoice: Invoice) -> bool:
+    return invoice.status == Status.FINALIZED and invoice.kind == Kind.INVOICE
 
 
 def _plan_incoming(
@@ -519,9 +667,15 @@ def _plan_incoming(
     )
 
 
-def _write(planned: list[_Planned], *, actor: Actor, now: dt.datetime) -> None:
+def _write(
+    planned: list[_Planned], *, actor: Actor, now: dt.datetime, ledger: claims.CostLedger | None
+) -> None:
     """Insert the planned payments and allocations; append their audit entries in order."""
     bulk.insert([plan.payment for plan in planned if plan.new], with_ids=True)
+    cost_parts = [
+        (plan.payment.pk, claim, amount) for plan in planned for claim, amount in plan.costs
+    ]
+    cost_entries = ledger.pay(cost_parts, actor=actor, now=now) if ledger and cost_parts else []
     allocations = [
         Allocation(
             payment=plan.payment,
@@ -545,6 +699,7 @@ def _write(planned: list[_Planned], *, actor: Actor, now: dt.datetime) -> None:
                     next(made), invoice, open_before=open_before, credit_after=plan.credit_after
                 )
             )
+    entries += cost_entries
     if entries:
         audit.record_many(actor=actor, entries=entries)
 
@@ -679,6 +834,57 @@ def _allocate_locked(
         )
     money_received(invoice_ids=frozenset(invoice.pk for invoice, _ in planned), actor=actor)
     return created
+
+
+def _settle_unnamed(payment: Payment, *, actor: Actor) -> None:
+    """Apply a payment whose payer named no invoice by § 367 BGB, if it is one on a dunned
+    claim: the customer has open dunning costs, or the reference quotes a notice (whose
+    customer it then is). Otherwise the money stays the customer's credit, as before.
+
+    Runs inside the booking's transaction; the caller holds the payment's customer lock
+    (a payment without a customer gets the notice's customer, locked here).
+    """
+    ledger = claims.ledger()
+    if ledger is None:
+        return
+    notice = ledger.notices([payment.reference]).get(payment.reference)
+    if notice is not None and payment.customer_id not in (None, notice.customer_id):
+        notice = None
+    customer_id = payment.customer_id or (notice.customer_id if notice else None)
+    if customer_id is None:
+        return
+    locks.lock_customer(customer_id)
+    notices = {payment.reference: notice} if notice is not None else {}
+    dunned = _Dunned.load(ledger, {customer_id}, notices)
+    if notice is None and not dunned.costs.get(customer_id):
+        return
+    if payment.customer_id is None:
+        payment.customer_id = customer_id
+        payment.save(update_fields=["customer"])
+    invoice_ids = dunned.invoice_ids | set(notice.invoice_ids if notice else ())
+    invoices = locks.lock_invoices(invoice_ids)
+    open_amounts = selectors.open_amounts(list(invoice_ids))
+    unnamed = IncomingPayment(
+        key=payment.pk,
+        amount=payment.amount,
+        date=payment.date,
+        method=payment.method,
+        source=payment.source,
+        reference=payment.reference,
+        customer_id=customer_id,
+        names_invoice=False,
+    )
+    plan = dunned.apply_367(
+        _Planned(unnamed, payment, False, [], selectors.credit_balance(customer_id)),
+        notice=notice,
+        held={payment.pk: (selectors.unallocated_amount(payment.pk), False)},
+        invoices=invoices,
+        open_amounts=open_amounts,
+    )
+    _write([plan], actor=actor, now=clock.now(), ledger=ledger)
+    paid = frozenset(invoice.pk for invoice, _, _ in plan.allocations)
+    if paid:
+        money_received(invoice_ids=paid, actor=actor)
 
 
 def money_received(*, invoice_ids: frozenset[int], actor: Actor) -> None:
@@ -965,6 +1171,8 @@ def _book_request(request: PaymentRequest, *, actor: Actor) -> PaymentRequest:
                 actor=actor,
                 overpayment=False,
             )
+    else:
+        _settle_unnamed(payment, actor=actor)
     request.status = PaymentRequest.Status.CONFIRMED
     request.payment = payment
     request.decided_by = actor.label
