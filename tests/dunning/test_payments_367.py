@@ -192,3 +192,44 @@ def test_references_are_read_as_banks_mangle_them():
     assert find_references("m 2026 000123") == [(2026, 123)]
     assert find_references("M2026000123, M-2026-000123") == [(2026, 123)]
     assert find_references("RE-2026-00001 XM-2026-000123") == []
+
+
+def test_the_account_statement_shows_dunning_costs_and_their_payment(consumer, actor):
+    from faktura.payments.account_statement import account_statement
+
+    invoice = overdue(consumer, actor, due=DUE)
+    run(D(2026, 10, 8))
+    run(D(2026, 10, 22))  # fee 2.50, interest 0.36
+    with clock.frozen(D(2026, 10, 25)):
+        manual(actor, "50.00", consumer)
+    run(D(2026, 11, 5))  # fee 2.50, interest 0.13
+    fee = DunningFee.objects.filter(customer=consumer, kind="fee").order_by("pk").last()
+    assert fee is not None
+    with clock.frozen(D(2026, 11, 6)):
+        services.waive_fee(fee_id=fee.pk, reason="Kulanz", actor=actor)
+    statement = account_statement(consumer.pk)
+    costs = [
+        (e.date, e.type, e.amount, e.balance)
+        for e in statement.entries
+        if e.type.startswith("dunning_cost")
+    ]
+    # Charged with the notices, paid by the 50.00 (§ 367), the second fee waived.
+    assert [(d, t, a) for d, t, a, _b in costs] == [
+        (D(2026, 10, 22), "dunning_cost", E("0.36")),
+        (D(2026, 10, 22), "dunning_cost", E("2.50")),
+        (D(2026, 11, 5), "dunning_cost", E("0.13")),
+        (D(2026, 11, 5), "dunning_cost", E("2.50")),
+        (D(2026, 11, 6), "dunning_cost_waived", E("-2.50")),
+    ]
+    totals = statement.totals
+    assert totals is not None
+    # Owed: 52.86 of the invoice and the 0.13 interest of the 2nd notice.
+    assert (totals.open_receivables, totals.open_fees, totals.customer_credit) == (
+        open_amount(invoice),
+        E("0.13"),
+        E("0.00"),
+    )
+    assert totals.balance == statement.closing_balance == E("52.99")
+    assert totals.balance == (
+        totals.open_receivables - totals.invoice_credits - totals.customer_credit + totals.open_fees
+    )

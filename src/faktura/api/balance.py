@@ -26,6 +26,8 @@ EntryType = Literal[
     "returned_debit",
     "chargeback",
     "fee",
+    "dunning_cost",
+    "dunning_cost_waived",
     "write_off",
     "write_off_reversal",
     "refund",
@@ -38,7 +40,14 @@ class BalanceEntryOut(Schema):
     description: str = Field(examples=["Invoice RE-2026-00001"])
     reference: str = Field(description="Document number, remittance text or end-to-end id")
     object_type: Literal[
-        "invoice", "payment", "returned_debit", "chargeback", "fee_item", "write_off", "refund"
+        "invoice",
+        "payment",
+        "returned_debit",
+        "chargeback",
+        "fee_item",
+        "dunning_fee",
+        "write_off",
+        "refund",
     ] = Field(description="The resource the entry comes from; with object_id")
     object_id: int
     invoice: int | None = Field(description="The invoice the entry concerns, if any")
@@ -59,10 +68,13 @@ class BalanceTotalsOut(Schema):
     customer_credit: MoneyOut = Field(
         description="Money received and not allocated, less refunds holding it"
     )
-    open_fees: MoneyOut = Field(description="Fees charged and not yet billed or paid")
+    open_fees: MoneyOut = Field(
+        description="Bank fees of returns and dunning costs (fees, flat fee, interest) "
+        "charged and not yet paid"
+    )
     balance: MoneyOut = Field(
         description="What the customer owes now (negative: what the company owes). "
-        "= open_receivables − invoice_credits − customer_credit + fees charged"
+        "= open_receivables − invoice_credits − customer_credit + open_fees"
     )
 
 

@@ -97,6 +97,16 @@ def with_paid_amounts(queryset: QuerySet[DunningFee]) -> QuerySet[DunningFee]:
 class DunningCostLedger:
     """The ``payments.claims.CostLedger`` of the dunning app."""
 
+    def charges(self, customer_id: int) -> QuerySet[Any]:
+        claims = DunningFee.objects.filter(
+            Q(notice__isnull=True) | Q(notice__status__in=_CLAIMING), customer_id=customer_id
+        )
+        return with_paid_amounts(claims)
+
+    def open_total(self, customer_id: int) -> Decimal:
+        claims = self.open_claims([customer_id], lock=False).get(customer_id, [])
+        return round_money(sum((claim.open_amount for claim in claims), ZERO))
+
     def active_allocations(self) -> QuerySet[Any]:
         return CostAllocation.objects.filter(reversed_at__isnull=True)
 

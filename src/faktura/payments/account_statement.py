@@ -8,12 +8,15 @@ customer. Each entry moves the balance by its ``amount``:
   which invoice it pays);
 * returned debit or chargeback: + the principal taken back from a payment;
 * fee charged (bank fee of a return): + amount, unless cancelled;
+* dunning costs charged (dunning fee, EUR 40 flat fee, a period of default interest; once
+  their notice went out): + amount; waived: − what was still open of it;
 * write-off: − amount; its reversal: + amount;
 * refund of credit (requested, approved, batched or paid): + amount.
 
 So the balance after all entries is, by construction of the derived figures in
 ``payments.selectors`` and ``invoicing.selectors``:
-``open_receivables − invoice_credits − customer_credit + fees charged``.
+``open_receivables − invoice_credits − customer_credit + open fees`` (open fees: bank fees
+and dunning costs not yet paid).
 
 Every sum is SQL ``SUM`` over decimal columns, quantized to the cent; the running
 balance adds exact Decimals. Dates are business dates in the company's time zone; a
@@ -37,7 +40,7 @@ from faktura.core.money import ZERO, round_money
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
-from faktura.payments import selectors
+from faktura.payments import claims, selectors
 from faktura.payments.models import FeeItem, Payment, Refund, ReturnEvent, WriteOff
 
 # Within a day: documents first, then what happened to them (fees, returns), then money.
@@ -46,11 +49,13 @@ _RANK = {
     "credit_note": 1,
     "cancellation": 1,
     "fee": 2,
+    "dunning_cost": 2,
     "returned_debit": 3,
     "chargeback": 3,
     "payment": 4,
     "write_off": 5,
     "write_off_reversal": 6,
+    "dunning_cost_waived": 6,
     "refund": 7,
 }
 
@@ -163,11 +168,86 @@ def _fees(customer_id: int) -> QuerySet[FeeItem]:
     return FeeItem.objects.filter(customer_id=customer_id).exclude(state=FeeItem.State.CANCELLED)
 
 
+def _dunning_costs(customer_id: int) -> QuerySet[Any] | None:
+    ledger = claims.ledger()
+    return ledger.charges(customer_id) if ledger is not None else None
+
+
+def _charged_within(window: _Window) -> Q:
+    """Costs of a notice count on the notice's date; those added by hand when added."""
+    return (Q(notice__isnull=False) & window.on("notice__notice_date")) | (
+        Q(notice__isnull=True) & window.at("created_at")
+    )
+
+
+def _dunning_movement(customer_id: int, window: _Window) -> Decimal:
+    costs = _dunning_costs(customer_id)
+    if costs is None:
+        return ZERO
+    waived = costs.filter(waived_at__isnull=False).filter(window.at("waived_at"))
+    return _sum(costs.filter(_charged_within(window))) - (
+        _sum(waived) - _sum(waived, "paid_amount")
+    )
+
+
+_COST_NAMES = {
+    "fee": "Dunning fee",
+    "flat_40": "Flat fee (§ 288 (5) BGB)",
+    "interest": "Default interest",
+}
+
+
+def _dunning_entries(customer_id: int, window: _Window) -> list[Entry]:
+    costs = _dunning_costs(customer_id)
+    if costs is None:
+        return []
+    fields = (
+        "pk", "created_at", "waived_at", "amount", "paid_amount", "kind", "period_start",
+        "period_end", "invoice_id", "invoice__number", "notice__notice_date",
+    )  # fmt: skip
+    entries = []
+    for row in _rows(costs.filter(_charged_within(window)), *fields):
+        period = (
+            f" {row['period_start']:%d.%m.%Y}–{row['period_end']:%d.%m.%Y}"
+            if row["period_start"] and row["period_end"]
+            else ""
+        )
+        entries.append(
+            Entry(
+                date=row["notice__notice_date"] or window.local(row["created_at"]),
+                type="dunning_cost",
+                amount=row["amount"],
+                reference=row["invoice__number"] or "",
+                description=f"{_COST_NAMES[row['kind']]}{period}",
+                object_type="dunning_fee",
+                object_id=row["pk"],
+                invoice_id=row["invoice_id"],
+                at=row["created_at"],
+            )
+        )
+    waived = costs.filter(waived_at__isnull=False).filter(window.at("waived_at"))
+    for row in _rows(waived, *fields):
+        entries.append(
+            Entry(
+                date=window.local(row["waived_at"]),
+                type="dunning_cost_waived",
+                amount=-(row["amount"] - row["paid_amount"]),
+                reference=row["invoice__number"] or "",
+                description=f"{_COST_NAMES[row['kind']]} waived",
+                object_type="dunning_fee",
+                object_id=row["pk"],
+                invoice_id=row["invoice_id"],
+                at=row["waived_at"],
+            )
+        )
+    return entries
+
+
 def _movement(customer_id: int, window: _Window) -> Decimal:
     """The net change of the balance within ``window`` (SQL sums)."""
     invoices = _invoices(customer_id).filter(window.on("issue_date"))
     write_offs = _write_offs(customer_id)
-    return (
+    return _dunning_movement(customer_id, window) + (
         _sum(invoices.filter(kind=Kind.INVOICE), "payable_amount")
         - _sum(invoices.exclude(kind=Kind.INVOICE), "grand_total")
         - _sum(_payments(customer_id).filter(window.on("date")))
@@ -311,6 +391,7 @@ def _entries(customer_id: int, window: _Window) -> list[Entry]:
                 at=row["requested_at"],
             )
         )
+    entries += _dunning_entries(customer_id, window)
     entries.sort(key=lambda entry: entry.sort_key)
     return entries
 
@@ -335,7 +416,12 @@ def account_totals(customer_id: int) -> Totals:
     # Credited after payment: the invoice owes the customer money (negative open amount).
     invoice_credits = -_sum(invoices.filter(open_amount__lt=0), "open_amount")
     credit = round_money(selectors.credit_balance(customer_id))
-    open_fees = _sum(_fees(customer_id).filter(state=FeeItem.State.OPEN))
+    ledger = claims.ledger()
+    open_fees = (
+        ledger.open_total(customer_id)
+        if ledger is not None
+        else _sum(_fees(customer_id).filter(state=FeeItem.State.OPEN))
+    )
     zone = ZoneInfo(Company.time_zone_or_default())
     balance = _movement(customer_id, _Window(None, None, zone))
     return Totals(

@@ -97,6 +97,16 @@ class CostLedger(Protocol):
         Returns the audit entries to append (the caller appends them in order)."""
         ...
 
+    def charges(self, customer_id: int) -> QuerySet[Any]:
+        """The customer's cost claims of the ledger's own (waived ones included), for the
+        account statement: fields pk, created_at, waived_at, amount, paid_amount (active
+        allocations), kind, period_start, period_end, invoice_id, invoice__number."""
+        ...
+
+    def open_total(self, customer_id: int) -> Decimal:
+        """Σ open amounts of every cost claim of the customer (fee items included)."""
+        ...
+
 
 LEDGERS: list[CostLedger] = []
 
