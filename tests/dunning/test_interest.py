@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from faktura.core.money import round_money
 from faktura.dunning.interest import (
-    allocate_367,
     default_begins,
     interest_periods,
     rate_on,
     surcharge,
 )
+from faktura.payments.claims import COSTS, INTEREST, CostClaim, OpenInvoice, plan
 
 # The table the data migration writes: the figures below are those of the database.
 RATES = importlib.import_module("faktura.dunning.migrations.0002_base_rates").RATES
@@ -111,32 +111,61 @@ def test_periods_cover_every_day_once_and_each_is_rounded(principal, start, days
     assert abs(sum(p.amount for p in periods) - whole) <= Decimal("0.005") * len(periods)
 
 
+def _claims(amounts: list[Decimal], kinds: list[bool]) -> list[CostClaim]:
+    return [
+        CostClaim(key=("dunning_fee", n), kind=INTEREST if interest else COSTS, customer_id=1,
+                  open_amount=amount)
+        for n, (amount, interest) in enumerate(zip(amounts, kinds, strict=False))
+    ]  # fmt: skip
+
+
+money = st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=2)
+
+
 @given(
-    amount=st.decimals(min_value=Decimal("0"), max_value=Decimal("10000"), places=2),
-    costs=st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
-    interest=st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
-    principal=st.decimals(min_value=Decimal("0"), max_value=Decimal("5000"), places=2),
+    amount=st.decimals(min_value=Decimal("0"), max_value=Decimal("3000"), places=2),
+    costs=st.lists(st.tuples(money, st.booleans()), max_size=5),
+    invoices=st.lists(st.tuples(money, st.integers(0, 60)), max_size=4),
 )
-def test_367_order_costs_interest_principal(amount, costs, interest, principal):
-    share = allocate_367(amount, costs=costs, interest=interest, principal=principal)
-    assert share.costs + share.interest + share.principal + share.rest == amount
-    assert share.rest >= 0
-    # A later class only gets money when every earlier one is settled.
-    if share.interest > 0:
-        assert share.costs == costs
-    if share.principal > 0:
-        assert share.interest == interest
-    if share.rest > 0:
-        assert share.principal == principal
+def test_367_order_costs_interest_principal(amount, costs, invoices):
+    claims = _claims([c for c, _ in costs], [i for _, i in costs])
+    open_invoices = [
+        OpenInvoice(id=n, due_date=dt.date(2026, 10, 1) + dt.timedelta(days=days),
+                    open_amount=owed)
+        for n, (owed, days) in enumerate(invoices)
+    ]  # fmt: skip
+    result = plan(amount, costs=claims, invoices=open_invoices)
+    paid = {claim.key: part for claim, part in result.costs}
+    to_invoices = dict(result.invoices)
+    assert (
+        sum(paid.values(), Decimal(0)) + sum(to_invoices.values(), Decimal(0)) + (result.rest)
+        == amount
+    )
+    assert result.rest >= 0
+    for claim in claims:
+        assert paid.get(claim.key, Decimal(0)) <= claim.open_amount
+    # A later class (interest, then principal, then credit) only gets money when every
+    # earlier one is settled; principal oldest due first.
+    costs_settled = all(paid.get(c.key, 0) == c.open_amount for c in claims if c.kind == COSTS)
+    interest_settled = all(paid.get(c.key, 0) == c.open_amount for c in claims)
+    if any(paid.get(c.key, 0) > 0 for c in claims if c.kind == INTEREST):
+        assert costs_settled
+    if any(to_invoices.values()):
+        assert interest_settled
+    by_due = sorted(open_invoices, key=lambda i: (i.due_date, i.id))
+    for earlier, later in itertools.pairwise(by_due):
+        if to_invoices.get(later.id, 0) > 0:
+            assert to_invoices.get(earlier.id, 0) == earlier.open_amount
+    if result.rest > 0:
+        assert all(to_invoices.get(i.id, 0) == i.open_amount for i in open_invoices)
 
 
 def test_367_partial_payment():
-    share = allocate_367(
-        Decimal("50.00"), costs=Decimal("42.50"), interest=Decimal("1.01"), principal=Decimal("119")
-    )
-    assert (share.costs, share.interest, share.principal, share.rest) == (
-        Decimal("42.50"),
-        Decimal("1.01"),
-        Decimal("6.49"),
-        Decimal("0.00"),
-    )
+    claims = _claims([Decimal("1.01"), Decimal("42.50")], [True, False])
+    invoice = OpenInvoice(id=9, due_date=dt.date(2026, 10, 1), open_amount=Decimal("119.00"))
+    result = plan(Decimal("50.00"), costs=claims, invoices=[invoice])
+    assert [(c.kind, part) for c, part in result.costs] == [
+        (COSTS, Decimal("42.50")),
+        (INTEREST, Decimal("1.01")),
+    ]
+    assert (result.invoices, result.rest) == ([(9, Decimal("6.49"))], Decimal("0.00"))

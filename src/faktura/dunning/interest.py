@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from faktura.core.money import ZERO, round_money
+from faktura.core.money import round_money
 
 CONSUMER_POINTS = Decimal("5")
 BUSINESS_POINTS = Decimal("9")
@@ -91,30 +91,3 @@ def interest_periods(
             )
         )
     return periods
-
-
-@dataclass(frozen=True)
-class Allocation367:
-    """How a payment is applied to a dunned claim (§ 367 (1) BGB)."""
-
-    costs: Decimal
-    interest: Decimal
-    principal: Decimal
-    rest: Decimal  # more than the claim: credit
-
-
-def allocate_367(
-    amount: Decimal, *, costs: Decimal, interest: Decimal, principal: Decimal
-) -> Allocation367:
-    """Apply ``amount`` first to costs, then to interest, then to the principal.
-
-    The payer may name another order (§ 367 (2) BGB: the creditor may then refuse the
-    payment); this is the order when the payer named none for a dunned claim.
-    """
-    left = amount
-    shares = []
-    for owed in (costs, interest, principal):
-        share = min(max(owed, ZERO), max(left, ZERO))
-        shares.append(share)
-        left -= share
-    return Allocation367(costs=shares[0], interest=shares[1], principal=shares[2], rest=left)
