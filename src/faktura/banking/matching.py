@@ -6,7 +6,8 @@ what matching needs with a few queries, ``Matcher`` decides for every line, and
 (DESIGN "Money in"):
 
 1. the end-to-end id of a direct debit we collected (credits and returns),
-2. invoice numbers in the remittance text (and in the end-to-end id),
+2. instalment references (``RZ-00001-2``, dunning) and invoice numbers in the remittance
+   text (and in the end-to-end id),
 3. the mandate reference,
 4. amount and payer (IBAN known from mandates and earlier payments, name likeness)
    against the open invoices,
@@ -34,6 +35,7 @@ from faktura.banking.match_types import (
     Decision,
     KnownInvoice,
     Line,
+    OpenInstalment,
     OpenInvoice,
     Part,
     SubmittedBatch,
@@ -49,6 +51,7 @@ __all__ = [
     "Line",
     "MatchContext",
     "Matcher",
+    "OpenInstalment",
     "OpenInvoice",
     "Part",
     "SubmittedBatch",
@@ -71,6 +74,11 @@ NUMBER_OVERPAID = 0.92
 NUMBERS_OVERPAID = 0.9
 # Several numbers and less than their sum: which invoice is paid is a guess.
 NUMBERS_PART = 0.85
+# An instalment reference (RZ-00001-2) and exactly what is open of that instalment; less
+# (a part of it) or more (paying ahead, oldest invoices first): it is still that customer's.
+INSTALMENT_EXACT = 1.0
+INSTALMENT_PARTIAL = 0.95
+INSTALMENT_MORE = 0.92
 # The payer's account belongs to another customer than the invoice named.
 OTHER_PAYER_PENALTY = 0.15
 # An invoice number of another customer among the numbers named.
@@ -124,6 +132,9 @@ class MatchContext:
     batches: dict[int, SubmittedBatch] = field(default_factory=dict)
     batch_references: dict[str, int] = field(default_factory=dict)
     refunds: dict[str, int] = field(default_factory=dict)
+    # Instalment references found per line (checksum → references) and the instalments.
+    instalment_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    instalments: dict[str, OpenInstalment] = field(default_factory=dict)
     threshold: float = 0.9
 
     def __post_init__(self) -> None:
@@ -432,6 +443,7 @@ class Matcher:
     def _incoming(self, line: Line) -> Decision:
         found: list[Suggestion] = []
         for step in (
+            self._instalment_reference,
             self._invoice_numbers,
             self._mandate,
             self._amount_and_payer,
@@ -517,6 +529,45 @@ class Matcher:
             confidence -= MIXED_CUSTOMERS_PENALTY
             reason += " Rechnungen verschiedener Kunden genannt."
         return [self._paying(line, invoices, customer_id, "invoice_number", confidence, reason)]
+
+    def _instalment_reference(self, line: Line) -> list[Suggestion]:
+        """An instalment reference pays the agreement's invoices, oldest due first."""
+        for reference in self.ctx.instalment_refs.get(line.checksum, ()):
+            instalment = self.ctx.instalments.get(reference)
+            if instalment is None:
+                continue
+            invoices = [
+                invoice
+                for number in instalment.invoice_numbers
+                if (invoice := self.ctx.open_invoices.get(number)) is not None
+                and invoice.open_amount > 0
+            ]
+            if not invoices:
+                continue
+            amount, due = line.amount, instalment.open_amount
+            if amount == due:
+                confidence, reason = INSTALMENT_EXACT, f"Rate {reference}, Betrag passt."
+            elif amount < due:
+                confidence = INSTALMENT_PARTIAL
+                reason = f"Rate {reference}: Teilzahlung, {due - amount} bleiben offen."
+            else:
+                confidence = INSTALMENT_MORE
+                reason = f"Rate {reference}: {amount - due} mehr als die Rate."
+            payers = self._payer_customers(line)
+            if payers and instalment.customer_id not in payers:
+                confidence -= OTHER_PAYER_PENALTY
+                reason += " Das Konto gehört einem anderen Kunden."
+            return [
+                self._paying(
+                    line,
+                    invoices,
+                    instalment.customer_id,
+                    "instalment_reference",
+                    confidence,
+                    reason,
+                )
+            ]
+        return []
 
     def _paying(
         self,

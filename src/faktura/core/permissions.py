@@ -117,6 +117,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Mahnvorschlag freigeben (versenden) oder verwerfen",
     ),
     "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
+    "dunning.instalments": (
+        frozenset({ACCOUNTANT}),
+        "Ratenzahlung vereinbaren oder aufheben",
+    ),
     "collection.approve": (
         frozenset({APPROVER}),
         "Inkasso-Übergabe freigeben, zurückrufen oder ausbuchen",
@@ -250,6 +254,7 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "dunning.dunningrun": {"add": None, "change": None, "delete": None},
     "dunning.dunningnotice": {"add": None, "change": None, "delete": None},
     "dunning.dunningfee": {"add": None, "change": None, "delete": None},
+    "dunning.instalmentagreement": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",
