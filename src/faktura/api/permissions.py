@@ -74,6 +74,8 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /dunning-notices/{notice_id}/cancel": "dunning.approve",
     "POST /dunning-fees": "dunning.fee",
     "POST /dunning-fees/{fee_id}/waive": "dunning.fee",
+    "POST /instalment-agreements": "dunning.instalments",
+    "POST /instalment-agreements/{agreement_id}/cancel": "dunning.instalments",
     "PUT /customers/{customer_id}/dunning-block": "customer.change",
     "POST /webhook-endpoints": "webhook.manage",
     "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",

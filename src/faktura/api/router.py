@@ -29,6 +29,7 @@ from faktura.api import (
 )
 from faktura.api import collection as collection_api
 from faktura.api import dunning as dunning_api
+from faktura.api import instalments as instalments_api
 from faktura.api import payments as payments_api
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
@@ -110,3 +111,4 @@ api.add_router("/dunning-runs", dunning_api.runs_router)
 api.add_router("/dunning-notices", dunning_api.notices_router)
 api.add_router("/dunning-fees", dunning_api.fees_router)
 api.add_router("/customers", dunning_api.customers_router)
+api.add_router("/instalment-agreements", instalments_api.router)

@@ -2,7 +2,8 @@
 
 Changes go through the services only: notices are approved or cancelled and fees waived
 by action (the reason is typed in the field beside the action), levels are changed with
-``PATCH /dunning-policy/{id}/levels/{number}`` (``dunning.services.update_level``).
+``PATCH /dunning-policy/{id}/levels/{number}`` (``dunning.services.update_level``),
+instalment agreements with ``POST /instalment-agreements`` (``dunning.instalments``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from faktura.dunning.models import (
     DunningNoticeItem,
     DunningPolicy,
     DunningRun,
+    Instalment,
+    InstalmentAgreement,
+    InstalmentAgreementInvoice,
 )
 
 
@@ -247,3 +251,33 @@ class DunningFeeAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return _all_fields(DunningFee)
+
+
+# --- instalment agreements -----------------------------------------------------------------
+
+
+class InstalmentInline(_ReadOnlyInline):
+    model = Instalment
+    fields = ("number", "reference", "due_date", "amount", "paid_amount")
+    readonly_fields = fields
+
+
+class CoveredInvoiceInline(_ReadOnlyInline):
+    model = InstalmentAgreementInvoice
+    fields = ("invoice", "open_amount", "active")
+    readonly_fields = fields
+
+
+@admin.register(InstalmentAgreement)
+class InstalmentAgreementAdmin(ReadOnlyAdmin):
+    """Read-only: agreements are made and cancelled through ``POST /instalment-agreements``
+    (``dunning.instalments``)."""
+
+    list_display = ["reference", "customer", "status", "total", "agreed_on", "ended_on"]
+    list_filter = ["status"]
+    search_fields = ["reference", "customer__name", "customer__number", "note"]
+    list_select_related = ["customer"]
+    inlines = [CoveredInvoiceInline, InstalmentInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(InstalmentAgreement)
