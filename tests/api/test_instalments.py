@@ -61,7 +61,14 @@ def test_create_read_list_and_cancel(api, customer, overdue):
         (overdue["id"], overdue["number"], "238.00")
     ]
     assert [
-        (i["number"], i["reference"], i["due_date"], i["amount"], i["paid_amount"], i["open_amount"])
+        (
+            i["number"],
+            i["reference"],
+            i["due_date"],
+            i["amount"],
+            i["paid_amount"],
+            i["open_amount"],
+        )
         for i in created["instalments"]
     ] == [
         (1, "RZ-00001-1", "2026-12-01", "79.33", "0.00", "79.33"),

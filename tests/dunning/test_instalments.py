@@ -130,10 +130,7 @@ def test_agreement_pauses_dunning_and_a_missed_instalment_resumes_it_at_the_leve
     assert DunningCase.objects.get(invoice=invoice).level == 2
     # Idempotent: again for the day, nothing new and the agreement is broken once.
     assert run(D(2026, 12, 9)).notices_sent == 0
-    assert (
-        AuditEntry.objects.filter(action="dunning.instalment_agreement_broken").count()
-        == 1
-    )
+    assert AuditEntry.objects.filter(action="dunning.instalment_agreement_broken").count() == 1
     # An instalment paid late changes nothing any more: dunning goes on.
     assert [n.level for n in notices(consumer)] == [0, 1, 2]
     run(D(2026, 12, 23))

@@ -47,7 +47,7 @@ from faktura.dunning.references import (
     find_instalment_references,
     instalment_reference,
 )
-from faktura.invoicing.models import Invoice, Kind, Status
+from faktura.invoicing.models import Kind, Status
 from faktura.payments import locks, selectors
 from faktura.payments.models import Allocation, Payment
 
@@ -393,15 +393,20 @@ def allocate_instalment_payment(*, payment_id: int, actor: Actor) -> list[Alloca
                 f"{agreement.reference} are paid.",
                 code="instalment_nothing_to_allocate",
             )
-        return payments.allocate_payment(payment_id=payment.pk, allocations=allocations, actor=actor)
+        return payments.allocate_payment(
+            payment_id=payment.pk, allocations=allocations, actor=actor
+        )
 
 
 def open_instalments(references: Sequence[str]) -> dict[str, tuple[int, Decimal, tuple[str, ...]]]:
     """For statement matching: reference → (customer, open of the instalment, the active
     agreement's invoice numbers, oldest due first); two queries."""
     rows = list(
-        Instalment.objects.filter(reference__in=list(references), agreement__status=ACTIVE)
-        .values_list("reference", "agreement_id", "agreement__customer_id", "amount", "paid_amount")
+        Instalment.objects.filter(
+            reference__in=list(references), agreement__status=ACTIVE
+        ).values_list(
+            "reference", "agreement_id", "agreement__customer_id", "amount", "paid_amount"
+        )
     )
     numbers: dict[int, list[str]] = defaultdict(list)
     for agreement_id, number in (
@@ -409,7 +414,7 @@ def open_instalments(references: Sequence[str]) -> dict[str, tuple[int, Decimal,
         .order_by("invoice__due_date", "invoice_id")
         .values_list("agreement_id", "invoice__number")
     ):
-        numbers[agreement_id].append(number)
+        numbers[agreement_id].append(number or "")
     return {
         reference: (customer_id, max(amount - paid, ZERO), tuple(numbers[agreement_id]))
         for reference, agreement_id, customer_id, amount, paid in rows
@@ -545,6 +550,6 @@ def paused_days(invoice_ids: Iterable[int]) -> dict[int, list[tuple[dt.date, dt.
             InstalmentAgreement.Status.CANCELLED,
         ),
     ).values_list("invoice_id", "agreement__agreed_on", "agreement__ended_on"):
-        if end > start:
+        if end is not None and start is not None and end > start:
             paused[invoice_id].append((start, end - dt.timedelta(days=1)))
     return paused

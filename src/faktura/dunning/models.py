@@ -685,7 +685,9 @@ class InstalmentAgreementInvoice(models.Model):
         ordering: ClassVar = ["pk"]
         constraints: ClassVar = [
             models.UniqueConstraint(
-                fields=["invoice"], condition=Q(active=True), name="one_active_agreement_per_invoice"
+                fields=["invoice"],
+                condition=Q(active=True),
+                name="one_active_agreement_per_invoice",
             )
         ]
 
