@@ -48,7 +48,7 @@ def test_create_read_list_and_cancel(api, customer, overdue):
     created = response.json()
     assert (created["object"], created["reference"], created["status"], created["total"]) == (
         "instalment_agreement",
-        "RZ-00001",
+        f"RZ-{created['id']:05d}",
         "active",
         "238.00",
     )
@@ -71,9 +71,9 @@ def test_create_read_list_and_cancel(api, customer, overdue):
         )
         for i in created["instalments"]
     ] == [
-        (1, "RZ-00001-1", "2026-12-01", "79.33", "0.00", "79.33"),
-        (2, "RZ-00001-2", "2027-01-01", "79.33", "0.00", "79.33"),
-        (3, "RZ-00001-3", "2027-02-01", "79.34", "0.00", "79.34"),
+        (1, f"RZ-{created['id']:05d}-1", "2026-12-01", "79.33", "0.00", "79.33"),
+        (2, f"RZ-{created['id']:05d}-2", "2027-01-01", "79.33", "0.00", "79.33"),
+        (3, f"RZ-{created['id']:05d}-3", "2027-02-01", "79.34", "0.00", "79.34"),
     ]
     assert api.get_json(f"/instalment-agreements/{created['id']}").json() == created
     listed = api.get_json("/instalment-agreements", customer=customer["id"]).json()

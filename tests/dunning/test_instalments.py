@@ -90,20 +90,20 @@ def test_agreement_pauses_dunning_and_a_missed_instalment_resumes_it_at_the_leve
     agreement = agree(consumer, [invoice], actor, on=D(2026, 10, 23), note="Kunde arbeitslos")
     ref = agreement.reference
     assert (ref, agreement.status, agreement.total, agreement.grace_days) == (
-        "RZ-00001",
+        f"RZ-{agreement.pk:05d}",
         "active",
         E("100.00"),
         7,
     )
     # Three monthly instalments; the last takes the cent left over.
     assert schedule(agreement) == [
-        (1, "RZ-00001-1", D(2026, 11, 1), E("33.33"), E("0.00")),
-        (2, "RZ-00001-2", D(2026, 12, 1), E("33.33"), E("0.00")),
-        (3, "RZ-00001-3", D(2027, 1, 1), E("33.34"), E("0.00")),
+        (1, f"{ref}-1", D(2026, 11, 1), E("33.33"), E("0.00")),
+        (2, f"{ref}-2", D(2026, 12, 1), E("33.33"), E("0.00")),
+        (3, f"{ref}-3", D(2027, 1, 1), E("33.34"), E("0.00")),
     ]
     # The 1st instalment comes in by transfer naming its reference.
     with at(D(2026, 10, 30)):
-        data = camt([transfer("33.33", "Rate RZ-00001-1 Mustermann", booked=D(2026, 10, 30))])
+        data = camt([transfer("33.33", f"Rate {ref}-1 Mustermann", booked=D(2026, 10, 30))])
     import_on(data, actor, day=D(2026, 10, 30))
     assert schedule(agreement)[0][4] == E("33.33")
     # Without the agreement the 2nd notice would go out on 5.11.; the runs send nothing.
@@ -155,7 +155,7 @@ def test_paid_in_full_completes_the_agreement_and_invoice_payments_count_in_due_
     )
     # The 2nd instalment paid first by its reference: it counts for the 2nd, and the money
     # goes to the oldest invoice.
-    pay_by_reference(consumer, actor, "30.00", "RZ-00001-2", D(2026, 10, 25))
+    pay_by_reference(consumer, actor, "30.00", f"{agreement.reference}-2", D(2026, 10, 25))
     assert [row[4] for row in schedule(agreement)] == [E("0.00"), E("30.00"), E("0.00")]
     assert _open(first) == E("30.00")
     # A payment naming an invoice counts towards the instalments in due order.
@@ -171,7 +171,7 @@ def test_paid_in_full_completes_the_agreement_and_invoice_payments_count_in_due_
     assert [row[4] for row in schedule(agreement)] == [E("50.00"), E("30.00"), E("5.00")]
     assert status(agreement) == "active"
     assert run(D(2026, 11, 20)).notices_sent == 0  # nothing missed
-    pay_by_reference(consumer, actor, "15.00", "RZ-00001-3", D(2026, 11, 16))
+    pay_by_reference(consumer, actor, "15.00", f"{agreement.reference}-3", D(2026, 11, 16))
     assert [row[4] for row in schedule(agreement)] == [E("50.00"), E("30.00"), E("20.00")]
     assert status(agreement) == "completed"
     assert agreement.ended_on == D(2026, 11, 16)
@@ -360,8 +360,8 @@ def test_a_statement_line_naming_an_instalment_is_matched_like_an_invoice(consum
     with at(D(2026, 10, 30)):
         data = camt(
             [
-                transfer("50.00", "RATE rz 00001/2", booked=D(2026, 10, 30)),
-                transfer("20.00", "RZ-00001-1 Teil", booked=D(2026, 10, 30)),
+                transfer("50.00", f"RATE rz {agreement.pk:05d}/2", booked=D(2026, 10, 30)),
+                transfer("20.00", f"RZ{agreement.pk}-1 Teil", booked=D(2026, 10, 30)),
             ]
         )
     import_on(data, actor, day=D(2026, 10, 30))
@@ -376,3 +376,30 @@ def test_a_statement_line_naming_an_instalment_is_matched_like_an_invoice(consum
     assert [row[4] for row in schedule(agreement)] == [E("20.00"), E("50.00")]
     assert Invoice.objects.get(pk=invoice.pk).pk == invoice.pk
     assert _open(invoice) == E("30.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Rate RZ-00012-2", ("RZ-00012-2",)),
+        ("rz 12/2 und RZ00012-3", ("RZ-00012-2", "RZ-00012-3")),
+        ("RZ-00012", ()),  # the agreement alone names no instalment
+        ("RE-2026-00012", ()),
+        ("ABCRZ-00012-1", ()),
+    ],
+)
+def test_instalment_references_in_remittance_text(text, found):
+    from faktura.dunning.references import find_instalment_references
+
+    assert find_instalment_references(text) == found
+
+
+def test_interest_stretches_leave_out_the_paused_days():
+    from faktura.dunning.interest import outside
+
+    assert outside(D(2026, 10, 1), D(2026, 12, 31), [(D(2026, 10, 10), D(2026, 12, 8))]) == [
+        (D(2026, 10, 1), D(2026, 10, 9)),
+        (D(2026, 12, 9), D(2026, 12, 31)),
+    ]
+    assert outside(D(2026, 11, 1), D(2026, 11, 30), [(D(2026, 10, 10), D(2026, 12, 8))]) == []
+    assert outside(D(2026, 11, 2), D(2026, 11, 1), []) == []
