@@ -441,11 +441,11 @@ def _make_notices(
                     start = max(start, last + rules.ONE_DAY)
                 periods = [
                     period
-                    for first, last in rules.outside(start, on, paused.get(row["pk"], ()))
+                    for first_day, last_day in rules.outside(start, on, paused.get(row["pk"], ()))
                     for period in rules.interest_periods(
                         principal=item.open_amount,
-                        start=first,
-                        end=last,
+                        start=first_day,
+                        end=last_day,
                         consumer=consumer,
                         rates=context.rates,
                     )
