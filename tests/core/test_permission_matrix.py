@@ -174,7 +174,7 @@ def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
     concrete = concrete.replace("{request_id}", str(world.get("payment_request", 999999)))
     for name in ("invoice_id", "payment_id", "allocation_id", "mandate_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
-    for name in ("batch_id", "transaction_id", "dispute_id"):
+    for name in ("batch_id", "transaction_id", "dispute_id", "agreement_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
     for name in ("plan_id", "course_id", "subscription_id", "price_change_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
@@ -263,6 +263,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.customers import services as customers
     from faktura.documents import services as documents
     from faktura.dunning import collection_handover as handover
+    from faktura.dunning import instalments
     from faktura.dunning import run as dunning_run
     from faktura.dunning import services as dunning
     from faktura.invoicing import services as invoicing
@@ -284,6 +285,9 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "dunning.run": lambda a: dunning_run.run_dunning(on=TODAY, actor=a),
         "dunning.approve": lambda a: dunning.approve_notice(notice_id=missing, actor=a),
         "dunning.fee": lambda a: dunning.waive_fee(fee_id=missing, reason="Kulanz", actor=a),
+        "dunning.instalments": lambda a: instalments.cancel_instalment_agreement(
+            agreement_id=missing, reason="Kulanz", actor=a
+        ),
         "collection.approve": lambda a: handover.approve_case(case_id=missing, actor=a),
         "collection.export": lambda a: handover.export_cases(actor=a, case_ids=[missing]),
         "invoice.create_draft": lambda a: sales.place_order(

@@ -79,6 +79,8 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /collection-cases/{case_id}/write-off": "collection.approve",
     "POST /collection-cases/{case_id}/agency-payments": "collection.export",
     "POST /collection-exports": "collection.export",
+    "POST /instalment-agreements": "dunning.instalments",
+    "POST /instalment-agreements/{agreement_id}/cancel": "dunning.instalments",
     "PUT /customers/{customer_id}/dunning-block": "customer.change",
     "POST /webhook-endpoints": "webhook.manage",
     "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",

@@ -30,6 +30,7 @@ from faktura.api import (
 from faktura.api import collection as collection_api
 from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
+from faktura.api import instalments as instalments_api
 from faktura.api import payments as payments_api
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
@@ -113,3 +114,4 @@ api.add_router("/dunning-fees", dunning_api.fees_router)
 api.add_router("/collection-cases", collection_cases_api.cases_router)
 api.add_router("/collection-exports", collection_cases_api.exports_router)
 api.add_router("/customers", dunning_api.customers_router)
+api.add_router("/instalment-agreements", instalments_api.router)

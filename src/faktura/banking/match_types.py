@@ -87,6 +87,17 @@ class OpenInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenInstalment:
+    """An instalment of an active agreement (dunning), named by its payment reference: what
+    is still open of it and the agreement's invoice numbers, oldest due first."""
+
+    reference: str
+    customer_id: int
+    open_amount: Decimal
+    invoice_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class KnownInvoice:
     """An invoice found by number that has nothing open (paid, credited, cancelled)."""
 

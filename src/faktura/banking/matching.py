@@ -8,11 +8,12 @@ what matching needs with a few queries, ``Matcher`` decides for every line, and
 1. the end-to-end id of a direct debit we collected (credits and returns),
 2. a dunning notice's reference (``M-2026-000123``): the notice's customer, the money
    applied by § 367 BGB over the notice's costs and invoices when booked,
-3. invoice numbers in the remittance text (and in the end-to-end id),
-4. the mandate reference,
-5. amount and payer (IBAN known from mandates and earlier payments, name likeness)
+3. instalment references of an instalment agreement (``RZ-00001-2``),
+4. invoice numbers in the remittance text (and in the end-to-end id),
+5. the mandate reference,
+6. amount and payer (IBAN known from mandates and earlier payments, name likeness)
    against the open invoices,
-6. the payer's account alone (a known customer): the money is booked as their credit.
+7. the payer's account alone (a known customer): the money is booked as their credit.
 
 Each match carries a confidence from 0 to 1. At or above the threshold
 (``FAKTURA_MATCH_THRESHOLD``, 0.9) it is booked automatically; below it the line waits on
@@ -36,6 +37,7 @@ from faktura.banking.match_types import (
     Decision,
     KnownInvoice,
     Line,
+    OpenInstalment,
     OpenInvoice,
     Part,
     SubmittedBatch,
@@ -52,6 +54,7 @@ __all__ = [
     "Line",
     "MatchContext",
     "Matcher",
+    "OpenInstalment",
     "OpenInvoice",
     "Part",
     "SubmittedBatch",
@@ -78,6 +81,11 @@ NUMBER_OVERPAID = 0.92
 NUMBERS_OVERPAID = 0.9
 # Several numbers and less than their sum: which invoice is paid is a guess.
 NUMBERS_PART = 0.85
+# An instalment reference (RZ-00001-2) and exactly what is open of that instalment; less
+# (a part of it) or more (paying ahead, oldest invoices first): it is still that customer's.
+INSTALMENT_EXACT = 1.0
+INSTALMENT_PARTIAL = 0.95
+INSTALMENT_MORE = 0.92
 # The payer's account belongs to another customer than the invoice named.
 OTHER_PAYER_PENALTY = 0.15
 # An invoice number of another customer among the numbers named.
@@ -133,6 +141,9 @@ class MatchContext:
     refunds: dict[str, int] = field(default_factory=dict)
     # Dunning notices quoted by reference per line (checksum → notice).
     notices: dict[str, NoticeClaims] = field(default_factory=dict)
+    # Instalment references found per line (checksum → references) and the instalments.
+    instalment_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    instalments: dict[str, OpenInstalment] = field(default_factory=dict)
     threshold: float = 0.9
 
     def __post_init__(self) -> None:
@@ -442,6 +453,7 @@ class Matcher:
         found: list[Suggestion] = []
         for step in (
             self._notice_reference,
+            self._instalment_reference,
             self._invoice_numbers,
             self._mandate,
             self._amount_and_payer,
@@ -555,6 +567,45 @@ class Matcher:
             confidence -= MIXED_CUSTOMERS_PENALTY
             reason += " Rechnungen verschiedener Kunden genannt."
         return [self._paying(line, invoices, customer_id, "invoice_number", confidence, reason)]
+
+    def _instalment_reference(self, line: Line) -> list[Suggestion]:
+        """An instalment reference pays the agreement's invoices, oldest due first."""
+        for reference in self.ctx.instalment_refs.get(line.checksum, ()):
+            instalment = self.ctx.instalments.get(reference)
+            if instalment is None:
+                continue
+            invoices = [
+                invoice
+                for number in instalment.invoice_numbers
+                if (invoice := self.ctx.open_invoices.get(number)) is not None
+                and invoice.open_amount > 0
+            ]
+            if not invoices:
+                continue
+            amount, due = line.amount, instalment.open_amount
+            if amount == due:
+                confidence, reason = INSTALMENT_EXACT, f"Rate {reference}, Betrag passt."
+            elif amount < due:
+                confidence = INSTALMENT_PARTIAL
+                reason = f"Rate {reference}: Teilzahlung, {due - amount} bleiben offen."
+            else:
+                confidence = INSTALMENT_MORE
+                reason = f"Rate {reference}: {amount - due} mehr als die Rate."
+            payers = self._payer_customers(line)
+            if payers and instalment.customer_id not in payers:
+                confidence -= OTHER_PAYER_PENALTY
+                reason += " Das Konto gehört einem anderen Kunden."
+            return [
+                self._paying(
+                    line,
+                    invoices,
+                    instalment.customer_id,
+                    "instalment_reference",
+                    confidence,
+                    reason,
+                )
+            ]
+        return []
 
     def _paying(
         self,

@@ -219,6 +219,27 @@ def _payers(lines: Sequence[matching.Line]) -> dict[str, frozenset[int]]:
     return {iban: frozenset(ids) for iban, ids in payers.items()}
 
 
+def _instalments(
+    lines: Sequence[matching.Line],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, matching.OpenInstalment]]:
+    """Instalment references the lines name, and those instalments of active agreements."""
+    from faktura.dunning.instalments import open_instalments
+    from faktura.dunning.references import find_instalment_references
+
+    found: dict[str, tuple[str, ...]] = {}
+    for line in lines:
+        references = find_instalment_references(matching.text_of(line))
+        if references:
+            found[line.checksum] = references
+    if not found:
+        return found, {}
+    wanted = sorted({r for references in found.values() for r in references})
+    return found, {
+        reference: matching.OpenInstalment(reference, customer_id, open_amount, numbers)
+        for reference, (customer_id, open_amount, numbers) in open_instalments(wanted).items()
+    }
+
+
 def match_context(
     lines: Sequence[matching.Line], *, threshold: float | None = None
 ) -> matching.MatchContext:
@@ -232,7 +253,11 @@ def match_context(
     credits = [line for line in lines if line.direction == "credit" and line.status == "booked"]
     patterns = invoice_number_patterns()
     numbers = matching.find_numbers(credits, patterns)
-    named = sorted({n for found in numbers.values() for n in found})
+    instalment_refs, instalments = _instalments(credits)
+    named = sorted(
+        {n for found in numbers.values() for n in found}
+        | {n for i in instalments.values() for n in i.invoice_numbers}
+    )
     invoices, known = _invoices(one_of(Invoice, "number", named))
 
     payers = _payers(credits)
@@ -326,6 +351,8 @@ def match_context(
         batches=batches,
         batch_references=batch_references,
         refunds=refunds,
+        instalment_refs=instalment_refs,
+        instalments=instalments,
         threshold=match_threshold() if threshold is None else threshold,
     )
 

@@ -117,6 +117,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Mahnvorschlag freigeben (versenden) oder verwerfen",
     ),
     "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
+    "dunning.instalments": (
+        frozenset({ACCOUNTANT}),
+        "Ratenzahlung vereinbaren oder aufheben",
+    ),
     "collection.approve": (
         frozenset({APPROVER}),
         "Inkasso-Übergabe freigeben, zurückrufen oder ausbuchen",
@@ -257,6 +261,7 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "change": "master_data.change",
         "delete": None,
     },
+    "dunning.instalmentagreement": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",

@@ -2,7 +2,10 @@
 
 Changes go through the services only: notices are approved or cancelled and fees waived
 by action (the reason is typed in the field beside the action), levels are changed with
-``PATCH /dunning-policy/{id}/levels/{number}`` (``dunning.services.update_level``).
+``PATCH /dunning-policy/{id}/levels/{number}`` (``dunning.services.update_level``),
+instalment agreements with ``POST /instalment-agreements`` (``dunning.instalments``).
+Collection cases are approved, recalled or written off by action; the CSV layouts are
+master data edited here.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from faktura.dunning.models import (
     DunningNoticeItem,
     DunningPolicy,
     DunningRun,
+    Instalment,
+    InstalmentAgreement,
+    InstalmentAgreementInvoice,
 )
 
 
@@ -347,3 +353,33 @@ class CollectionExportLayoutAdmin(MasterDataAdmin):
     keys and formats are listed in the operations guide."""
 
     list_display = ["name", "is_default"]
+
+
+# --- instalment agreements -----------------------------------------------------------------
+
+
+class InstalmentInline(_ReadOnlyInline):
+    model = Instalment
+    fields = ("number", "reference", "due_date", "amount", "paid_amount")
+    readonly_fields = fields
+
+
+class CoveredInvoiceInline(_ReadOnlyInline):
+    model = InstalmentAgreementInvoice
+    fields = ("invoice", "open_amount", "active")
+    readonly_fields = fields
+
+
+@admin.register(InstalmentAgreement)
+class InstalmentAgreementAdmin(ReadOnlyAdmin):
+    """Read-only: agreements are made and cancelled through ``POST /instalment-agreements``
+    (``dunning.instalments``)."""
+
+    list_display = ["reference", "customer", "status", "total", "agreed_on", "ended_on"]
+    list_filter = ["status"]
+    search_fields = ["reference", "customer__name", "customer__number", "note"]
+    list_select_related = ["customer"]
+    inlines = [CoveredInvoiceInline, InstalmentInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(InstalmentAgreement)

@@ -309,6 +309,7 @@ def propose_collection_cases(*, on: dt.date, actor: Actor) -> list[CollectionCas
             last_notice_on__lte=on - dt.timedelta(days=soonest),
         )
         .exclude(invoice__collection_items__active=True)
+        .exclude(invoice__instalment_items__active=True)
         .select_related("customer")
         .order_by("customer_id", "invoice_id")
     )

@@ -91,3 +91,23 @@ def interest_periods(
             )
         )
     return periods
+
+
+def outside(
+    start: dt.date, end: dt.date, paused: Sequence[tuple[dt.date, dt.date]]
+) -> list[tuple[dt.date, dt.date]]:
+    """The stretches of ``start``…``end`` (both included) outside the ``paused`` ones (days
+    an instalment agreement was in force: no default interest for them)."""
+    stretches = [(start, end)] if start <= end else []
+    for pause_start, pause_end in sorted(paused):
+        rest = []
+        for a, b in stretches:
+            if pause_end < a or pause_start > b:
+                rest.append((a, b))
+                continue
+            if a < pause_start:
+                rest.append((a, pause_start - ONE_DAY))
+            if pause_end < b:
+                rest.append((pause_end + ONE_DAY, b))
+        stretches = rest
+    return stretches

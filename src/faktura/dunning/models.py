@@ -682,3 +682,107 @@ class VatCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id} {self.rate} %: {self.vat}"
+
+
+# --- instalment agreements (Ratenzahlung) ---------------------------------------------------
+
+
+class InstalmentAgreement(models.Model):
+    """A schedule agreed with a customer for open invoices: while it is active the dunning
+    run leaves them alone; a missed instalment (after the grace days) breaks it and dunning
+    resumes at the level each invoice had reached."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Aktiv")
+        COMPLETED = "completed", _("Erfüllt")
+        BROKEN = "broken", _("Geplatzt")
+        CANCELLED = "cancelled", _("Aufgehoben")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="instalment_agreements"
+    )
+    # "RZ-00001"; an instalment's payment reference is "RZ-00001-2" (see dunning.references).
+    reference = models.CharField(_("Referenz"), max_length=30, unique=True, null=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    total = models.DecimalField(_("Betrag"), **_MONEY)
+    grace_days = models.PositiveSmallIntegerField(
+        _("Karenztage"),
+        default=7,
+        help_text=_("Tage nach Fälligkeit einer Rate, bis die Vereinbarung als geplatzt gilt."),
+    )
+    note = models.CharField(_("Grund/Notiz"), max_length=500, blank=True)
+    agreed_on = models.DateField(_("Vereinbart am"))
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    ended_on = models.DateField(_("Beendet am"), null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=150, blank=True)
+    end_reason = models.CharField(_("Grund der Beendigung"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Ratenzahlungsvereinbarung")
+        verbose_name_plural = _("Ratenzahlungsvereinbarungen")
+        ordering: ClassVar = ["-pk"]
+        indexes: ClassVar = [models.Index(fields=["status"], name="instalment_agreement_status")]
+
+    def __str__(self) -> str:
+        return f"{self.reference or self.pk} ({self.status})"
+
+
+class InstalmentAgreementInvoice(models.Model):
+    """An invoice covered by an agreement; ``active`` while the agreement is, and an invoice
+    is in one active agreement at most (the run excludes these in its query)."""
+
+    agreement = models.ForeignKey(
+        InstalmentAgreement, on_delete=models.CASCADE, related_name="items"
+    )
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="instalment_items"
+    )
+    open_amount = models.DecimalField(_("Offen bei Vereinbarung"), **_MONEY)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("Rechnung der Ratenzahlung")
+        verbose_name_plural = _("Rechnungen der Ratenzahlung")
+        ordering: ClassVar = ["pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(active=True),
+                name="one_active_agreement_per_invoice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id}: {self.invoice_id}"
+
+
+class Instalment(models.Model):
+    """One instalment: due date, amount and what has been paid towards it."""
+
+    agreement = models.ForeignKey(
+        InstalmentAgreement, on_delete=models.CASCADE, related_name="instalments"
+    )
+    number = models.PositiveSmallIntegerField(_("Rate"))
+    due_date = models.DateField(_("Fällig am"))
+    amount = models.DecimalField(_("Betrag"), **_MONEY)
+    paid_amount = models.DecimalField(_("Bezahlt"), default=Decimal("0.00"), **_MONEY)
+    reference = models.CharField(_("Zahlungsreferenz"), max_length=40, unique=True)
+
+    class Meta:
+        verbose_name = _("Rate")
+        verbose_name_plural = _("Raten")
+        ordering: ClassVar = ["agreement", "number"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["agreement", "number"], name="one_instalment_number_per_agreement"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.amount}"
+
+    @property
+    def open_amount(self) -> Decimal:
+        return max(self.amount - self.paid_amount, Decimal("0.00"))

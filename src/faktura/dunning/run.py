@@ -18,7 +18,10 @@ Skipped: customers with a dunning block in force (until a date, or open-ended); 
 invoices (open ``payments.Dispute``); invoices with a direct debit still in its collection
 window (an item pending or submitted, or a debit date not yet come); cases handed to
 collection; invoices below the level's minimum open amount; credit notes (only invoices are
-dunned); invoices on a proposal still waiting for review.
+dunned); invoices on a proposal still waiting for review. Invoices covered by an active
+instalment agreement are not even read (``_overdue``); the run first breaks the agreements
+with a missed instalment (``instalments.check_agreements``), whose invoices then go on from
+the level they had reached.
 
 Known simplification: interest for the days since the last charged period is computed on
 the open amount on the run date; a partial payment in between lowers the interest for the
@@ -38,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Exists, F, Max, OuterRef, Sum
 
 from faktura.collection.calendar import on_or_after
 from faktura.collection.models import DirectDebitItem
@@ -47,7 +50,7 @@ from faktura.core.actors import Actor
 from faktura.core.models import BankAccount, Company
 from faktura.core.money import ZERO, round_money
 from faktura.customers.models import Customer
-from faktura.dunning import costs
+from faktura.dunning import costs, instalments
 from faktura.dunning import interest as rules
 from faktura.dunning.models import (
     BaseRate,
@@ -60,6 +63,7 @@ from faktura.dunning.models import (
     DunningNoticeItem,
     DunningPolicy,
     DunningRun,
+    InstalmentAgreementInvoice,
 )
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
@@ -147,7 +151,13 @@ def block_in_force(customer: Customer, on: dt.date) -> bool:
 
 
 def _overdue(on: dt.date) -> Any:
-    return Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE, due_date__lt=on)
+    """Invoices past their due date, without those an active instalment agreement covers
+    (left out in the query: the partial unique index on the agreement's invoices serves
+    the NOT EXISTS)."""
+    covered = InstalmentAgreementInvoice.objects.filter(invoice_id=OuterRef("pk"), active=True)
+    return Invoice.objects.filter(
+        ~Exists(covered), status=Status.FINALIZED, kind=Kind.INVOICE, due_date__lt=on
+    )
 
 
 def candidate_customers(on: dt.date, customer_ids: list[int] | None = None) -> list[int]:
@@ -359,6 +369,8 @@ def _make_notices(
         .annotate(last=Max("period_end"))
         .values_list("invoice_id", "last")
     )
+    # The days an instalment agreement deferred the claim bear no default interest.
+    paused = instalments.paused_days(invoice_ids)
     # Costs still open from earlier notices of these invoices.
     earlier: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for invoice_id, kind, amount in (
@@ -451,13 +463,18 @@ def _make_notices(
                 start = rules.default_begins(row["due_date"])
                 if last is not None:
                     start = max(start, last + rules.ONE_DAY)
-                for period in rules.interest_periods(
-                    principal=item.open_amount,
-                    start=start,
-                    end=on,
-                    consumer=consumer,
-                    rates=context.rates,
-                ):
+                periods = [
+                    period
+                    for first_day, last_day in rules.outside(start, on, paused.get(row["pk"], ()))
+                    for period in rules.interest_periods(
+                        principal=item.open_amount,
+                        start=first_day,
+                        end=last_day,
+                        consumer=consumer,
+                        rates=context.rates,
+                    )
+                ]
+                for period in periods:
                     charge = _fee(
                         customer, row["pk"], level, DunningFee.Kind.INTEREST, period.amount, now
                     )
@@ -809,6 +826,9 @@ def run_dunning(
     the run with its error, and the run goes on with the next chunk.
     """
     permissions.require(actor, "dunning.run")
+    if not dry_run:
+        # First, so that a missed instalment resumes dunning in this very run.
+        instalments.check_agreements(on=on, actor=actor)
     context = Context.load()
     ids = candidate_customers(on, customer_ids)
     run = DunningRun(run_date=on, started_at=clock.now(), started_by=actor.label)

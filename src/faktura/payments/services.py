@@ -891,8 +891,8 @@ def money_received(*, invoice_ids: frozenset[int], actor: Actor) -> None:
     """Runs in the booking's transaction, under its locks, once per booking (a chunk of
     ``record_payments``, an allocation of the single services, credit applied), with the
     invoices that just received money: the one place for what has to happen in the same
-    transaction as the booking (lifting an access block once its claims are paid, queuing
-    the ``invoice.paid`` webhook).
+    transaction as the booking (lifting an access block once its claims are paid, counting
+    the instalments of an agreement, queuing the ``invoice.paid`` webhook).
 
     Money only ever goes to invoices with something open, so an invoice with nothing open
     now has just been paid.
@@ -904,6 +904,10 @@ def money_received(*, invoice_ids: frozenset[int], actor: Actor) -> None:
     )
     for customer_id in owners:
         access.claims_paid(customer_id, actor=actor)
+    # Instalments of an agreement covering these invoices count the money (dunning app).
+    from faktura.dunning.instalments import instalments_paid
+
+    instalments_paid(invoice_ids=invoice_ids, actor=actor)
     webhooks.emit_paid(
         list(Invoice.objects.filter(pk__in=invoice_ids).order_by("pk")),
         dict.fromkeys(invoice_ids, 1),
