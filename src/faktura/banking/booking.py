@@ -246,9 +246,10 @@ def _incoming(row: BankTransaction) -> payments.IncomingPayment:
         allocations=tuple(
             (int(part["id"]), Decimal(part["amount"])) for part in plan.get("invoices", [])
         ),
-        # Only a payer who named invoices chose what is paid; otherwise a payment on a
-        # dunned claim pays costs, interest, principal (§ 367 BGB).
-        names_invoice=plan.get("method") == "invoice_number",
+        # Only a payer who named invoices (or an instalment of an agreement on them) chose
+        # what is paid; otherwise a payment on a dunned claim pays costs, interest,
+        # principal (§ 367 BGB).
+        names_invoice=plan.get("method") in ("invoice_number", "instalment_reference"),
     )
 
 
