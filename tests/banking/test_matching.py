@@ -311,11 +311,13 @@ def test_a_batch_booked_completely_is_settled():
     ] * 3
 
 
-def test_a_batch_booked_in_part_waits_until_the_rest_is_booked_or_returned():
+def test_a_batch_booked_in_part_settles_the_debits_booked():
     items = [item(1), item(2), item(3)]
     partial = decide(debit_context(*items), credit_of(items[0]), credit_of(items[1]))
-    assert [(d.action, d.suggestions[0].confidence) for d in partial] == [("unmatched", 0.85)] * 2
-    assert "2 von 3" in partial[0].suggestions[0].reason
+    assert [(d.action, d.match.end_to_end_id) for d in partial] == [
+        ("settle_batch", items[0].end_to_end_id),
+        ("settle_batch", items[1].end_to_end_id),
+    ]
     returned = L(
         D("122.00"),
         "RE-2026-00003",

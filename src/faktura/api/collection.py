@@ -115,7 +115,7 @@ class BatchOut(Schema):
     created_at: Timestamp
     scheme: str
     collection_date: dt.date
-    status: Literal["created", "submitted", "settled", "discarded"]
+    status: Literal["created", "submitted", "partly_settled", "settled", "returned", "discarded"]
     message_id: str
     transaction_count: int
     control_sum: MoneyOut
@@ -284,7 +284,7 @@ def revoke_mandate(request: HttpRequest, mandate_id: int, payload: RevokeIn | No
 def list_batches(
     request: HttpRequest,
     params: Query[Page],
-    status: Literal["created", "submitted", "settled", "discarded"] | None = None,
+    status: Literal["created", "submitted", "partly_settled", "settled", "returned", "discarded"] | None = None,
     scheme: Scheme | None = None,
 ) -> Any:
     """List direct-debit files in id order."""

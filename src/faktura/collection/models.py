@@ -95,13 +95,24 @@ class Mandate(models.Model):
 
 
 class DirectDebitBatch(BankFile):
-    """One pain.008.001.08 file for one scheme and collection date."""
+    """One pain.008.001.08 file for one scheme and collection date.
+
+    Settled item by item: the batch is settled when no item is with the bank any more
+    (each one credited, rejected or returned), partly settled until then.
+    """
 
     class Status(models.TextChoices):
         CREATED = "created", _("Erstellt")
         SUBMITTED = "submitted", _("An die Bank übergeben")
+        # Some items credited, others still with the bank (settled item by item).
+        PARTLY_SETTLED = "partly_settled", _("Teilweise gutgeschrieben")
         SETTLED = "settled", _("Gutgeschrieben")
+        # Every item came back (rejected or returned) before any was credited.
+        RETURNED = "returned", _("Zurückgegeben")
         DISCARDED = "discarded", _("Verworfen")
+
+    # With the bank: items may still be credited, rejected or returned.
+    OPEN: ClassVar[tuple[str, ...]] = ("submitted", "partly_settled")
 
     MUTABLE: ClassVar[frozenset[str]] = frozenset(
         {

@@ -340,6 +340,9 @@ def record_returned_debit(
             item_row.may_retry = next_debit is not None or consequence == Consequence.DISPUTE
             item_row.return_event = event
             item_row.save(update_fields=["state", "may_retry", "return_event"])
+            from faktura.collection.services import update_batch_status
+
+            update_batch_status(item_row.batch_id, actor=actor)
             recollection.notify_return(
                 event=event,
                 invoice=Invoice.objects.get(pk=invoice_id),
