@@ -41,6 +41,7 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /direct-debit-batches": "direct_debit.create",
     "POST /direct-debit-batches/{batch_id}/submit": "direct_debit.create",
     "POST /direct-debit-batches/{batch_id}/discard": "direct_debit.create",
+    "POST /direct-debit-batches/status-reports": "statement.import",
     "POST /statements": "statement.import",
     "POST /bank-transactions/assign-to-invoice": "bank_transaction.assign",
     "POST /bank-transactions/{transaction_id}/assign": "bank_transaction.assign",

@@ -302,7 +302,10 @@ def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> list[in
                 end_to_end_ids=None if collective else credited,
                 booking_date=min(r.booking_date for r in rows),
             )
-        elif batch.status not in (DirectDebitBatch.Status.SETTLED, DirectDebitBatch.Status.RETURNED):
+        elif batch.status not in (
+            DirectDebitBatch.Status.SETTLED,
+            DirectDebitBatch.Status.RETURNED,
+        ):
             raise StateConflict(
                 f"Direct-debit file {batch_id} is {batch.status}.", code="batch_not_settleable"
             )

@@ -574,7 +574,9 @@ def settle_direct_debit_items(
         queryset = batch.items.select_for_update()
         if end_to_end_ids is not None:
             wanted = set(end_to_end_ids)
-            known = set(queryset.filter(end_to_end_id__in=wanted).values_list("end_to_end_id", flat=True))
+            known = set(
+                queryset.filter(end_to_end_id__in=wanted).values_list("end_to_end_id", flat=True)
+            )
             if missing := sorted(wanted - known):
                 raise NotFound(
                     f"Direct-debit file {batch_id} has no debit {', '.join(missing)}.",
