@@ -125,7 +125,8 @@ def test_a_rejected_debit_is_recorded_like_a_return_without_a_fee(submitted, act
     assert DirectDebitItem.objects.get(end_to_end_id=first.invoice.number).may_retry
     (mail,) = mails()
     assert mail.to == [first.customer.email]
-    assert "119,00" in mail.body_text and "17.11.2026" in mail.body_text
+    assert "119,00" in mail.body_text
+    assert "17.11.2026" in mail.body_text
     batch.refresh_from_db()
     assert batch.status == DirectDebitBatch.Status.SUBMITTED
 
