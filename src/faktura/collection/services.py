@@ -15,8 +15,14 @@ from collections.abc import Collection
 from django.db import transaction
 
 from faktura.banking.sepa import pain008
-from faktura.collection import selectors
-from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate, Scheme
+from faktura.collection import arrears, selectors
+from faktura.collection.models import (
+    ArrearsDebit,
+    DirectDebitBatch,
+    DirectDebitItem,
+    Mandate,
+    Scheme,
+)
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
@@ -331,7 +337,9 @@ def create_direct_debit_batch(
     Collects each finalized, open, undisputed invoice of a direct-debit customer with a
     usable mandate of ``scheme`` whose planned debit date (pre-notification respected)
     is on or before ``collection_date``, for its open amount, EndToEndId = invoice
-    number, RCUR (OOFF for one-off mandates). Locks the customers in id order, then
+    number, RCUR (OOFF for one-off mandates). Arrears announced for this date or
+    earlier (dunning policy, ``collection.arrears``) are added as items of their own.
+    Locks the customers in id order, then
     the invoices, then the mandates. Raises InvalidInput collection_date_too_early,
     collection_date_not_business_day, invalid_scheme; StateConflict creditor_id_missing,
     bank_account_missing; SepaFileError from the file generator (nothing is written).
@@ -345,23 +353,42 @@ def create_direct_debit_batch(
     _check_collection_date(collection_date)
     creditor = _creditor(Company.get())
     candidates = selectors.collectable_invoices(collection_date=collection_date, scheme=scheme)
-    if not candidates:
+    arrears_candidates = arrears.collectable_arrears(
+        collection_date=collection_date,
+        scheme=scheme,
+        exclude_invoice_ids={c.invoice.pk for c in candidates},
+    )
+    if not candidates and not arrears_candidates:
         return None
     with transaction.atomic():
-        locks.lock_customers(c.invoice.customer_id for c in candidates)
+        customer_ids = sorted(
+            {c.invoice.customer_id for c in candidates}
+            | {c.invoice.customer_id for c in arrears_candidates}
+        )
+        locks.lock_customers(customer_ids)
         # Re-read under the customers' locks: nothing can pay, return or collect them now.
         collectables = selectors.collectable_invoices(
+            collection_date=collection_date, scheme=scheme, customer_ids=customer_ids
+        )
+        # Announced arrears (per dunning policy) as items of their own; see arrears.py.
+        arrears_collectables = arrears.collectable_arrears(
             collection_date=collection_date,
             scheme=scheme,
-            customer_ids=sorted({c.invoice.customer_id for c in candidates}),
+            customer_ids=customer_ids,
+            exclude_invoice_ids={c.invoice.pk for c in collectables},
         )
-        if not collectables:
+        if not collectables and not arrears_collectables:
             return None
-        locks.lock_invoices(c.invoice.pk for c in collectables)
+        locks.lock_invoices(
+            [c.invoice.pk for c in collectables] + [c.invoice.pk for c in arrears_collectables]
+        )
         mandates = {
             m.pk: m
             for m in Mandate.objects.select_for_update()
-            .filter(pk__in={c.mandate.pk for c in collectables})
+            .filter(
+                pk__in={c.mandate.pk for c in collectables}
+                | {c.mandate.pk for c in arrears_collectables}
+            )
             .order_by("pk")
         }
         batch = DirectDebitBatch.objects.create(
@@ -383,7 +410,22 @@ def create_direct_debit_batch(
                 )
                 for c in collectables
             ]
+            + [
+                DirectDebitItem(
+                    batch=batch,
+                    invoice=c.invoice,
+                    customer_id=c.invoice.customer_id,
+                    mandate=mandates[c.mandate.pk],
+                    amount=c.amount,
+                    end_to_end_id=c.invoice.number or "",
+                    sequence_type=c.mandate.sequence_type,
+                    arrears=True,
+                )
+                for c in arrears_collectables
+            ]
         )
+        for item, c in zip(items[len(collectables) :], arrears_collectables, strict=True):
+            ArrearsDebit.objects.filter(pk=c.arrears_debit.pk).update(item=item)
         message_id = f"FAKTURA-DD-{batch.pk:06d}"
         xml = pain008.generate_pain008(
             creditor=creditor,
@@ -405,6 +447,7 @@ def create_direct_debit_batch(
                     "amount": item.amount,
                     "mandate": mandates[item.mandate_id].reference,
                     "collection_date": collection_date,
+                    "arrears": item.arrears,
                 },
             )
             for item in items

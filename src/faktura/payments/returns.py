@@ -333,7 +333,13 @@ def record_returned_debit(
         if item_row is not None:
             from faktura.collection import recollection
 
-            next_debit = recollection.plan_recollection(item=item_row, event=event)
+            # Arrears collected with a regular debit get no retry of their own: only a later
+            # regular debit takes them again, within the policy's limit (collection.arrears).
+            next_debit = (
+                None
+                if item_row.arrears
+                else recollection.plan_recollection(item=item_row, event=event)
+            )
             item_row.state = DirectDebitItem.State.RETURNED
             # A disputed invoice waits for its dispute to be cleared, not for a new mandate;
             # an announced new attempt waits for its date.

@@ -222,7 +222,7 @@ def expire_mandates(occurrence: Occurrence) -> dict[str, int]:
 
 
 def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
-    from faktura.collection import selectors, services
+    from faktura.collection import arrears, selectors, services
     from faktura.collection.calendar import is_business_day, next_business_day
     from faktura.collection.models import Scheme
 
@@ -234,10 +234,14 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
     # SDD rulebook: the file reaches the bank at least one TARGET2 business day before
     # the collection date, so a file made (and submitted) today collects tomorrow.
     collection_date = next_business_day(day)
+    # Arrears (per dunning policy) are announced ahead of the regular debit they join.
+    announced = arrears.announce_arrears_debits(actor=_actor(occurrence), on=day)
     batches: dict[str, Any] = {}
     for scheme in Scheme.values:
         # Nothing due: no file, and no error for a company without a creditor identifier.
-        if not selectors.collectable_invoices(collection_date=collection_date, scheme=scheme):
+        if not selectors.collectable_invoices(
+            collection_date=collection_date, scheme=scheme
+        ) and not arrears.collectable_arrears(collection_date=collection_date, scheme=scheme):
             continue
         batch = services.create_direct_debit_batch(
             collection_date=collection_date, scheme=scheme, actor=_actor(occurrence)
@@ -248,7 +252,11 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
                 "count": batch.transaction_count,
                 "total": str(batch.control_sum),
             }
-    return {"collection_date": collection_date.isoformat(), "batches": batches}
+    return {
+        "collection_date": collection_date.isoformat(),
+        "arrears_announced": announced,
+        "batches": batches,
+    }
 
 
 def send_subscription_notices(occurrence: Occurrence) -> dict[str, Any]:
