@@ -12,6 +12,7 @@ from faktura.collection import arrears
 from faktura.collection import services as collection
 from faktura.collection.models import ArrearsDebit, DebitAnnouncement, DirectDebitItem
 from faktura.core import clock
+from faktura.core.actors import Actor
 from faktura.dunning.models import DunningCase, DunningPolicy
 from faktura.notifications.models import OutboxMessage
 from faktura.payments import services as payments
@@ -47,8 +48,13 @@ def in_arrears(business_customer, actor):
 
 
 def enable(customer, limit: int = 1) -> None:
-    DunningPolicy.objects.filter(pk=policy_of(customer).pk).update(
-        collect_arrears_by_debit=True, arrears_debit_limit=limit
+    from faktura.dunning.services import update_policy
+
+    update_policy(
+        policy_id=policy_of(customer).pk,
+        actor=Actor.system("test"),
+        collect_arrears_by_debit=True,
+        arrears_debit_limit=limit,
     )
 
 
@@ -65,9 +71,7 @@ def batch_on(day: dt.date, actor):
 
 
 def amounts(batch) -> list[tuple[str, Decimal, bool]]:
-    return list(
-        batch.items.order_by("pk").values_list("end_to_end_id", "amount", "arrears")
-    )
+    return list(batch.items.order_by("pk").values_list("end_to_end_id", "amount", "arrears"))
 
 
 def test_off_by_default_only_the_regular_invoice_is_collected(in_arrears, actor):
@@ -214,3 +218,26 @@ def test_claims_that_must_not_be_collected_are_left_out(in_arrears, actor, reaso
         DunningCase.objects.filter(invoice=old).delete()
     assert arrears.announce_arrears_debits(actor=actor) == 0
     assert [a for *_, a in amounts(batch_on(TUESDAY, actor))] == [False]
+
+
+def test_the_option_is_switched_through_the_api_and_checked(company):
+    from tests.banking.helpers import api_client
+
+    policy = DunningPolicy.objects.get(is_default=True)
+    client = api_client("accountant")
+    url = f"/api/v1/dunning-policy/{policy.pk}"
+    response = client.patch(
+        url,
+        {"collect_arrears_by_debit": True, "arrears_debit_limit": 2},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["collect_arrears_by_debit"], body["arrears_debit_limit"]) == (True, 2)
+    wrong = client.patch(url, {"arrears_debit_limit": 0}, content_type="application/json")
+    assert (wrong.status_code, wrong.json()["code"]) == (422, "invalid_arrears_debit_limit")
+    viewer = api_client("viewer", name="viewer")
+    refused = viewer.patch(url, {"arrears_debit_limit": 3}, content_type="application/json")
+    assert refused.status_code == 403
+    policy.refresh_from_db()
+    assert (policy.collect_arrears_by_debit, policy.arrears_debit_limit) == (True, 2)

@@ -69,6 +69,7 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /customers/{customer_id}/access/blocks": "access.manage",
     "POST /customers/{customer_id}/access/override": "access.manage",
     "POST /access-blocks/{block_id}/lift": "access.manage",
+    "PATCH /dunning-policy/{policy_id}": "master_data.change",
     "PATCH /dunning-policy/{policy_id}/levels/{number}": "master_data.change",
     "POST /dunning-runs": "dunning.run",
     "POST /dunning-notices/{notice_id}/approve": "dunning.approve",

@@ -116,9 +116,7 @@ def arrears_claims(
         )
         .exclude(pk__in=list(exclude_invoice_ids))
         .filter(
-            Exists(
-                DunningCase.objects.filter(invoice=OuterRef("pk"), handed_to_collection=False)
-            ),
+            Exists(DunningCase.objects.filter(invoice=OuterRef("pk"), handed_to_collection=False)),
             ~Exists(Dispute.objects.filter(invoice=OuterRef("pk"), cleared_at__isnull=True)),
             ~Exists(
                 DirectDebitItem.objects.filter(
@@ -128,7 +126,9 @@ def arrears_claims(
         )
     )
     rows = list(
-        with_open_amounts(queryset).filter(open_amount__gt=0).order_by("customer_id", "due_date", "pk")
+        with_open_amounts(queryset)
+        .filter(open_amount__gt=0)
+        .order_by("customer_id", "due_date", "pk")
     )
     collected = dict(
         DirectDebitItem.objects.filter(invoice_id__in=[r.pk for r in rows], arrears=True)
@@ -253,7 +253,11 @@ def announce_arrears_debits(*, actor: Actor, on: dt.date | None = None) -> int:
     Idempotent: a claim announced and not yet collected is not announced again. Each
     customer's announcement is one transaction (customer locked, claims read again).
     """
+    from faktura.dunning.models import DunningPolicy
+
     permissions.require(actor, "direct_debit.create")
+    if not DunningPolicy.objects.filter(collect_arrears_by_debit=True).exists():
+        return 0  # the option is off everywhere (the default): nothing to look at
     today = on or clock.today()
     days = PaymentSettings.load().pre_notification_days
     debits = _next_debits(today, days)

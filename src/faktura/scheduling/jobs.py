@@ -109,8 +109,9 @@ JOBS: tuple[Job, ...] = (
         schedule="0 7 * * 1-5",
         target="faktura.scheduling.jobs.create_direct_debit_batches",
         description=(
-            "On TARGET2 business days, make the SEPA direct-debit files (CORE, B2B) for the "
-            "next business day if anything is due; submit them to the bank the same day"
+            "On TARGET2 business days, announce arrears that the next regular debits collect "
+            "(dunning policy), make the SEPA direct-debit files (CORE, B2B) for the next "
+            "business day if anything is due; submit them to the bank the same day"
         ),
     ),
     Job(
