@@ -75,7 +75,7 @@ def amounts(batch) -> list[tuple[str, Decimal, bool]]:
 
 
 def test_off_by_default_only_the_regular_invoice_is_collected(in_arrears, actor):
-    customer, old, regular = in_arrears
+    customer, _, regular = in_arrears
     assert policy_of(customer).collect_arrears_by_debit is False
     assert policy_of(customer).arrears_debit_limit == 1
     assert arrears.announce_arrears_debits(actor=actor) == 0
@@ -149,7 +149,7 @@ def test_a_claim_paid_in_part_after_the_announcement_is_collected_for_what_is_op
 
 
 def test_a_returned_arrears_debit_is_not_retried_and_the_limit_holds(in_arrears, actor):
-    customer, old, regular = in_arrears
+    customer, old, _ = in_arrears
     enable(customer, limit=1)
     arrears.announce_arrears_debits(actor=actor)
     batch = batch_on(TUESDAY, actor)
@@ -169,7 +169,7 @@ def test_a_returned_arrears_debit_is_not_retried_and_the_limit_holds(in_arrears,
 
 
 def test_a_higher_limit_takes_a_returned_claim_with_a_later_debit_again(in_arrears, actor):
-    customer, old, regular = in_arrears
+    customer, old, _ = in_arrears
     enable(customer, limit=2)
     arrears.announce_arrears_debits(actor=actor)
     batch = batch_on(TUESDAY, actor)

@@ -89,9 +89,12 @@ def _policies(customers: Iterable[Customer], on: dt.date) -> dict[int, Any]:
     for customer in customers:
         policy_id = context.policy_for(customer, overrides.get(customer.pk))
         policy = context.policies.get(policy_id) if policy_id is not None else None
-        if policy is not None and policy.collect_arrears_by_debit:
-            if not block_in_force(customer, on):
-                result[customer.pk] = policy
+        if (
+            policy is not None
+            and policy.collect_arrears_by_debit
+            and not block_in_force(customer, on)
+        ):
+            result[customer.pk] = policy
     return result
 
 
@@ -130,7 +133,7 @@ def arrears_claims(
         .filter(open_amount__gt=0)
         .order_by("customer_id", "due_date", "pk")
     )
-    collected = dict(
+    collected: dict[int, int] = dict(
         DirectDebitItem.objects.filter(invoice_id__in=[r.pk for r in rows], arrears=True)
         .exclude(state=DirectDebitItem.State.DISCARDED)
         .order_by()
@@ -184,8 +187,8 @@ def collectable_arrears(
     result = []
     for customer_id, customer_claims in sorted(claims.items()):
         for claim in customer_claims:
-            row = announced.get(claim.invoice.pk)
-            if row is None:
+            waiting_row = announced.get(claim.invoice.pk)
+            if waiting_row is None:
                 continue
             if customer_id not in mandates:
                 mandates[customer_id] = selectors.usable_mandate(customer_id, on=collection_date)
@@ -198,8 +201,8 @@ def collectable_arrears(
                 ArrearsCollectable(
                     invoice=claim.invoice,
                     mandate=mandate,
-                    amount=min(claim.amount, row.amount),
-                    arrears_debit=row,
+                    amount=min(claim.amount, waiting_row.amount),
+                    arrears_debit=waiting_row,
                 )
             )
     return result
