@@ -331,6 +331,16 @@ def test_a_batch_booked_in_part_settles_the_debits_booked():
     assert [d.action for d in with_return] == ["settle_batch", "settle_batch", "return"]
 
 
+def test_a_debit_credited_twice_on_one_statement_settles_once():
+    items = [item(1), item(2)]
+    first, second = decide(debit_context(*items), credit_of(items[0]), credit_of(items[0]))
+    assert first.action == "settle_batch"
+    assert (second.action, second.note) == (
+        "unmatched",
+        f"Die Gutschrift von {items[0].end_to_end_id} steht schon auf diesem Auszug.",
+    )
+
+
 def test_one_booking_for_the_whole_file_settles_it_by_its_reference():
     ctx = debit_context(item(1), item(2), item(3))
     entry = L(D("357.00"), "SEPA-Sammler", batch_reference="FAKTURA-DD-000001")

@@ -241,3 +241,15 @@ def test_the_option_is_switched_through_the_api_and_checked(company):
     assert refused.status_code == 403
     policy.refresh_from_db()
     assert (policy.collect_arrears_by_debit, policy.arrears_debit_limit) == (True, 2)
+
+
+def test_the_announcement_speaks_the_customers_language(in_arrears, actor):
+    customer, old, _ = in_arrears
+    type(customer).objects.filter(pk=customer.pk).update(language="en")
+    enable(customer)
+    arrears.announce_arrears_debits(actor=actor)
+    (mail,) = announcement_mails()
+    assert mail.language == "en"
+    assert mail.subject == "Pre-notification: direct debit of €178.50 on 17 November 2026"
+    assert f"invoice {old.number}: €119.00" in mail.body_text
+    assert f"Invoice {old.number}" in mail.body_html

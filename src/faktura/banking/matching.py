@@ -199,6 +199,8 @@ class Matcher:
         self.ctx = context
         # Items that lines of this batch return (each return found once).
         self._returning: set[int] = set()
+        # Items that lines of this batch credit (a second credit of one debit waits).
+        self._crediting: set[int] = set()
 
     # --- the whole batch -------------------------------------------------------------------
 
@@ -275,6 +277,12 @@ class Matcher:
                 ),
             )
             return Decision("unmatched", suggestions=(suggestion,))
+        if item.id in self._crediting:
+            return Decision(
+                "unmatched",
+                note=f"Die Gutschrift von {item.end_to_end_id} steht schon auf diesem Auszug.",
+            )
+        self._crediting.add(item.id)
         match = Suggestion(
             "direct_debit",
             DIRECT_DEBIT,
