@@ -311,11 +311,13 @@ def test_a_batch_booked_completely_is_settled():
     ] * 3
 
 
-def test_a_batch_booked_in_part_waits_until_the_rest_is_booked_or_returned():
+def test_a_batch_booked_in_part_settles_the_debits_booked():
     items = [item(1), item(2), item(3)]
     partial = decide(debit_context(*items), credit_of(items[0]), credit_of(items[1]))
-    assert [(d.action, d.suggestions[0].confidence) for d in partial] == [("unmatched", 0.85)] * 2
-    assert "2 von 3" in partial[0].suggestions[0].reason
+    assert [(d.action, d.match.end_to_end_id) for d in partial] == [
+        ("settle_batch", items[0].end_to_end_id),
+        ("settle_batch", items[1].end_to_end_id),
+    ]
     returned = L(
         D("122.00"),
         "RE-2026-00003",
@@ -327,6 +329,16 @@ def test_a_batch_booked_in_part_waits_until_the_rest_is_booked_or_returned():
     )
     with_return = decide(debit_context(*items), credit_of(items[0]), credit_of(items[1]), returned)
     assert [d.action for d in with_return] == ["settle_batch", "settle_batch", "return"]
+
+
+def test_a_debit_credited_twice_on_one_statement_settles_once():
+    items = [item(1), item(2)]
+    first, second = decide(debit_context(*items), credit_of(items[0]), credit_of(items[0]))
+    assert first.action == "settle_batch"
+    assert (second.action, second.note) == (
+        "unmatched",
+        f"Die Gutschrift von {items[0].end_to_end_id} steht schon auf diesem Auszug.",
+    )
 
 
 def test_one_booking_for_the_whole_file_settles_it_by_its_reference():

@@ -116,21 +116,25 @@ def test_returned_before_settlement_then_the_rest_is_booked(company, actor):
     assert Payment.objects.count() == 2
 
 
-def test_a_file_booked_in_part_waits_until_the_missing_debit_is_returned(company, actor):
+def test_a_file_booked_in_part_is_settled_when_the_missing_debit_is_returned(company, actor):
     batch, debits = submitted_batch(debtors(company, actor, 3), actor, ["100.00", "50.00", "30.00"])
     statement = camt([debit_batch([d.credit() for d in debits[:2]], booked=COLLECTED)])
     first = import_on(statement, actor, day=COLLECTED)
-    assert (first.booked, first.unmatched) == (0, 2)
-    waiting = BankTransaction.objects.filter(state="unmatched").order_by("pk")
-    assert [line.suggestions[0]["confidence"] for line in waiting] == ["0.850", "0.850"]
-    assert Payment.objects.count() == 0
+    assert (first.booked, first.unmatched) == (2, 0)
+    batch.refresh_from_db()
+    assert batch.status == DirectDebitBatch.Status.PARTLY_SETTLED
+    assert Payment.objects.count() == 2
     notice = camt([returned(debits[2].returned("MS03"), booked=COLLECTED)], kind="054")
     second = import_on(notice, actor, day=COLLECTED)
-    assert (second.returns, second.rematched) == (1, 2)
+    assert second.returns == 1
     batch.refresh_from_db()
     assert batch.status == DirectDebitBatch.Status.SETTLED
     assert states() == {"booked": 2, "returned": 1}
-    assert [open_amount(d.invoice) for d in debits[:2]] == [Decimal("0.00"), Decimal("0.00")]
+    assert [open_amount(d.invoice) for d in debits] == [
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("35.70"),
+    ]
 
 
 def test_credited_and_returned_on_one_statement(company, actor):

@@ -224,8 +224,12 @@ def test_a_return_before_settlement_reverses_nothing(business_customer, actor):
     assert (event.allocation_id, event.payment_id, event.amount) == (None, None, Decimal("119.00"))
     assert open_amount(invoice) == Decimal("119.00")
     assert credit(business_customer) == Decimal("0.00")
-    with clock.frozen(TOMORROW):
+    # Its only debit came back: the file is done, nothing is left to settle.
+    batch.refresh_from_db()
+    assert batch.status == "returned"
+    with clock.frozen(TOMORROW), pytest.raises(StateConflict) as error:
         collection.settle_direct_debit_batch(batch_id=batch.pk, actor=actor)
+    assert error.value.code == "batch_not_settleable"
     assert DirectDebitItem.objects.get().state == "returned"
     assert open_amount(invoice) == Decimal("119.00")
 

@@ -83,6 +83,7 @@ def test_the_direct_debit_job_makes_the_file_for_the_next_business_day(business_
     assert batch.created_by == "system:job:direct-debit-batches"
     assert run.result == {
         "collection_date": "2026-11-17",
+        "arrears_announced": 0,
         "batches": {"CORE": {"batch": batch.pk, "count": 1, "total": "119.00"}},
     }
     # Run again for the same day: nothing left to collect, no second file.
@@ -99,7 +100,7 @@ def test_the_direct_debit_job_makes_no_file_on_a_weekend_and_needs_no_creditor_i
     tick(at(16, 6))
     [monday] = [r for r in tick(at(16, 7)) if r.job == "direct-debit-batches"]
     assert (monday.state, monday.result) == (
-        "succeeded", {"collection_date": "2026-11-17", "batches": {}},
+        "succeeded", {"collection_date": "2026-11-17", "arrears_announced": 0, "batches": {}},
     )  # fmt: skip
     with clock.frozen(at(21, 8)):  # Saturday
         run = runner.run_now(

@@ -7,14 +7,14 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import File, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from faktura.api import idempotency, presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
 from faktura.api.fields import InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
-from faktura.collection import error_codes, selectors, services
+from faktura.collection import error_codes, selectors, services, status_reports
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
 from faktura.core.errors import NotFound, StateConflict
 from faktura.core.money import format_amount
@@ -115,7 +115,7 @@ class BatchOut(Schema):
     created_at: Timestamp
     scheme: str
     collection_date: dt.date
-    status: Literal["created", "submitted", "settled", "discarded"]
+    status: Literal["created", "submitted", "partly_settled", "settled", "returned", "discarded"]
     message_id: str
     transaction_count: int
     control_sum: MoneyOut
@@ -128,6 +128,19 @@ class BatchOut(Schema):
 
 class BatchList(_List):
     data: list[BatchOut]
+
+
+class StatusReportOut(Schema):
+    object: Literal["status_report_import"] = "status_report_import"
+    batch: int = Field(description="The direct-debit file the report answers")
+    message_id: str = Field(description="The report's own MsgId")
+    original_message_id: str = Field(description="MsgId of the direct-debit file")
+    group_status: str = Field(description="GrpSts of the report (RJCT: the whole file)")
+    rejected: int = Field(description="Rejected debits recorded now (as returned debits)")
+    already_recorded: int = Field(description="Rejections recorded by an earlier import")
+    already_returned: int = Field(description="Debits a statement had returned already")
+    accepted: int = Field(description="Debits reported accepted or pending")
+    return_events: list[int] = Field(description="The return events recorded now")
 
 
 def _mandate(obj: Mandate, paused: dict[int, list[Dispute]] | None = None) -> MandateOut:
@@ -284,7 +297,8 @@ def revoke_mandate(request: HttpRequest, mandate_id: int, payload: RevokeIn | No
 def list_batches(
     request: HttpRequest,
     params: Query[Page],
-    status: Literal["created", "submitted", "settled", "discarded"] | None = None,
+    status: Literal["created", "submitted", "partly_settled", "settled", "returned", "discarded"]
+    | None = None,
     scheme: Scheme | None = None,
 ) -> Any:
     """List direct-debit files in id order."""
@@ -294,6 +308,39 @@ def list_batches(
     if scheme:
         queryset = queryset.filter(scheme=scheme)
     return presenters.page(queryset, params, _batch_list)
+
+
+# Before /{batch_id}: ninja would route status-reports there (GET only, 405).
+@batches_router.post(
+    "/status-reports",
+    response={200: StatusReportOut, 201: StatusReportOut, **ERRORS},
+    auth=write_auth,
+)
+def import_status_report(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload the bank's pain.002 for a submitted file (multipart, field ``file``).
+
+    Each rejected debit (per debit, per payment block or the whole file) is recorded as a
+    returned debit: the invoice is open again, the customer is mailed, AM04/MS03 are
+    collected again after a new pre-notification. 201 when something was recorded, 200
+    when nothing was new (the same report again changes nothing). A broken file answers
+    422 with the parser's code; a report for a file Faktura did not make 404
+    status_report_unknown_message.
+    """
+    result = status_reports.import_payment_status_report(
+        data=file.read(), filename=file.name or "", actor=actor_of(request)
+    )
+    body = StatusReportOut(
+        batch=result.batch_id,
+        message_id=result.message_id,
+        original_message_id=result.original_message_id,
+        group_status=result.group_status,
+        rejected=result.rejected,
+        already_recorded=result.already_recorded,
+        already_returned=result.already_returned,
+        accepted=result.accepted,
+        return_events=result.return_event_ids,
+    )
+    return Status(200 if result.changed_nothing else 201, body)
 
 
 @batches_router.get("/{batch_id}", response={200: BatchOut, **READ_ERRORS}, auth=read_auth)

@@ -87,6 +87,10 @@ class PolicyOut(Schema):
     is_default: bool
     customer_kinds: list[str]
     one_notice_per_invoice: bool
+    collect_arrears_by_debit: bool = Field(
+        description="Overdue invoices are announced and collected with the next regular debit"
+    )
+    arrears_debit_limit: int = Field(description="How often one claim is collected that way")
     levels: list[LevelOut]
 
 
@@ -140,6 +144,8 @@ def _policies(rows: list[DunningPolicy]) -> list[PolicyOut]:
             is_default=p.is_default,
             customer_kinds=list(p.customer_kinds or []),
             one_notice_per_invoice=p.one_notice_per_invoice,
+            collect_arrears_by_debit=p.collect_arrears_by_debit,
+            arrears_debit_limit=p.arrears_debit_limit,
             levels=[_level(level) for level in p.levels.all()],
         )
         for p in rows
@@ -151,6 +157,20 @@ def list_policies(request: HttpRequest, params: Query[Page]) -> Any:
     """The dunning policies with their levels: days, fees, interest, review, texts."""
     queryset = DunningPolicy.objects.prefetch_related("levels")
     return presenters.page(queryset, params, _policies)
+
+
+class PolicyPatch(InputSchema):
+    collect_arrears_by_debit: bool | None = None
+    arrears_debit_limit: int | None = Field(None, description="1–10")
+
+
+@policy_router.patch("/{policy_id}", response={200: PolicyOut, **ERRORS}, auth=write_auth)
+def update_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> Any:
+    """Switch collecting arrears with the next regular direct debit on or off and set its
+    limit per claim (audited)."""
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    services.update_policy(policy_id=policy_id, actor=actor_of(request), **changes)
+    return _policies([DunningPolicy.objects.prefetch_related("levels").get(pk=policy_id)])[0]
 
 
 @policy_router.patch(

@@ -89,7 +89,8 @@ def book_matched(
     returned, so that each caller reports only what it did itself.
 
     Returns first (a debit returned on the same statement is then not settled), then
-    direct-debit batches (one settlement each), then payments in line order. A line
+    direct-debit credits (per file: the items the lines name, or the whole file for a
+    collective booking), then payments in line order. A line
     whose booking is refused (the invoice was paid meanwhile, …) goes to the to-do list
     with the reason in ``note``; nothing of it is written.
     """
@@ -282,18 +283,33 @@ def _book_return(row: BankTransaction, actor: Actor) -> bool:
 
 
 def _settle(batch_id: int, rows: list[BankTransaction], actor: Actor) -> list[int]:
-    """Settle the direct-debit file the lines book; link each line to its item's payment.
+    """Settle what the lines credit of a direct-debit file; link each line to its payment.
 
-    Returns the ids of the lines this call booked.
+    A line with an item's end-to-end id settles that item alone; a line without one
+    (a collective booking of the file, matched by its reference and total) settles
+    every item still with the bank. Returns the ids of the lines this call booked.
     """
     moved = []
     with transaction.atomic():
         batch = DirectDebitBatch.objects.get(pk=batch_id)
-        if batch.status == DirectDebitBatch.Status.SUBMITTED:
-            collection.settle_direct_debit_batch(
-                batch_id=batch_id, actor=actor, booking_date=min(r.booking_date for r in rows)
+        ids = set(
+            DirectDebitItem.objects.filter(batch_id=batch_id).values_list(
+                "end_to_end_id", flat=True
             )
-        elif batch.status != DirectDebitBatch.Status.SETTLED:
+        )
+        collective = any(row.end_to_end_id not in ids for row in rows)
+        credited = sorted({row.end_to_end_id for row in rows if row.end_to_end_id in ids})
+        if batch.status in DirectDebitBatch.OPEN:
+            collection.settle_direct_debit_items(
+                batch_id=batch_id,
+                actor=actor,
+                end_to_end_ids=None if collective else credited,
+                booking_date=min(r.booking_date for r in rows),
+            )
+        elif batch.status not in (
+            DirectDebitBatch.Status.SETTLED,
+            DirectDebitBatch.Status.RETURNED,
+        ):
             raise StateConflict(
                 f"Direct-debit file {batch_id} is {batch.status}.", code="batch_not_settleable"
             )

@@ -111,8 +111,6 @@ CONFLICT_PENALTY = 0.15
 # Only the name points at one customer: a suggestion, never booked automatically.
 NAME_CREDIT = 0.7
 NAME_CREDIT_MIN_LIKENESS = 0.9
-# Coverage of a direct-debit batch that is incomplete on this statement.
-PARTIAL_BATCH = 0.85
 # Beyond this many invoices of the same amount, only the payer's own ones are scored.
 MAX_AMOUNT_CANDIDATES = 50
 MAX_SUGGESTIONS = 3
@@ -219,23 +217,23 @@ class Matcher:
 
     def __init__(self, context: MatchContext) -> None:
         self.ctx = context
-        # Items that lines of this batch return: a batch is complete without them.
+        # Items that lines of this batch return (each return found once).
         self._returning: set[int] = set()
+        # Items that lines of this batch credit (a second credit of one debit waits).
+        self._crediting: set[int] = set()
 
     # --- the whole batch -------------------------------------------------------------------
 
     def match_all(self, lines: Sequence[Line]) -> list[Decision]:
         """Return one decision per line, in the order given.
 
-        Returns are decided first (so that a batch booked on the same statement is
-        complete without the debits returned), then direct-debit credits per batch,
-        then everything else in file order.
+        Returns are decided first (a debit credited and returned on the same statement
+        is then booked as returned, not settled), then everything else in file order.
         """
         decisions: list[Decision | None] = [None] * len(lines)
         for index, line in enumerate(lines):
             if line.status == "booked" and line.direction == "debit" and line.is_return:
                 decisions[index] = self._returned_debit(line)
-        groups: dict[int, list[tuple[int, DebitItem]]] = {}
         for index, line in enumerate(lines):
             if decisions[index] is not None:
                 continue
@@ -251,14 +249,7 @@ class Matcher:
                     note="Rückgabe einer Überweisung von uns (z. B. Erstattung): bitte prüfen.",
                 )
             else:
-                decision, item = self._collected_debit(line)
-                if item is not None:
-                    groups.setdefault(item.batch_id, []).append((index, item))
-                else:
-                    decisions[index] = decision
-        for batch_id, members in groups.items():
-            for index, decision in self._settle_group(batch_id, members):
-                decisions[index] = decision
+                decisions[index] = self._collected_debit(line)
         for index, line in enumerate(lines):
             if decisions[index] is None:
                 decisions[index] = self._incoming(line)
@@ -266,33 +257,34 @@ class Matcher:
 
     # --- direct debits we collected ----------------------------------------------------------
 
-    def _collected_debit(self, line: Line) -> tuple[Decision | None, DebitItem | None]:
-        """A credit of one of our direct debits: (decision, None) or (None, item to group)."""
+    def _collected_debit(self, line: Line) -> Decision | None:
+        """A credit of one of our direct debits settles that debit alone (None: not ours).
+
+        A file is settled item by item: a statement booking a part of it settles that
+        part; the rest follows with a later statement, or is rejected or returned.
+        """
         item = self.ctx.debit_items.get(line.end_to_end_id) if line.end_to_end_id else None
         if item is None:
-            return self._batch_booking(line), None
+            return self._batch_booking(line)
         if item.state == "settled":
-            return (
-                Decision(
-                    "link_payment",
-                    Suggestion(
-                        "direct_debit",
-                        DIRECT_DEBIT,
-                        customer_id=item.customer_id,
-                        end_to_end_id=item.end_to_end_id,
-                        payment_id=item.payment_id,
-                        batch_id=item.batch_id,
-                        reason=f"Lastschrift {item.end_to_end_id} ist schon gebucht.",
-                    ),
+            return Decision(
+                "link_payment",
+                Suggestion(
+                    "direct_debit",
+                    DIRECT_DEBIT,
+                    customer_id=item.customer_id,
+                    end_to_end_id=item.end_to_end_id,
+                    payment_id=item.payment_id,
+                    batch_id=item.batch_id,
+                    reason=f"Lastschrift {item.end_to_end_id} ist schon gebucht.",
                 ),
-                None,
             )
         if item.state != "submitted" or item.batch_id not in self.ctx.batches:
             note = {
                 "pending": "Die Lastschriftdatei ist noch nicht als übergeben markiert.",
                 "returned": "Diese Lastschrift wurde schon zurückgegeben.",
             }.get(item.state, f"Lastschrift im Zustand {item.state}.")
-            return Decision("unmatched", note=f"{item.end_to_end_id}: {note}"), None
+            return Decision("unmatched", note=f"{item.end_to_end_id}: {note}")
         if line.amount != item.amount:
             suggestion = Suggestion(
                 "direct_debit",
@@ -304,51 +296,22 @@ class Matcher:
                     f"Lastschrift {item.end_to_end_id} über {item.amount}, gebucht {line.amount}."
                 ),
             )
-            return Decision("unmatched", suggestions=(suggestion,)), None
-        return None, item
-
-    def _settle_group(
-        self, batch_id: int, members: list[tuple[int, DebitItem]]
-    ) -> list[tuple[int, Decision]]:
-        """Settle a batch when this statement books every debit of it not being returned.
-
-        The collection service settles whole batches only, so a batch that is booked
-        only in part waits (to-do) until the rest is booked or returned.
-        """
-        batch = self.ctx.batches[batch_id]
-        expected = batch.item_ids - self._returning
-        seen = {item.id for _, item in members}
-        complete = seen >= expected and len(seen) == len(members)
-        result = []
-        for index, item in members:
-            if complete:
-                match = Suggestion(
-                    "direct_debit",
-                    DIRECT_DEBIT,
-                    customer_id=item.customer_id,
-                    batch_id=batch_id,
-                    end_to_end_id=item.end_to_end_id,
-                    reason=f"Lastschrift {item.end_to_end_id} aus Lastschriftdatei {batch_id}.",
-                )
-                result.append((index, Decision("settle_batch", match)))
-            else:
-                suggestion = Suggestion(
-                    "direct_debit",
-                    PARTIAL_BATCH,
-                    customer_id=item.customer_id,
-                    batch_id=batch_id,
-                    end_to_end_id=item.end_to_end_id,
-                    reason=(
-                        f"Lastschrift {item.end_to_end_id}: {len(seen)} von {len(expected)} "
-                        f"Lastschriften der Datei {batch_id} auf diesem Auszug."
-                    ),
-                )
-                note = (
-                    f"Lastschriftdatei {batch_id} ist erst zum Teil gebucht; sie wird gebucht, "
-                    "wenn die übrigen Lastschriften gebucht oder zurückgegeben sind."
-                )
-                result.append((index, Decision("unmatched", suggestions=(suggestion,), note=note)))
-        return result
+            return Decision("unmatched", suggestions=(suggestion,))
+        if item.id in self._crediting:
+            return Decision(
+                "unmatched",
+                note=f"Die Gutschrift von {item.end_to_end_id} steht schon auf diesem Auszug.",
+            )
+        self._crediting.add(item.id)
+        match = Suggestion(
+            "direct_debit",
+            DIRECT_DEBIT,
+            customer_id=item.customer_id,
+            batch_id=item.batch_id,
+            end_to_end_id=item.end_to_end_id,
+            reason=f"Lastschrift {item.end_to_end_id} aus Lastschriftdatei {item.batch_id}.",
+        )
+        return Decision("settle_batch", match)
 
     def _batch_booking(self, line: Line) -> Decision | None:
         """One entry for a whole direct-debit file (no details): by its MsgId/PmtInfId."""

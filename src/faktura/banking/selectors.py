@@ -171,16 +171,19 @@ def _debit_items(end_to_end_ids: set[str]) -> dict[str, matching.DebitItem]:
 
 
 def _submitted_batches() -> tuple[dict[int, matching.SubmittedBatch], dict[str, int]]:
-    """Direct-debit files with the bank, their items not returned, and their references."""
+    """Direct-debit files with the bank, their items still open, and their references.
+
+    A file partly settled already is booked collectively only for what is still open.
+    """
     items: dict[int, list[tuple[int, Decimal]]] = {}
     for pk, batch_id, amount in DirectDebitItem.objects.filter(
-        batch__status=DirectDebitBatch.Status.SUBMITTED, state=DirectDebitItem.State.SUBMITTED
+        batch__status__in=DirectDebitBatch.OPEN, state=DirectDebitItem.State.SUBMITTED
     ).values_list("pk", "batch_id", "amount"):
         items.setdefault(batch_id, []).append((pk, amount))
     batches: dict[int, matching.SubmittedBatch] = {}
     references: dict[str, int] = {}
     for batch in DirectDebitBatch.objects.filter(
-        status=DirectDebitBatch.Status.SUBMITTED, pk__in=list(items)
+        status__in=DirectDebitBatch.OPEN, pk__in=list(items)
     ):
         refs = [batch.message_id] if batch.message_id else []
         # Banks name a batch booking by the file's MsgId or its PmtInfId (camt Btch).

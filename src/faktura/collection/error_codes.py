@@ -28,4 +28,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "batch_not_due": (409, "The collection date has not come yet."),
     "batch_mandate_unusable": (409, "A mandate of the file is no longer usable."),
     "batch_immutable": (409, "A bank file never changes."),
+    "direct_debit_not_in_batch": (404, "The file holds no debit with this end-to-end id."),
+    "status_report_unknown_message": (404, "The pain.002 answers a file Faktura did not make."),
+    "status_report_not_direct_debit": (422, "The pain.002 answers no direct-debit file."),
+    "status_report_unknown_debit": (422, "The pain.002 names a debit the file does not hold."),
+    "status_report_amount_mismatch": (422, "The pain.002 gives another amount for a debit."),
+    "status_report_batch_not_submitted": (409, "The file was never submitted to the bank."),
 }

@@ -95,13 +95,24 @@ class Mandate(models.Model):
 
 
 class DirectDebitBatch(BankFile):
-    """One pain.008.001.08 file for one scheme and collection date."""
+    """One pain.008.001.08 file for one scheme and collection date.
+
+    Settled item by item: the batch is settled when no item is with the bank any more
+    (each one credited, rejected or returned), partly settled until then.
+    """
 
     class Status(models.TextChoices):
         CREATED = "created", _("Erstellt")
         SUBMITTED = "submitted", _("An die Bank übergeben")
+        # Some items credited, others still with the bank (settled item by item).
+        PARTLY_SETTLED = "partly_settled", _("Teilweise gutgeschrieben")
         SETTLED = "settled", _("Gutgeschrieben")
+        # Every item came back (rejected or returned) before any was credited.
+        RETURNED = "returned", _("Zurückgegeben")
         DISCARDED = "discarded", _("Verworfen")
+
+    # With the bank: items may still be credited, rejected or returned.
+    OPEN: ClassVar[tuple[str, ...]] = ("submitted", "partly_settled")
 
     MUTABLE: ClassVar[frozenset[str]] = frozenset(
         {
@@ -165,6 +176,9 @@ class DirectDebitItem(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     # After a return: may a later batch collect the invoice again (AM04, MS03)?
     may_retry = models.BooleanField(default=False)
+    # An overdue claim collected with the customer's regular debit (ArrearsDebit): a
+    # return of it gets no AM04/MS03 retry; only the arrears limit allows another attempt.
+    arrears = models.BooleanField(default=False)
     # Set at settlement: the money received for this item, and where it was allocated.
     payment = models.OneToOneField(
         "payments.Payment",
@@ -230,3 +244,51 @@ class DebitAnnouncement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.debit_date}"
+
+
+class ArrearsDebit(models.Model):
+    """An overdue invoice announced to be collected with the customer's next regular debit.
+
+    Per dunning policy (``collect_arrears_by_debit``): the customer is told the amount and
+    the date first (SEPA pre-notification, one mail with the regular debit and the arrears
+    of that date); the first file collecting on or after that date adds it as an item of
+    its own (``DirectDebitItem.arrears``). One claim is collected this way at most
+    ``arrears_debit_limit`` times (returned attempts count).
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="arrears_debits"
+    )
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="arrears_debits"
+    )
+    amount = models.DecimalField(_("Angekündigter Betrag"), max_digits=14, decimal_places=2)
+    debit_date = models.DateField(_("Angekündigtes Lastschriftdatum"))
+    announced_at = models.DateTimeField()
+    announced_by = models.CharField(max_length=150)
+    # The item that collected it (None: still waiting for its file; a discarded file's
+    # item is replaced by the next file's).
+    item = models.OneToOneField(
+        DirectDebitItem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arrears_debit",
+    )
+    message = models.ForeignKey(
+        "notifications.OutboxMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("Rückstand per Lastschrift")
+        verbose_name_plural = _("Rückstände per Lastschrift")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="arrears_debit_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.amount} am {self.debit_date}"

@@ -10,12 +10,19 @@ Lock order: see ``faktura.payments.locks``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from django.db import transaction
 
 from faktura.banking.sepa import pain008
-from faktura.collection import selectors
-from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate, Scheme
+from faktura.collection import arrears, selectors
+from faktura.collection.models import (
+    ArrearsDebit,
+    DirectDebitBatch,
+    DirectDebitItem,
+    Mandate,
+    Scheme,
+)
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
@@ -330,7 +337,9 @@ def create_direct_debit_batch(
     Collects each finalized, open, undisputed invoice of a direct-debit customer with a
     usable mandate of ``scheme`` whose planned debit date (pre-notification respected)
     is on or before ``collection_date``, for its open amount, EndToEndId = invoice
-    number, RCUR (OOFF for one-off mandates). Locks the customers in id order, then
+    number, RCUR (OOFF for one-off mandates). Arrears announced for this date or
+    earlier (dunning policy, ``collection.arrears``) are added as items of their own.
+    Locks the customers in id order, then
     the invoices, then the mandates. Raises InvalidInput collection_date_too_early,
     collection_date_not_business_day, invalid_scheme; StateConflict creditor_id_missing,
     bank_account_missing; SepaFileError from the file generator (nothing is written).
@@ -344,23 +353,42 @@ def create_direct_debit_batch(
     _check_collection_date(collection_date)
     creditor = _creditor(Company.get())
     candidates = selectors.collectable_invoices(collection_date=collection_date, scheme=scheme)
-    if not candidates:
+    arrears_candidates = arrears.collectable_arrears(
+        collection_date=collection_date,
+        scheme=scheme,
+        exclude_invoice_ids={c.invoice.pk for c in candidates},
+    )
+    if not candidates and not arrears_candidates:
         return None
     with transaction.atomic():
-        locks.lock_customers(c.invoice.customer_id for c in candidates)
+        customer_ids = sorted(
+            {c.invoice.customer_id for c in candidates}
+            | {c.invoice.customer_id for c in arrears_candidates}
+        )
+        locks.lock_customers(customer_ids)
         # Re-read under the customers' locks: nothing can pay, return or collect them now.
         collectables = selectors.collectable_invoices(
+            collection_date=collection_date, scheme=scheme, customer_ids=customer_ids
+        )
+        # Announced arrears (per dunning policy) as items of their own; see arrears.py.
+        arrears_collectables = arrears.collectable_arrears(
             collection_date=collection_date,
             scheme=scheme,
-            customer_ids=sorted({c.invoice.customer_id for c in candidates}),
+            customer_ids=customer_ids,
+            exclude_invoice_ids={c.invoice.pk for c in collectables},
         )
-        if not collectables:
+        if not collectables and not arrears_collectables:
             return None
-        locks.lock_invoices(c.invoice.pk for c in collectables)
+        locks.lock_invoices(
+            [c.invoice.pk for c in collectables] + [c.invoice.pk for c in arrears_collectables]
+        )
         mandates = {
             m.pk: m
             for m in Mandate.objects.select_for_update()
-            .filter(pk__in={c.mandate.pk for c in collectables})
+            .filter(
+                pk__in={c.mandate.pk for c in collectables}
+                | {c.mandate.pk for c in arrears_collectables}
+            )
             .order_by("pk")
         }
         batch = DirectDebitBatch.objects.create(
@@ -382,7 +410,22 @@ def create_direct_debit_batch(
                 )
                 for c in collectables
             ]
+            + [
+                DirectDebitItem(
+                    batch=batch,
+                    invoice=c.invoice,
+                    customer_id=c.invoice.customer_id,
+                    mandate=mandates[c.mandate.pk],
+                    amount=c.amount,
+                    end_to_end_id=c.invoice.number or "",
+                    sequence_type=c.mandate.sequence_type,
+                    arrears=True,
+                )
+                for c in arrears_collectables
+            ]
         )
+        for item, c in zip(items[len(collectables) :], arrears_collectables, strict=True):
+            ArrearsDebit.objects.filter(pk=c.arrears_debit.pk).update(item=item)
         message_id = f"FAKTURA-DD-{batch.pk:06d}"
         xml = pain008.generate_pain008(
             creditor=creditor,
@@ -404,6 +447,7 @@ def create_direct_debit_batch(
                     "amount": item.amount,
                     "mandate": mandates[item.mandate_id].reference,
                     "collection_date": collection_date,
+                    "arrears": item.arrears,
                 },
             )
             for item in items
@@ -522,17 +566,47 @@ def discard_direct_debit_batch(*, batch_id: int, actor: Actor) -> DirectDebitBat
 def settle_direct_debit_batch(
     *, batch_id: int, actor: Actor, booking_date: dt.date | None = None
 ) -> DirectDebitBatch:
-    """The bank credited the file: one payment per submitted item, allocated to its invoice.
+    """The bank credited the whole file: every item still with the bank is settled.
 
-    Items returned before settlement stay returned. An invoice paid otherwise meanwhile
-    keeps the money as the customer's credit. Called by statement matching when it sees
-    the batch's booking, or by hand.
+    Items returned or rejected before stay returned. Called by statement matching for a
+    single collective booking of the file, or by hand.
+    """
+    return settle_direct_debit_items(batch_id=batch_id, actor=actor, booking_date=booking_date)
+
+
+def settle_direct_debit_items(
+    *,
+    batch_id: int,
+    actor: Actor,
+    end_to_end_ids: Collection[str] | None = None,
+    booking_date: dt.date | None = None,
+) -> DirectDebitBatch:
+    """The bank credited these debits of the file: one payment per item, allocated to its invoice.
+
+    ``end_to_end_ids``: the items credited (None: every item still submitted, a collective
+    booking of the file). Items settled before are skipped (the statement may be booked
+    again); items returned or rejected are never settled. An invoice paid otherwise
+    meanwhile keeps the money as the customer's credit. The file is settled when no item
+    is with the bank any more, partly settled until then. Raises NotFound
+    direct_debit_batch_not_found, direct_debit_not_in_batch; StateConflict
+    batch_not_settleable, batch_not_due.
     """
     permissions.require(actor, "direct_debit.create")
     with transaction.atomic():
-        batch = _locked_batch(
-            batch_id, status=DirectDebitBatch.Status.SUBMITTED, code="batch_not_settleable"
+        if not DirectDebitBatch.objects.filter(pk=batch_id).exists():
+            raise NotFound(
+                f"Direct-debit file {batch_id} does not exist.",
+                code="direct_debit_batch_not_found",
+            )
+        locks.lock_customers(
+            DirectDebitItem.objects.filter(batch_id=batch_id).values_list("customer_id", flat=True)
         )
+        batch = DirectDebitBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status not in DirectDebitBatch.OPEN:
+            raise StateConflict(
+                f"Direct-debit file {batch_id} is {batch.status}, not with the bank.",
+                code="batch_not_settleable",
+            )
         day = booking_date or batch.collection_date
         if day > clock.today():
             raise StateConflict(
@@ -540,9 +614,21 @@ def settle_direct_debit_batch(
                 "cannot be settled before.",
                 code="batch_not_due",
             )
+        queryset = batch.items.select_for_update()
+        if end_to_end_ids is not None:
+            wanted = set(end_to_end_ids)
+            known = set(
+                queryset.filter(end_to_end_id__in=wanted).values_list("end_to_end_id", flat=True)
+            )
+            if missing := sorted(wanted - known):
+                raise NotFound(
+                    f"Direct-debit file {batch_id} has no debit {', '.join(missing)}.",
+                    code="direct_debit_not_in_batch",
+                    field="end_to_end_ids",
+                )
+            queryset = queryset.filter(end_to_end_id__in=wanted)
         items = list(
-            batch.items.select_for_update()
-            .filter(state=DirectDebitItem.State.SUBMITTED)
+            queryset.filter(state=DirectDebitItem.State.SUBMITTED)
             .select_related("mandate")
             .order_by("pk")
         )
@@ -596,11 +682,8 @@ def settle_direct_debit_batch(
 
         for customer_id in sorted({item.customer_id for item in items}):
             claims_paid(customer_id, actor=actor)
-        batch.status = DirectDebitBatch.Status.SETTLED
-        batch.settled_at = now
-        batch.settled_by = actor.label
-        batch.save(update_fields=["status", "settled_at", "settled_by"])
-        _batch_audit(batch, actor, "settled", count=len(items))
+        update_batch_status(batch.pk, actor=actor)
+        batch.refresh_from_db()
         webhooks.emit_many(
             [("payment.received", webhooks.payment_data(item.payment)) for item in items],
             actor=actor,
@@ -611,3 +694,49 @@ def settle_direct_debit_batch(
             actor=actor,
         )
     return batch
+
+
+def update_batch_status(batch_id: int, *, actor: Actor) -> str:
+    """Set the status of a file with the bank from its items; the new status.
+
+    Settled when no item is with the bank any more and one was credited; returned when
+    every item came back; partly settled while some are credited and others still with
+    the bank. Runs inside the transaction that settled or returned an item; the file is
+    locked last (after customers and invoices), so two returns of one file never both
+    miss the other's item.
+    """
+    batch = DirectDebitBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status not in DirectDebitBatch.OPEN:
+        return batch.status
+    states = set(batch.items.values_list("state", flat=True))
+    if DirectDebitItem.State.SUBMITTED in states:
+        status = (
+            DirectDebitBatch.Status.PARTLY_SETTLED
+            if DirectDebitItem.State.SETTLED in states
+            else DirectDebitBatch.Status.SUBMITTED
+        )
+    elif DirectDebitItem.State.SETTLED in states:
+        status = DirectDebitBatch.Status.SETTLED
+    else:
+        status = DirectDebitBatch.Status.RETURNED
+    if status == batch.status:
+        return status
+    batch.status = status
+    fields = ["status"]
+    if status in (DirectDebitBatch.Status.SETTLED, DirectDebitBatch.Status.RETURNED):
+        batch.settled_at = clock.now()
+        batch.settled_by = actor.label
+        fields += ["settled_at", "settled_by"]
+    batch.save(update_fields=fields)
+    counts = dict.fromkeys(DirectDebitItem.State.values, 0)
+    for state in batch.items.values_list("state", flat=True):
+        counts[state] += 1
+    _batch_audit(
+        batch,
+        actor,
+        status,
+        settled=counts[DirectDebitItem.State.SETTLED],
+        returned=counts[DirectDebitItem.State.RETURNED],
+        submitted=counts[DirectDebitItem.State.SUBMITTED],
+    )
+    return status

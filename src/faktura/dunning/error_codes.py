@@ -22,6 +22,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "no_base_rate": (422, "No base rate is known for a day of the interest period."),
     "dunning_level_not_found": (404, "The policy has no level with this number."),
     "invalid_dunning_level": (422, "A level setting is out of range (days, fees, access)."),
+    "dunning_policy_not_found": (404, "No dunning policy with this id."),
+    "invalid_arrears_debit_limit": (422, "arrears_debit_limit is a whole number from 1 to 10."),
     "unknown_placeholder": (422, "A level text names a placeholder the notices do not fill."),
     "letter_not_ready": (404, "The notice's letter (PDF) is not archived yet."),
     "instalment_agreement_not_found": (404, "No instalment agreement with this id."),

@@ -65,6 +65,20 @@ class DunningPolicy(models.Model):
     cancel_subscriptions_on_collection = models.BooleanField(
         _("Abonnements bei Inkasso-Übergabe beenden"), default=False
     )
+    # Rückstände mit der nächsten regulären Lastschrift einziehen (faktura.collection.arrears).
+    collect_arrears_by_debit = models.BooleanField(
+        _("Rückstände mit der nächsten Lastschrift einziehen"),
+        default=False,
+        help_text=_(
+            "Überfällige Rechnungen von Lastschriftkunden werden angekündigt und mit der "
+            "nächsten regulären Lastschrift eingezogen."
+        ),
+    )
+    arrears_debit_limit = models.PositiveSmallIntegerField(
+        _("Höchstens so oft je Forderung"),
+        default=1,
+        help_text=_("Wie oft eine Forderung mit einer Lastschrift nachgezogen werden darf."),
+    )
 
     class Meta:
         verbose_name = _("Mahnrichtlinie")

@@ -26,6 +26,7 @@ from faktura.dunning.models import (
     DunningLevel,
     DunningNotice,
     DunningNoticeItem,
+    DunningPolicy,
 )
 from faktura.invoicing.models import Invoice
 
@@ -325,3 +326,61 @@ def update_level(*, policy_id: int, number: int, actor: Actor, **changes: Any) -
             },
         )
     return level
+
+
+# How often one claim may be collected with a regular direct debit at most (policy limit).
+MAX_ARREARS_DEBIT_LIMIT = 10
+
+
+def update_policy(
+    *,
+    policy_id: int,
+    actor: Actor,
+    collect_arrears_by_debit: bool | None = None,
+    arrears_debit_limit: int | None = None,
+) -> DunningPolicy:
+    """Switch collecting arrears with the next regular direct debit on or off, and set how
+    often one claim may be collected that way (1–10; audited, before/after).
+
+    Raises NotFound dunning_policy_not_found; InvalidInput invalid_arrears_debit_limit.
+    """
+    permissions.require(actor, "master_data.change")
+    values: dict[str, Any] = {}
+    if collect_arrears_by_debit is not None:
+        values["collect_arrears_by_debit"] = bool(collect_arrears_by_debit)
+    if arrears_debit_limit is not None:
+        if (
+            isinstance(arrears_debit_limit, bool)
+            or not isinstance(arrears_debit_limit, int)
+            or not 1 <= arrears_debit_limit <= MAX_ARREARS_DEBIT_LIMIT
+        ):
+            raise InvalidInput(
+                f"arrears_debit_limit: {arrears_debit_limit!r} is not a whole number from 1 "
+                f"to {MAX_ARREARS_DEBIT_LIMIT}",
+                code="invalid_arrears_debit_limit",
+                field="arrears_debit_limit",
+            )
+        values["arrears_debit_limit"] = arrears_debit_limit
+    with transaction.atomic():
+        policy = DunningPolicy.objects.select_for_update().filter(pk=policy_id).first()
+        if policy is None:
+            raise NotFound(
+                f"Dunning policy {policy_id} does not exist.", code="dunning_policy_not_found"
+            )
+        before = {name: getattr(policy, name) for name in values}
+        for name, value in values.items():
+            setattr(policy, name, value)
+        if values:
+            policy.save(update_fields=list(values))
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="dunning.policy_changed",
+            object_type="dunning_policy",
+            object_id=policy.pk,
+            data={
+                "before": {k: str(v) for k, v in before.items()},
+                "after": {k: str(v) for k, v in values.items()},
+            },
+        )
+    return policy

@@ -28,6 +28,7 @@ class OutboxMessage(models.Model):
         PRICE_CHANGE = "price_change", _("Preisänderung")
         PAYMENT_FAILED = "payment_failed", _("Zahlung fehlgeschlagen")
         DIRECT_DEBIT_RETURNED = "direct_debit_returned", _("Lastschrift zurückgegeben")
+        ARREARS_DEBIT_ANNOUNCED = "arrears_debit_announced", _("Einzug von Rückständen angekündigt")
         DUNNING_NOTICE = "dunning_notice", _("Zahlungserinnerung / Mahnung")
 
     class State(models.TextChoices):

@@ -113,6 +113,7 @@ class PaymentSettingsAdmin(MasterDataAdmin):
         "require_payment_confirmation",
         "write_off_tolerance",
         "return_fee_default",
+        "charge_fee_on_rejected_debit",
         "pre_notification_days",
     ]
 

@@ -148,6 +148,14 @@ class PaymentSettings(models.Model):
     return_fee_default = models.DecimalField(
         _("Rücklastschriftgebühr (wenn die Bank keine meldet)"), **_MONEY, null=True, blank=True
     )
+    charge_fee_on_rejected_debit = models.BooleanField(
+        _("Gebühr auch für abgewiesene Lastschriften (pain.002)"),
+        default=False,
+        help_text=_(
+            "Eine vor dem Einzug abgewiesene Lastschrift kostet die Bank meist nichts; "
+            "nur wenn Ihre Bank dafür berechnet, wird die Rücklastschriftgebühr erhoben."
+        ),
+    )
     pre_notification_days = models.PositiveSmallIntegerField(
         _("Vorabankündigung (Tage)"),
         default=14,

@@ -333,13 +333,22 @@ def record_returned_debit(
         if item_row is not None:
             from faktura.collection import recollection
 
-            next_debit = recollection.plan_recollection(item=item_row, event=event)
+            # Arrears collected with a regular debit get no retry of their own: only a later
+            # regular debit takes them again, within the policy's limit (collection.arrears).
+            next_debit = (
+                None
+                if item_row.arrears
+                else recollection.plan_recollection(item=item_row, event=event)
+            )
             item_row.state = DirectDebitItem.State.RETURNED
             # A disputed invoice waits for its dispute to be cleared, not for a new mandate;
             # an announced new attempt waits for its date.
             item_row.may_retry = next_debit is not None or consequence == Consequence.DISPUTE
             item_row.return_event = event
             item_row.save(update_fields=["state", "may_retry", "return_event"])
+            from faktura.collection.services import update_batch_status
+
+            update_batch_status(item_row.batch_id, actor=actor)
             recollection.notify_return(
                 event=event,
                 invoice=Invoice.objects.get(pk=invoice_id),

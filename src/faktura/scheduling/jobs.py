@@ -109,8 +109,9 @@ JOBS: tuple[Job, ...] = (
         schedule="0 7 * * 1-5",
         target="faktura.scheduling.jobs.create_direct_debit_batches",
         description=(
-            "On TARGET2 business days, make the SEPA direct-debit files (CORE, B2B) for the "
-            "next business day if anything is due; submit them to the bank the same day"
+            "On TARGET2 business days, announce arrears that the next regular debits collect "
+            "(dunning policy), make the SEPA direct-debit files (CORE, B2B) for the next "
+            "business day if anything is due; submit them to the bank the same day"
         ),
     ),
     Job(
@@ -222,7 +223,7 @@ def expire_mandates(occurrence: Occurrence) -> dict[str, int]:
 
 
 def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
-    from faktura.collection import selectors, services
+    from faktura.collection import arrears, selectors, services
     from faktura.collection.calendar import is_business_day, next_business_day
     from faktura.collection.models import Scheme
 
@@ -234,10 +235,14 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
     # SDD rulebook: the file reaches the bank at least one TARGET2 business day before
     # the collection date, so a file made (and submitted) today collects tomorrow.
     collection_date = next_business_day(day)
+    # Arrears (per dunning policy) are announced ahead of the regular debit they join.
+    announced = arrears.announce_arrears_debits(actor=_actor(occurrence), on=day)
     batches: dict[str, Any] = {}
     for scheme in Scheme.values:
         # Nothing due: no file, and no error for a company without a creditor identifier.
-        if not selectors.collectable_invoices(collection_date=collection_date, scheme=scheme):
+        if not selectors.collectable_invoices(
+            collection_date=collection_date, scheme=scheme
+        ) and not arrears.collectable_arrears(collection_date=collection_date, scheme=scheme):
             continue
         batch = services.create_direct_debit_batch(
             collection_date=collection_date, scheme=scheme, actor=_actor(occurrence)
@@ -248,7 +253,11 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
                 "count": batch.transaction_count,
                 "total": str(batch.control_sum),
             }
-    return {"collection_date": collection_date.isoformat(), "batches": batches}
+    return {
+        "collection_date": collection_date.isoformat(),
+        "arrears_announced": announced,
+        "batches": batches,
+    }
 
 
 def send_subscription_notices(occurrence: Occurrence) -> dict[str, Any]:
