@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dunning', '0007_default_collection_layout'),
+        ('dunning', '0009_instalment_agreements'),
     ]
 
     operations = [
