@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NAMES = ["outbox-sweep", "webhook-sweep", "document-sweep", "worker-cleanup", "billing-run",
-         "dunning-run", "subscription-notices", "direct-debit-batches", "mandate-expiry",
+         "dunning-run", "pre-due-reminders", "subscription-notices", "direct-debit-batches",
+         "mandate-expiry",
          "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def test_every_declared_job_is_in_the_one_registry():
         "worker-cleanup": "17 * * * *",
         "billing-run": "0 6 * * *",
         "dunning-run": "30 6 * * *",
+        "pre-due-reminders": "15 6 * * *",
         "subscription-notices": "30 5 * * *",
         "direct-debit-batches": "0 7 * * 1-5",
         "mandate-expiry": "30 4 * * *",

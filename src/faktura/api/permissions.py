@@ -75,6 +75,7 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /dunning-fees": "dunning.fee",
     "POST /dunning-fees/{fee_id}/waive": "dunning.fee",
     "PUT /customers/{customer_id}/dunning-block": "customer.change",
+    "POST /to-do-entries/{entry_id}/done": "todo.done",
     "POST /webhook-endpoints": "webhook.manage",
     "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",
     "DELETE /webhook-endpoints/{endpoint_id}": "webhook.manage",

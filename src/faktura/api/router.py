@@ -26,6 +26,7 @@ from faktura.api import (
     statements,
     subscriptions,
     tax_rates,
+    todo,
 )
 from faktura.api import collection as collection_api
 from faktura.api import dunning as dunning_api
@@ -110,3 +111,4 @@ api.add_router("/dunning-runs", dunning_api.runs_router)
 api.add_router("/dunning-notices", dunning_api.notices_router)
 api.add_router("/dunning-fees", dunning_api.fees_router)
 api.add_router("/customers", dunning_api.customers_router)
+api.add_router("/to-do-entries", todo.router)

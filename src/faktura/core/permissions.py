@@ -117,6 +117,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Mahnvorschlag freigeben (versenden) oder verwerfen",
     ),
     "dunning.fee": (frozenset({ACCOUNTANT}), "Mahngebühr von Hand erheben oder erlassen"),
+    "todo.done": (
+        frozenset({ACCOUNTANT, APPROVER, CASHIER}),
+        "Aufgabe aus dem Mahnwesen als erledigt markieren",
+    ),
     "collection.approve": (
         frozenset({APPROVER}),
         "Inkasso-Übergabe freigeben, zurückrufen oder ausbuchen",
@@ -250,6 +254,13 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "dunning.dunningrun": {"add": None, "change": None, "delete": None},
     "dunning.dunningnotice": {"add": None, "change": None, "delete": None},
     "dunning.dunningfee": {"add": None, "change": None, "delete": None},
+    "dunning.noticesettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "dunning.todoentry": {"add": None, "change": None, "delete": None},
+    "dunning.preduereminder": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",
@@ -305,6 +316,7 @@ ADMIN_ACTIONS: dict[str, str] = {
     "approve_notices": "dunning.approve",
     "cancel_notices": "dunning.approve",
     "waive_fees": "dunning.fee",
+    "mark_done": "todo.done",
 }
 
 

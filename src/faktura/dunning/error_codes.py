@@ -24,4 +24,6 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_dunning_level": (422, "A level setting is out of range (days, fees, access)."),
     "unknown_placeholder": (422, "A level text names a placeholder the notices do not fill."),
     "letter_not_ready": (404, "The notice's letter (PDF) is not archived yet."),
+    "todo_entry_not_found": (404, "No to-do entry with this id."),
+    "todo_entry_done": (409, "The to-do entry is marked done already."),
 }
