@@ -239,3 +239,20 @@ def test_the_api_lists_open_entries_and_marks_one_done(consumer, actor, accounta
     assert [e["kind"] for e in still_open] == ["level"]
     again = accountant_client.send("POST", f"/to-do-entries/{first}/done", {})
     assert (again.status_code, again.json()["code"]) == (409, "todo_entry_done")
+
+
+def test_a_long_digest_lists_the_first_customers_and_counts_the_rest(
+    consumer, business_customer, actor, service_address, monkeypatch
+):
+    monkeypatch.setattr(staff, "DIGEST_LINES", 1)
+    first = overdue(consumer, actor, due=DUE)
+    other = overdue(business_customer, actor, due=DUE)
+    run(D(2026, 10, 8))
+    [mail] = digests()
+    assert mail.subject == (
+        "Mahnwesen 08.10.2026: 2 Kunden, 2 neu überfällige Rechnungen, 2 Mahnstufen"
+    )
+    assert "2 neu überfällige Rechnungen (offen 219,00 €)" in mail.body_text
+    assert f"Rechnung {first.number}" in mail.body_text
+    assert other.number not in mail.body_text
+    assert "… und 1 weitere Kunden." in mail.body_text

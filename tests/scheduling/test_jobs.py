@@ -71,6 +71,22 @@ def test_the_dunning_job_runs_each_missed_day_once(consumer, actor):
     ]
 
 
+def test_the_pre_due_job_reminds_once_and_catches_up_missed_days(consumer, actor):
+    from faktura.dunning.models import NoticeSettings, PreDueReminder
+    from tests.dunning.helpers import overdue
+
+    NoticeSettings.objects.create(pre_due_reminder_days=3)
+    invoice = overdue(consumer, actor, due=dt.date(2026, 11, 30))
+    tick(at(16, 6, 16))  # installed
+    tick(at(26, 6, 16))  # four days before: nothing yet
+    assert not PreDueReminder.objects.exists()
+    tick(at(29, 6, 16))  # the 27th and 28th were missed: the 29th still reminds, once
+    tick(at(30, 6, 16))
+    assert list(PreDueReminder.objects.values_list("invoice_id", "sent_on")) == [
+        (invoice.pk, dt.date(2026, 11, 29))
+    ]
+
+
 def test_the_direct_debit_job_makes_the_file_for_the_next_business_day(business_customer, actor):
     PaymentSettings.objects.create(pre_notification_days=1)  # agreed with the customers
     debit_customer(business_customer, actor)

@@ -106,8 +106,7 @@ def record_entries(
 class _Customer:
     name: str
     number: str
-    overdue: list[dict[str, Any]] = field(default_factory=list)
-    levels: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -158,7 +157,7 @@ def send_digests(*, actor: Actor, on: dt.date) -> dict[str, int]:
                 digest = digests.get(address.lower())
                 if digest is None:
                     digest = digests[address.lower()] = _Digest(address)
-                _add(digest, row, lang)
+                _add(digest, row)
         now = clock.now()
         messages = [_message(d, lang=lang, on=on, actor=actor, now=now) for d in digests.values()]
         outbox.queue_messages_locked(messages)
@@ -168,29 +167,36 @@ def send_digests(*, actor: Actor, on: dt.date) -> dict[str, int]:
     return {"entries": len(rows), "mails": len(messages)}
 
 
-def _add(digest: _Digest, row: Mapping[str, Any], lang: str) -> None:
+def _add(digest: _Digest, row: Mapping[str, Any]) -> None:
     customer = digest.customers.get(row["customer_id"])
     if customer is None:
         customer = digest.customers[row["customer_id"]] = _Customer(
             row["customer__name"], row["customer__number"] or ""
         )
-    line = {
-        "invoices": ", ".join(row["invoice_numbers"]),
-        "amount": _plain(texts.money(row["amount"], "EUR", lang)),
-        "due_date": texts.date(row["due_date"], lang) if row["due_date"] else "",
-        "date": texts.date(row["date"], lang),
-        "level": row["level"],
-        "level_name": row["level_name"],
-        # proposed (waiting for review), sent, or approved without a mail (by post)
-        "state": row["notice__status"] or "",
-    }
+    customer.rows.append(row)
     if row["kind"] == ToDoEntry.Kind.OVERDUE:
-        customer.overdue.append(line)
         digest.overdue += 1
         digest.amount += row["amount"]
     else:
-        customer.levels.append(line)
         digest.levels += 1
+
+
+def _lines(customer: _Customer, lang: str) -> dict[str, Any]:
+    """What the template prints of one customer (only for the customers listed)."""
+    overdue: list[dict[str, Any]] = []
+    levels: list[dict[str, Any]] = []
+    for row in customer.rows:
+        line = {
+            "invoices": ", ".join(row["invoice_numbers"]),
+            "amount": _plain(texts.money(row["amount"], "EUR", lang)),
+            "due_date": texts.date(row["due_date"], lang) if row["due_date"] else "",
+            "level": row["level"],
+            "level_name": row["level_name"],
+            # proposed (waiting for review), sent, or approved without a mail (by post)
+            "state": row["notice__status"] or "",
+        }
+        (overdue if row["kind"] == ToDoEntry.Kind.OVERDUE else levels).append(line)
+    return {"name": customer.name, "number": customer.number, "overdue": overdue, "levels": levels}
 
 
 def _plain(value: str) -> str:
@@ -210,7 +216,7 @@ def _message(
             "accent": mail.DEFAULT_ACCENT,
             "company": name,
             "date": texts.date(on, lang),
-            "customers": customers[:DIGEST_LINES],
+            "customers": [_lines(c, lang) for c in customers[:DIGEST_LINES]],
             "more_customers": max(0, len(customers) - DIGEST_LINES),
             "customer_count": len(customers),
             "overdue": digest.overdue,
