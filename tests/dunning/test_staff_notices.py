@@ -11,7 +11,7 @@ from faktura.core.actors import Actor
 from faktura.core.errors import NotFound, PermissionRefused, StateConflict
 from faktura.core.models import AuditEntry
 from faktura.dunning import staff
-from faktura.dunning.models import DunningLevel, NoticeSettings, ToDoEntry
+from faktura.dunning.models import DunningLevel, NoticeSettings, StaffDigest, ToDoEntry
 from faktura.notifications.models import OutboxMessage
 from tests.dunning.helpers import overdue, run
 
@@ -78,7 +78,7 @@ def test_overdue_makes_entries_and_one_mail_to_the_manager_and_one_to_service(
         ("level", 0, numbers, "Zahlungserinnerung"),
         ("level", 0, [other.number], "Zahlungserinnerung"),
     ]
-    assert ToDoEntry.objects.filter(mailed_at__isnull=True).count() == 0
+    assert list(StaffDigest.objects.values_list("entries", "mails")) == [(5, 2)]
     to_manager, to_service = sorted(digests(), key=lambda m: m.to != [MANAGER])
     assert (to_manager.to, to_service.to) == ([MANAGER], [SERVICE])
     assert to_manager.subject == (
@@ -192,12 +192,12 @@ def test_a_run_that_died_before_its_digest_is_told_by_the_next_run(
     monkeypatch.setattr(staff, "send_digests", broken)
     result = run(D(2026, 10, 8))
     assert result.errors == 1
-    assert ToDoEntry.objects.filter(mailed_at__isnull=True).count() == 2
+    assert (ToDoEntry.objects.count(), StaffDigest.objects.count()) == (2, 0)
     monkeypatch.undo()
     run(D(2026, 10, 9))
     [mail] = digests()
     assert f"Rechnung {invoice.number}, fällig seit 01.10.2026" in mail.body_text
-    assert ToDoEntry.objects.filter(mailed_at__isnull=True).count() == 0
+    assert list(StaffDigest.objects.values_list("entries", "mails")) == [(2, 1)]
 
 
 def test_marking_an_entry_done_is_audited_and_happens_once(consumer, actor):

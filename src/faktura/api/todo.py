@@ -44,7 +44,6 @@ class ToDoEntryOut(Schema):
     due_date: dt.date | None = Field(description="The (earliest) due date of the invoices")
     date: dt.date = Field(description="The dunning run's date")
     created_at: Timestamp
-    mailed_at: Timestamp | None = Field(description="When the digest mail was queued")
     done: bool
     done_at: Timestamp | None
     done_by: str
@@ -71,7 +70,6 @@ def _entry(obj: ToDoEntry) -> ToDoEntryOut:
         due_date=obj.due_date,
         date=obj.date,
         created_at=presenters.timestamp(obj.created_at) or "",
-        mailed_at=presenters.timestamp(obj.mailed_at),
         done=obj.done_at is not None,
         done_at=presenters.timestamp(obj.done_at),
         done_by=obj.done_by,

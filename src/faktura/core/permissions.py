@@ -260,6 +260,7 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "delete": None,
     },
     "dunning.todoentry": {"add": None, "change": None, "delete": None},
+    "dunning.staffdigest": {"add": None, "change": None, "delete": None},
     "dunning.preduereminder": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",

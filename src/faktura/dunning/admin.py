@@ -30,6 +30,7 @@ from faktura.dunning.models import (
     DunningRun,
     NoticeSettings,
     PreDueReminder,
+    StaffDigest,
     ToDoEntry,
 )
 
@@ -298,7 +299,6 @@ class ToDoEntryAdmin(ReadOnlyAdmin):
         "invoice_numbers",
         "level_name",
         "amount",
-        "mailed_at",
         "done_at",
         "done_by",
     ]
@@ -321,3 +321,11 @@ class PreDueReminderAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return _all_fields(PreDueReminder)
+
+
+@admin.register(StaffDigest)
+class StaffDigestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "run", "last_entry", "entries", "mails"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(StaffDigest)

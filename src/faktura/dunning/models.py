@@ -668,7 +668,7 @@ class ToDoEntry(models.Model):
     """An entry on the staff's to-do list (Aufgabenliste) from dunning: an invoice became
     overdue, or a notice reached a level. Written by the dunning run, once each (the
     database refuses a second one); the account manager and the customer-service address
-    hear of it in one digest mail per recipient and run (``mailed_at``)."""
+    hear of it in one digest mail per recipient and run (``StaffDigest``)."""
 
     class Kind(models.TextChoices):
         OVERDUE = "overdue", _("Rechnung überfällig")
@@ -704,8 +704,6 @@ class ToDoEntry(models.Model):
     due_date = models.DateField(_("Fällig seit"), null=True, blank=True)
     date = models.DateField(_("Datum"))
     created_at = models.DateTimeField(_("Erstellt am"))
-    # The digest mail that told the recipients was queued (or there was nobody to tell).
-    mailed_at = models.DateTimeField(_("Mitgeteilt am"), null=True, blank=True)
     done_at = models.DateTimeField(_("Erledigt am"), null=True, blank=True)
     done_by = models.CharField(_("Erledigt von"), max_length=150, blank=True)
 
@@ -721,15 +719,30 @@ class ToDoEntry(models.Model):
                 fields=["notice"], condition=Q(kind="level"), name="todo_level_once"
             ),
         ]
-        indexes: ClassVar = [
-            models.Index(
-                fields=["mailed_at"], condition=Q(mailed_at__isnull=True), name="todo_unmailed"
-            ),
-            models.Index(fields=["done_at"], name="todo_done"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {', '.join(self.invoice_numbers)}"
+
+
+class StaffDigest(models.Model):
+    """One round of digest mails to staff: it told the to-do entries after the previous
+    round's ``last_entry`` up to its own (see dunning/staff.py)."""
+
+    run = models.ForeignKey(
+        DunningRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_entry = models.BigIntegerField(_("Bis Eintrag"), unique=True)
+    entries = models.PositiveIntegerField(_("Einträge"))
+    mails = models.PositiveSmallIntegerField(_("E-Mails"))
+    created_at = models.DateTimeField(_("Erstellt am"))
+
+    class Meta:
+        verbose_name = _("Übersicht an Mitarbeiter")
+        verbose_name_plural = _("Übersichten an Mitarbeiter")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d} bis {self.last_entry}"
 
 
 class PreDueReminder(models.Model):

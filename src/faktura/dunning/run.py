@@ -839,7 +839,7 @@ def run_dunning(
     except Exception as error:
         errors.append(f"collection proposals: {type(error).__name__}: {error}")
     try:
-        staff.send_digests(actor=actor, on=on)
+        staff.send_digests(run=run, actor=actor)
     except Exception as error:
         errors.append(f"staff digests: {type(error).__name__}: {error}")
     if errors:
