@@ -138,7 +138,8 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
         return
     quote = connection.ops.quote_name
     meta = ToDoEntry._meta
-    columns = ", ".join(quote(meta.get_field(name.removesuffix("_id")).column) for name in _COLUMNS)
+    # Each name is its field's column (``attname``: customer_id, not customer).
+    columns = ", ".join(quote(name) for name in _COLUMNS)
     numbers = _COLUMNS.index("invoice_numbers")
     with (
         connection.cursor() as cursor,
