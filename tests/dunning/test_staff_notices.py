@@ -256,3 +256,20 @@ def test_a_long_digest_lists_the_first_customers_and_counts_the_rest(
     assert f"Rechnung {first.number}" in mail.body_text
     assert other.number not in mail.body_text
     assert "… und 1 weitere Kunden." in mail.body_text
+
+
+def test_a_cancelled_reminder_taken_up_again_is_not_overdue_twice(consumer, actor, approver):
+    from faktura.dunning import services
+
+    DunningLevel.objects.filter(number=0).update(review_required=True)
+    invoice = overdue(consumer, actor, due=DUE)
+    run(D(2026, 10, 8))
+    [proposal] = ToDoEntry.objects.filter(kind="level")
+    services.cancel_notice(notice_id=proposal.notice_id, actor=approver, reason="Kulanz")
+    result = run(D(2026, 10, 9))  # proposed again
+    assert result.errors == 0
+    assert [(k, n) for k, _level, n, _name in entries()] == [
+        ("overdue", [invoice.number]),
+        ("level", [invoice.number]),
+        ("level", [invoice.number]),
+    ]

@@ -85,7 +85,21 @@ def record_entries(
     now = clock.now()
     items = {item.invoice_id: item for rows in items_of for item in rows}
     rows: list[tuple[Any, ...]] = []
-    for case in new_cases:
+    cases = list(new_cases)
+    # A cancelled payment reminder takes its invoices' cases with it: taken up again, the
+    # invoice is not newly overdue, and its entry exists.
+    known = (
+        set(
+            ToDoEntry.objects.filter(
+                kind=ToDoEntry.Kind.OVERDUE, invoice_id__in=[case.invoice_id for case in cases]
+            ).values_list("invoice_id", flat=True)
+        )
+        if cases
+        else set()
+    )
+    for case in cases:
+        if case.invoice_id in known:
+            continue
         item = items[case.invoice_id]
         rows.append(
             (
