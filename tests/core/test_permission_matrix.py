@@ -174,7 +174,7 @@ def _request(method: str, path: str, world: dict[str, int]) -> tuple[str, Any]:
     concrete = concrete.replace("{request_id}", str(world.get("payment_request", 999999)))
     for name in ("invoice_id", "payment_id", "allocation_id", "mandate_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
-    for name in ("batch_id", "transaction_id", "dispute_id", "agreement_id"):
+    for name in ("batch_id", "transaction_id", "dispute_id", "agreement_id", "entry_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
     for name in ("plan_id", "course_id", "subscription_id", "price_change_id"):
         concrete = concrete.replace("{" + name + "}", "999999")
@@ -266,6 +266,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.dunning import instalments
     from faktura.dunning import run as dunning_run
     from faktura.dunning import services as dunning
+    from faktura.dunning import staff as dunning_staff
     from faktura.invoicing import services as invoicing
     from faktura.notifications import services as notifications
     from faktura.payments import refunds, returns
@@ -288,6 +289,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "dunning.instalments": lambda a: instalments.cancel_instalment_agreement(
             agreement_id=missing, reason="Kulanz", actor=a
         ),
+        "todo.done": lambda a: dunning_staff.mark_done(entry_id=missing, actor=a),
         "collection.approve": lambda a: handover.approve_case(case_id=missing, actor=a),
         "collection.export": lambda a: handover.export_cases(actor=a, case_ids=[missing]),
         "invoice.create_draft": lambda a: sales.place_order(
@@ -429,6 +431,7 @@ def _admin_request(user: User) -> Any:
 SINGLETONS = {
     "core.company",
     "documents.letterhead",
+    "dunning.noticesettings",
     "payments.paymentsettings",
     "subscriptions.billingsettings",
 }

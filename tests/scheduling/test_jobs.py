@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NAMES = ["outbox-sweep", "webhook-sweep", "document-sweep", "worker-cleanup", "billing-run",
-         "dunning-run", "subscription-notices", "direct-debit-batches", "mandate-expiry",
+         "dunning-run", "pre-due-reminders", "subscription-notices", "direct-debit-batches",
+         "mandate-expiry",
          "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def test_every_declared_job_is_in_the_one_registry():
         "worker-cleanup": "17 * * * *",
         "billing-run": "0 6 * * *",
         "dunning-run": "30 6 * * *",
+        "pre-due-reminders": "15 6 * * *",
         "subscription-notices": "30 5 * * *",
         "direct-debit-batches": "0 7 * * 1-5",
         "mandate-expiry": "30 4 * * *",
@@ -66,6 +68,22 @@ def test_the_dunning_job_runs_each_missed_day_once(consumer, actor):
     ]  # fmt: skip
     assert list(DunningNotice.objects.values_list("level", "notice_date")) == [
         (0, dt.date(2026, 11, 8))
+    ]
+
+
+def test_the_pre_due_job_reminds_once_and_catches_up_missed_days(consumer, actor):
+    from faktura.dunning.models import NoticeSettings, PreDueReminder
+    from tests.dunning.helpers import overdue
+
+    NoticeSettings.objects.create(pre_due_reminder_days=3)
+    invoice = overdue(consumer, actor, due=dt.date(2026, 11, 30))
+    tick(at(16, 6, 16))  # installed
+    tick(at(26, 6, 16))  # four days before: nothing yet
+    assert not PreDueReminder.objects.exists()
+    tick(at(29, 6, 16))  # the 27th and 28th were missed: the 29th still reminds, once
+    tick(at(30, 6, 16))
+    assert list(PreDueReminder.objects.values_list("invoice_id", "sent_on")) == [
+        (invoice.pk, dt.date(2026, 11, 29))
     ]
 
 

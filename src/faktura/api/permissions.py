@@ -84,6 +84,7 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /instalment-agreements": "dunning.instalments",
     "POST /instalment-agreements/{agreement_id}/cancel": "dunning.instalments",
     "PUT /customers/{customer_id}/dunning-block": "customer.change",
+    "POST /to-do-entries/{entry_id}/done": "todo.done",
     "POST /webhook-endpoints": "webhook.manage",
     "PATCH /webhook-endpoints/{endpoint_id}": "webhook.manage",
     "DELETE /webhook-endpoints/{endpoint_id}": "webhook.manage",

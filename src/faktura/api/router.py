@@ -26,6 +26,7 @@ from faktura.api import (
     statements,
     subscriptions,
     tax_rates,
+    todo,
 )
 from faktura.api import collection as collection_api
 from faktura.api import collection_cases as collection_cases_api
@@ -115,3 +116,4 @@ api.add_router("/collection-cases", collection_cases_api.cases_router)
 api.add_router("/collection-exports", collection_cases_api.exports_router)
 api.add_router("/customers", dunning_api.customers_router)
 api.add_router("/instalment-agreements", instalments_api.router)
+api.add_router("/to-do-entries", todo.router)

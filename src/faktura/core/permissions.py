@@ -121,6 +121,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Ratenzahlung vereinbaren oder aufheben",
     ),
+    "todo.done": (
+        frozenset({ACCOUNTANT, APPROVER, CASHIER}),
+        "Aufgabe aus dem Mahnwesen als erledigt markieren",
+    ),
     "collection.approve": (
         frozenset({APPROVER}),
         "Inkasso-Übergabe freigeben, zurückrufen oder ausbuchen",
@@ -261,7 +265,15 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "change": "master_data.change",
         "delete": None,
     },
+    "dunning.noticesettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
     "dunning.instalmentagreement": {"add": None, "change": None, "delete": None},
+    "dunning.todoentry": {"add": None, "change": None, "delete": None},
+    "dunning.staffdigest": {"add": None, "change": None, "delete": None},
+    "dunning.preduereminder": {"add": None, "change": None, "delete": None},
     "documents.letterhead": {
         "add": "master_data.change",
         "change": "master_data.change",
@@ -320,6 +332,7 @@ ADMIN_ACTIONS: dict[str, str] = {
     "approve_cases": "collection.approve",
     "recall_cases": "collection.approve",
     "write_off_cases": "collection.approve",
+    "mark_done": "todo.done",
 }
 
 

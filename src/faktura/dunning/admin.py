@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin, actor_of
 from faktura.core.errors import DomainError
-from faktura.dunning import collection_handover, services
+from faktura.dunning import collection_handover, services, staff
 from faktura.dunning.models import (
     BaseRate,
     CollectionCase,
@@ -39,6 +39,10 @@ from faktura.dunning.models import (
     Instalment,
     InstalmentAgreement,
     InstalmentAgreementInvoice,
+    NoticeSettings,
+    PreDueReminder,
+    StaffDigest,
+    ToDoEntry,
 )
 
 
@@ -383,3 +387,81 @@ class InstalmentAgreementAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return _all_fields(InstalmentAgreement)
+
+
+# --- notices to staff and pre-due reminders ----------------------------------------------
+
+
+@admin.register(NoticeSettings)
+class NoticeSettingsAdmin(MasterDataAdmin):
+    """Settings, not money: editable, one row."""
+
+    list_display = ["service_email", "staff_language", "pre_due_reminder_days"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not NoticeSettings.objects.exists()
+
+
+@admin.action(description=_("Als erledigt markieren"))
+def mark_done(modeladmin: Any, request: HttpRequest, queryset: QuerySet[ToDoEntry]) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover
+        return
+    ids = list(queryset.filter(done_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+    _apply(request, ids, lambda pk: staff.mark_done(entry_id=pk, actor=actor), "#")
+
+
+class _DoneFilter(admin.SimpleListFilter):
+    title = _("Erledigt")
+    parameter_name = "done"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("offen")), ("yes", _("erledigt"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ToDoEntry]) -> Any:
+        if self.value() == "no":
+            return queryset.filter(done_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(done_at__isnull=False)
+        return queryset
+
+
+@admin.register(ToDoEntry)
+class ToDoEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "date",
+        "kind",
+        "customer",
+        "invoice_numbers",
+        "level_name",
+        "amount",
+        "done_at",
+        "done_by",
+    ]
+    list_filter = [_DoneFilter, "kind", "level"]
+    search_fields = ["customer__name", "customer__number", "invoice__number"]
+    list_select_related = ["customer"]
+    date_hierarchy = "date"
+    actions = [mark_done]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(ToDoEntry)
+
+
+@admin.register(PreDueReminder)
+class PreDueReminderAdmin(ReadOnlyAdmin):
+    list_display = ["sent_on", "invoice", "customer", "due_date", "message"]
+    search_fields = ["customer__name", "customer__number", "invoice__number"]
+    list_select_related = ["customer", "invoice"]
+    date_hierarchy = "sent_on"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(PreDueReminder)
+
+
+@admin.register(StaffDigest)
+class StaffDigestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "run", "last_entry", "entries", "mails"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return _all_fields(StaffDigest)

@@ -48,4 +48,6 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         409,
         "The payment is used up or the agreement's invoices are paid.",
     ),
+    "todo_entry_not_found": (404, "No to-do entry with this id."),
+    "todo_entry_done": (409, "The to-do entry is marked done already."),
 }

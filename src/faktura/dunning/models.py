@@ -800,3 +800,160 @@ class Instalment(models.Model):
     @property
     def open_amount(self) -> Decimal:
         return max(self.amount - self.paid_amount, Decimal("0.00"))
+
+
+# --- notices to staff and pre-due reminders ---------------------------------------------------
+
+
+class NoticeSettings(models.Model):
+    """The one row of settings for notices to staff and pre-due reminders (business data,
+    edited in the back office; ``load`` never writes)."""
+
+    class Language(models.TextChoices):
+        DE = "de", _("Deutsch")
+        EN = "en", _("Englisch")
+
+    service_email = models.EmailField(
+        _("Kundenservice (E-Mail)"),
+        blank=True,
+        help_text=_(
+            "Erhält eine tägliche Übersicht über überfällige Rechnungen und erreichte "
+            "Mahnstufen; leer: nur der Kundenbetreuer."
+        ),
+    )
+    staff_language = models.CharField(
+        _("Sprache der Hinweise an Mitarbeiter"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.DE,
+    )
+    pre_due_reminder_days = models.PositiveSmallIntegerField(
+        _("Zahlungshinweis vor Fälligkeit (Tage)"),
+        default=0,
+        help_text=_("Überweiser erhalten so viele Tage vor der Fälligkeit einen Hinweis; 0: aus."),
+    )
+
+    class Meta:
+        verbose_name = _("Einstellungen für Hinweise")
+        verbose_name_plural = _("Einstellungen für Hinweise")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def load(cls) -> NoticeSettings:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class ToDoEntry(models.Model):
+    """An entry on the staff's to-do list (Aufgabenliste) from dunning: an invoice became
+    overdue, or a notice reached a level. Written by the dunning run, once each (the
+    database refuses a second one); the account manager and the customer-service address
+    hear of it in one digest mail per recipient and run (``StaffDigest``)."""
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", _("Rechnung überfällig")
+        LEVEL = "level", _("Mahnstufe erreicht")
+
+    kind = models.CharField(_("Art"), max_length=10, choices=Kind.choices)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("Kunde")
+    )
+    # The unique constraints below index these two.
+    invoice = models.ForeignKey(
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("Rechnung"),
+    )
+    notice = models.ForeignKey(
+        DunningNotice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("Mahnung"),
+    )
+    level = models.PositiveSmallIntegerField(_("Stufe"))
+    level_name = models.CharField(_("Bezeichnung"), max_length=100, blank=True)
+    invoice_numbers = models.JSONField(_("Rechnungen"), default=list)
+    amount = models.DecimalField(_("Betrag"), **_MONEY)
+    due_date = models.DateField(_("Fällig seit"), null=True, blank=True)
+    date = models.DateField(_("Datum"))
+    created_at = models.DateTimeField(_("Erstellt am"))
+    done_at = models.DateTimeField(_("Erledigt am"), null=True, blank=True)
+    done_by = models.CharField(_("Erledigt von"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("Aufgabe (Mahnwesen)")
+        verbose_name_plural = _("Aufgabenliste (Mahnwesen)")
+        ordering: ClassVar = ["-id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(kind="overdue"), name="todo_overdue_once"
+            ),
+            models.UniqueConstraint(
+                fields=["notice"], condition=Q(kind="level"), name="todo_level_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {', '.join(self.invoice_numbers)}"
+
+
+class StaffDigest(models.Model):
+    """One round of digest mails to staff: it told the to-do entries after the previous
+    round's ``last_entry`` up to its own (see dunning/staff.py)."""
+
+    run = models.ForeignKey(
+        DunningRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_entry = models.BigIntegerField(_("Bis Eintrag"), unique=True)
+    entries = models.PositiveIntegerField(_("Einträge"))
+    mails = models.PositiveSmallIntegerField(_("E-Mails"))
+    created_at = models.DateTimeField(_("Erstellt am"))
+
+    class Meta:
+        verbose_name = _("Übersicht an Mitarbeiter")
+        verbose_name_plural = _("Übersichten an Mitarbeiter")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d} bis {self.last_entry}"
+
+
+class PreDueReminder(models.Model):
+    """The reminder mailed to a transfer payer before an invoice falls due: once per invoice."""
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        related_name="pre_due_reminder",
+        verbose_name=_("Rechnung"),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("Kunde")
+    )
+    due_date = models.DateField(_("Fällig am"))
+    sent_on = models.DateField(_("Gesendet am"))
+    message = models.ForeignKey(
+        "notifications.OutboxMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("Zahlungshinweis vor Fälligkeit")
+        verbose_name_plural = _("Zahlungshinweise vor Fälligkeit")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} ({self.due_date})"

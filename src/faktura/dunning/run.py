@@ -50,7 +50,7 @@ from faktura.core.actors import Actor
 from faktura.core.models import BankAccount, Company
 from faktura.core.money import ZERO, round_money
 from faktura.customers.models import Customer
-from faktura.dunning import costs, instalments
+from faktura.dunning import costs, instalments, staff
 from faktura.dunning import interest as rules
 from faktura.dunning.models import (
     BaseRate,
@@ -558,7 +558,10 @@ def _make_notices(
         all_fees += fees
     bulk.insert(all_items)
     bulk.insert(all_fees)
-    _advance_cases(notices, items_of, cases, on=on)
+    new_cases = _advance_cases(notices, items_of, cases, on=on)
+    # The account manager and customer service hear of it (dunning/staff.py): the entries
+    # now, with the chunk; the digest mails at the end of the run.
+    staff.record_entries(notices, items_of, new_cases, on=on)
     to_send = [n for n in notices if n.status == DunningNotice.Status.APPROVED]
     result.proposed += len(notices) - len(to_send)
     result.sent += send_notices(to_send, actor=actor, context=context)
@@ -610,7 +613,8 @@ def _advance_cases(
     cases: dict[int, DunningCase],
     *,
     on: dt.date,
-) -> None:
+) -> list[DunningCase]:
+    """Move the notices' invoices to their level; return the cases taken up first now."""
     new: list[DunningCase] = []
     changed: list[DunningCase] = []
     for notice, items in zip(notices, items_of, strict=True):
@@ -652,6 +656,7 @@ def _advance_cases(
             ],
             actor=Actor.system("dunning-run"),
         )
+    return new
 
 
 def compose(
@@ -883,6 +888,10 @@ def run_dunning(
         propose_collection_cases(on=on, actor=actor)
     except Exception as error:
         errors.append(f"collection proposals: {type(error).__name__}: {error}")
+    try:
+        staff.send_digests(run=run, actor=actor)
+    except Exception as error:
+        errors.append(f"staff digests: {type(error).__name__}: {error}")
     if errors:
         DunningRun.objects.filter(pk=run.pk).update(errors=len(errors), error_messages=errors[:100])
     with transaction.atomic():

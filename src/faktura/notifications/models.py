@@ -30,6 +30,8 @@ class OutboxMessage(models.Model):
         DIRECT_DEBIT_RETURNED = "direct_debit_returned", _("Lastschrift zurückgegeben")
         ARREARS_DEBIT_ANNOUNCED = "arrears_debit_announced", _("Einzug von Rückständen angekündigt")
         DUNNING_NOTICE = "dunning_notice", _("Zahlungserinnerung / Mahnung")
+        PAYMENT_DUE_SOON = "payment_due_soon", _("Zahlungshinweis vor Fälligkeit")
+        STAFF_DIGEST = "staff_digest", _("Hinweis an Mitarbeiter (Mahnwesen)")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")

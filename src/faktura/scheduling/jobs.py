@@ -93,6 +93,18 @@ JOBS: tuple[Job, ...] = (
         lease=60 * M,
     ),
     Job(
+        name="pre-due-reminders",
+        schedule="15 6 * * *",
+        target="faktura.scheduling.jobs.send_pre_due_reminders",
+        description=(
+            "Remind transfer payers N days before an invoice falls due, once per invoice "
+            "(off unless set in the notice settings)"
+        ),
+        # Each reminder is sent while its invoice is not yet due: the latest day finds
+        # whatever missed days would have sent.
+        lease=30 * M,
+    ),
+    Job(
         name="subscription-notices",
         schedule="30 5 * * *",
         target="faktura.scheduling.jobs.send_subscription_notices",
@@ -270,3 +282,9 @@ def send_subscription_notices(occurrence: Occurrence) -> dict[str, Any]:
     if warnings:
         counts["warnings"] = warnings
     return counts
+
+
+def send_pre_due_reminders(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.dunning.pre_due import send_pre_due_reminders
+
+    return send_pre_due_reminders(on=occurrence.as_of, actor=_actor(occurrence))
