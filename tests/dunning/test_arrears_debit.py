@@ -183,9 +183,10 @@ def test_a_higher_limit_takes_a_returned_claim_with_a_later_debit_again(in_arrea
         second = ArrearsDebit.objects.order_by("-pk").first()
         assert (second.amount, second.debit_date) == (Decimal("119.00"), dt.date(2026, 11, 23))
         again = batch_on(dt.date(2026, 11, 23), actor)
+        # The bank's fee of the first return is a cost claim now: it goes with the arrears.
         assert amounts(again) == [
             (later.number, Decimal("23.80"), False),
-            (old.number, Decimal("119.00"), True),
+            (old.number, Decimal("122.00"), True),
         ]
         collection.submit_direct_debit_batch(batch_id=again.pk, actor=actor)
     payments.record_returned_debit(

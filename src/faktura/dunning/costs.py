@@ -267,3 +267,47 @@ class DunningCostLedger:
             )
             for row, (payment_id, claim, amount) in zip(rows, parts, strict=True)
         ]
+
+    def reverse(
+        self, payment_id: int, *, actor: Actor, now: dt.datetime
+    ) -> list[audit.PendingEntry]:
+        rows = list(
+            CostAllocation.objects.select_for_update()
+            .filter(payment_id=payment_id, reversed_at__isnull=True)
+            .order_by("pk")
+        )
+        if not rows:
+            return []
+        CostAllocation.objects.filter(pk__in=[r.pk for r in rows]).update(reversed_at=now)
+        # A claim the payment had paid is open again (what other payments paid of it stays).
+        fee_ids = {r.fee_id for r in rows if r.fee_id is not None}
+        item_ids = {r.fee_item_id for r in rows if r.fee_item_id is not None}
+        DunningFee.objects.filter(pk__in=fee_ids, paid_at__isnull=False).update(paid_at=None)
+        FeeItem.objects.filter(pk__in=item_ids, state=FeeItem.State.PAID).update(
+            state=FeeItem.State.OPEN
+        )
+        customers = dict(
+            DunningFee.objects.filter(pk__in=fee_ids).values_list("pk", "customer_id")
+        )
+        item_customers = dict(
+            FeeItem.objects.filter(pk__in=item_ids).values_list("pk", "customer_id")
+        )
+        return [
+            audit.PendingEntry(
+                chain=audit.customer_chain(
+                    customers[row.fee_id]
+                    if row.fee_id is not None
+                    else item_customers[row.fee_item_id]
+                ),
+                action="dunning_cost.allocation_reversed",
+                object_type="cost_allocation",
+                object_id=row.pk,
+                data={
+                    "payment": payment_id,
+                    "claim": "dunning_fee" if row.fee_id is not None else "fee_item",
+                    "claim_id": row.fee_id if row.fee_id is not None else row.fee_item_id,
+                    "amount": row.amount,
+                },
+            )
+            for row in rows
+        ]
