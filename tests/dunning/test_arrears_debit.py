@@ -307,7 +307,7 @@ def collect_costs_file(with_costs, actor):
 def test_costs_are_announced_in_the_same_mail_and_counted_in_the_total(with_costs, actor):
     from faktura.collection.models import ArrearsCostDebit
 
-    customer, old, regular, fee, item = with_costs
+    customer, old, _regular, fee, item = with_costs
     enable(customer)
     assert arrears.announce_arrears_debits(actor=actor) == 1
     (mail,) = announcement_mails()
@@ -332,7 +332,7 @@ def test_costs_are_announced_in_the_same_mail_and_counted_in_the_total(with_cost
 
 
 def test_the_costs_ride_on_the_arrears_item_of_the_file(with_costs, actor):
-    customer, old, regular, fee, item = with_costs
+    customer, old, regular, _fee, _item = with_costs
     enable(customer)
     arrears.announce_arrears_debits(actor=actor)
     batch = batch_on(TUESDAY, actor)
@@ -353,12 +353,10 @@ def test_the_costs_ride_on_the_arrears_item_of_the_file(with_costs, actor):
     }
 
 
-def test_costs_paid_meanwhile_are_not_collected_and_never_more_than_announced(
-    with_costs, actor
-):
+def test_costs_paid_meanwhile_are_not_collected_and_never_more_than_announced(with_costs, actor):
     from faktura.dunning.services import add_fee, waive_fee
 
-    customer, old, _, fee, item = with_costs
+    customer, old, _, fee, _item = with_costs
     enable(customer)
     arrears.announce_arrears_debits(actor=actor)
     waive_fee(fee_id=fee.pk, reason="Kulanz", actor=actor)
@@ -370,7 +368,7 @@ def test_costs_paid_meanwhile_are_not_collected_and_never_more_than_announced(
 def test_settlement_pays_the_invoice_and_the_costs(with_costs, actor):
     from faktura.dunning.models import CostAllocation
 
-    customer, old, regular, fee, item = with_costs
+    customer, old, _regular, fee, item = with_costs
     enable(customer)
     assert totals(customer) == (Decimal("178.50"), Decimal("8.00"), Decimal("0"), Decimal("186.50"))
     batch = collect_costs_file(with_costs, actor)
@@ -430,7 +428,7 @@ def test_a_rejected_debit_leaves_the_costs_open(with_costs, actor):
 def test_each_cost_claim_is_collected_at_most_limit_times(with_costs, actor):
     from faktura.payments.models import FeeItem
 
-    customer, old, _, fee, item = with_costs
+    customer, old, _, _fee, _item = with_costs
     enable(customer, limit=1)
     collect_costs_file(with_costs, actor)
     payments.record_returned_debit(
@@ -486,7 +484,7 @@ def test_costs_alone_are_not_collected(with_costs, actor):
 def test_option_off_collects_no_costs(with_costs, actor):
     from faktura.collection.models import ArrearsCostDebit
 
-    customer, _, regular, fee, item = with_costs
+    _customer, _, regular, fee, item = with_costs
     assert arrears.announce_arrears_debits(actor=actor) == 0
     batch = batch_on(TUESDAY, actor)
     assert amounts(batch) == [(regular.number, Decimal("59.50"), False)]

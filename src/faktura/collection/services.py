@@ -740,7 +740,11 @@ def _costs_of(items: list[DirectDebitItem]) -> dict[int, list[cost_claims.CostCl
         keys.setdefault(row.item_id, set()).add(row.key)  # type: ignore[arg-type]
     open_claims = ledger.open_claims({i.customer_id for i in with_costs}, lock=True)
     return {
-        item.pk: [c for c in open_claims.get(item.customer_id, []) if c.key in keys.get(item.pk, ())]
+        item.pk: [
+            claim
+            for claim in open_claims.get(item.customer_id, [])
+            if claim.key in keys.get(item.pk, ())
+        ]
         for item in with_costs
     }
 

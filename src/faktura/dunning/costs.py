@@ -286,28 +286,39 @@ class DunningCostLedger:
         FeeItem.objects.filter(pk__in=item_ids, state=FeeItem.State.PAID).update(
             state=FeeItem.State.OPEN
         )
-        customers = dict(
-            DunningFee.objects.filter(pk__in=fee_ids).values_list("pk", "customer_id")
-        )
-        item_customers = dict(
-            FeeItem.objects.filter(pk__in=item_ids).values_list("pk", "customer_id")
-        )
-        return [
-            audit.PendingEntry(
-                chain=audit.customer_chain(
-                    customers[row.fee_id]
-                    if row.fee_id is not None
-                    else item_customers[row.fee_item_id]
-                ),
-                action="dunning_cost.allocation_reversed",
-                object_type="cost_allocation",
-                object_id=row.pk,
-                data={
-                    "payment": payment_id,
-                    "claim": "dunning_fee" if row.fee_id is not None else "fee_item",
-                    "claim_id": row.fee_id if row.fee_id is not None else row.fee_item_id,
-                    "amount": row.amount,
-                },
+        owners = {
+            ("dunning_fee", pk): customer_id
+            for pk, customer_id in DunningFee.objects.filter(pk__in=fee_ids).values_list(
+                "pk", "customer_id"
             )
-            for row in rows
-        ]
+        } | {
+            ("fee_item", pk): customer_id
+            for pk, customer_id in FeeItem.objects.filter(pk__in=item_ids).values_list(
+                "pk", "customer_id"
+            )
+        }
+        entries = []
+        for row in rows:
+            key = _claim_key(row)
+            entries.append(
+                audit.PendingEntry(
+                    chain=audit.customer_chain(owners[key]),
+                    action="dunning_cost.allocation_reversed",
+                    object_type="cost_allocation",
+                    object_id=row.pk,
+                    data={
+                        "payment": payment_id,
+                        "claim": key[0],
+                        "claim_id": key[1],
+                        "amount": row.amount,
+                    },
+                )
+            )
+        return entries
+
+
+def _claim_key(row: CostAllocation) -> tuple[str, int]:
+    if row.fee_id is not None:
+        return ("dunning_fee", row.fee_id)
+    assert row.fee_item_id is not None  # exactly one of them (CostAllocation)
+    return ("fee_item", row.fee_item_id)
