@@ -150,7 +150,8 @@ class DirectDebitBatch(BankFile):
 
 
 class DirectDebitItem(models.Model):
-    """One invoice collected in a batch, with the amount and the mandate used."""
+    """One invoice collected in a batch, with the amount and the mandate used (an arrears
+    item may also collect the customer's dunning costs: ``costs_amount``)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("In Datei, nicht übergeben")
