@@ -425,6 +425,20 @@ def test_a_rejected_debit_leaves_the_costs_open(with_costs, actor):
     assert open_amount(old) == Decimal("119.00")
 
 
+def transfer_invoice_in_dunning(customer, actor):
+    """A 11.90 invoice by transfer, due on the 18th, with a reminder on the 19th."""
+    customers = type(customer).objects.filter(pk=customer.pk)
+    with clock.frozen(dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)):
+        customers.update(preferred_payment_method="transfer")
+        other = finalized(customer, actor, price="10.00")
+        customers.update(preferred_payment_method="direct_debit")
+    assert (other.payment_method, other.due_date) == ("transfer", dt.date(2026, 11, 18))
+    DunningCase.objects.create(
+        invoice=other, customer=customer, level=0, level_reached_on=dt.date(2026, 11, 19)
+    )
+    return other
+
+
 def test_each_cost_claim_is_collected_at_most_limit_times(with_costs, actor):
     from faktura.payments.models import FeeItem
 
@@ -437,16 +451,8 @@ def test_each_cost_claim_is_collected_at_most_limit_times(with_costs, actor):
     returned_fee = FeeItem.objects.get(return_event__source_reference="R-1")
     # Another overdue invoice (by transfer) in dunning: announced with the next debit,
     # with the bank fee of the return, but not with the costs collected once already.
-    customers = type(customer).objects.filter(pk=customer.pk)
-    with clock.frozen(dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)):
-        customers.update(preferred_payment_method="transfer")
-        other = finalized(customer, actor, price="10.00")
-        customers.update(preferred_payment_method="direct_debit")
-    assert (other.payment_method, other.due_date) == ("transfer", dt.date(2026, 11, 18))
+    other = transfer_invoice_in_dunning(customer, actor)
     with clock.frozen(dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)):
-        DunningCase.objects.create(
-            invoice=other, customer=customer, level=0, level_reached_on=dt.date(2026, 11, 19)
-        )
         due_invoice(customer, actor, price="20.00")
         assert arrears.announce_arrears_debits(actor=actor) == 1
         mail = announcement_mails()[-1]
@@ -489,4 +495,35 @@ def test_option_off_collects_no_costs(with_costs, actor):
     batch = batch_on(TUESDAY, actor)
     assert amounts(batch) == [(regular.number, Decimal("59.50"), False)]
     assert ArrearsCostDebit.objects.count() == 0
+    assert cost_states(fee, item) == (False, "open")
+
+
+def test_costs_whose_arrears_were_paid_are_announced_again_with_later_arrears(with_costs, actor):
+    from faktura.collection.models import ArrearsCostDebit
+
+    customer, old, _, fee, item = with_costs
+    enable(customer)
+    arrears.announce_arrears_debits(actor=actor)
+    payment = pay(actor, "119.00", customer)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(old.pk, Decimal("119.00"))], actor=actor
+    )
+    batch_on(TUESDAY, actor)  # the regular invoice only; the costs wait
+    other = transfer_invoice_in_dunning(customer, actor)
+    with clock.frozen(dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)):
+        later = due_invoice(customer, actor, price="20.00")
+        assert arrears.announce_arrears_debits(actor=actor) == 1
+        mail = announcement_mails()[-1]
+        assert "- Mahnkosten: 5,00 €" in mail.body_text
+        assert "- Rücklastschriftkosten: 3,00 €" in mail.body_text
+        assert "Insgesamt buchen wir am 23.11.2026 43,70 €" in mail.body_text
+        again = batch_on(dt.date(2026, 11, 23), actor)
+    assert amounts(again) == [
+        (later.number, Decimal("23.80"), False),
+        (other.number, Decimal("19.90"), True),
+    ]
+    # The first announcement's rows stay uncollected; the second's ride on the debit.
+    assert list(
+        ArrearsCostDebit.objects.order_by("pk").values_list("item__end_to_end_id", flat=True)
+    ) == [None, None, other.number, other.number]
     assert cost_states(fee, item) == (False, "open")

@@ -272,37 +272,46 @@ def collectable_arrears(
 def _with_costs(
     result: list[ArrearsCollectable], collection_date: dt.date
 ) -> list[ArrearsCollectable]:
-    """Add each customer's announced, still open costs to the customer's first (oldest)
-    arrears item of the file; customers without one keep their costs waiting."""
-    customer_ids = {c.invoice.customer_id for c in result}
-    if not customer_ids:
+    """Add the costs announced together with arrears of the file (same announcement) to
+    the oldest arrears item of that announcement, for the announced amount or the smaller
+    amount still open. Costs whose announcement has no arrears in the file keep waiting:
+    they are never collected with a debit that another announcement stated."""
+    announcements = {(c.invoice.customer_id, c.arrears_debit.announced_at) for c in result}
+    if not announcements:
         return result
-    waiting: dict[int, dict[tuple[str, int], ArrearsCostDebit]] = {}
+    waiting: dict[tuple[int, dt.datetime], list[ArrearsCostDebit]] = {}
     for row in ArrearsCostDebit.objects.filter(
-        _waiting(), debit_date__lte=collection_date, customer_id__in=list(customer_ids)
+        _waiting(),
+        debit_date__lte=collection_date,
+        customer_id__in={customer_id for customer_id, _ in announcements},
     ).order_by("pk"):
-        waiting.setdefault(row.customer_id, {}).setdefault(row.key, row)
+        if (row.customer_id, row.announced_at) in announcements:
+            waiting.setdefault((row.customer_id, row.announced_at), []).append(row)
     if not waiting:
         return result
     # Read without row locks: the file's transaction holds the customers' locks, under
     # which every booking of a cost claim runs.
-    still_open = arrears_costs(customer_ids=list(waiting), on=clock.today(), lock=False)
-    costs: dict[int, tuple[tuple[ArrearsCostDebit, Decimal], ...]] = {}
-    for customer_id, claims in still_open.items():
-        rows = waiting.get(customer_id, {})
-        taken = tuple(
-            (rows[c.key], min(rows[c.key].amount, round_money(c.open_amount)))
-            for c in claims
-            if c.key in rows
-        )
-        costs[customer_id] = tuple((row, amount) for row, amount in taken if amount > 0)
-    seen: set[int] = set()
+    still_open = {
+        claim.key: claim
+        for claims in arrears_costs(
+            customer_ids={customer_id for customer_id, _ in waiting},
+            on=clock.today(),
+            lock=False,
+        ).values()
+        for claim in claims
+    }
     with_costs = []
     for collectable in result:
-        customer_id = collectable.invoice.customer_id
-        if customer_id not in seen and costs.get(customer_id):
-            collectable = dataclasses.replace(collectable, costs=costs[customer_id])
-        seen.add(customer_id)
+        announcement = (collectable.invoice.customer_id, collectable.arrears_debit.announced_at)
+        rows = waiting.pop(announcement, [])  # the first (oldest) item of it takes them
+        taken = tuple(
+            (row, min(row.amount, round_money(still_open[row.key].open_amount)))
+            for row in rows
+            if row.key in still_open
+        )
+        taken = tuple((row, amount) for row, amount in taken if amount > 0)
+        if taken:
+            collectable = dataclasses.replace(collectable, costs=taken)
         with_costs.append(collectable)
     return with_costs
 
@@ -374,18 +383,23 @@ def announce_arrears_debits(*, actor: Actor, on: dt.date | None = None) -> int:
             claims = arrears_claims(
                 customer_ids=[customer_id], on=today, exclude_invoice_ids=exclude
             ).get(customer_id, [])
-            waiting = set(
+            waiting = dict(
                 ArrearsDebit.objects.filter(_waiting(), customer_id=customer_id).values_list(
-                    "invoice_id", flat=True
+                    "invoice_id", "announced_at"
                 )
             )
+            # Announcements that still have a claim to collect: their costs wait with it.
+            live = {waiting[c.invoice.pk] for c in claims if c.invoice.pk in waiting}
             claims = [c for c in claims if c.invoice.pk not in waiting]
             if not claims:
                 continue
-            # The costs go with these arrears (never alone), each announced once.
+            # The costs go with these arrears (never alone), each announced once; costs of
+            # an announcement whose claims were all paid meanwhile are announced anew.
             waiting_costs = {
                 row.key
-                for row in ArrearsCostDebit.objects.filter(_waiting(), customer_id=customer_id)
+                for row in ArrearsCostDebit.objects.filter(
+                    _waiting(), customer_id=customer_id, announced_at__in=live
+                )
             }
             costs = [
                 c
