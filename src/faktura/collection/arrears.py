@@ -29,7 +29,9 @@ fees and interest of notices sent or approved, returned-debit fees: what
 claim. A direct-debit item always collects an invoice, so the file adds the costs (the
 announced amount or the smaller amount still open) to the item of the customer's oldest
 arrears invoice in it (``DirectDebitItem.costs_amount``). Costs alone, without an
-arrears invoice, are not announced and not collected: they stay claims paid by transfer.
+arrears invoice, are not announced and not collected: they stay claims paid by transfer;
+costs ride only on a debit of the announcement that stated them (its arrears paid before
+the file: announced again with the customer's next arrears).
 Settlement pays the costs part to the claims (§ 367 order); a return or a pain.002
 reject reverses those allocations and reopens the claims (``payments.returns``).
 """
