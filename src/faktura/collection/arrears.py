@@ -21,14 +21,26 @@ and the date in advance (pre-notification), so it happens in two steps:
 
 A returned arrears debit gets no automatic new attempt of its own (no AM04/MS03 retry,
 ``payments.returns``): only a later regular debit takes it again, while the limit allows.
-Dunning costs
-(dunning fees, return fees) are not collected this way yet: a direct-debit item collects
-an invoice.
+
+Dunning costs go with the arrears: the customer's open cost claims (dunning fees, flat
+fees and interest of notices sent or approved, returned-debit fees: what
+``payments.claims.ledger().open_claims`` returns) are announced in the same mail, one
+``ArrearsCostDebit`` per claim, and counted in its total; the same limit holds per cost
+claim. A direct-debit item always collects an invoice, so the file adds the costs (the
+announced amount or the smaller amount still open) to the item of the customer's oldest
+arrears invoice in it (``DirectDebitItem.costs_amount``). Costs alone, without an
+arrears invoice, are not announced and not collected: they stay claims paid by transfer;
+costs ride only on a debit of the announcement that stated them (its arrears paid before
+the file: announced again with the customer's next arrears).
+Settlement pays the costs part to the claims (§ 367 order); a return or a pain.002
+reject reverses those allocations and reopens the claims (``payments.returns``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,13 +50,20 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
 from faktura.collection import selectors
-from faktura.collection.models import ArrearsDebit, DirectDebitItem, Mandate, Scheme
+from faktura.collection.models import (
+    ArrearsCostDebit,
+    ArrearsDebit,
+    DirectDebitItem,
+    Mandate,
+    Scheme,
+)
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.money import ZERO, round_money
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
+from faktura.payments import claims as cost_claims
 from faktura.payments import locks
 from faktura.payments.models import Dispute, PaymentSettings
 
@@ -68,6 +87,13 @@ class ArrearsCollectable:
     mandate: Mandate
     amount: Decimal
     arrears_debit: ArrearsDebit
+    # The customer's announced costs that ride on this item (its oldest arrears invoice of
+    # the file), each with the amount collected: announced, or the smaller amount open.
+    costs: tuple[tuple[ArrearsCostDebit, Decimal], ...] = ()
+
+    @property
+    def costs_amount(self) -> Decimal:
+        return sum((amount for _, amount in self.costs), ZERO)
 
 
 def _policies(customers: Iterable[Customer], on: dt.date) -> dict[int, Any]:
@@ -151,6 +177,43 @@ def arrears_claims(
     return claims
 
 
+def arrears_costs(
+    *, customer_ids: Collection[int], on: dt.date, lock: bool
+) -> dict[int, list[cost_claims.CostClaim]]:
+    """The open cost claims of each customer that may go with the arrears (§ 367 order).
+
+    The customer's policy collects arrears by debit (no dunning block on ``on``); a claim
+    being collected already is left out, and one collected this way ``arrears_debit_limit``
+    times (returned attempts count). ``lock``: the ledger locks the claim rows.
+    """
+    ledger = cost_claims.ledger()
+    if ledger is None:
+        return {}
+    policies = _policies(Customer.objects.filter(pk__in=list(customer_ids)), on)
+    if not policies:
+        return {}
+    open_claims = ledger.open_claims(list(policies), lock=lock)
+    if not open_claims:
+        return {}
+    attempts: Counter[tuple[str, int]] = Counter()
+    busy: set[tuple[str, int]] = set()
+    for claim_type, claim_id, state in ArrearsCostDebit.objects.filter(
+        customer_id__in=list(open_claims), item__isnull=False
+    ).values_list("claim_type", "claim_id", "item__state"):
+        if state == DirectDebitItem.State.DISCARDED:
+            continue
+        attempts[(claim_type, claim_id)] += 1
+        if state in DirectDebitItem.HOLDING:
+            busy.add((claim_type, claim_id))
+    result: dict[int, list[cost_claims.CostClaim]] = {}
+    for customer_id, claims in open_claims.items():
+        limit = policies[customer_id].arrears_debit_limit
+        usable = [c for c in claims if c.key not in busy and attempts[c.key] < limit]
+        if usable:
+            result[customer_id] = usable
+    return result
+
+
 def _waiting() -> Q:
     """Announcements not collected yet (a discarded file's item does not count)."""
     return Q(item__isnull=True) | Q(item__state=DirectDebitItem.State.DISCARDED)
@@ -205,7 +268,54 @@ def collectable_arrears(
                     arrears_debit=waiting_row,
                 )
             )
-    return result
+    return _with_costs(result, collection_date)
+
+
+def _with_costs(
+    result: list[ArrearsCollectable], collection_date: dt.date
+) -> list[ArrearsCollectable]:
+    """Add the costs announced together with arrears of the file (same announcement) to
+    the oldest arrears item of that announcement, for the announced amount or the smaller
+    amount still open. Costs whose announcement has no arrears in the file keep waiting:
+    they are never collected with a debit that another announcement stated."""
+    announcements = {(c.invoice.customer_id, c.arrears_debit.announced_at) for c in result}
+    if not announcements:
+        return result
+    waiting: dict[tuple[int, dt.datetime], list[ArrearsCostDebit]] = {}
+    for row in ArrearsCostDebit.objects.filter(
+        _waiting(),
+        debit_date__lte=collection_date,
+        customer_id__in={customer_id for customer_id, _ in announcements},
+    ).order_by("pk"):
+        if (row.customer_id, row.announced_at) in announcements:
+            waiting.setdefault((row.customer_id, row.announced_at), []).append(row)
+    if not waiting:
+        return result
+    # Read without row locks: the file's transaction holds the customers' locks, under
+    # which every booking of a cost claim runs.
+    still_open = {
+        claim.key: claim
+        for claims in arrears_costs(
+            customer_ids={customer_id for customer_id, _ in waiting},
+            on=clock.today(),
+            lock=False,
+        ).values()
+        for claim in claims
+    }
+    with_costs = []
+    for collectable in result:
+        announcement = (collectable.invoice.customer_id, collectable.arrears_debit.announced_at)
+        rows = waiting.pop(announcement, [])  # the first (oldest) item of it takes them
+        taken = tuple(
+            (row, min(row.amount, round_money(still_open[row.key].open_amount)))
+            for row in rows
+            if row.key in still_open
+        )
+        taken = tuple((row, amount) for row, amount in taken if amount > 0)
+        if taken:
+            collectable = dataclasses.replace(collectable, costs=taken)
+        with_costs.append(collectable)
+    return with_costs
 
 
 # --- the announcement -------------------------------------------------------------------------
@@ -275,27 +385,77 @@ def announce_arrears_debits(*, actor: Actor, on: dt.date | None = None) -> int:
             claims = arrears_claims(
                 customer_ids=[customer_id], on=today, exclude_invoice_ids=exclude
             ).get(customer_id, [])
-            waiting = set(
+            waiting = dict(
                 ArrearsDebit.objects.filter(_waiting(), customer_id=customer_id).values_list(
-                    "invoice_id", flat=True
+                    "invoice_id", "announced_at"
                 )
             )
+            # Announcements that still have a claim to collect: their costs wait with it.
+            live = {waiting[c.invoice.pk] for c in claims if c.invoice.pk in waiting}
             claims = [c for c in claims if c.invoice.pk not in waiting]
             if not claims:
                 continue
-            announced += len(_announce(customer, debits[customer_id], claims, actor))
+            # The costs go with these arrears (never alone), each announced once; costs of
+            # an announcement whose claims were all paid meanwhile are announced anew.
+            waiting_costs = {
+                row.key
+                for row in ArrearsCostDebit.objects.filter(
+                    _waiting(), customer_id=customer_id, announced_at__in=live
+                )
+            }
+            costs = [
+                c
+                for c in arrears_costs(customer_ids=[customer_id], on=today, lock=True).get(
+                    customer_id, []
+                )
+                if c.key not in waiting_costs
+            ]
+            announced += len(_announce(customer, debits[customer_id], claims, costs, actor))
     return announced
 
 
+# How the announcement names the cost claims, one line per group.
+_COST_GROUPS = (
+    ("dunning_fees", "Mahnkosten", "dunning costs"),
+    ("interest", "Verzugszinsen", "default interest"),
+    ("return_fees", "Rücklastschriftkosten", "returned-debit fees"),
+)
+
+
+def _cost_group(claim: cost_claims.CostClaim) -> str:
+    if claim.key[0] == "fee_item":
+        return "return_fees"
+    return "interest" if claim.kind == cost_claims.INTEREST else "dunning_fees"
+
+
+def _cost_lines(
+    costs: list[tuple[cost_claims.CostClaim, Decimal]], lang: str
+) -> list[dict[str, str]]:
+    lines = []
+    for group, de, en in _COST_GROUPS:
+        total = sum((amount for claim, amount in costs if _cost_group(claim) == group), ZERO)
+        if total > 0:
+            lines.append({"label": de if lang == "de" else en, "amount": _money(total, lang)})
+    return lines
+
+
 def _announce(
-    customer: Customer, debit: _NextDebit, claims: list[Claim], actor: Actor
+    customer: Customer,
+    debit: _NextDebit,
+    claims: list[Claim],
+    costs: list[cost_claims.CostClaim],
+    actor: Actor,
 ) -> list[ArrearsDebit]:
     from faktura.notifications import customer_mail
     from faktura.notifications import services as outbox
     from faktura.notifications.models import OutboxMessage
 
     now = clock.now()
-    arrears_total = sum((c.amount for c in claims), ZERO)
+    announced_costs = [(c, round_money(c.open_amount)) for c in costs]
+    announced_costs = [(c, amount) for c, amount in announced_costs if amount > 0]
+    arrears_total = sum((c.amount for c in claims), ZERO) + sum(
+        (amount for _, amount in announced_costs), ZERO
+    )
     ctx = customer_mail.base_context(customer)
     lang = ctx["lang"]
     seller = ctx["seller"]
@@ -305,6 +465,7 @@ def _announce(
         "claims": [
             {"number": c.invoice.number or "", "amount": _money(c.amount, lang)} for c in claims
         ],
+        "costs": _cost_lines(announced_costs, lang),
         "regular": _money(debit.regular_amount, lang) if debit.regular_amount else "",
         "regular_numbers": ", ".join(i.number or "" for i in debit.regular),
         "total": _money(debit.regular_amount + arrears_total, lang),
@@ -331,6 +492,22 @@ def _announce(
             for c in claims
         ]
     )
+    cost_rows = ArrearsCostDebit.objects.bulk_create(
+        [
+            ArrearsCostDebit(
+                customer=customer,
+                claim_type=claim.key[0],
+                claim_id=claim.key[1],
+                label=claim.label,
+                amount=amount,
+                debit_date=debit.debit_date,
+                announced_at=now,
+                announced_by=actor.label,
+                message=message if message is not None and message.pk else None,
+            )
+            for claim, amount in announced_costs
+        ]
+    )
     audit.record_many(
         actor=actor,
         entries=[
@@ -349,6 +526,21 @@ def _announce(
                 },
             )
             for row in rows
+        ]
+        + [
+            audit.PendingEntry(
+                chain=audit.customer_chain(customer.pk),
+                action="direct_debit.arrears_costs_announced",
+                object_type=row.claim_type,
+                object_id=row.claim_id,
+                data={
+                    "kind": row.label,
+                    "amount": row.amount,
+                    "debit_date": row.debit_date,
+                    "mandate": debit.mandate.reference,
+                },
+            )
+            for row in cost_rows
         ],
     )
     return rows

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import ClassVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from faktura.collection.calendar import add_months
@@ -150,7 +150,8 @@ class DirectDebitBatch(BankFile):
 
 
 class DirectDebitItem(models.Model):
-    """One invoice collected in a batch, with the amount and the mandate used."""
+    """One invoice collected in a batch, with the amount and the mandate used (an arrears
+    item may also collect the customer's dunning costs: ``costs_amount``)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("In Datei, nicht übergeben")
@@ -179,6 +180,9 @@ class DirectDebitItem(models.Model):
     # An overdue claim collected with the customer's regular debit (ArrearsDebit): a
     # return of it gets no AM04/MS03 retry; only the arrears limit allows another attempt.
     arrears = models.BooleanField(default=False)
+    # Of ``amount``, the dunning costs collected with the arrears (ArrearsCostDebit); the
+    # rest collects the invoice. Settlement pays the costs, a return reopens them.
+    costs_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     # Set at settlement: the money received for this item, and where it was allocated.
     payment = models.OneToOneField(
         "payments.Payment",
@@ -212,6 +216,11 @@ class DirectDebitItem(models.Model):
                 name="one_open_direct_debit_per_invoice",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="direct_debit_amount_positive"),
+            # The costs ride on an invoice: something of the amount is the invoice's.
+            models.CheckConstraint(
+                condition=Q(costs_amount__gte=0, costs_amount__lt=F("amount")),
+                name="direct_debit_costs_within_amount",
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["end_to_end_id"])]
 
@@ -292,3 +301,57 @@ class ArrearsDebit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.amount} am {self.debit_date}"
+
+
+class ArrearsCostDebit(models.Model):
+    """A dunning cost claim announced to be collected with the customer's arrears.
+
+    Announced in the same pre-notification as the customer's ``ArrearsDebit`` rows (one
+    row per cost claim, ``payments.claims.CostClaim.key``); the file collecting the
+    arrears adds it to the item of the customer's oldest arrears invoice
+    (``DirectDebitItem.costs_amount``): a debit always collects an invoice.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="arrears_cost_debits"
+    )
+    claim_type = models.CharField(max_length=20)  # "dunning_fee" | "fee_item"
+    claim_id = models.PositiveBigIntegerField()
+    label = models.CharField(max_length=40)
+    amount = models.DecimalField(_("Angekündigter Betrag"), max_digits=14, decimal_places=2)
+    debit_date = models.DateField(_("Angekündigtes Lastschriftdatum"))
+    announced_at = models.DateTimeField()
+    announced_by = models.CharField(max_length=150)
+    # The arrears item that collected it (None: still waiting; a discarded file's item is
+    # replaced by the next file's).
+    item = models.ForeignKey(
+        DirectDebitItem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arrears_cost_debits",
+    )
+    message = models.ForeignKey(
+        "notifications.OutboxMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("Mahnkosten per Lastschrift")
+        verbose_name_plural = _("Mahnkosten per Lastschrift")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="arrears_cost_debit_amount_positive"
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["claim_type", "claim_id"])]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.claim_type, self.claim_id)
+
+    def __str__(self) -> str:
+        return f"{self.claim_type} {self.claim_id}: {self.amount} am {self.debit_date}"

@@ -17,6 +17,7 @@ from django.db import transaction
 from faktura.banking.sepa import pain008
 from faktura.collection import arrears, selectors
 from faktura.collection.models import (
+    ArrearsCostDebit,
     ArrearsDebit,
     DirectDebitBatch,
     DirectDebitItem,
@@ -30,6 +31,7 @@ from faktura.core.models import Company
 from faktura.core.money import ZERO
 from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice
+from faktura.payments import claims as cost_claims
 from faktura.payments import locks
 from faktura.payments import selectors as payment_selectors
 from faktura.payments.models import Allocation, Payment
@@ -325,7 +327,11 @@ def _debit(
         mandate_signature_date=mandate.signature_date,
         sequence_type=item.sequence_type,  # type: ignore[arg-type]
         collection_date=collection_date,
-        remittance_information=f"Rechnung {item.end_to_end_id}",
+        remittance_information=(
+            f"Rechnung {item.end_to_end_id} und Mahnkosten"
+            if item.costs_amount > 0
+            else f"Rechnung {item.end_to_end_id}"
+        ),
     )
 
 
@@ -338,7 +344,8 @@ def create_direct_debit_batch(
     usable mandate of ``scheme`` whose planned debit date (pre-notification respected)
     is on or before ``collection_date``, for its open amount, EndToEndId = invoice
     number, RCUR (OOFF for one-off mandates). Arrears announced for this date or
-    earlier (dunning policy, ``collection.arrears``) are added as items of their own.
+    earlier (dunning policy, ``collection.arrears``) are added as items of their own;
+    the customer's announced dunning costs ride on the item of the oldest of them.
     Locks the customers in id order, then
     the invoices, then the mandates. Raises InvalidInput collection_date_too_early,
     collection_date_not_business_day, invalid_scheme; StateConflict creditor_id_missing,
@@ -416,7 +423,8 @@ def create_direct_debit_batch(
                     invoice=c.invoice,
                     customer_id=c.invoice.customer_id,
                     mandate=mandates[c.mandate.pk],
-                    amount=c.amount,
+                    amount=c.amount + c.costs_amount,
+                    costs_amount=c.costs_amount,
                     end_to_end_id=c.invoice.number or "",
                     sequence_type=c.mandate.sequence_type,
                     arrears=True,
@@ -426,6 +434,10 @@ def create_direct_debit_batch(
         )
         for item, c in zip(items[len(collectables) :], arrears_collectables, strict=True):
             ArrearsDebit.objects.filter(pk=c.arrears_debit.pk).update(item=item)
+            if c.costs:
+                ArrearsCostDebit.objects.filter(pk__in=[row.pk for row, _ in c.costs]).update(
+                    item=item
+                )
         message_id = f"FAKTURA-DD-{batch.pk:06d}"
         xml = pain008.generate_pain008(
             creditor=creditor,
@@ -448,6 +460,7 @@ def create_direct_debit_batch(
                     "mandate": mandates[item.mandate_id].reference,
                     "collection_date": collection_date,
                     "arrears": item.arrears,
+                    "costs": item.costs_amount,
                 },
             )
             for item in items
@@ -583,6 +596,9 @@ def settle_direct_debit_items(
 ) -> DirectDebitBatch:
     """The bank credited these debits of the file: one payment per item, allocated to its invoice.
 
+    An arrears item with dunning costs (``costs_amount``) pays its invoice with the rest of
+    its amount and the cost claims announced with it (§ 367 order) with the costs part.
+
     ``end_to_end_ids``: the items credited (None: every item still submitted, a collective
     booking of the file). Items settled before are skipped (the statement may be booked
     again); items returned or rejected are never settled. An invoice paid otherwise
@@ -634,6 +650,8 @@ def settle_direct_debit_items(
         )
         locks.lock_invoices(i.invoice_id for i in items)
         open_amounts = payment_selectors.open_amounts([i.invoice_id for i in items])
+        costs = _costs_of(items)
+        ledger = cost_claims.ledger()
         now = clock.now()
         for item in items:
             payment = Payment.objects.create(
@@ -649,7 +667,7 @@ def settle_direct_debit_items(
                 created_at=now,
                 created_by=actor.label,
             )
-            part = min(item.amount, max(open_amounts[item.invoice_id], ZERO))
+            part = min(item.amount - item.costs_amount, max(open_amounts[item.invoice_id], ZERO))
             allocation = None
             if part > 0:
                 allocation = Allocation.objects.create(
@@ -659,6 +677,19 @@ def settle_direct_debit_items(
                     created_at=now,
                     created_by=actor.label,
                 )
+            costs_paid = ZERO
+            if item.costs_amount > 0 and ledger is not None:
+                parts = []
+                for claim in costs.get(item.pk, []):
+                    take = min(item.costs_amount - costs_paid, claim.open_amount)
+                    if take <= 0:
+                        continue
+                    claim.open_amount -= take
+                    costs_paid += take
+                    parts.append((payment.pk, claim, take))
+                if parts:
+                    entries = ledger.pay(parts, actor=actor, now=now)
+                    audit.record_many(actor=actor, entries=entries)
             item.state = DirectDebitItem.State.SETTLED
             item.payment = payment
             item.allocation = allocation
@@ -675,7 +706,8 @@ def settle_direct_debit_items(
                     "payment": payment.pk,
                     "amount": item.amount,
                     "allocated": part,
-                    "credit": item.amount - part,
+                    "costs": costs_paid,
+                    "credit": item.amount - part - costs_paid,
                 },
             )
         from faktura.access.services import claims_paid
@@ -694,6 +726,27 @@ def settle_direct_debit_items(
             actor=actor,
         )
     return batch
+
+
+def _costs_of(items: list[DirectDebitItem]) -> dict[int, list[cost_claims.CostClaim]]:
+    """The open cost claims each item collects the costs of (those announced with it),
+    locked, in § 367 order; claims paid otherwise meanwhile are left out."""
+    with_costs = [i for i in items if i.costs_amount > 0]
+    ledger = cost_claims.ledger()
+    if not with_costs or ledger is None:
+        return {}
+    keys: dict[int, set[tuple[str, int]]] = {}
+    for row in ArrearsCostDebit.objects.filter(item__in=with_costs):
+        keys.setdefault(row.item_id, set()).add(row.key)  # type: ignore[arg-type]
+    open_claims = ledger.open_claims({i.customer_id for i in with_costs}, lock=True)
+    return {
+        item.pk: [
+            claim
+            for claim in open_claims.get(item.customer_id, [])
+            if claim.key in keys.get(item.pk, ())
+        ]
+        for item in with_costs
+    }
 
 
 def update_batch_status(batch_id: int, *, actor: Actor) -> str:

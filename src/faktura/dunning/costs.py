@@ -267,3 +267,58 @@ class DunningCostLedger:
             )
             for row, (payment_id, claim, amount) in zip(rows, parts, strict=True)
         ]
+
+    def reverse(
+        self, payment_id: int, *, actor: Actor, now: dt.datetime
+    ) -> list[audit.PendingEntry]:
+        rows = list(
+            CostAllocation.objects.select_for_update()
+            .filter(payment_id=payment_id, reversed_at__isnull=True)
+            .order_by("pk")
+        )
+        if not rows:
+            return []
+        CostAllocation.objects.filter(pk__in=[r.pk for r in rows]).update(reversed_at=now)
+        # A claim the payment had paid is open again (what other payments paid of it stays).
+        fee_ids = {r.fee_id for r in rows if r.fee_id is not None}
+        item_ids = {r.fee_item_id for r in rows if r.fee_item_id is not None}
+        DunningFee.objects.filter(pk__in=fee_ids, paid_at__isnull=False).update(paid_at=None)
+        FeeItem.objects.filter(pk__in=item_ids, state=FeeItem.State.PAID).update(
+            state=FeeItem.State.OPEN
+        )
+        owners = {
+            ("dunning_fee", pk): customer_id
+            for pk, customer_id in DunningFee.objects.filter(pk__in=fee_ids).values_list(
+                "pk", "customer_id"
+            )
+        } | {
+            ("fee_item", pk): customer_id
+            for pk, customer_id in FeeItem.objects.filter(pk__in=item_ids).values_list(
+                "pk", "customer_id"
+            )
+        }
+        entries = []
+        for row in rows:
+            key = _claim_key(row)
+            entries.append(
+                audit.PendingEntry(
+                    chain=audit.customer_chain(owners[key]),
+                    action="dunning_cost.allocation_reversed",
+                    object_type="cost_allocation",
+                    object_id=row.pk,
+                    data={
+                        "payment": payment_id,
+                        "claim": key[0],
+                        "claim_id": key[1],
+                        "amount": row.amount,
+                    },
+                )
+            )
+        return entries
+
+
+def _claim_key(row: CostAllocation) -> tuple[str, int]:
+    if row.fee_id is not None:
+        return ("dunning_fee", row.fee_id)
+    assert row.fee_item_id is not None  # exactly one of them (CostAllocation)
+    return ("fee_item", row.fee_item_id)

@@ -97,6 +97,14 @@ class CostLedger(Protocol):
         Returns the audit entries to append (the caller appends them in order)."""
         ...
 
+    def reverse(
+        self, payment_id: int, *, actor: Actor, now: dt.datetime
+    ) -> list[audit.PendingEntry]:
+        """Reverse the payment's active allocations to cost claims (its money went back:
+        a returned debit) and reopen the claims they had paid. Returns the audit entries
+        to append; the caller holds the customer's lock."""
+        ...
+
     def charges(self, customer_id: int) -> QuerySet[Any]:
         """The customer's cost claims of the ledger's own (waived ones included), for the
         account statement: fields pk, created_at, waived_at, amount, paid_amount (active

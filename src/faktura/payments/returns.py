@@ -1,6 +1,7 @@
 """Returned direct debits and chargebacks: money taken back, and what follows from it.
 
-A return reverses the allocation (the invoice is open again), takes the principal back
+A return reverses the allocation (the invoice is open again; a direct debit that also
+collected dunning costs reopens them too), takes the principal back
 from the payment, charges the bank's fee to the customer as a FeeItem, records a
 ReturnEvent that the dunning capability picks up, and applies the reason
 (STANDARDS 3.1):
@@ -313,6 +314,17 @@ def record_returned_debit(
         locks.lock_invoices([invoice_id])
         if payment is not None:
             locks.lock_payments([payment.pk])
+        if item_row is not None and payment is not None:
+            # The debit's money went back: what it paid of dunning costs (arrears collected
+            # with costs, ``collection.arrears``) is open again.
+            from faktura.payments import claims as cost_claims
+
+            ledger = cost_claims.ledger()
+            reversed_costs = (
+                ledger.reverse(payment.pk, actor=actor, now=clock.now()) if ledger else []
+            )
+            if reversed_costs:
+                audit.record_many(actor=actor, entries=reversed_costs)
         consequence = consequence_of(code)
         event = _process(
             kind=ReturnEvent.Kind.RETURNED_DEBIT,
