@@ -161,3 +161,23 @@ def _preparer(field: object, connection: object) -> Callable[[object], object]:
 
 def _unchanged(value: object) -> object:
     return value
+
+
+def column_in(model: type[models.Model], column: str, values: Sequence[Any]) -> Any:
+    """A condition ``column IN values`` on ``model``'s own table (the queryset's base).
+
+    On PostgreSQL one array parameter (``= ANY(%s)``): a chunk's thousand ids as separate
+    parameters cost more to prepare and send (about 15 ms per query, Django's lookup and
+    psycopg's query splitting) than the query takes. Elsewhere a plain ``IN`` list.
+    """
+    from django.db.models import BooleanField, Q
+    from django.db.models.expressions import RawSQL
+
+    field = model._meta.get_field(column)
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field.name}__in": list(values)})
+    quote = connection.ops.quote_name
+    name = f"{quote(model._meta.db_table)}.{quote(getattr(field, 'column', column))}"
+    # Quoted names of the model, the values as one parameter: nothing from the input.
+    return RawSQL(f"{name} = ANY(%s)", (list(values),), output_field=BooleanField())  # noqa: S611

@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from faktura.core import audit
+from faktura.core import audit, bulk
 from faktura.core.actors import Actor
 from faktura.core.money import ZERO, round_money
 from faktura.dunning.models import CostAllocation, DunningFee, DunningNotice, DunningNoticeItem
@@ -59,8 +59,13 @@ def _claimed_fees() -> QuerySet[DunningFee]:
 
 def allocated_to_fees(fee_ids: Iterable[int]) -> dict[int, Decimal]:
     """What active allocations paid of each dunning fee (missing: nothing)."""
+    fee_ids = list(fee_ids)
+    if not fee_ids:
+        return {}
     rows = (
-        CostAllocation.objects.filter(fee_id__in=list(fee_ids), reversed_at__isnull=True)
+        CostAllocation.objects.filter(
+            bulk.column_in(CostAllocation, "fee", list(fee_ids)), reversed_at__isnull=True
+        )
         .order_by()
         .values("fee_id")
         .annotate(total=Sum("amount"))
@@ -70,8 +75,13 @@ def allocated_to_fees(fee_ids: Iterable[int]) -> dict[int, Decimal]:
 
 
 def allocated_to_fee_items(item_ids: Iterable[int]) -> dict[int, Decimal]:
+    item_ids = list(item_ids)
+    if not item_ids:
+        return {}
     rows = (
-        CostAllocation.objects.filter(fee_item_id__in=list(item_ids), reversed_at__isnull=True)
+        CostAllocation.objects.filter(
+            bulk.column_in(CostAllocation, "fee_item", list(item_ids)), reversed_at__isnull=True
+        )
         .order_by()
         .values("fee_item_id")
         .annotate(total=Sum("amount"))

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F
 
 from faktura.collection.calendar import add_months
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import CENT, ZERO, parse_amount
@@ -542,8 +542,11 @@ def paused_days(invoice_ids: Iterable[int]) -> dict[int, list[tuple[dt.date, dt.
     """Per invoice the days (both included) it was covered by an agreement that has ended
     (broken or cancelled): default interest is not charged for them."""
     paused: dict[int, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    invoice_ids = list(invoice_ids)
+    if not invoice_ids:
+        return paused
     for invoice_id, start, end in InstalmentAgreementInvoice.objects.filter(
-        invoice_id__in=list(invoice_ids),
+        bulk.column_in(InstalmentAgreementInvoice, "invoice", invoice_ids),
         agreement__ended_on__isnull=False,
         agreement__status__in=(
             InstalmentAgreement.Status.BROKEN,

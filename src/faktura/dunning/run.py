@@ -41,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef
 
 from faktura.collection.calendar import on_or_after
 from faktura.collection.models import DirectDebitItem
@@ -54,7 +54,6 @@ from faktura.dunning import costs, instalments, staff
 from faktura.dunning import interest as rules
 from faktura.dunning.models import (
     BaseRate,
-    CostAllocation,
     CustomerDunning,
     DunningCase,
     DunningFee,
@@ -358,43 +357,36 @@ def _make_notices(
 ) -> None:
     invoice_ids = [row["pk"] for g in groups for row in g.invoices]
     customer_ids = sorted({g.customer.pk for g in groups})
-    flat_charged = set(
-        DunningFee.objects.filter(
-            invoice_id__in=invoice_ids, kind=DunningFee.Kind.FLAT_40
-        ).values_list("invoice_id", flat=True)
-    )
-    interest_until = dict(
-        DunningFee.objects.filter(invoice_id__in=invoice_ids, kind=DunningFee.Kind.INTEREST)
-        .values("invoice_id")
-        .annotate(last=Max("period_end"))
-        .values_list("invoice_id", "last")
-    )
+    # The invoices' fees, flat fees and interest periods, read once (an array parameter:
+    # see bulk.column_in).
+    flat_charged: set[int] = set()
+    interest_until: dict[int, dt.date] = {}
+    open_fees: list[tuple[int, int, str, Decimal]] = []
+    for (
+        fee_id,
+        invoice_id,
+        kind,
+        amount,
+        period_end,
+        paid_at,
+        waived_at,
+    ) in DunningFee.objects.filter(bulk.column_in(DunningFee, "invoice", invoice_ids)).values_list(
+        "pk", "invoice_id", "kind", "amount", "period_end", "paid_at", "waived_at"
+    ):
+        if kind == DunningFee.Kind.FLAT_40:
+            flat_charged.add(invoice_id)
+        elif kind == DunningFee.Kind.INTEREST and period_end is not None:
+            interest_until[invoice_id] = max(period_end, interest_until.get(invoice_id, period_end))
+        if paid_at is None and waived_at is None:
+            open_fees.append((fee_id, invoice_id, kind, amount))
     # The days an instalment agreement deferred the claim bear no default interest.
     paused = instalments.paused_days(invoice_ids)
-    # Costs still open from earlier notices of these invoices.
+    # Costs still open from earlier notices of these invoices, less what payments covered
+    # of them (§ 367 BGB: costs are paid before the principal).
+    covered_fees = costs.allocated_to_fees(fee_id for fee_id, *_ in open_fees)
     earlier: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for invoice_id, kind, amount in (
-        DunningFee.objects.filter(
-            invoice_id__in=invoice_ids, paid_at__isnull=True, waived_at__isnull=True
-        )
-        .values("invoice_id", "kind")
-        .annotate(total=Sum("amount"))
-        .values_list("invoice_id", "kind", "total")
-    ):
-        earlier[invoice_id][kind] += amount
-    # What payments covered of them (§ 367 BGB: costs are paid before the principal).
-    for invoice_id, kind, amount in (
-        CostAllocation.objects.filter(
-            fee__invoice_id__in=invoice_ids,
-            fee__paid_at__isnull=True,
-            fee__waived_at__isnull=True,
-            reversed_at__isnull=True,
-        )
-        .values("fee__invoice_id", "fee__kind")
-        .annotate(total=Sum("amount"))
-        .values_list("fee__invoice_id", "fee__kind", "total")
-    ):
-        earlier[invoice_id][kind] -= amount
+    for fee_id, invoice_id, kind, amount in open_fees:
+        earlier[invoice_id][kind] += amount - covered_fees.get(fee_id, ZERO)
     notice_fees: dict[int, tuple[Decimal, set[int]]] = {}
     for fee_id, amount, invoice_id in DunningFee.objects.filter(
         kind=DunningFee.Kind.FEE,

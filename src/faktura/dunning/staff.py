@@ -34,7 +34,7 @@ from django.db.models import Count, Max, Sum
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import NotFound, StateConflict
 from faktura.core.models import Company
@@ -91,7 +91,8 @@ def record_entries(
     known = (
         set(
             ToDoEntry.objects.filter(
-                kind=ToDoEntry.Kind.OVERDUE, invoice_id__in=[case.invoice_id for case in cases]
+                bulk.column_in(ToDoEntry, "invoice", [case.invoice_id for case in cases]),
+                kind=ToDoEntry.Kind.OVERDUE,
             ).values_list("invoice_id", flat=True)
         )
         if cases
