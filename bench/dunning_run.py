@@ -17,9 +17,12 @@ rows written by COPY; idle, after narrowing the collection proposals in the data
 26.9–27.5 s (0.90–0.92 of the target; 17 s CPU in this process); the same date again:
 8 s. Then (``--letters``) the queued letters rendered, archived and mailed by 2 workers:
 101–106 letters/s (1.01–1.06× the target of 100/s) once policies, levels, company and
-letterhead are read once per batch (89/s before). With the notices to staff (150,000 to-do
-entries written by COPY, 21 digest mails), on a busy shared machine (load 1.2–2.6): 75.2 s
-(47.7 s CPU) against 68.9 s (42.2 s CPU) for the code before them, measured the same hour.
+letterhead are read once per batch (89/s before). With instalment agreements, dunning
+costs as payable claims and the notices to staff (150,000 to-do entries written by COPY, 21
+digest mails), measured back to back on a day when the machine was about 2.7 times slower
+(load 1.0): 66.0 s (41.3 s CPU) against 71.3 s (47.0 s CPU) for the code before them
+(0.93×; 27 s then would be about 25 s), after the chunk's new queries took their ids as
+one array parameter (``bulk.column_in``); the same date again 17.9 s against 20.3 s.
 Usage:
 
     .venv/bin/python bench/dunning_run.py [--customers 50000] [--per-customer 20]
