@@ -135,9 +135,13 @@ class DunningCostLedger:
             fees_qs = fees_qs.select_for_update(of=("self",))
             items_qs = items_qs.select_for_update()
         fees = list(
-            fees_qs.only("pk", "customer_id", "invoice_id", "kind", "amount", "period_start")
+            fees_qs.only(
+                "pk", "customer_id", "invoice_id", "kind", "amount", "period_start", "created_at"
+            )
         )
-        items = list(items_qs.order_by("pk").only("pk", "customer_id", "invoice_id", "amount"))
+        items = list(
+            items_qs.order_by("pk").only("pk", "customer_id", "invoice_id", "amount", "created_at")
+        )
         if not fees and not items:
             return claims
         paid = allocated_to_fees(f.pk for f in fees)
@@ -153,8 +157,13 @@ class DunningCostLedger:
                 invoice_id=fee.invoice_id,
                 label=fee.kind,
             )
-            # Interest periods oldest first; costs in the order they were charged.
-            order = (1, fee.period_start or dt.date.min, fee.pk) if is_interest else (0, fee.pk)
+            # Interest periods oldest first; costs in the order they were charged (dunning
+            # fees before return fees of the same moment; ids only within one table).
+            order = (
+                (1, fee.period_start or dt.date.min, fee.created_at, 0, fee.pk)
+                if is_interest
+                else (0, dt.date.min, fee.created_at, 0, fee.pk)
+            )
             costs.append((order, claim))
         for item in items:
             claim = CostClaim(
@@ -165,7 +174,7 @@ class DunningCostLedger:
                 invoice_id=item.invoice_id,
                 label="returned_debit_fee",
             )
-            costs.append(((0, item.pk), claim))
+            costs.append(((0, dt.date.min, item.created_at, 1, item.pk), claim))
         for _, claim in sorted(costs, key=lambda entry: (entry[1].customer_id, entry[0])):
             if claim.open_amount > 0:
                 claims.setdefault(claim.customer_id, []).append(claim)
