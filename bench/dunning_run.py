@@ -21,8 +21,9 @@ letterhead are read once per batch (89/s before). With instalment agreements, du
 costs as payable claims and the notices to staff (150,000 to-do entries written by COPY, 21
 digest mails), measured back to back on a day when the machine was about 2.7 times slower
 (load 1.0): 66.0 s (41.3 s CPU) against 71.3 s (47.0 s CPU) for the code before them
-(0.93×; 27 s then would be about 25 s), after the chunk's new queries took their ids as
-one array parameter (``bulk.column_in``); the same date again 17.9 s against 20.3 s.
+(0.93×), after the chunk's new queries took their ids as one array parameter
+(``bulk.column_in``); the same date again 17.9 s against 20.3 s. That day the same code
+also took 88 s ten minutes earlier: compare only runs made back to back on an idle machine.
 Usage:
 
     .venv/bin/python bench/dunning_run.py [--customers 50000] [--per-customer 20]
