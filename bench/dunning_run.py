@@ -24,6 +24,12 @@ digest mails), measured back to back on a day when the machine was about 2.7 tim
 (0.93×), after the chunk's new queries took their ids as one array parameter
 (``bulk.column_in``); the same date again 17.9 s against 20.3 s. That day the same code
 also took 88 s ten minutes earlier: compare only runs made back to back on an idle machine.
+On an idle machine the next session measured that code at 30.1–30.7 s and 93 letters/s;
+then the chunk's remaining ``IN`` lists became array parameters (psycopg splits a query of
+thousands of placeholders on every call), the audit chains' heads one UPDATE per chunk,
+approved notices were written as sent (no UPDATE after the COPY), and a letter's level,
+items and customer read once: 19.5–20.9 s (0.65–0.70 of the target; 12–13 s CPU), the
+same date again 3.5–3.8 s, letters 113–131/s (1.13–1.31× the target).
 Usage:
 
     .venv/bin/python bench/dunning_run.py [--customers 50000] [--per-customer 20]

@@ -163,7 +163,10 @@ class Sender:
 
 
 def letter_context(
-    notice: DunningNotice, letterhead: Letterhead, sender: Sender | None = None
+    notice: DunningNotice,
+    letterhead: Letterhead,
+    sender: Sender | None = None,
+    items: list[DunningNoticeItem] | None = None,
 ) -> dict[str, Any]:
     """Every word and figure of the letter, formatted for the notice's language."""
     lang = "en" if notice.language == "en" else "de"
@@ -173,8 +176,9 @@ def letter_context(
     customer = notice.customer
     level = sender.levels[(notice.policy_id, notice.level)]
     subject, level_text = level.texts(lang)
-    items = list(DunningNoticeItem.objects.filter(notice=notice).order_by("due_date", "pk"))
-    fees = list(DunningFee.objects.filter(notice=notice).order_by("pk"))
+    if items is None:
+        items = notice_items(notice)
+    fees = list(DunningFee.objects.filter(notice=notice).select_related("invoice").order_by("pk"))
 
     def money(value: Decimal) -> str:
         return texts.money(value, "EUR", lang)
@@ -331,15 +335,24 @@ def _footer(company: Company, bank: BankAccount | None, lang: str) -> list[list[
     return [[line for line in column if line] for column in columns if any(column)]
 
 
+def notice_items(notice: DunningNotice) -> list[DunningNoticeItem]:
+    """The notice's invoices in the order of the letter and the mail."""
+    return list(DunningNoticeItem.objects.filter(notice=notice).order_by("due_date", "pk"))
+
+
 def render_letter(
-    notice: DunningNotice, *, letterhead: Letterhead | None = None, sender: Sender | None = None
+    notice: DunningNotice,
+    *,
+    letterhead: Letterhead | None = None,
+    sender: Sender | None = None,
+    items: list[DunningNoticeItem] | None = None,
 ) -> bytes:
     """The notice's letter as PDF/A-3b (as the invoice, without an attachment).
 
     The PDF's dates are the notice date, so the same notice gives the same bytes.
     """
     letterhead = letterhead or DEFAULT_LETTERHEAD
-    context = letter_context(notice, letterhead, sender)
+    context = letter_context(notice, letterhead, sender, items)
     timestamp = dt.datetime.combine(notice.notice_date, dt.time(0, 0), tzinfo=dt.UTC)
     data = json.dumps(context, ensure_ascii=False, separators=(",", ":"))
     pdf = _compile({"data": data}, timestamp=timestamp, template=TEMPLATE)
@@ -366,7 +379,8 @@ def deliver_many(notice_ids: list[int], *, actor: Actor = SYSTEM_ACTOR) -> None:
     from faktura.documents.pipeline import current_letterhead
     from faktura.dunning.run import Context
 
-    context, letterhead, sender = Context.load(), current_letterhead(), Sender.load()
+    context, sender = Context.load(), Sender.load()
+    letterhead = current_letterhead() or DEFAULT_LETTERHEAD
     for notice_id in notice_ids:
         deliver(notice_id, actor=actor, context=context, letterhead=letterhead, sender=sender)
 
@@ -388,23 +402,35 @@ def deliver(
     notice = DunningNotice.objects.select_related("customer").get(pk=notice_id)
     if notice.status != DunningNotice.Status.SENT:
         return None
+    sender = sender or Sender.load()
+    # The level's texts for the mail, from the batch's levels (compose reads them there).
+    notice.level_obj = sender.levels.get((notice.policy_id, notice.level))  # type: ignore[attr-defined]
+    items = notice_items(notice)
     letter = NoticeLetter.objects.filter(notice_id=notice.pk).first()
     stored: tuple[str, str, int, bool] | None = None
     if letter is None:
-        pdf = render_letter(notice, letterhead=letterhead or current_letterhead(), sender=sender)
+        pdf = render_letter(
+            notice, letterhead=letterhead or current_letterhead(), sender=sender, items=items
+        )
         digest = hashlib.sha256(pdf).hexdigest()
         name, created = _store(archive_storage(), archive_name(notice), pdf, digest)
         stored = (name, digest, len(pdf), created)
     try:
         with transaction.atomic():
             Customer.objects.select_for_update().only("pk").get(pk=notice.customer_id)
-            notice = DunningNotice.objects.select_for_update().get(pk=notice_id)
+            # Under the lock: whether another worker mailed the notice meanwhile.
+            notice.message_id = (
+                DunningNotice.objects.select_for_update()
+                .filter(pk=notice_id)
+                .values_list("message_id", flat=True)
+                .get()
+            )
             letter = NoticeLetter.objects.filter(notice_id=notice.pk).first()
             if letter is None:
                 assert stored is not None
                 letter = _record(notice, *stored[:3], actor=actor)
             if notice.message_id is None:
-                _queue_mail(notice, letter, actor=actor, context=context)
+                _queue_mail(notice, letter, items, actor=actor, context=context)
     except IntegrityError:
         # A second worker archived the letter first: its row (and mail) count.
         return NoticeLetter.objects.filter(notice_id=notice_id).first()
@@ -436,7 +462,12 @@ def _record(
 
 
 def _queue_mail(
-    notice: DunningNotice, letter: NoticeLetter, *, actor: Actor, context: Any = None
+    notice: DunningNotice,
+    letter: NoticeLetter,
+    items: list[DunningNoticeItem],
+    *,
+    actor: Actor,
+    context: Any = None,
 ) -> None:
     from faktura.dunning.run import Context, compose
     from faktura.notifications import services as outbox
@@ -446,7 +477,6 @@ def _queue_mail(
     if not to:
         return  # sent by post: the letter is archived for printing
     context = context or Context.load()
-    items = list(DunningNoticeItem.objects.filter(notice=notice).order_by("due_date", "pk"))
     subject, text = compose(notice, items, context)
     message = OutboxMessage(
         event=OutboxMessage.Event.DUNNING_NOTICE,

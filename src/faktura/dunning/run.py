@@ -239,12 +239,16 @@ def dun_chunk(
     result = ChunkResult()
     with transaction.atomic():
         _no_jit()
-        customers_query = Customer.objects.filter(pk__in=customer_ids).order_by("pk")
+        customers_query = Customer.objects.filter(
+            bulk.column_in(Customer, "id", customer_ids)
+        ).order_by("pk")
         if not dry_run:
             customers_query = customers_query.select_for_update()
         customers = {c.pk: c for c in customers_query}
         rows = list(
-            with_open_amounts(_overdue(on).filter(customer_id__in=customer_ids))
+            with_open_amounts(
+                _overdue(on).filter(bulk.column_in(Invoice, "customer", customer_ids))
+            )
             .filter(open_amount__gt=0)
             .order_by("customer_id", "due_date", "pk")
             .values(
@@ -261,15 +265,18 @@ def dun_chunk(
         result.customers = len(customers)
         result.overdue = len(rows)
         ids = [row["pk"] for row in rows]
-        cases = {c.invoice_id: c for c in DunningCase.objects.filter(invoice_id__in=ids)}
+        cases = {
+            c.invoice_id: c
+            for c in DunningCase.objects.filter(bulk.column_in(DunningCase, "invoice", ids))
+        }
         disputed = set(
-            Dispute.objects.filter(invoice_id__in=ids, cleared_at__isnull=True).values_list(
-                "invoice_id", flat=True
-            )
+            Dispute.objects.filter(
+                bulk.column_in(Dispute, "invoice", ids), cleared_at__isnull=True
+            ).values_list("invoice_id", flat=True)
         )
         debiting = set(
             DirectDebitItem.objects.filter(
-                invoice_id__in=ids,
+                bulk.column_in(DirectDebitItem, "invoice", ids),
                 state__in=(DirectDebitItem.State.PENDING, DirectDebitItem.State.SUBMITTED),
             ).values_list("invoice_id", flat=True)
         )
@@ -277,12 +284,14 @@ def dun_chunk(
         retrying = off_session.card_retries_pending(ids)
         waiting = set(
             DunningNoticeItem.objects.filter(
-                invoice_id__in=ids, active=True, notice__status=DunningNotice.Status.PROPOSED
+                bulk.column_in(DunningNoticeItem, "invoice", ids),
+                active=True,
+                notice__status=DunningNotice.Status.PROPOSED,
             ).values_list("invoice_id", flat=True)
         )
         overrides = dict(
             CustomerDunning.objects.filter(
-                customer_id__in=customer_ids, policy__isnull=False
+                bulk.column_in(CustomerDunning, "customer", customer_ids), policy__isnull=False
             ).values_list("customer_id", "policy_id")
         )
         groups: dict[tuple[int, int, int | None], _Group] = {}
@@ -388,20 +397,23 @@ def _make_notices(
     for fee_id, invoice_id, kind, amount in open_fees:
         earlier[invoice_id][kind] += amount - covered_fees.get(fee_id, ZERO)
     notice_fees: dict[int, tuple[Decimal, set[int]]] = {}
-    for fee_id, amount, invoice_id in DunningFee.objects.filter(
-        kind=DunningFee.Kind.FEE,
-        invoice__isnull=True,
-        paid_at__isnull=True,
-        waived_at__isnull=True,
-        notice__items__invoice_id__in=invoice_ids,
-    ).values_list("pk", "amount", "notice__items__invoice_id"):
+    # From the items' side: the invoice ids as one array parameter on the base table.
+    for fee_id, amount, invoice_id in DunningNoticeItem.objects.filter(
+        bulk.column_in(DunningNoticeItem, "invoice", invoice_ids),
+        notice__fees__kind=DunningFee.Kind.FEE,
+        notice__fees__invoice__isnull=True,
+        notice__fees__paid_at__isnull=True,
+        notice__fees__waived_at__isnull=True,
+    ).values_list("notice__fees__pk", "notice__fees__amount", "invoice_id"):
         notice_fees.setdefault(fee_id, (amount, set()))[1].add(invoice_id)
     for fee_id, covered in costs.allocated_to_fees(notice_fees).items():
         amount, ids = notice_fees[fee_id]
         notice_fees[fee_id] = (amount - covered, ids)
     return_fees: dict[int, list[FeeItem]] = defaultdict(list)
     for fee_item in (
-        FeeItem.objects.filter(customer_id__in=customer_ids, state=FeeItem.State.OPEN)
+        FeeItem.objects.filter(
+            bulk.column_in(FeeItem, "customer", customer_ids), state=FeeItem.State.OPEN
+        )
         .select_related("invoice")
         .order_by("pk")
     ):
@@ -535,6 +547,9 @@ def _make_notices(
             else:
                 result.sent += 1
         return
+    # Approved notices are written as sent (one UPDATE of the chunk's notices saved).
+    to_send = [n for n in notices if n.status == DunningNotice.Status.APPROVED]
+    mailed = _mark_sent(to_send)
     # The unique constraints refuse a notice, item or fee another run wrote meanwhile: the
     # chunk rolls back whole, mails included, and nothing is sent or charged twice.
     # COPY (core.bulk): with the mails, the run's largest cost at 100,000 invoices.
@@ -554,9 +569,8 @@ def _make_notices(
     # The account manager and customer service hear of it (dunning/staff.py): the entries
     # now, with the chunk; the digest mails at the end of the run.
     staff.record_entries(notices, items_of, new_cases, on=on)
-    to_send = [n for n in notices if n.status == DunningNotice.Status.APPROVED]
     result.proposed += len(notices) - len(to_send)
-    result.sent += send_notices(to_send, actor=actor, context=context)
+    result.sent += _deliver(to_send, mailed, actor=actor, context=context)
     audit.record_many(
         actor=actor,
         entries=[
@@ -717,17 +731,15 @@ def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context
     an approved notice without a mail (to be sent by post with the letter). Returns the
     number of notices sent.
     """
-    from faktura.dunning.tasks import deliver_notice_letters
-
     if not notices:
         return 0
-    items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
-    preview = [n for n in notices if hasattr(n, "preview_items")]
-    for notice in preview:
-        items[notice.pk] = notice.preview_items
-    missing = [n.pk for n in notices if n.pk not in items]
-    for item in DunningNoticeItem.objects.filter(notice_id__in=missing).order_by("due_date", "pk"):
-        items[item.notice_id].append(item)
+    mailed = _mark_sent(notices)
+    bulk.update_fields(mailed, ["status", "sent_at"])
+    return _deliver(notices, mailed, actor=actor, context=context)
+
+
+def _mark_sent(notices: list[DunningNotice]) -> list[DunningNotice]:
+    """Mark the notices whose customer has an e-mail address sent (in memory); those."""
     now = clock.now()
     mailed: list[DunningNotice] = []
     for notice in notices:
@@ -737,7 +749,27 @@ def send_notices(notices: list[DunningNotice], *, actor: Actor, context: Context
         notice.status = DunningNotice.Status.SENT
         notice.sent_at = now
         mailed.append(notice)
-    bulk.update_fields(mailed, ["status", "sent_at"])
+    return mailed
+
+
+def _deliver(
+    notices: list[DunningNotice],
+    mailed: list[DunningNotice],
+    *,
+    actor: Actor,
+    context: Context,
+) -> int:
+    """Enqueue the letters of the ``mailed`` notices; the access change and webhooks of all
+    ``notices`` sent. Returns the number mailed."""
+    from faktura.dunning.tasks import deliver_notice_letters
+
+    items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
+    preview = [n for n in notices if hasattr(n, "preview_items")]
+    for notice in preview:
+        items[notice.pk] = notice.preview_items
+    missing = [n.pk for n in notices if n.pk not in items]
+    for item in DunningNoticeItem.objects.filter(notice_id__in=missing).order_by("due_date", "pk"):
+        items[item.notice_id].append(item)
     for start in range(0, len(mailed), LETTERS_PER_TASK):
         deliver_notice_letters.enqueue([n.pk for n in mailed[start : start + LETTERS_PER_TASK]])
     _tell_access_and_webhooks(notices, items, actor=actor, context=context)

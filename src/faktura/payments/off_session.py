@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from faktura.core import audit, clock, permissions
+from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.text import check_text
@@ -548,6 +548,7 @@ def card_retries_pending(invoice_ids: Iterable[int]) -> set[int]:
     """Of ``invoice_ids``, those whose card is still to be tried again: not dunned yet."""
     return set(
         CardRetry.objects.filter(
-            invoice_id__in=list(invoice_ids), state=CardRetry.State.RETRYING
+            bulk.column_in(CardRetry, "invoice", list(invoice_ids)),
+            state=CardRetry.State.RETRYING,
         ).values_list("invoice_id", flat=True)
     )
