@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "faktura.access",
     "faktura.webhooks",
     "faktura.dunning",
+    "faktura.reporting",
 ]
 
 MIDDLEWARE = [

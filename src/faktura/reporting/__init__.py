@@ -1,0 +1,1 @@
+"""Figures, open items, aging and the accounting exports (DATEV, GoBD)."""
