@@ -126,6 +126,8 @@ def _advance_heads(heads: list[AuditChain], lengths: dict[str, int]) -> None:
             meta.get_field("head_hash").column,
         )
     )
+    if not heads:
+        return
     rows = [(head.pk, head.length, head.head_hash, lengths[head.key]) for head in heads]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
