@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint install install-dev clean bench
@@ -11,7 +12,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 
-$(STAMP): $(BIN)/python requirements.lock requirements-rules.txt pyproject.toml
+# The back office's front-end libraries (htmx, Chart.js), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(STAMP): $(BIN)/python requirements.lock requirements-rules.txt pyproject.toml $(NODE_STAMP)
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-rules.txt
 	$(BIN)/pip install --quiet --no-deps -e .

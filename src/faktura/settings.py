@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "faktura.webhooks",
     "faktura.dunning",
     "faktura.reporting",
+    "django_htmx",
+    "faktura.web.backoffice",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -100,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "faktura.web.backoffice.context.shell",
             ],
         },
     },
@@ -141,6 +145,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True  # no collectstatic needed for `faktura run`
+# htmx and Chart.js, installed by `make install` from the npm registry (package-lock.json).
+NODE_MODULES = Path(os.environ.get("FAKTURA_NODE_MODULES", BASE_DIR.parents[1] / "node_modules"))
+STATICFILES_DIRS = [
+    (f"vendor/{name}", NODE_MODULES / package / "dist")
+    for name, package in (("htmx", "htmx.org"), ("chartjs", "chart.js"))
+    if (NODE_MODULES / package / "dist").is_dir()
+]
+LOGIN_URL = "backoffice:login"
+LOGIN_REDIRECT_URL = "backoffice:start"
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 MEDIA_ROOT = DATA_DIR / "files"

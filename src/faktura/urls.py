@@ -1,7 +1,6 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
 
 from faktura.api.router import api
 
@@ -10,7 +9,8 @@ admin.site.site_title = "Faktura"
 admin.site.index_title = _("Verwaltung")
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("faktura.web.backoffice.urls")),
 ]

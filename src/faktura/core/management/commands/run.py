@@ -34,7 +34,8 @@ class Command(BaseCommand):
         web = subprocess.Popen([*executable, "runserver", options["addr"], "--noreload"])
         self.stdout.write(
             self.style.SUCCESS(f"\nFaktura runs at http://{options['addr']}/\n")
-            + f"  Back office (admin): http://{options['addr']}/admin/\n"
+            + f"  Back office:         http://{options['addr']}/\n"
+            + f"  Django admin:        http://{options['addr']}/admin/\n"
             + f"  API docs:            http://{options['addr']}/api/v1/docs\n"
             + self._logins()
             + f"  Data directory:      {settings.DATA_DIR}\n"

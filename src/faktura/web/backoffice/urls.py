@@ -1,0 +1,18 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from faktura.web.backoffice.views import start
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("", start.start_page, name="start"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="backoffice/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
