@@ -16,10 +16,8 @@ itself has just told the customer the due date.
 from __future__ import annotations
 
 import datetime as dt
-from email.utils import formataddr
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from faktura.core import clock, permissions
@@ -113,21 +111,7 @@ def _send_chunk(
             OutboxMessage.Event.PAYMENT_DUE_SOON, _context(customer, row, seller, accent)
         )
         messages.append(
-            OutboxMessage(
-                event=composed.event,
-                from_email=formataddr((seller.name, settings.DEFAULT_FROM_EMAIL)),
-                reply_to=[seller.email] if seller.email else [],
-                to=to,
-                cc=cc,
-                subject=composed.subject,
-                language=composed.language,
-                body_text=composed.text,
-                body_html=composed.html,
-                attachments=[],
-                state=OutboxMessage.State.QUEUED,
-                created_by=actor.label,
-                created_at=now,
-            )
+            customer_mail.outbox_message(composed, seller=seller, to=to, cc=cc, actor=actor)
         )
         reminders.append(
             PreDueReminder(

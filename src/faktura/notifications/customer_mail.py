@@ -58,8 +58,18 @@ def message(
     to, cc = outbox.customer_recipients(customer)
     if not to:
         return None
-    composed = mail.render(event, ctx)
-    seller = ctx["seller"]
+    return outbox_message(mail.render(event, ctx), seller=ctx["seller"], to=to, cc=cc, actor=actor)
+
+
+def outbox_message(
+    composed: mail.ComposedMail,
+    *,
+    seller: PartySnapshot,
+    to: list[str],
+    cc: list[str],
+    actor: Actor,
+) -> OutboxMessage:
+    """A composed mail as the unsaved, queued outbox message from the company."""
     return OutboxMessage(
         event=composed.event,
         from_email=formataddr((seller.name, settings.DEFAULT_FROM_EMAIL)),

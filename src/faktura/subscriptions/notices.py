@@ -16,11 +16,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from email.utils import formataddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
@@ -33,7 +31,7 @@ from faktura.documents.models import Letterhead
 from faktura.documents.pdf import texts
 from faktura.documents.snapshot import PartySnapshot
 from faktura.invoicing.parties import buyer_data, seller_data
-from faktura.notifications import mail
+from faktura.notifications import customer_mail, mail
 from faktura.notifications import services as outbox
 from faktura.notifications.models import OutboxMessage
 from faktura.subscriptions import billing, periods, terms
@@ -268,21 +266,7 @@ def _send_chunk(
             late.add(item.price_change.pk)
         composed = mail.render(EVENTS[Notice.Kind(item.kind)], ctx)
         messages.append(
-            OutboxMessage(
-                event=composed.event,
-                from_email=formataddr((seller.name, settings.DEFAULT_FROM_EMAIL)),
-                reply_to=[seller.email] if seller.email else [],
-                to=to,
-                cc=cc,
-                subject=composed.subject,
-                language=composed.language,
-                body_text=composed.text,
-                body_html=composed.html,
-                attachments=[],
-                state=OutboxMessage.State.QUEUED,
-                created_by=actor.label,
-                created_at=now,
-            )
+            customer_mail.outbox_message(composed, seller=seller, to=to, cc=cc, actor=actor)
         )
         notices.append(
             Notice(
