@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Field, Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from lxml import etree
 
@@ -21,6 +21,7 @@ from faktura.banking import matching
 from faktura.banking.models import BankTransaction
 from faktura.banking.remittance import compile_number_pattern
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
+from faktura.core import bulk
 from faktura.core.models import NumberRange
 from faktura.core.money import round_money
 from faktura.customers.models import Customer
@@ -58,22 +59,17 @@ def _chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
 def one_of(model: type[Model], column: str, values: Sequence[Any]) -> Iterator[Q | RawSQL]:
     """Conditions selecting the rows whose ``column`` is one of ``values``.
 
-    On PostgreSQL one condition with an array parameter (``= ANY(%s)``): for 50,000
+    On PostgreSQL one condition with an array parameter (``bulk.column_in``): for 50,000
     values about five times faster than ``IN`` lists, which other databases get in
     chunks (their parameter limits).
     """
     if not values:
         return
     if connection.vendor == "postgresql":
-        quote = connection.ops.quote_name
-        field = model._meta.get_field(column)
-        assert isinstance(field, Field)
-        name = f"{quote(model._meta.db_table)}.{quote(field.column)}"
-        # Quoted names of the model, the values as one parameter: nothing from the input.
-        yield RawSQL(f"{name} = ANY(%s)", (list(values),), output_field=BooleanField())  # noqa: S611
+        yield bulk.column_in(model, column, values)
         return
     for chunk in _chunks(values):
-        yield Q(**{f"{column}__in": chunk})
+        yield bulk.column_in(model, column, chunk)
 
 
 def existing_values(model: type[Model], column: str, values: Sequence[str]) -> set[str]:
