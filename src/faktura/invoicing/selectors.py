@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -206,3 +206,37 @@ def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.dat
             Q(status=Status.FINALIZED, kind=Kind.INVOICE, open_amount__gt=0, due_date__lt=today)
         )
     return annotated.filter(status=state)
+
+
+def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
+    """Documents a person looks for by what they know: the document or customer number,
+    part of the customer's name or e-mail address, or the amount ("1.234,56", "1234.56")."""
+    text = text.strip()
+    if not text:
+        return queryset
+    found = (
+        Q(number__icontains=text)
+        | Q(customer__number__iexact=text)
+        | Q(customer__name__icontains=text)
+        | Q(customer__email__icontains=text)
+    )
+    amount = parse_amount(text)
+    if amount is not None:
+        found |= Q(payable_amount=amount) | Q(grand_total=amount)
+    return queryset.filter(found)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """An amount as people type it: 1.234,56 / 1234,56 / 1,234.56 / 1234.56 / 1234 (€)."""
+    compact = text.replace("€", "").replace("EUR", "").replace(" ", "").replace("\xa0", "")
+    if not compact or not all(c.isdigit() or c in ".,-" for c in compact):
+        return None
+    if "," in compact and (compact.rfind(",") > compact.rfind(".")):
+        compact = compact.replace(".", "").replace(",", ".")  # German: 1.234,56
+    else:
+        compact = compact.replace(",", "")  # English: 1,234.56
+    try:
+        value = Decimal(compact)
+    except InvalidOperation:
+        return None
+    return value if value == value.quantize(Decimal("0.01")) else None

@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from faktura.web.backoffice.views import inbox, start
+from faktura.web.backoffice.views import inbox, invoices, start
 
 app_name = "backoffice"
 
 urlpatterns = [
     path("", start.start_page, name="start"),
     path("aufgaben/", inbox.inbox_page, name="inbox"),
+    path("rechnungen/", invoices.invoice_list, name="invoices"),
     path(
         "login/",
         auth_views.LoginView.as_view(

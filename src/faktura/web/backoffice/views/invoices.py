@@ -1,0 +1,110 @@
+"""Rechnungen: the list of documents with search, filters, sorting and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from faktura.core import clock
+from faktura.invoicing import selectors
+from faktura.invoicing.models import Invoice, Kind
+from faktura.web.backoffice.access import staff_view
+
+PER_PAGE = 50
+
+STATES = [
+    ("", _("Alle")),
+    ("draft", _("Entwurf")),
+    ("pending_approval", _("Wartet auf Freigabe")),
+    ("finalized", _("Festgeschrieben")),
+    ("open", _("Offen")),
+    ("overdue", _("Überfällig")),
+    ("paid", _("Bezahlt")),
+    ("cancelled", _("Storniert")),
+]
+
+PAYMENT_STATES = {"open", "overdue", "paid", "cancelled"}
+
+# What the user may sort by → the ordering (newest first unless chosen otherwise).
+SORTS = {
+    "-issue_date": ("-issue_date", "-pk"),
+    "issue_date": ("issue_date", "pk"),
+    "-due_date": ("-due_date", "-pk"),
+    "due_date": ("due_date", "pk"),
+    "-amount": ("-payable_amount", "-pk"),
+    "amount": ("payable_amount", "pk"),
+    "-open": ("-open_amount", "-pk"),
+    "open": ("open_amount", "pk"),
+    "number": ("number", "pk"),
+    "-number": ("-number", "-pk"),
+}
+
+
+class InvoiceFilter(forms.Form):
+    q = forms.CharField(label=_("Suche"), required=False, max_length=100)
+    status = forms.ChoiceField(label=_("Status"), choices=STATES, required=False)
+    kind = forms.ChoiceField(
+        label=_("Art"), choices=[("", _("Alle")), *Kind.choices], required=False
+    )
+    issued_from = forms.DateField(label=_("Datum von"), required=False)
+    issued_to = forms.DateField(label=_("bis"), required=False)
+    sort = forms.ChoiceField(
+        choices=[(key, key) for key in SORTS], required=False, widget=forms.HiddenInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("issued_from"), data.get("issued_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("Das Startdatum liegt nach dem Enddatum."))
+        return data
+
+
+@staff_view
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    form = InvoiceFilter(request.GET or None)
+    queryset: Any = Invoice.objects.select_related("customer")
+    sort = "-issue_date"
+    if form.is_valid():
+        data = form.cleaned_data
+        queryset = selectors.search(queryset, data["q"])
+        if data["kind"]:
+            queryset = queryset.filter(kind=data["kind"])
+        if data["issued_from"]:
+            queryset = queryset.filter(issue_date__gte=data["issued_from"])
+        if data["issued_to"]:
+            queryset = queryset.filter(issue_date__lte=data["issued_to"])
+        if data["status"] in PAYMENT_STATES:
+            queryset = selectors.filter_by_payment_state(queryset, data["status"], clock.today())
+        elif data["status"]:
+            queryset = queryset.filter(status=data["status"])
+        sort = data["sort"] or sort
+    if "open_amount" not in queryset.query.annotations:  # a payment state annotated it
+        queryset = selectors.with_open_amounts(queryset)
+    page = Paginator(queryset.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
+    partial = bool(getattr(request, "htmx", False))  # django-htmx: only the table
+    template = "backoffice/invoices/rows.html" if partial else "backoffice/invoices/list.html"
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "page": page,
+            "sort": sort,
+            "today": clock.today(),
+            "query": _query(request),
+        },
+    )
+
+
+def _query(request: HttpRequest) -> str:
+    """The filters of this page as a query string without page and sort (for links)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("sort", None)
+    return params.urlencode()
