@@ -40,3 +40,12 @@ def count(value: int) -> str:
     """A whole number with the language's thousands separator: 1.280 (de), 1,280 (en)."""
     text = f"{int(value):,}"
     return text.replace(",", ".") if _lang() == "de" else text
+
+
+@register.filter
+def normalize(value: Decimal | None) -> str:
+    """A quantity or rate without needless zeros, in the language's notation: 1,5 / 19."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",") if _lang() == "de" else text

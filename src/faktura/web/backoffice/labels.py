@@ -1,0 +1,27 @@
+"""Names of audit actions as the timeline of a document shows them."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+ACTIONS = {
+    "invoice.drafted": _("Entwurf angelegt"),
+    "credit_note.drafted": _("Gutschrift angelegt"),
+    "cancellation.drafted": _("Stornorechnung angelegt"),
+    "invoice.submitted_for_approval": _("Zur Freigabe vorgelegt"),
+    "invoice.approved": _("Freigegeben"),
+    "invoice.rejected": _("Abgelehnt"),
+    "invoice.discarded": _("Entwurf verworfen"),
+    "invoice.finalized": _("Festgeschrieben"),
+    "document.archived": _("Archiviert"),
+    "document.blocked": _("Versand gesperrt"),
+    "document.mail_queued": _("E-Mail eingereiht"),
+    "document.resend_queued": _("Erneut gesendet"),
+    "invoice.written_off": _("Ausgebucht"),
+    "invoice.charge_requested": _("Zahlung angefordert"),
+    "invoice.charge_failed": _("Zahlung fehlgeschlagen"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))

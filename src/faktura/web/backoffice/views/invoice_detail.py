@@ -1,0 +1,91 @@
+"""One document: figures, the archived PDF inline, lines, payments, corrections, dunning,
+mails and the timeline from the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from faktura.core import clock
+from faktura.core.errors import NotFound
+from faktura.core.models import AuditEntry
+from faktura.documents.archive import archived, einvoice_of, read_archived
+from faktura.documents.models import ArchivedDocument
+from faktura.invoicing import selectors
+from faktura.invoicing.models import Invoice, Kind
+from faktura.notifications.models import OutboxMessage
+from faktura.web.backoffice.access import staff_view
+from faktura.web.backoffice.labels import action_label
+
+
+def _invoice(invoice_id: int) -> Any:
+    invoice = (
+        selectors.with_open_amounts(Invoice.objects.filter(pk=invoice_id))
+        .select_related("customer", "original")
+        .first()
+    )
+    if invoice is None:
+        raise Http404
+    return invoice
+
+
+@staff_view
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    from faktura.dunning.models import DunningNoticeItem
+
+    invoice = _invoice(invoice_id)
+    timeline = [
+        (entry.created_at, action_label(entry.action), entry.actor, entry.data)
+        for entry in AuditEntry.objects.filter(
+            object_type__in=Kind.values, object_id=str(invoice.pk)
+        ).order_by("created_at", "pk")
+    ]
+    return render(
+        request,
+        "backoffice/invoices/detail.html",
+        {
+            "invoice": invoice,
+            "today": clock.today(),
+            "lines": invoice.lines.order_by("position"),
+            "taxes": invoice.taxes.order_by("pk"),
+            "allocations": invoice.allocations.select_related("payment").order_by("created_at"),
+            "corrections": invoice.corrections.order_by("pk"),
+            "notices": DunningNoticeItem.objects.filter(invoice=invoice)
+            .select_related("notice")
+            .order_by("notice__notice_date"),
+            "mails": OutboxMessage.objects.filter(invoice=invoice).order_by("created_at"),
+            "documents": ArchivedDocument.objects.filter(invoice=invoice).order_by("pk"),
+            "timeline": timeline,
+            "has_pdf": ArchivedDocument.objects.filter(
+                invoice=invoice, kind=ArchivedDocument.Kind.PDF
+            ).exists(),
+        },
+    )
+
+
+@staff_view
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The archived PDF, byte for byte, shown inline."""
+    _invoice(invoice_id)
+    try:
+        document = archived(invoice_id, ArchivedDocument.Kind.PDF)
+    except NotFound as error:
+        raise Http404 from error
+    response = HttpResponse(read_archived(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    return response
+
+
+@staff_view
+def invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The e-invoice XML as validated and sent, as a download."""
+    _invoice(invoice_id)
+    try:
+        xml, filename = einvoice_of(invoice_id)
+    except NotFound as error:
+        raise Http404 from error
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
