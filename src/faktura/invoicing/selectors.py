@@ -240,3 +240,24 @@ def parse_amount(text: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value == value.quantize(Decimal("0.01")) else None
+
+
+def receivables_by_customer(
+    customer_ids: Iterable[int], on: dt.date
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """Per customer what their finalized invoices still claim, and the part past due."""
+    rows = (
+        with_open_amounts(
+            Invoice.objects.filter(
+                customer_id__in=list(customer_ids), status=Status.FINALIZED, kind=Kind.INVOICE
+            )
+        )
+        .filter(open_amount__gt=0)
+        .values("customer_id")
+        .annotate(
+            open_total=Sum("open_amount"),
+            overdue_total=Coalesce(Sum("open_amount", filter=Q(due_date__lt=on)), Value(ZERO)),
+        )
+        .order_by()
+    )
+    return {row["customer_id"]: (row["open_total"], row["overdue_total"]) for row in rows}

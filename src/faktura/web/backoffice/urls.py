@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from faktura.web.backoffice.views import inbox, invoice_detail, invoices, start
+from faktura.web.backoffice.views import customers, inbox, invoice_detail, invoices, start
 
 app_name = "backoffice"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", start.start_page, name="start"),
     path("aufgaben/", inbox.inbox_page, name="inbox"),
     path("rechnungen/", invoices.invoice_list, name="invoices"),
+    path("kunden/", customers.customer_list, name="customers"),
+    path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),

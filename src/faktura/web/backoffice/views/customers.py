@@ -1,0 +1,69 @@
+"""Kunden: the list with search and receivables, and the page of one customer (360°)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from faktura.access import selectors as access
+from faktura.core import clock
+from faktura.customers.models import Customer
+from faktura.invoicing import selectors as invoicing
+from faktura.invoicing.models import Invoice
+from faktura.web.backoffice.access import staff_view
+
+PER_PAGE = 50
+
+
+@staff_view
+def customer_list(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()[:100]
+    queryset = Customer.objects.order_by("name", "pk")
+    if text:
+        queryset = queryset.filter(
+            Q(number__iexact=text)
+            | Q(name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(mandates__iban=text.replace(" ", "").upper())
+        ).distinct()
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    today = clock.today()
+    balances = invoicing.receivables_by_customer([c.pk for c in page], today)
+    rows = [(customer, *balances.get(customer.pk, (None, None))) for customer in page]
+    return render(
+        request,
+        "backoffice/customers/list.html",
+        {"page": page, "rows": rows, "q": text},
+    )
+
+
+@staff_view
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    from faktura.payments.account_statement import account_statement
+
+    customer = Customer.objects.select_related("account_manager").filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    today = clock.today()
+    statement = account_statement(customer.pk)
+    context: dict[str, Any] = {
+        "customer": customer,
+        "today": today,
+        "totals": statement.totals,
+        "entries": statement.entries[-15:][::-1],
+        "access_status": access.status(customer.pk, today),
+        "access_reasons": access.reasons(customer.pk),
+        "invoices": invoicing.with_open_amounts(
+            Invoice.objects.filter(customer=customer).order_by("-issue_date", "-pk")
+        )[:20],
+        "mandates": customer.mandates.order_by("-signature_date"),
+        "subscriptions": customer.subscriptions.select_related("plan").order_by("-pk"),
+        "notices": customer.dunning_notices.order_by("-notice_date", "-pk")[:10],
+        "dunning_block_active": customer.dunning_block
+        and (customer.dunning_block_until is None or customer.dunning_block_until >= today),
+    }
+    return render(request, "backoffice/customers/detail.html", context)
