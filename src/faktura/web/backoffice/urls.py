@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from faktura.web.backoffice.views import customers, inbox, invoice_detail, invoices, start
+from faktura.web.backoffice.views import (
+    customers,
+    inbox,
+    invoice_actions,
+    invoice_detail,
+    invoices,
+    start,
+)
 
 app_name = "backoffice"
 
@@ -14,6 +21,20 @@ urlpatterns = [
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),
+    path("rechnungen/<int:invoice_id>/freigeben", invoice_actions.approve, name="invoice_approve"),
+    path("rechnungen/<int:invoice_id>/ablehnen", invoice_actions.reject, name="invoice_reject"),
+    path(
+        "rechnungen/<int:invoice_id>/festschreiben",
+        invoice_actions.finalize,
+        name="invoice_finalize",
+    ),
+    path("rechnungen/<int:invoice_id>/senden", invoice_actions.resend, name="invoice_resend"),
+    path("rechnungen/<int:invoice_id>/stornieren", invoice_actions.cancel, name="invoice_cancel"),
+    path(
+        "rechnungen/<int:invoice_id>/zahlung",
+        invoice_actions.record_payment,
+        name="invoice_payment",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from faktura.core import clock
+from faktura.core import clock, permissions
 from faktura.core.errors import NotFound
 from faktura.core.models import AuditEntry
 from faktura.documents.archive import archived, einvoice_of, read_archived
@@ -58,6 +58,16 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "mails": OutboxMessage.objects.filter(invoice=invoice).order_by("created_at"),
             "documents": ArchivedDocument.objects.filter(invoice=invoice).order_by("pk"),
             "timeline": timeline,
+            "can": {
+                operation.split(".")[1]: permissions.allows(request.actor, operation)  # type: ignore[attr-defined]
+                for operation in (
+                    "invoice.approve",
+                    "invoice.finalize",
+                    "invoice.correct",
+                    "invoice.send",
+                    "payment.record",
+                )
+            },
             "has_pdf": ArchivedDocument.objects.filter(
                 invoice=invoice, kind=ArchivedDocument.Kind.PDF
             ).exists(),

@@ -1,0 +1,43 @@
+"""A refused action in the words of the back office: each stable error code of the
+services has its German text (translated like every other); unknown codes name the code."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+from faktura.core.errors import DomainError
+
+MESSAGES = {
+    "permission_denied": _("Das darf Ihre Rolle nicht."),
+    "role_required": _("Das darf Ihre Rolle nicht."),
+    "approver_is_creator": _(
+        "Freigeben muss eine zweite Person, nicht wer den Entwurf angelegt hat."
+    ),
+    "invoice_not_pending_approval": _("Die Rechnung wartet nicht auf Freigabe."),
+    "invoice_not_draft": _("Das geht nur mit einem Entwurf."),
+    "invoice_not_finalized": _("Das geht nur mit einer festgeschriebenen Rechnung."),
+    "invoice_already_cancelled": _("Die Rechnung ist bereits storniert."),
+    "invoice_partially_credited": _(
+        "Die Rechnung ist teilweise gutgeschrieben; "
+        "schreiben Sie den Rest gut, statt zu stornieren."
+    ),
+    "approval_required": _("Die Rechnung muss zuerst freigegeben werden."),
+    "invoice_rejected": _("Die Rechnung wurde abgelehnt."),
+    "reason_required": _("Bitte geben Sie einen Grund an."),
+    "invalid_amount": _("Bitte geben Sie einen Betrag wie 119,00 ein."),
+    "too_many_decimals": _("Beträge haben höchstens zwei Nachkommastellen."),
+    "payment_date_in_future": _("Das Zahlungsdatum liegt in der Zukunft."),
+    "invoice_not_payable": _("Auf diese Rechnung kann nichts gezahlt werden."),
+    "allocation_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+    "no_recipient": _("Der Kunde hat keine E-Mail-Adresse für Rechnungen."),
+    "write_off_exceeds_tolerance": _("Der Betrag ist höher als die Ausbuchungsgrenze."),
+    "write_off_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+}
+
+
+def message(error: DomainError) -> str:
+    text = MESSAGES.get(error.code)
+    if text is None:
+        return _t("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
+    return str(text)

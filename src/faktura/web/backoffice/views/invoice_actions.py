@@ -1,0 +1,157 @@
+"""Actions on one document: each one service call; refusals come back as a message and
+change nothing (the services check permissions and states, not this module)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from faktura.core import clock
+from faktura.core.errors import DomainError
+from faktura.invoicing import selectors
+from faktura.invoicing import services as invoicing
+from faktura.notifications.services import queue_document_mail
+from faktura.payments import services as payments
+from faktura.payments.models import Payment
+from faktura.web.backoffice.access import staff_view
+from faktura.web.backoffice.errors import message
+from faktura.web.backoffice.views.invoice_detail import _invoice
+
+
+def _act(request: HttpRequest, invoice_id: int, action: Callable[[], Any], done: str) -> bool:
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, message(error))
+        return False
+    messages.success(request, done)
+    return True
+
+
+@require_POST
+@staff_view
+def approve(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    _act(
+        request,
+        invoice_id,
+        lambda: invoicing.approve_invoice(invoice_id=invoice_id, actor=actor),
+        _t("Die Rechnung ist freigegeben."),
+    )
+    return redirect("backoffice:invoice", invoice_id)
+
+
+@require_POST
+@staff_view
+def reject(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    reason = request.POST.get("reason", "")
+    _act(
+        request,
+        invoice_id,
+        lambda: invoicing.reject_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
+        _t("Die Rechnung ist abgelehnt."),
+    )
+    return redirect("backoffice:invoice", invoice_id)
+
+
+@require_POST
+@staff_view
+def finalize(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    _act(
+        request,
+        invoice_id,
+        lambda: invoicing.finalize_invoice(invoice_id=invoice_id, actor=actor),
+        _t("Die Rechnung ist festgeschrieben; PDF und E-Mail folgen."),
+    )
+    return redirect("backoffice:invoice", invoice_id)
+
+
+@require_POST
+@staff_view
+def resend(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    _act(
+        request,
+        invoice_id,
+        lambda: queue_document_mail(invoice_id=invoice_id, actor=actor, resend=True),
+        _t("Die E-Mail mit dem Dokument ist eingereiht."),
+    )
+    return redirect("backoffice:invoice", invoice_id)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Grund der Stornierung"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@staff_view
+def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """A confirmation page first: the cancellation is final and is mailed to the customer."""
+    invoice = _invoice(invoice_id)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = request.actor  # type: ignore[attr-defined]
+        reason = form.cleaned_data["reason"]
+        if _act(
+            request,
+            invoice_id,
+            lambda: invoicing.cancel_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
+            _t("Die Stornorechnung ist festgeschrieben und wird dem Kunden gesendet."),
+        ):
+            return redirect("backoffice:invoice", invoice_id)
+    return render(request, "backoffice/invoices/cancel.html", {"invoice": invoice, "form": form})
+
+
+class PaymentForm(forms.Form):
+    amount = forms.CharField(label=_("Betrag"), max_length=20)
+    date = forms.DateField(label=_("Datum"), widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(label=_("Zahlungsart"), choices=Payment.Method.choices)
+    reference = forms.CharField(label=_("Verwendungszweck"), max_length=500, required=False)
+
+    def clean_amount(self) -> str:
+        amount = selectors.parse_amount(self.cleaned_data["amount"])
+        if amount is None or amount <= 0:
+            raise forms.ValidationError(_("Bitte geben Sie einen Betrag wie 119,00 ein."))
+        return f"{amount:.2f}"
+
+
+@staff_view
+def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(invoice_id)
+    initial = {
+        "amount": f"{max(invoice.open_amount, 0):.2f}".replace(".", ","),
+        "date": clock.today(),
+        "method": Payment.Method.TRANSFER,
+        "reference": invoice.number or "",
+    }
+    form = PaymentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        actor = request.actor  # type: ignore[attr-defined]
+        data = form.cleaned_data
+        if _act(
+            request,
+            invoice_id,
+            lambda: payments.request_manual_payment(
+                actor=actor,
+                amount=data["amount"],
+                date=data["date"],
+                method=data["method"],
+                reference=data["reference"],
+                customer_id=invoice.customer_id,
+                invoice_id=invoice_id,
+            ),
+            _t("Die Zahlung ist erfasst."),
+        ):
+            return redirect("backoffice:invoice", invoice_id)
+    return render(request, "backoffice/invoices/payment.html", {"invoice": invoice, "form": form})
