@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core.errors import DomainError
+from faktura.core.errors import DomainError, PermissionRefused
 
 MESSAGES = {
     "permission_denied": _("Das darf Ihre Rolle nicht."),
-    "role_required": _("Das darf Ihre Rolle nicht."),
+    "not_an_approver": _("Freigeben dürfen nur Personen mit der Rolle Freigabe."),
     "approver_is_creator": _(
         "Freigeben muss eine zweite Person, nicht wer den Entwurf angelegt hat."
     ),
@@ -38,6 +38,8 @@ MESSAGES = {
 
 def message(error: DomainError) -> str:
     text = MESSAGES.get(error.code)
+    if text is None and isinstance(error, PermissionRefused):
+        text = MESSAGES["permission_denied"]
     if text is None:
         return _t("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
     return str(text)
