@@ -3,7 +3,7 @@ services has its German text (translated like every other); unknown codes name t
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from faktura.core.errors import DomainError, PermissionRefused
@@ -41,5 +41,5 @@ def message(error: DomainError) -> str:
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]
     if text is None:
-        return _t("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
+        return gettext("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
     return str(text)

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -44,7 +44,7 @@ def approve(request: HttpRequest, invoice_id: int) -> HttpResponse:
         request,
         invoice_id,
         lambda: invoicing.approve_invoice(invoice_id=invoice_id, actor=actor),
-        _t("Die Rechnung ist freigegeben."),
+        gettext("Die Rechnung ist freigegeben."),
     )
     return redirect("backoffice:invoice", invoice_id)
 
@@ -58,7 +58,7 @@ def reject(request: HttpRequest, invoice_id: int) -> HttpResponse:
         request,
         invoice_id,
         lambda: invoicing.reject_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
-        _t("Die Rechnung ist abgelehnt."),
+        gettext("Die Rechnung ist abgelehnt."),
     )
     return redirect("backoffice:invoice", invoice_id)
 
@@ -71,7 +71,7 @@ def finalize(request: HttpRequest, invoice_id: int) -> HttpResponse:
         request,
         invoice_id,
         lambda: invoicing.finalize_invoice(invoice_id=invoice_id, actor=actor),
-        _t("Die Rechnung ist festgeschrieben; PDF und E-Mail folgen."),
+        gettext("Die Rechnung ist festgeschrieben; PDF und E-Mail folgen."),
     )
     return redirect("backoffice:invoice", invoice_id)
 
@@ -84,7 +84,7 @@ def resend(request: HttpRequest, invoice_id: int) -> HttpResponse:
         request,
         invoice_id,
         lambda: queue_document_mail(invoice_id=invoice_id, actor=actor, resend=True),
-        _t("Die E-Mail mit dem Dokument ist eingereiht."),
+        gettext("Die E-Mail mit dem Dokument ist eingereiht."),
     )
     return redirect("backoffice:invoice", invoice_id)
 
@@ -107,7 +107,7 @@ def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
             request,
             invoice_id,
             lambda: invoicing.cancel_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
-            _t("Die Stornorechnung ist festgeschrieben und wird dem Kunden gesendet."),
+            gettext("Die Stornorechnung ist festgeschrieben und wird dem Kunden gesendet."),
         ):
             return redirect("backoffice:invoice", invoice_id)
     return render(request, "backoffice/invoices/cancel.html", {"invoice": invoice, "form": form})
@@ -151,7 +151,7 @@ def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
                 customer_id=invoice.customer_id,
                 invoice_id=invoice_id,
             ),
-            _t("Die Zahlung ist erfasst."),
+            gettext("Die Zahlung ist erfasst."),
         ):
             return redirect("backoffice:invoice", invoice_id)
     return render(request, "backoffice/invoices/payment.html", {"invoice": invoice, "form": form})
