@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from faktura.web.backoffice.views import (
+    bank,
     customers,
     inbox,
     invoice_actions,
@@ -17,6 +18,8 @@ urlpatterns = [
     path("aufgaben/", inbox.inbox_page, name="inbox"),
     path("rechnungen/", invoices.invoice_list, name="invoices"),
     path("kunden/", customers.customer_list, name="customers"),
+    path("bank/", bank.bank_page, name="bank"),
+    path("bank/<int:line_id>/", bank.bank_line, name="bank_line"),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
