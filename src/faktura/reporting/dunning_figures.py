@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from faktura.core.money import ZERO, round_money
 from faktura.reporting.tables import Column, Table
 
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_MONEY: DecimalField = DecimalField(max_digits=16, decimal_places=2)
 HUNDRED = Decimal(100)
 
 
@@ -106,9 +106,9 @@ def notices_per_level(start: dt.date, end: dt.date) -> list[LevelNotices]:
         .values("level")
         .annotate(
             notices=Count("pk"),
-            principal=_sum("principal_total"),
-            fees=_sum("fees_total"),
-            interest=_sum("interest_total"),
+            principal_sum=_sum("principal_total"),
+            fees_sum=_sum("fees_total"),
+            interest_sum=_sum("interest_total"),
         )
         .order_by("level")
     )
@@ -116,9 +116,9 @@ def notices_per_level(start: dt.date, end: dt.date) -> list[LevelNotices]:
         LevelNotices(
             r["level"],
             r["notices"],
-            round_money(r["principal"]),
-            round_money(r["fees"]),
-            round_money(r["interest"]),
+            round_money(r["principal_sum"]),
+            round_money(r["fees_sum"]),
+            round_money(r["interest_sum"]),
         )
         for r in rows
     ]

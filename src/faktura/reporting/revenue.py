@@ -43,7 +43,7 @@ from faktura.reporting.tables import Column, Table
 Dimension = Literal["month", "product", "tax_rate", "customer_kind"]
 DIMENSIONS: tuple[Dimension, ...] = ("month", "product", "tax_rate", "customer_kind")
 
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_MONEY: DecimalField = DecimalField(max_digits=16, decimal_places=2)
 # The key of the row that collects document-level allowances in the product view.
 DOCUMENT_ALLOWANCES = "document_allowances"
 

@@ -49,7 +49,7 @@ from faktura.core.money import ZERO, round_money
 from faktura.reporting.tables import Column, Table
 from faktura.subscriptions.models import Subscription
 
-_PRICE = DecimalField(max_digits=20, decimal_places=4)
+_PRICE: DecimalField = DecimalField(max_digits=20, decimal_places=4)
 HUNDRED = Decimal(100)
 # Months per billing interval, inverted: what one interval's price is per month.
 PER_MONTH = {

@@ -48,7 +48,7 @@ from faktura.invoicing.models import InvoiceTax, Kind
 from faktura.reporting.revenue import finalized_in
 from faktura.reporting.tables import Column, Table
 
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_MONEY: DecimalField = DecimalField(max_digits=16, decimal_places=2)
 STANDARD = Decimal("19.00")
 REDUCED = Decimal("7.00")
 
