@@ -17,7 +17,7 @@ from pydantic import Field
 
 from faktura.api.auth import read_auth
 from faktura.api.fields import MoneyOut
-from faktura.api.report_files import file_response
+from faktura.api.report_files import MIME, file_response
 from faktura.api.schemas import ErrorOut
 from faktura.core import clock
 from faktura.core.errors import InvalidInput
@@ -30,6 +30,16 @@ from faktura.reporting import vat
 router = Router(tags=["reports"])
 READ_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut}
 Format = Literal["json", "csv", "xlsx"]
+
+
+def _or_files(schema: type[Schema]) -> dict[str, Any]:
+    """The 200 answer: the JSON schema, or the file ``format=csv|xlsx`` asks for."""
+    files = {
+        media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+        for media in (MIME["csv"], MIME["xlsx"])
+    }
+    json = {"schema": {"$ref": f"#/components/schemas/{schema.__name__}"}}
+    return {"responses": {"200": {"content": {"application/json": json, **files}}}}
 
 
 class PeriodQuery(Schema):
@@ -83,7 +93,13 @@ class RevenueOut(Schema):
     model_config = {"populate_by_name": True}
 
 
-@router.get("/revenue", response={200: RevenueOut, **READ_ERRORS}, auth=read_auth, by_alias=True)
+@router.get(
+    "/revenue",
+    response={200: RevenueOut, **READ_ERRORS},
+    auth=read_auth,
+    by_alias=True,
+    openapi_extra=_or_files(RevenueOut),
+)
 def get_revenue(request: HttpRequest, params: Query[RevenueQuery]) -> Any:
     """Net revenue of finalized documents issued in the period: invoices − credit notes −
     cancellations, by month, product, tax rate or customer kind."""
@@ -134,7 +150,11 @@ class VatSummaryOut(Schema):
 
 
 @router.get(
-    "/vat-summary", response={200: VatSummaryOut, **READ_ERRORS}, auth=read_auth, by_alias=True
+    "/vat-summary",
+    response={200: VatSummaryOut, **READ_ERRORS},
+    auth=read_auth,
+    by_alias=True,
+    openapi_extra=_or_files(VatSummaryOut),
 )
 def get_vat_summary(request: HttpRequest, params: Query[PeriodQuery]) -> Any:
     """The output side of the VAT advance return: taxable amounts and VAT per Kennzahl."""
@@ -207,7 +227,11 @@ class DunningFiguresOut(Schema):
 
 
 @router.get(
-    "/dunning", response={200: DunningFiguresOut, **READ_ERRORS}, auth=read_auth, by_alias=True
+    "/dunning",
+    response={200: DunningFiguresOut, **READ_ERRORS},
+    auth=read_auth,
+    by_alias=True,
+    openapi_extra=_or_files(DunningFiguresOut),
 )
 def get_dunning_figures(request: HttpRequest, params: Query[PeriodQuery]) -> Any:
     """Notices per level, dunning costs charged/paid/waived, collection, recovery per level."""
@@ -298,6 +322,7 @@ class SubscriptionFiguresOut(Schema):
     response={200: SubscriptionFiguresOut, **READ_ERRORS},
     auth=read_auth,
     by_alias=True,
+    openapi_extra=_or_files(SubscriptionFiguresOut),
 )
 def get_subscription_figures(request: HttpRequest, params: Query[PeriodQuery]) -> Any:
     """MRR and its movement, churn by reason, trial conversion and failed card payments
