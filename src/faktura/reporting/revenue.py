@@ -6,11 +6,11 @@ say net of VAT: invoices minus credit notes minus cancellations. Corrections car
 amounts and count negative here. Every figure is summed in SQL (GROUP BY); the dimensions
 only choose which frozen parts are grouped:
 
-* month and product: the line net amounts (BT-131) less the document-level allowances
-  (BG-20), which belong to no product and appear as a row of their own;
-* tax rate: the VAT breakdown's taxable amounts (BT-116), which already include them;
-* customer kind: the documents' tax basis totals (BT-109), by the buyer's kind copied
-  into the document at finalization.
+* product: the line net amounts (BT-131); the document-level allowances (BG-20) belong to
+  no product and appear as a row of their own;
+* tax rate: the VAT breakdown's taxable amounts (BT-116), which include them;
+* month and customer kind: the documents' tax basis totals (BT-109), one row per document;
+  the customer kind as copied into the document at finalization.
 
 All four add up to the same total (BR-CO-13: BT-109 = Σ BT-131 − Σ BT-92).
 """
@@ -18,7 +18,6 @@ All four add up to the same total (BR-CO-13: BT-109 = Σ BT-131 − Σ BT-92).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -96,25 +95,20 @@ def _row(key: str, label: str, invoiced: Decimal, corrected: Decimal) -> Revenue
 
 
 def _by_month(start: dt.date, end: dt.date) -> list[RevenueRow]:
-    totals: dict[dt.date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for queryset, field, sign in (
-        (_lines(start, end), "net_amount", 1),
-        (_allowances(start, end), "amount", -1),
-    ):
-        rows = (
-            queryset.annotate(month=TruncMonth("invoice__issue_date"))
-            .values("month")
-            .annotate(**_sums(field))
-        )
-        for row in rows:
-            month = row["month"]
-            month = month.date() if isinstance(month, dt.datetime) else month
-            totals[month][0] += sign * row["invoiced"]
-            totals[month][1] += sign * row["corrected"]
-    return [
-        _row(f"{month:%Y-%m}", f"{month:%m/%Y}", invoiced, corrected)
-        for month, (invoiced, corrected) in sorted(totals.items())
-    ]
+    rows = (
+        Invoice.objects.filter(finalized_in(start, end, via=""))
+        .order_by()
+        .annotate(month=TruncMonth("issue_date"))
+        .values("month")
+        .annotate(**_sums("tax_basis_total", via=""))
+        .order_by("month")
+    )
+    result = []
+    for row in rows:
+        month = row["month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        result.append(_row(f"{month:%Y-%m}", f"{month:%m/%Y}", row["invoiced"], row["corrected"]))
+    return result
 
 
 def _by_product(start: dt.date, end: dt.date) -> list[RevenueRow]:
