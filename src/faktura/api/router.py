@@ -23,6 +23,7 @@ from faktura.api import (
     products,
     provider_webhooks,
     refunds,
+    reports_revenue,
     statements,
     subscriptions,
     tax_rates,
@@ -117,3 +118,4 @@ api.add_router("/collection-exports", collection_cases_api.exports_router)
 api.add_router("/customers", dunning_api.customers_router)
 api.add_router("/instalment-agreements", instalments_api.router)
 api.add_router("/to-do-entries", todo.router)
+api.add_router("/reports", reports_revenue.router)
