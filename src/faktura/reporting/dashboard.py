@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Max, Min, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, Max, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce
 
 from faktura.core.money import ZERO
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
+from faktura.reporting import revenue
 
 DSO_DAYS = 90
 
@@ -83,11 +84,8 @@ def received(start: dt.date, end: dt.date) -> Decimal:
 
 def net_revenue(start: dt.date, end: dt.date) -> Decimal:
     """Net revenue of the documents issued between the two days: invoices less credit notes
-    and cancellations."""
-    total = Invoice.objects.filter(
-        status=Status.FINALIZED, issue_date__gte=start, issue_date__lte=end
-    ).aggregate(total=Sum(_signed_net()))["total"]
-    return total or ZERO
+    and cancellations (the revenue report's total)."""
+    return revenue.total(revenue.revenue(start, end, "month"))
 
 
 def revenue_by_month(last_month: dt.date, months: int = 12) -> list[MonthRevenue]:
@@ -95,18 +93,9 @@ def revenue_by_month(last_month: dt.date, months: int = 12) -> list[MonthRevenue
     (months without documents show 0)."""
     first = _month_start(last_month, -(months - 1))
     end = _month_start(last_month, 1) - dt.timedelta(days=1)
-    sums = {
-        _as_date(row["month"]): row["net"]
-        for row in Invoice.objects.filter(
-            status=Status.FINALIZED, issue_date__gte=first, issue_date__lte=end
-        )
-        .annotate(month=TruncMonth("issue_date"))
-        .values("month")
-        .annotate(net=Sum(_signed_net()))
-        .order_by("month")
-    }
+    sums = {row.key: row.net for row in revenue.revenue(first, end, "month")}
     return [
-        MonthRevenue(month, sums.get(month) or ZERO)
+        MonthRevenue(month, sums.get(f"{month:%Y-%m}", ZERO))
         for month in (_month_start(first, n) for n in range(months))
     ]
 
@@ -163,17 +152,6 @@ def upcoming_debits(on: dt.date, limit: int = 3) -> list[UpcomingDebit]:
     ]
 
 
-def _signed_net() -> Case:
-    return Case(
-        When(kind=Kind.INVOICE, then=F("tax_basis_total")),
-        default=-F("tax_basis_total"),
-    )
-
-
 def _month_start(day: dt.date, offset: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + offset
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
