@@ -118,6 +118,7 @@ def customer(obj: Customer) -> schemas.CustomerOut:
         dunning_block_until=obj.dunning_block_until,
         dunning_block_reason=obj.dunning_block_reason,
         credit_limit=_amount(obj.credit_limit),
+        delivery_by_post=obj.delivery_by_post,
         open_disputes=_open_disputes(obj),
     )
 

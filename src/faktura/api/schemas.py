@@ -76,12 +76,13 @@ class CustomerPatch(InputSchema):
     dunning_block_until: dt.date | None = None
     dunning_block_reason: str | None = None
     credit_limit: Amount | None = None
+    delivery_by_post: bool | None = None
 
     @field_validator(
         "kind", "name", "contact_name", "street", "house_number", "postcode", "city",
         "country", "email", "additional_emails", "phone", "language", "vat_id", "leitweg_id",
         "xrechnung_syntax", "preferred_payment_method", "dunning_block", "dunning_block_reason",
-        mode="before",
+        "delivery_by_post", mode="before",
     )  # fmt: skip
     @classmethod
     def _refuse_null(cls, value: Any) -> Any:
@@ -123,6 +124,9 @@ class CustomerOut(Schema):
     dunning_block_until: dt.date | None
     dunning_block_reason: str
     credit_limit: MoneyOut | None
+    delivery_by_post: bool = Field(
+        False, description="Invoices, credit notes and dunning letters also go out by post"
+    )
     currency: str = "EUR"
     open_disputes: int = Field(
         description="Open disputes (e.g. a direct debit returned with MD06): while one is "
