@@ -261,8 +261,8 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.core import services as core
     from faktura.core.models import Company
     from faktura.customers import services as customers
-    from faktura.documents import services as documents
     from faktura.documents import print_batch
+    from faktura.documents import services as documents
     from faktura.dunning import collection_handover as handover
     from faktura.dunning import instalments
     from faktura.dunning import run as dunning_run

@@ -157,3 +157,35 @@ def test_a_viewer_may_not_make_a_batch(history):
     with pytest.raises(PermissionRefused):
         print_batch.create_print_batch(on=TODAY, actor=viewer)
     assert PrintBatch.objects.count() == 1
+
+
+def test_the_admin_downloads_the_verified_batch(history, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    batch = print_batch.create_print_batch(on=TODAY, actor=SYSTEM)
+    user = get_user_model().objects.create_superuser("chef", "chef@example.org", "pw-12345678")
+    client.force_login(user)
+
+    page = client.get(reverse("admin:documents_printbatch_change", args=[batch.pk]))
+    download = client.get(reverse("admin:documents_printbatch_download", args=[batch.pk]))
+
+    assert history["notice"].reference in page.content.decode()
+    assert download.content == print_batch.read_batch(batch)
+
+
+def test_the_job_makes_the_days_batch_once(history):
+    from faktura.scheduling import jobs
+    from faktura.scheduling.registry import Occurrence
+
+    occurrence = Occurrence(
+        job="print-batch", due_at=dt.datetime(2026, 11, 16, 14, tzinfo=dt.UTC), as_of=TODAY,
+        trigger="schedule", attempt=1,
+    )  # fmt: skip
+
+    first = jobs.create_print_batch(occurrence)
+    again = jobs.create_print_batch(occurrence)
+
+    batch = PrintBatch.objects.get(batch_date=TODAY)
+    assert first == {"batch": batch.pk, "documents": 3, "sheets": batch.sheet_count}
+    assert again == {"documents": 0}

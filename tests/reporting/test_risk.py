@@ -114,3 +114,18 @@ def test_the_score_stays_within_0_and_100_and_never_falls_with_more_trouble(
     )
 
     assert 0 <= risk.score(base).score <= risk.score(worse).score <= 100
+
+
+def test_the_customer_admin_shows_the_score_and_its_reasons(client, business_customer, actor):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    bad_history(business_customer, actor)
+    user = get_user_model().objects.create_superuser("chef", "chef@example.org", "pw-12345678")
+    client.force_login(user)
+
+    page = client.get(reverse("admin:customers_customer_change", args=[business_customer.pk]))
+
+    text = page.content.decode()
+    assert "70 / 100<br>" in text
+    assert "2 Rücklastschrift(en): +20 Punkte<br>" in text

@@ -69,9 +69,7 @@ def test_an_order_over_the_limit_becomes_prepayment_due_at_once(business_custome
     assert (final.issue_date, final.due_date) == (TODAY, TODAY)
 
 
-def test_the_default_credit_limit_applies_to_customers_without_their_own(
-    business_customer, actor
-):
+def test_the_default_credit_limit_applies_to_customers_without_their_own(business_customer, actor):
     risk_settings(risk_action="approval", default_credit_limit=Decimal("200.00"))
     _with_open_invoice(business_customer, actor, limit=None)
 

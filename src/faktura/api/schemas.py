@@ -356,6 +356,15 @@ class InvoiceDisputeOut(Schema):
     )
 
 
+class CreditCheckOut(Schema):
+    decision: Literal["normal", "approval", "prepayment"] = Field(
+        description="approval: held for a second person; prepayment: due on the issue date, "
+        "by transfer"
+    )
+    score: int | None = Field(description="The customer's risk score then (none: not checked)")
+    reasons: list[str] = Field(description="The decision's and the score's reasons (German)")
+
+
 class InvoiceOut(Schema):
     id: int
     object: Literal["invoice"] = "invoice"
@@ -412,7 +421,13 @@ class InvoiceOut(Schema):
     )
     dispute: InvoiceDisputeOut | None
     overdue: bool
-    approval_reasons: list[str]
+    approval_reasons: list[str] = Field(
+        description="Why it waits for approval: amount_above_threshold, manual_invoice, "
+        "new_customer, credit_limit_exceeded, high_risk_score"
+    )
+    credit_check: CreditCheckOut | None = Field(
+        None, description="The credit check of the order it was made from (none: no order)"
+    )
     approved_by: str
     rejection_reason: str
     finalized_at: Timestamp | None

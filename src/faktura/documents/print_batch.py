@@ -228,7 +228,9 @@ def _join(letters: list[Letter], *, on: dt.date) -> tuple[bytes, list[int]]:
         if len(source.pages) % 2:
             # Duplex: the next letter starts on the front of a new sheet.
             box = source.pages[-1].mediabox
-            joined.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+            joined.add_blank_page(
+                page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1]))
+            )
         pages.append(_padded(len(source.pages)))
     out = io.BytesIO()
     joined.save(out, deterministic_id=True)
@@ -242,13 +244,14 @@ def _padded(count: int) -> int:
 def _cover(letters: list[Letter], counts: list[int], *, on: dt.date) -> bytes:
     from faktura.documents.pdf.render import _compile
 
+    zone = ZoneInfo(Company.time_zone_or_default())
     data = {
         "title": _("Druckstapel vom %(date)s") % {"date": f"{on:%d.%m.%Y}"},
         "summary": _("%(count)s Dokumente, %(sheets)s Blatt doppelseitig, erstellt %(at)s")
         % {
             "count": len(letters),
             "sheets": sum(counts) // 2,
-            "at": f"{clock.now().astimezone(ZoneInfo(Company.time_zone_or_default())):%d.%m.%Y %H:%M}",
+            "at": f"{clock.now().astimezone(zone):%d.%m.%Y %H:%M}",
         },
         "header": [_("Nr."), _("Empfänger"), _("Anschrift"), _("Dokument"), _("Art"), _("Seiten")],
         "rows": [

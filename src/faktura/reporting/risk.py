@@ -56,17 +56,17 @@ class DaysBetween(Func):
 
     output_field = IntegerField()
     arity = 2
+    # PostgreSQL: date − date is an integer number of days.
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # PostgreSQL: date − date is an integer number of days.
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ")
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
             compiler,
             connection,
             template="CAST(julianday(%(expressions)s) AS INTEGER)",
             arg_joiner=") - julianday(",
+            **extra_context,
         )
 
 

@@ -73,7 +73,9 @@ def route(
     return Decision(action=action, codes=codes, reasons=reasons, score=score)
 
 
-def apply_credit_check(*, order: Order, invoice: Invoice, customer: Customer, actor: Actor) -> Decision:
+def apply_credit_check(
+    *, order: Order, invoice: Invoice, customer: Customer, actor: Actor
+) -> Decision:
     """Check the order's draft and hold it for approval or switch it to prepayment.
 
     Runs inside ``place_order``'s transaction with ``customer`` locked. With the setting

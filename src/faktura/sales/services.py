@@ -47,8 +47,8 @@ def place_order(
     A repeated external reference returns the invoice of the first order and creates
     nothing. With automatic finalization (company setting) the invoice is finalized at
     once unless an approval rule applies. The credit check (``sales.credit_check``) may
-    hold the draft for approval or make it due at once (prepayment). PermissionRefused without the role for
-    ``invoice.create_draft``, before anything is written.
+    hold the draft for approval or make it due at once (prepayment). PermissionRefused
+    without the role for ``invoice.create_draft``, before anything is written.
     """
     permissions.require(actor, "invoice.create_draft")
     if external_reference is not None and not external_reference.strip():
