@@ -131,3 +131,18 @@ def test_the_customer_admin_shows_the_score_and_its_reasons(client, business_cus
     text = page.content.decode()
     assert "70 / 100<br>" in text
     assert "2 Rücklastschrift(en): +20 Punkte<br>" in text
+
+
+def test_the_figures_take_four_queries_whatever_the_history(
+    business_customer, actor, django_assert_num_queries
+):
+    bad_history(business_customer, actor)
+    paid_late(business_customer, actor, issued=dt.date(2026, 9, 1), paid=dt.date(2026, 9, 20))
+
+    with django_assert_num_queries(4):
+        figures = risk.history(business_customer.pk, today=TODAY)
+
+    assert (figures.paid_invoices, figures.average_days_late) == (
+        3,
+        Decimal("6.3"),
+    )  # (10 + 4 + 5) / 3
