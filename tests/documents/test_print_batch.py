@@ -189,3 +189,11 @@ def test_the_job_makes_the_days_batch_once(history):
     batch = PrintBatch.objects.get(batch_date=TODAY)
     assert first == {"batch": batch.pk, "documents": 3, "sheets": batch.sheet_count}
     assert again == {"documents": 0}
+
+
+def test_the_command_refuses_a_malformed_date_and_makes_nothing(company):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"--date: '16\.11\.2026' is not a date"):
+        call_command("print-batch", "--date", "16.11.2026")
+    assert not PrintBatch.objects.exists()
