@@ -261,6 +261,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.core import services as core
     from faktura.core.models import Company
     from faktura.customers import services as customers
+    from faktura.documents import print_batch
     from faktura.documents import services as documents
     from faktura.dunning import collection_handover as handover
     from faktura.dunning import instalments
@@ -306,6 +307,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "invoice.send": lambda a: notifications.queue_document_mail(
             invoice_id=missing, actor=a, resend=True
         ),
+        "print_batch.create": lambda a: print_batch.create_print_batch(on=TODAY, actor=a),
         "document.block": lambda a: documents.block_delivery(
             invoice_id=missing, reason="x", rule_ids=[], actor=a
         ),

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
 NAMES = ["outbox-sweep", "webhook-sweep", "document-sweep", "worker-cleanup", "billing-run",
          "dunning-run", "pre-due-reminders", "subscription-notices", "direct-debit-batches",
-         "mandate-expiry",
+         "print-batch", "mandate-expiry",
          "idempotency-purge", "job-run-purge"]  # fmt: skip
 
 
@@ -50,6 +50,7 @@ def test_every_declared_job_is_in_the_one_registry():
         "pre-due-reminders": "15 6 * * *",
         "subscription-notices": "30 5 * * *",
         "direct-debit-batches": "0 7 * * 1-5",
+        "print-batch": "0 15 * * 1-5",
         "mandate-expiry": "30 4 * * *",
         "idempotency-purge": "15 4 * * *",
         "job-run-purge": "45 4 * * *",

@@ -118,6 +118,7 @@ def customer(obj: Customer) -> schemas.CustomerOut:
         dunning_block_until=obj.dunning_block_until,
         dunning_block_reason=obj.dunning_block_reason,
         credit_limit=_amount(obj.credit_limit),
+        delivery_by_post=obj.delivery_by_post,
         open_disputes=_open_disputes(obj),
     )
 
@@ -200,7 +201,7 @@ def invoices(queryset: InvoiceQuerySet | QuerySet[Invoice]) -> QuerySet[Invoice]
         original=OuterRef("pk"), kind=Kind.CANCELLATION, status=Status.FINALIZED
     )
     return (
-        queryset.select_related("original")
+        queryset.select_related("original", "order")
         .prefetch_related(
             "lines__credited_line",
             "allowances",
@@ -340,11 +341,25 @@ def invoice(
         disputed=dispute is not None,
         dispute=dispute,
         approval_reasons=list(obj.approval_reasons or []),
+        credit_check=_credit_check(obj),
         approved_by=obj.approved_by,
         rejection_reason=obj.rejection_reason,
         finalized_at=timestamp(obj.finalized_at),
         delivery_status=obj.delivery_status,  # type: ignore[arg-type]
         delivery_error=obj.delivery_error,
+    )
+
+
+def _credit_check(obj: Invoice) -> schemas.CreditCheckOut | None:
+    """The credit check of the order the invoice was made from (sales.credit_check)."""
+    if obj.order_id is None:
+        return None
+    order = obj.order
+    assert order is not None
+    return schemas.CreditCheckOut(
+        decision=order.risk_decision,  # type: ignore[arg-type]
+        score=order.risk_score,
+        reasons=list(order.risk_reasons or []),
     )
 
 

@@ -20,6 +20,7 @@ from faktura.api import (
     invoices,
     orders,
     plans,
+    print_batches,
     products,
     provider_webhooks,
     refunds,
@@ -34,6 +35,7 @@ from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
 from faktura.api import instalments as instalments_api
 from faktura.api import payments as payments_api
+from faktura.api import risk as risk_api
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
 
@@ -79,6 +81,8 @@ api = FakturaApi(
 errors.install(api)
 api.add_router("/customers", customers.router)
 api.add_router("/customers", balance.router)
+api.add_router("/customers", risk_api.customers_router)
+api.add_router("/print-batches", print_batches.router)
 api.add_router("/company", company.router)
 api.add_router("/products", products.router)
 api.add_router("/tax-rates", tax_rates.router)

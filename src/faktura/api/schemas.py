@@ -76,12 +76,13 @@ class CustomerPatch(InputSchema):
     dunning_block_until: dt.date | None = None
     dunning_block_reason: str | None = None
     credit_limit: Amount | None = None
+    delivery_by_post: bool | None = None
 
     @field_validator(
         "kind", "name", "contact_name", "street", "house_number", "postcode", "city",
         "country", "email", "additional_emails", "phone", "language", "vat_id", "leitweg_id",
         "xrechnung_syntax", "preferred_payment_method", "dunning_block", "dunning_block_reason",
-        mode="before",
+        "delivery_by_post", mode="before",
     )  # fmt: skip
     @classmethod
     def _refuse_null(cls, value: Any) -> Any:
@@ -123,6 +124,9 @@ class CustomerOut(Schema):
     dunning_block_until: dt.date | None
     dunning_block_reason: str
     credit_limit: MoneyOut | None
+    delivery_by_post: bool = Field(
+        False, description="Invoices, credit notes and dunning letters also go out by post"
+    )
     currency: str = "EUR"
     open_disputes: int = Field(
         description="Open disputes (e.g. a direct debit returned with MD06): while one is "
@@ -352,6 +356,15 @@ class InvoiceDisputeOut(Schema):
     )
 
 
+class CreditCheckOut(Schema):
+    decision: Literal["normal", "approval", "prepayment"] = Field(
+        description="approval: held for a second person; prepayment: due on the issue date, "
+        "by transfer"
+    )
+    score: int | None = Field(description="The customer's risk score then (none: not checked)")
+    reasons: list[str] = Field(description="The decision's and the score's reasons (German)")
+
+
 class InvoiceOut(Schema):
     id: int
     object: Literal["invoice"] = "invoice"
@@ -408,7 +421,13 @@ class InvoiceOut(Schema):
     )
     dispute: InvoiceDisputeOut | None
     overdue: bool
-    approval_reasons: list[str]
+    approval_reasons: list[str] = Field(
+        description="Why it waits for approval: amount_above_threshold, manual_invoice, "
+        "new_customer, credit_limit_exceeded, high_risk_score"
+    )
+    credit_check: CreditCheckOut | None = Field(
+        None, description="The credit check of the order it was made from (none: no order)"
+    )
     approved_by: str
     rejection_reason: str
     finalized_at: Timestamp | None

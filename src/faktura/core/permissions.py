@@ -31,6 +31,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "invoice.correct": (frozenset({ACCOUNTANT}), "Gutschrift oder Storno erstellen"),
     "invoice.send": (frozenset({ACCOUNTANT}), "Rechnung (erneut) per E-Mail senden"),
     "document.block": (frozenset({ADMIN}), "Versand sperren (nur das System)"),
+    "print_batch.create": (
+        frozenset({ACCOUNTANT}),
+        "Druckstapel für den Briefversand erstellen",
+    ),
     # master data
     "customer.create": (frozenset({ACCOUNTANT}), "Kunden anlegen"),
     "customer.change": (frozenset({ACCOUNTANT}), "Kundenstammdaten ändern"),
@@ -253,6 +257,8 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     "core.auditentry": {"add": None, "change": None, "delete": None},
     "customers.customer": {"add": "customer.create", "change": "customer.change", "delete": None},
     "documents.archiveddocument": {"add": None, "change": None, "delete": None},
+    "documents.printbatch": {"add": None, "change": None, "delete": None},
+    "documents.postaldelivery": {"add": None, "change": None, "delete": None},
     "dunning.baserate": {"add": None, "change": None, "delete": None},
     "dunning.dunningpolicy": {"add": None, "change": None, "delete": None},
     "dunning.dunningrun": {"add": None, "change": None, "delete": None},

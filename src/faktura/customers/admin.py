@@ -4,11 +4,15 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from faktura.core import clock
 from faktura.core.admin_permissions import MatrixAdmin, actor_of
 from faktura.core.errors import DomainError
 from faktura.customers import services
 from faktura.customers.models import Customer
+from faktura.reporting.risk import customer_risk
 
 
 @admin.register(Customer)
@@ -21,10 +25,28 @@ class CustomerAdmin(MatrixAdmin):
         "email",
         "preferred_payment_method",
         "dunning_block",
+        "delivery_by_post",
     ]
-    list_filter = ["kind", "preferred_payment_method", "dunning_block", "language"]
+    list_filter = [
+        "kind",
+        "preferred_payment_method",
+        "dunning_block",
+        "delivery_by_post",
+        "language",
+    ]
     search_fields = ["number", "name", "email", "vat_id"]
-    readonly_fields = ["number", "created_at", "updated_at"]
+    readonly_fields = ["number", "risk", "created_at", "updated_at"]
+
+    @admin.display(description=_("Bonität (Risikopunkte)"))
+    def risk(self, obj: Customer) -> str:
+        if obj.pk is None:
+            return "–"
+        _figures, assessed = customer_risk(obj.pk, today=clock.today())
+        return format_html_join(
+            "",
+            "{}<br>",
+            [(f"{assessed.score} / 100",), *((line,) for line in assessed.reasons)],
+        )
 
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         # Through the services, so numbering and the audit log are never skipped.

@@ -98,6 +98,14 @@ class Customer(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
+    delivery_by_post = models.BooleanField(
+        _("Versand per Post"),
+        default=False,
+        help_text=_(
+            "Rechnungen, Gutschriften und Mahnungen kommen zusätzlich in den täglichen "
+            "Druckstapel (Briefversand)."
+        ),
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -37,6 +37,7 @@ EDITABLE_FIELDS = (
     "dunning_block_reason",
     "account_manager_id",
     "credit_limit",
+    "delivery_by_post",
 )
 
 

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin
 from faktura.documents.archive import read_archived
-from faktura.documents.models import ArchivedDocument, Letterhead
+from faktura.documents.models import ArchivedDocument, Letterhead, PostalDelivery, PrintBatch
+from faktura.documents.print_batch import read_batch
 
 
 @admin.register(ArchivedDocument)
@@ -89,3 +90,77 @@ class LetterheadAdmin(MasterDataAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not Letterhead.objects.exists()
+
+
+class PostalDeliveryInline(admin.TabularInline[PostalDelivery, PrintBatch]):
+    model = PostalDelivery
+    extra = 0
+    can_delete = False
+    fields = ["position", "document_number", "recipient", "customer", "pages"]
+    readonly_fields = ["position", "document_number", "recipient", "customer", "pages"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PrintBatch)
+class PrintBatchAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "batch_date", "document_count", "sheet_count", "download"]
+    list_filter = ["batch_date"]
+    readonly_fields = [
+        "batch_date",
+        "document_count",
+        "sheet_count",
+        "filename",
+        "sha256",
+        "size",
+        "created_at",
+        "created_by",
+        "download",
+    ]
+    fields = list(readonly_fields)
+    inlines = [PostalDeliveryInline]
+
+    @admin.display(description=_("Datei"))
+    def download(self, obj: PrintBatch) -> str:
+        url = reverse("admin:documents_printbatch_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Herunterladen"))
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="documents_printbatch_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        batch = get_object_or_404(PrintBatch, pk=pk)
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        response = HttpResponse(read_batch(batch), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{batch.filename}"'
+        return response
+
+
+@admin.register(PostalDelivery)
+class PostalDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["document_number", "recipient", "batch", "pages"]
+    search_fields = ["document_number", "recipient"]
+    list_select_related = ["batch"]
+    readonly_fields = [
+        "batch",
+        "position",
+        "document_number",
+        "recipient",
+        "customer",
+        "invoice",
+        "dunning_notice",
+        "pages",
+    ]
+    fields = list(readonly_fields)

@@ -199,3 +199,74 @@ class Letterhead(models.Model):
 def safe_filename(number: str, extension: str) -> str:
     """``RE-2026-00001`` → ``RE-2026-00001.pdf``; anything but [A-Za-z0-9._-] becomes ``_``."""
     return f"{re.sub(r'[^A-Za-z0-9._-]', '_', number)}.{extension}"
+
+
+# --- delivery by post (documents.print_batch) ----------------------------------------------
+
+
+class PrintBatch(models.Model):
+    """One day's letters for the post: a duplex-ready PDF with a cover list, archived once."""
+
+    batch_date = models.DateField(_("Datum"))
+    document_count = models.PositiveIntegerField(_("Dokumente"))
+    sheet_count = models.PositiveIntegerField(
+        _("Blätter (doppelseitig)"), help_text=_("Deckblatt eingeschlossen.")
+    )
+    file = models.FileField(_("Datei"), storage=archive_storage, max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("Größe (Bytes)"))
+    filename = models.CharField(_("Dateiname"), max_length=100)
+    created_at = models.DateTimeField(_("Erstellt am"))
+    created_by = models.CharField(_("Erstellt von"), max_length=150)
+
+    content_type = "application/pdf"
+
+    class Meta:
+        verbose_name = _("Druckstapel")
+        verbose_name_plural = _("Druckstapel")
+        ordering: ClassVar = ["-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class PostalDelivery(models.Model):
+    """A document sent by post in a print batch: one per document, never a second."""
+
+    batch = models.ForeignKey(
+        PrintBatch, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("Stapel")
+    )
+    position = models.PositiveIntegerField(_("Position"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    invoice = models.OneToOneField(
+        "invoicing.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="postal_delivery",
+    )
+    dunning_notice = models.OneToOneField(
+        "dunning.DunningNotice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="postal_delivery",
+    )
+    document_number = models.CharField(_("Dokument"), max_length=40)
+    recipient = models.CharField(_("Empfänger"), max_length=200)
+    pages = models.PositiveSmallIntegerField(_("Seiten (mit Leerseite)"))
+
+    class Meta:
+        verbose_name = _("Briefversand")
+        verbose_name_plural = _("Briefversand")
+        ordering: ClassVar = ["batch", "position"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(invoice__isnull=False, dunning_notice__isnull=True)
+                | models.Q(invoice__isnull=True, dunning_notice__isnull=False),
+                name="postal_delivery_of_one_document",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.document_number

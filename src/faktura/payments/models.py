@@ -161,6 +161,30 @@ class PaymentSettings(models.Model):
         default=14,
         help_text=_("14 Tage, oder die mit den Kunden vereinbarte kürzere Frist."),
     )
+    # Credit check (docs/risk-and-post.md): what an order of a risky customer gets.
+    default_credit_limit = models.DecimalField(
+        _("Standard-Kreditlimit"),
+        **_MONEY,
+        null=True,
+        blank=True,
+        help_text=_("Gilt für Kunden ohne eigenes Kreditlimit; leer: kein Limit."),
+    )
+    risk_score_threshold = models.PositiveSmallIntegerField(
+        _("Risiko-Schwelle (Punkte)"),
+        default=50,
+        help_text=_("Ab dieser Punktzahl (0–100) gilt ein Kunde als riskant."),
+    )
+    risk_action = models.CharField(
+        _("Bei Überschreitung"),
+        max_length=20,
+        choices=[
+            ("approval", _("Freigabe anfordern")),
+            ("prepayment", _("Vorkasse (sofort fällig)")),
+            ("none", _("Nichts tun")),
+        ],
+        # Off until the company sets a limit or threshold that suits it.
+        default="none",
+    )
 
     class Meta:
         verbose_name = _("Zahlungseinstellungen")

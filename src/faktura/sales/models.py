@@ -35,6 +35,19 @@ class Order(models.Model):
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The credit check's decision when the order was placed (sales.credit_check).
+    risk_decision = models.CharField(
+        _("Bonitätsprüfung"),
+        max_length=20,
+        choices=[
+            ("normal", _("Normal")),
+            ("approval", _("Freigabe angefordert")),
+            ("prepayment", _("Vorkasse")),
+        ],
+        default="normal",
+    )
+    risk_score = models.PositiveSmallIntegerField(_("Risikopunkte"), null=True, blank=True)
+    risk_reasons = models.JSONField(_("Gründe"), default=list, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

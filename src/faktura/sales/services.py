@@ -15,6 +15,7 @@ from faktura.customers.models import Customer
 from faktura.invoicing import services as invoicing
 from faktura.invoicing.drafting import LineRequest
 from faktura.invoicing.models import Invoice, Status
+from faktura.sales import credit_check
 from faktura.sales.models import Order
 
 
@@ -45,8 +46,9 @@ def place_order(
 
     A repeated external reference returns the invoice of the first order and creates
     nothing. With automatic finalization (company setting) the invoice is finalized at
-    once unless an approval rule applies. PermissionRefused without the role for
-    ``invoice.create_draft``, before anything is written.
+    once unless an approval rule applies. The credit check (``sales.credit_check``) may
+    hold the draft for approval or make it due at once (prepayment). PermissionRefused
+    without the role for ``invoice.create_draft``, before anything is written.
     """
     permissions.require(actor, "invoice.create_draft")
     if external_reference is not None and not external_reference.strip():
@@ -94,6 +96,10 @@ def place_order(
                 order_reference=external_reference or "",
                 note=note,
                 order_id=order.pk,
+            )
+            # Over the credit limit or too risky: held for approval or switched to prepayment.
+            credit_check.apply_credit_check(
+                order=order, invoice=invoice, customer=customer, actor=actor
             )
             if Company.get().auto_finalize and invoice.status == Status.DRAFT:
                 invoice = invoicing.finalize_invoice(invoice_id=invoice.pk, actor=actor)

@@ -127,6 +127,18 @@ JOBS: tuple[Job, ...] = (
         ),
     ),
     Job(
+        name="print-batch",
+        schedule="0 15 * * 1-5",
+        target="faktura.scheduling.jobs.create_print_batch",
+        description=(
+            "On working days, join the archived documents of customers with delivery by "
+            "post that no batch holds yet into one duplex-ready PDF with a cover list"
+        ),
+        # The latest run takes every paper document up to its date: nothing is left out,
+        # nothing printed twice.
+        lease=30 * M,
+    ),
+    Job(
         name="mandate-expiry",
         schedule="30 4 * * *",
         target="faktura.scheduling.jobs.expire_mandates",
@@ -270,6 +282,15 @@ def create_direct_debit_batches(occurrence: Occurrence) -> dict[str, Any]:
         "arrears_announced": announced,
         "batches": batches,
     }
+
+
+def create_print_batch(occurrence: Occurrence) -> dict[str, Any]:
+    from faktura.documents.print_batch import create_print_batch
+
+    batch = create_print_batch(on=occurrence.as_of, actor=_actor(occurrence))
+    if batch is None:
+        return {"documents": 0}
+    return {"batch": batch.pk, "documents": batch.document_count, "sheets": batch.sheet_count}
 
 
 def send_subscription_notices(occurrence: Occurrence) -> dict[str, Any]:
