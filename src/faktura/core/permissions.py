@@ -42,6 +42,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    "maintenance.switch": (
+        frozenset({ADMIN}),
+        "Wartungsmodus ein- oder ausschalten (alle Schreibzugriffe ruhen)",
+    ),
     "webhook.manage": (
         frozenset({ADMIN}),
         "Webhook-Endpunkte anlegen und ändern, Webhooks erneut zustellen",

@@ -36,7 +36,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import F, Q
 
-from faktura.core import clock
+from faktura.core import clock, maintenance
 from faktura.core.errors import DomainError
 from faktura.core.models import Company
 from faktura.scheduling import jobs as declared_jobs
@@ -66,7 +66,13 @@ def tick(worker_id: str, *, jobs: Sequence[Job] | None = None) -> list[JobRun]:
     claims and runs the due times since each job's last claimed one ("each": all of them
     oldest first; "latest": only the newest). A job seen for the first time starts from
     now: no history is replayed on a fresh installation.
+
+    In maintenance (``faktura maintenance on``) nothing is claimed, retried or taken over:
+    the due times pile up behind each job's last claimed one, and the first tick after
+    maintenance ends catches them up like after downtime, each claimed once.
     """
+    if maintenance.is_active():
+        return []
     now = clock.now()
     active = [job for job in (declared_jobs.declared() if jobs is None else jobs) if job.enabled]
     if not active:
