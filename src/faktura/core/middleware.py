@@ -49,4 +49,6 @@ class MaintenanceMiddleware:
                 content_type="text/html; charset=utf-8",
             )
         response["Retry-After"] = str(maintenance.retry_after_seconds())
+        # Expected while maintenance lasts: not one ERROR line per refused request.
+        response._has_been_logged = True  # type: ignore[attr-defined]
         return response

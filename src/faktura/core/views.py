@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from faktura.core import health, metrics
 
@@ -43,4 +43,6 @@ def prometheus(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("Bearer token required.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(generate_latest(metrics.registry()), content_type=CONTENT_TYPE_LATEST)
+    # The format the scraper asks for (Accept): Prometheus text, or OpenMetrics.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(metrics.registry()), content_type=content_type)
