@@ -35,7 +35,7 @@ def client(settings) -> Client:
 @pytest.fixture
 def worker():
     lease.register("worker-1")
-    yield "worker-1"
+    return "worker-1"
 
 
 def checks(response) -> dict[str, dict]:

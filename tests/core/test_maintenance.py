@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from faktura.api.keys import create_api_key
 from faktura.core import maintenance
 from faktura.core.actors import Actor
 from faktura.core.errors import PermissionRefused
@@ -20,7 +21,7 @@ from faktura.customers.models import Customer
 from faktura.scheduling import runner
 from faktura.scheduling.models import JobRun
 from faktura.scheduling.registry import Job
-from tests.api.conftest import accountant_user, api, customer, order_body, shop_key  # noqa: F401
+from tests.api.conftest import ApiClient, make_user, order_body
 from tests.scheduling.test_runner import at, tick
 from tests.scheduling.testjobs import calls, daily
 
@@ -105,6 +106,19 @@ def test_only_an_admin_may_switch(db, role):
 
 
 # --- the API ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(company) -> ApiClient:
+    user = make_user("anna", "accountant")
+    return ApiClient(create_api_key(name="shop", user=user, scopes=["read", "write"])[1])
+
+
+@pytest.fixture
+def customer(api) -> dict:
+    response = api.send("POST", "/customers", {**CUSTOMER, "city": "Hamburg"})
+    assert response.status_code == 201
+    return response.json()
 
 
 def test_api_writes_get_503_maintenance_and_change_nothing_reads_go_on(api, customer):
@@ -237,3 +251,33 @@ def test_a_failed_run_is_not_retried_during_maintenance(db):
     set_maintenance(actor=ADMIN, active=False)
     [retried] = tick(at(17, 6), [job])
     assert (retried.state, retried.attempts) == ("succeeded", 2)
+
+
+def test_an_admin_switches_maintenance_off_in_the_admin_audited(admin_user):
+    set_maintenance(actor=ADMIN, active=True, message="Umzug")
+    browser = Client()
+    browser.force_login(admin_user)
+    url = f"/admin/core/maintenancemode/{MaintenanceMode.SINGLETON}/change/"
+    response = browser.post(url, {"message": ""})  # "active" unticked
+    assert response.status_code == 302
+    assert not maintenance.is_active()
+    entry = AuditEntry.objects.get(action="maintenance.switched_off")
+    assert entry.actor == "user:root"
+    # And on again: the refusals start at once, the admin page itself stays open.
+    assert browser.post(url, {"active": "on", "message": "bis 18 Uhr"}).status_code == 302
+    assert MaintenanceMode.objects.get().message == "bis 18 Uhr"
+    assert browser.post("/admin/core/company/add/", {}).status_code == 503
+
+
+def test_staff_without_the_admin_role_cannot_switch_in_the_admin(company):
+    from django.contrib.auth.models import Group
+
+    set_maintenance(actor=ADMIN, active=True)
+    accountant = User.objects.create_user("anna", password="pw-12345678", is_staff=True)
+    accountant.groups.add(Group.objects.get_or_create(name="accountant")[0])
+    browser = Client()
+    browser.force_login(accountant)
+    url = f"/admin/core/maintenancemode/{MaintenanceMode.SINGLETON}/change/"
+    assert browser.post(url, {"message": ""}).status_code == 403
+    assert maintenance.is_active()
+    assert AuditEntry.objects.filter(action="maintenance.switched_off").count() == 0

@@ -133,7 +133,9 @@ def test_the_bearer_token_protects_the_metrics(client, settings, company):
     assert refused["WWW-Authenticate"] == 'Bearer realm="metrics"'
     assert b"faktura_" not in refused.content
     assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/metrics", headers={"authorization": "s3cret-scrape-token"}).status_code == 401
+    assert (
+        client.get("/metrics", headers={"authorization": "s3cret-scrape-token"}).status_code == 401
+    )
     figures = scrape(client, authorization="Bearer s3cret-scrape-token")
     assert figures[("faktura_maintenance_mode", ())] == 0
 

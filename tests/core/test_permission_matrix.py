@@ -431,6 +431,7 @@ def _admin_request(user: User) -> Any:
 
 SINGLETONS = {
     "core.company",
+    "core.maintenancemode",
     "documents.letterhead",
     "dunning.noticesettings",
     "payments.paymentsettings",

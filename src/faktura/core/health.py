@@ -97,8 +97,12 @@ def check_task_queue() -> Check:
     return Check(
         "task_queue",
         FAILING if late else OK,
-        {"depth": depth, "oldest_age_seconds": oldest, "max_age_seconds": max_age,
-         "max_depth": max_depth},  # fmt: skip
+        {
+            "depth": depth,
+            "oldest_age_seconds": oldest,
+            "max_age_seconds": max_age,
+            "max_depth": max_depth,
+        },
     )
 
 

@@ -82,9 +82,13 @@ class BusinessCollector(Collector):
         open_items = selectors.with_open_amounts(
             Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE)
         ).filter(open_amount__gt=0)
-        totals = open_items.order_by().values("currency").annotate(
-            total=Sum("open_amount"),
-            overdue=Count("pk", filter=Q(due_date__lt=clock.today())),
+        totals = (
+            open_items.order_by()
+            .values("currency")
+            .annotate(
+                total=Sum("open_amount"),
+                overdue=Count("pk", filter=Q(due_date__lt=clock.today())),
+            )
         )
         receivables = GaugeMetricFamily(
             "faktura_receivables_open",
@@ -123,9 +127,7 @@ class BusinessCollector(Collector):
             value=oldest or 0.0,
         )
         due, outbox_oldest = health.outbox_backlog()
-        yield GaugeMetricFamily(
-            "faktura_outbox_due", "Mails due and not yet sent.", value=due
-        )
+        yield GaugeMetricFamily("faktura_outbox_due", "Mails due and not yet sent.", value=due)
         yield GaugeMetricFamily(
             "faktura_outbox_oldest_age_seconds",
             "Age of the oldest mail due and not yet sent (0 when none).",

@@ -2,8 +2,9 @@
 
 Covers every non-safe method (POST, PUT, PATCH, DELETE …) on every path: the API, the
 admin, the back office and the portal alike, so no door can be forgotten. Left open: the
-health and metrics endpoints (they never write), and the admin's sign-in and sign-out, so
-that staff can still read during maintenance.
+health and metrics endpoints (they never write), the admin's sign-in and sign-out, so
+that staff can still read during maintenance, and the admin's maintenance page, so that an
+admin can switch it off there (its service allows admins only).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from faktura.api.middleware import API_PREFIX
 from faktura.core import maintenance
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-OPEN_PREFIXES = ("/health/", "/metrics", "/admin/login/", "/admin/logout/")
+OPEN_PREFIXES = (
+    "/health/",
+    "/metrics",
+    "/admin/login/",
+    "/admin/logout/",
+    "/admin/core/maintenancemode/",
+)
 
 
 class MaintenanceMiddleware:

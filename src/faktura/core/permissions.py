@@ -255,6 +255,11 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "delete": None,
     },
     "core.auditentry": {"add": None, "change": None, "delete": None},
+    "core.maintenancemode": {
+        "add": "maintenance.switch",
+        "change": "maintenance.switch",
+        "delete": None,
+    },
     "customers.customer": {"add": "customer.create", "change": "customer.change", "delete": None},
     "documents.archiveddocument": {"add": None, "change": None, "delete": None},
     "dunning.baserate": {"add": None, "change": None, "delete": None},

@@ -1,7 +1,7 @@
 """Run the declared jobs: each due time once across all workers, caught up after downtime.
 
 ``tick(worker_id)`` is called every few seconds by every worker process (``faktura
-worker``'s maintenance loop, ``faktura scheduler``, ``faktura run``). It costs three
+worker``'s maintenance loop, ``faktura scheduler``, ``faktura run``). It costs four
 small queries when nothing is due. When something is due it runs it right there, in
 the calling process, one run after another, and returns when they are done.
 
