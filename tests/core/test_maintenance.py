@@ -281,3 +281,16 @@ def test_staff_without_the_admin_role_cannot_switch_in_the_admin(company):
     assert browser.post(url, {"message": ""}).status_code == 403
     assert maintenance.is_active()
     assert AuditEntry.objects.filter(action="maintenance.switched_off").count() == 0
+
+
+def test_a_worker_starts_no_periodic_run_in_maintenance(db):
+    from faktura.scheduling.models import JobState
+    from faktura.workers import maintenance as upkeep
+
+    set_maintenance(actor=ADMIN, active=True)
+    upkeep.tick_scheduler("worker-1")  # what `faktura worker`'s scheduler thread calls
+    assert not JobRun.objects.exists()
+    assert not JobState.objects.exists()
+    set_maintenance(actor=ADMIN, active=False)
+    upkeep.tick_scheduler("worker-1")
+    assert JobState.objects.count() > 0

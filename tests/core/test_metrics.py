@@ -145,3 +145,12 @@ def test_maintenance_shows_in_the_metrics(client, company):
 
     set_maintenance(actor=SYSTEM, active=True)
     assert scrape(client)[("faktura_maintenance_mode", ())] == 1
+
+
+def test_openmetrics_when_the_scraper_asks_for_it(client, company):
+    response = client.get("/metrics", headers={"accept": "application/openmetrics-text"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/openmetrics-text")
+    text = response.content.decode()
+    assert 'faktura_invoices_finalized_total{kind="invoice"} 0' in text
+    assert text.endswith("# EOF\n")
