@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # NUL in the URL or a header is refused before a session, key or filter reads it.
     "faktura.api.middleware.RefuseNulMiddleware",
+    # Maintenance: every write refused with 503 before a session or a key is read.
+    "faktura.core.middleware.MaintenanceMiddleware",
     # Serves the admin's and API docs' static files from the one web process.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,6 +240,24 @@ FAKTURA_WORKER_MAX_CLAIMS = int(os.environ.get("FAKTURA_WORKER_MAX_CLAIMS", "5")
 FAKTURA_MAINTENANCE_SECONDS = float(os.environ.get("FAKTURA_MAINTENANCE_SECONDS", "10"))
 FAKTURA_SWEEP_AFTER_MINUTES = float(os.environ.get("FAKTURA_SWEEP_AFTER_MINUTES", "5"))
 FAKTURA_STUCK_AFTER_MINUTES = float(os.environ.get("FAKTURA_STUCK_AFTER_MINUTES", "15"))
+
+# Operations (docs/operations.md). Maintenance mode (`faktura maintenance on`) answers every
+# write with 503 and this Retry-After. /health/ready fails when the oldest ready task waited
+# longer than FAKTURA_HEALTH_QUEUE_MAX_AGE_SECONDS or the queue holds more than
+# FAKTURA_HEALTH_QUEUE_MAX_DEPTH tasks, or when the oldest due mail waited longer than
+# FAKTURA_HEALTH_OUTBOX_MAX_AGE_SECONDS. /metrics asks for `Authorization: Bearer <token>`
+# when FAKTURA_METRICS_TOKEN is set (open otherwise: keep it off the public network).
+FAKTURA_MAINTENANCE_RETRY_AFTER_SECONDS = int(
+    os.environ.get("FAKTURA_MAINTENANCE_RETRY_AFTER_SECONDS", "300")
+)
+FAKTURA_HEALTH_QUEUE_MAX_AGE_SECONDS = float(
+    os.environ.get("FAKTURA_HEALTH_QUEUE_MAX_AGE_SECONDS", "900")
+)
+FAKTURA_HEALTH_QUEUE_MAX_DEPTH = int(os.environ.get("FAKTURA_HEALTH_QUEUE_MAX_DEPTH", "100000"))
+FAKTURA_HEALTH_OUTBOX_MAX_AGE_SECONDS = float(
+    os.environ.get("FAKTURA_HEALTH_OUTBOX_MAX_AGE_SECONDS", "3600")
+)
+FAKTURA_METRICS_TOKEN = os.environ.get("FAKTURA_METRICS_TOKEN", "")
 
 # Outgoing webhooks go over https; plain http only to localhost and only when this is set
 # (a receiver on the same machine, tests, development).

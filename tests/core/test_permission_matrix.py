@@ -323,6 +323,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
             actor=a, instance=Company.get(), changed=["city"], operation="master_data.change"
         ),
         "settings.four_eyes": lambda a: core.set_four_eyes(actor=a, required=False),
+        "maintenance.switch": lambda a: core.set_maintenance(actor=a, active=True),
         "api_key.manage": lambda a: keys.create_api_key(
             name="neu", user=world["key_owner"], scopes=["read"], actor=a
         ),
@@ -432,6 +433,7 @@ def _admin_request(user: User) -> Any:
 
 SINGLETONS = {
     "core.company",
+    "core.maintenancemode",
     "documents.letterhead",
     "dunning.noticesettings",
     "payments.paymentsettings",

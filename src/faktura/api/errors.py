@@ -48,6 +48,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_cursor": (422, "The cursor was not returned by this list."),
     "value_out_of_range": (422, "A number or date is out of range (ids are below 2**63)."),
     "rate_limited": (429, "Too many requests; retry later."),
+    "maintenance": (
+        503,
+        "Maintenance mode: every write is refused until it ends (Retry-After); reads work.",
+    ),
     "internal_error": (500, "An unexpected error; reported to the operator."),
     # permissions and four-eyes principle
     "permission_denied": (403, "The key's user lacks the role for this operation."),

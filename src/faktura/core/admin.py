@@ -2,16 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest
 
 from faktura.core.admin_permissions import (
     MasterDataAdmin,
+    MatrixAdmin,
     MatrixInline,
     ReadOnlyAdmin,
+    actor_of,
     allows,
 )
-from faktura.core.models import AuditEntry, BankAccount, Company, NumberRange
+from faktura.core.errors import DomainError
+from faktura.core.models import AuditEntry, BankAccount, Company, MaintenanceMode, NumberRange
 
 
 class BankAccountInline(MatrixInline):
@@ -98,3 +102,30 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor", "object_id", "action"]
+
+
+@admin.register(MaintenanceMode)
+class MaintenanceModeAdmin(MatrixAdmin):
+    """The maintenance switch (admins only); the one write page open during maintenance
+    (``core.middleware``), so that it can be switched off here too."""
+
+    list_display = ["__str__", "since", "message", "changed_by", "changed_at"]
+    fields = ["active", "message", "since", "changed_by", "changed_at"]
+    readonly_fields = ["since", "changed_by", "changed_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not MaintenanceMode.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
+        from faktura.core import services
+
+        actor = actor_of(request)
+        if actor is None:  # pragma: no cover - the admin signs in staff only
+            return
+        assert isinstance(obj, MaintenanceMode)
+        try:
+            state = services.set_maintenance(actor=actor, active=obj.active, message=obj.message)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        obj.pk = state.pk

@@ -310,3 +310,27 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValidationError("Audit entries are append-only.")
+
+
+class MaintenanceMode(models.Model):
+    """Whether the installation is in maintenance: one row (pk 1), read by every process.
+
+    In the database, not in a file or a setting, so that every web process and every worker
+    on any machine sees the switch at once. Changed only through
+    ``core.services.set_maintenance`` (audited).
+    """
+
+    SINGLETON = 1
+
+    active = models.BooleanField(_("Wartungsmodus aktiv"), default=False)
+    message = models.CharField(_("Hinweis"), max_length=500, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Wartungsmodus")
+        verbose_name_plural = _("Wartungsmodus")
+
+    def __str__(self) -> str:
+        return f"maintenance {'on' if self.active else 'off'}"

@@ -46,6 +46,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    "maintenance.switch": (
+        frozenset({ADMIN}),
+        "Wartungsmodus ein- oder ausschalten (alle Schreibzugriffe ruhen)",
+    ),
     "webhook.manage": (
         frozenset({ADMIN}),
         "Webhook-Endpunkte anlegen und ändern, Webhooks erneut zustellen",
@@ -255,6 +259,11 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "delete": None,
     },
     "core.auditentry": {"add": None, "change": None, "delete": None},
+    "core.maintenancemode": {
+        "add": "maintenance.switch",
+        "change": "maintenance.switch",
+        "delete": None,
+    },
     "customers.customer": {"add": "customer.create", "change": "customer.change", "delete": None},
     "documents.archiveddocument": {"add": None, "change": None, "delete": None},
     "documents.printbatch": {"add": None, "change": None, "delete": None},

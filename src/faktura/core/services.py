@@ -96,3 +96,46 @@ def set_four_eyes(*, actor: Actor, required: bool) -> Any:
     return save_master_data(
         actor=actor, instance=company, changed=[FOUR_EYES_FIELD], operation="settings.four_eyes"
     )
+
+
+def set_maintenance(*, actor: Actor, active: bool, message: str = "") -> Any:
+    """Switch maintenance on or off for every process (admin only; audited).
+
+    Locks the switch's row so two operators switching at once are serialized; switching to
+    the state it is in already changes nothing and writes no audit entry. Raises
+    PermissionRefused before anything is written.
+    """
+    from faktura.core import clock
+    from faktura.core.models import MaintenanceMode
+
+    permissions.require(actor, "maintenance.switch")
+    message = message.strip()
+    if len(message) > 500:
+        from faktura.core.errors import InvalidInput
+
+        raise InvalidInput("The maintenance message has at most 500 characters.", field="message")
+    with transaction.atomic():
+        MaintenanceMode.objects.get_or_create(pk=MaintenanceMode.SINGLETON)
+        state = MaintenanceMode.objects.select_for_update().get(pk=MaintenanceMode.SINGLETON)
+        if state.active == active and (not active or state.message == message):
+            return state
+        now = clock.now()
+        before = {"active": state.active, "message": state.message}
+        state.active = active
+        state.message = message if active else ""
+        if active and not before["active"]:
+            state.since = now
+        elif not active:
+            state.since = None
+        state.changed_by = actor.label
+        state.changed_at = now
+        state.save()
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="maintenance.switched_on" if active else "maintenance.switched_off",
+            object_type="core.maintenancemode",
+            object_id=state.pk,
+            data={"before": before, "after": {"active": state.active, "message": state.message}},
+        )
+    return state

@@ -1,7 +1,7 @@
 """Run the declared jobs: each due time once across all workers, caught up after downtime.
 
 ``tick(worker_id)`` is called every few seconds by every worker process (``faktura
-worker``'s maintenance loop, ``faktura scheduler``, ``faktura run``). It costs three
+worker``'s maintenance loop, ``faktura scheduler``, ``faktura run``). It costs four
 small queries when nothing is due. When something is due it runs it right there, in
 the calling process, one run after another, and returns when they are done.
 
@@ -36,7 +36,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import F, Q
 
-from faktura.core import clock
+from faktura.core import clock, maintenance
 from faktura.core.errors import DomainError
 from faktura.core.models import Company
 from faktura.scheduling import jobs as declared_jobs
@@ -66,7 +66,13 @@ def tick(worker_id: str, *, jobs: Sequence[Job] | None = None) -> list[JobRun]:
     claims and runs the due times since each job's last claimed one ("each": all of them
     oldest first; "latest": only the newest). A job seen for the first time starts from
     now: no history is replayed on a fresh installation.
+
+    In maintenance (``faktura maintenance on``) nothing is claimed, retried or taken over:
+    the due times pile up behind each job's last claimed one, and the first tick after
+    maintenance ends catches them up like after downtime, each claimed once.
     """
+    if maintenance.is_active():
+        return []
     now = clock.now()
     active = [job for job in (declared_jobs.declared() if jobs is None else jobs) if job.enabled]
     if not active:
