@@ -294,3 +294,21 @@ def test_a_worker_starts_no_periodic_run_in_maintenance(db):
     set_maintenance(actor=ADMIN, active=False)
     upkeep.tick_scheduler("worker-1")
     assert JobState.objects.count() > 0
+
+
+def test_the_back_office_signs_in_and_reads_but_refuses_writes(company):
+    from django.contrib.auth.models import Group, User
+
+    from faktura.banking.models import BankStatement
+
+    user = User.objects.create_user("buchhaltung", password="pw-12345678")
+    user.groups.add(Group.objects.get_or_create(name="accountant")[0])
+    set_maintenance(actor=ADMIN, active=True)
+    browser = Client()
+    signed_in = browser.post("/login/", {"username": "buchhaltung", "password": "pw-12345678"})
+    assert signed_in.status_code == 302
+    assert browser.get("/").status_code == 200
+    refused = browser.post("/bank/", {"file": ""})
+    assert refused.status_code == 503
+    assert "Faktura wird gerade gewartet" in refused.content.decode()
+    assert not BankStatement.objects.exists()

@@ -24,6 +24,10 @@ OPEN_PREFIXES = (
     "/admin/login/",
     "/admin/logout/",
     "/admin/core/maintenancemode/",
+    # Signing in and out of the back office and choosing its language write no data.
+    "/login/",
+    "/logout/",
+    "/i18n/",
 )
 
 
