@@ -8,6 +8,7 @@ from faktura.web.backoffice.views import (
     invoice_actions,
     invoice_detail,
     invoices,
+    reports,
     start,
 )
 
@@ -19,6 +20,9 @@ urlpatterns = [
     path("rechnungen/", invoices.invoice_list, name="invoices"),
     path("kunden/", customers.customer_list, name="customers"),
     path("bank/", bank.bank_page, name="bank"),
+    path("berichte/", reports.reports_page, name="reports"),
+    path("berichte/<slug:report>/", reports.reports_page, name="report"),
+    path("berichte/<slug:report>.<str:file_format>", reports.report_file, name="report_file"),
     path("bank/<int:line_id>/", bank.bank_line, name="bank_line"),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
