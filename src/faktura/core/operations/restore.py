@@ -86,6 +86,8 @@ def restore_backup(*, source: Path, progress: Progress = lambda line: None) -> R
     try:
         manifest = container.manifest
         _check_compatible(manifest)
+        if manifest["database"].get("member") not in {m.name for m in container.members}:
+            raise BackupIncompatible(_("Das Manifest nennt keine enthaltene Datenbank."))
         result = RestoreResult(manifest=manifest)
         with tempfile.TemporaryDirectory(prefix="faktura-restore-") as temporary:
             extracted = _extract_all(container, Path(temporary), progress)
