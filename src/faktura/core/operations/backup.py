@@ -63,6 +63,11 @@ def make_backup(*, target: Path, progress: Progress = lambda line: None) -> Back
             % {"path": target},
             code="backup_exists",
         )
+    if not target.parent.is_dir():
+        raise StateConflict(
+            _("Das Verzeichnis %(path)s gibt es nicht.") % {"path": target.parent},
+            code="backup_directory_missing",
+        )
     started = time.monotonic()
     dump = database.dump_format()
     result = BackupResult(path=target)
