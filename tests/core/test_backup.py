@@ -324,3 +324,9 @@ def test_a_backup_never_overwrites_a_file(installation, tmp_path):
         call_command("backup", str(backup))
     assert backup.read_bytes() == b"older backup"
     assert list(tmp_path.iterdir()) == [backup]
+
+
+def test_a_backup_into_a_missing_directory_is_refused_clearly(installation, tmp_path):
+    with pytest.raises(CommandError, match="backup_directory_missing: Das Verzeichnis"):
+        call_command("backup", str(tmp_path / "fehlt" / "b.zip"))
+    assert not (tmp_path / "fehlt").exists()
