@@ -270,7 +270,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.dunning import staff as dunning_staff
     from faktura.invoicing import services as invoicing
     from faktura.notifications import services as notifications
-    from faktura.payments import refunds, returns
+    from faktura.payments import refunds, returns, statement_mail
     from faktura.payments import services as payments
     from faktura.sales import services as sales
     from faktura.subscriptions import notices
@@ -285,6 +285,9 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "billing.notices": lambda a: notices.send_notices(on=TODAY, actor=a),
         "billing.preview": lambda a: billing_run.preview_billing(billing_date=TODAY, actor=a),
         "dunning.run": lambda a: dunning_run.run_dunning(on=TODAY, actor=a),
+        "account_statement.send": lambda a: statement_mail.send_account_statement(
+            customer_id=missing, actor=a
+        ),
         "dunning.approve": lambda a: dunning.approve_notice(notice_id=missing, actor=a),
         "dunning.fee": lambda a: dunning.waive_fee(fee_id=missing, reason="Kulanz", actor=a),
         "dunning.instalments": lambda a: instalments.cancel_instalment_agreement(

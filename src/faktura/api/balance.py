@@ -1,22 +1,28 @@
-"""/customers/{id}/balance: the statement of a customer's account (read-only)."""
+"""/customers/{id}/balance: the statement of a customer's account, as JSON or PDF, and
+/balance/send to mail the PDF to the customer."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from faktura.api.auth import read_auth
-from faktura.api.fields import MoneyOut
+from faktura.api import idempotency
+from faktura.api.auth import actor_of, read_auth, write_auth
+from faktura.api.documents import DeliveryOut
+from faktura.api.fields import InputSchema, MoneyOut
 from faktura.api.schemas import ErrorOut
 from faktura.core.money import ZERO, format_amount
 from faktura.payments.account_statement import AccountStatement, Entry, account_statement
+from faktura.payments.statement_mail import send_account_statement
+from faktura.payments.statement_pdf import render_account_statement
 
 router = Router(tags=["customers"])
 READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: ErrorOut, 409: ErrorOut}
 
 EntryType = Literal[
     "invoice",
@@ -157,3 +163,80 @@ def get_balance(request: HttpRequest, customer_id: int, params: Query[BalanceQue
     return present(
         account_statement(customer_id, date_from=params.date_from, date_to=params.date_to)
     )
+
+
+@router.get(
+    "/{customer_id}/balance.pdf",
+    response=READ_ERRORS,
+    auth=read_auth,
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The account statement as PDF/A-3b on the letterhead",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def get_balance_pdf(
+    request: HttpRequest,
+    customer_id: int,
+    params: Query[BalanceQuery],
+    lang: Literal["de", "en"] | None = None,
+) -> Any:
+    """The account statement as a letter (PDF/A) in the customer's language (or ``lang``):
+    the same entries and figures as ``/balance``, with the running balance."""
+    _statement, filename, pdf = render_account_statement(
+        customer_id, date_from=params.date_from, date_to=params.date_to, lang=lang
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class SendStatementIn(InputSchema):
+    date_from: dt.date | None = Field(None, alias="from", description="YYYY-MM-DD")
+    date_to: dt.date | None = Field(None, alias="to", description="YYYY-MM-DD")
+
+
+@router.post(
+    "/{customer_id}/balance/send",
+    response={202: DeliveryOut, **WRITE_ERRORS},
+    auth=write_auth,
+)
+def send_balance(
+    request: HttpRequest,
+    customer_id: int,
+    body: SendStatementIn,
+    idempotency_key: idempotency.KeyHeader = None,
+) -> HttpResponse:
+    """Mail the account statement (PDF) to the customer's address (202: queued); audited as
+    ``account_statement.sent``. 409 ``customer_without_email`` without an address."""
+    actor = actor_of(request)
+
+    def create() -> Any:
+        message = send_account_statement(
+            customer_id=customer_id,
+            actor=actor,
+            date_from=body.date_from,
+            date_to=body.date_to,
+        )
+        return DeliveryOut(
+            id=message.pk,
+            invoice=None,
+            event=message.event,
+            resend=False,
+            state=message.state,  # type: ignore[arg-type]
+            to=message.to,
+            cc=message.cc,
+            subject=message.subject,
+            language=message.language,
+            attachments=[a["filename"] for a in message.attachments],
+            attempts=message.attempts,
+            last_error=message.last_error,
+            next_attempt_at=message.next_attempt_at,
+            sent_at=message.sent_at,
+            created_at=message.created_at,
+        )
+
+    return idempotency.respond(request, key=idempotency_key, status=202, create=create)

@@ -103,7 +103,10 @@ def _delivery(message: OutboxMessage, filenames: dict[int, str]) -> DeliveryOut:
         cc=message.cc,
         subject=message.subject,
         language=message.language,
-        attachments=[filenames.get(pk, str(pk)) for pk in message.attachments],
+        attachments=[
+            a["filename"] if isinstance(a, dict) else filenames.get(a, str(a))
+            for a in message.attachments
+        ],
         attempts=message.attempts,
         last_error=message.last_error,
         next_attempt_at=message.next_attempt_at,

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /customers": "customer.create",
     "PATCH /customers/{customer_id}": "customer.change",
+    "POST /customers/{customer_id}/balance/send": "account_statement.send",
     "POST /products": "product.create",
     "PATCH /products/{product_id}": "product.change",
     "POST /orders": "invoice.create_draft",

@@ -100,6 +100,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Lastschriftdatei erstellen, einreichen, verwerfen, abschließen",
     ),
     "statement.import": (frozenset({ACCOUNTANT}), "Kontoauszug importieren"),
+    "account_statement.send": (
+        frozenset({ACCOUNTANT}),
+        "Auszug des Kundenkontos (PDF) per E-Mail an den Kunden senden",
+    ),
     "bank_transaction.assign": (
         frozenset({ACCOUNTANT}),
         "Umsatz zuordnen oder ignorieren",

@@ -32,6 +32,7 @@ class OutboxMessage(models.Model):
         DUNNING_NOTICE = "dunning_notice", _("Zahlungserinnerung / Mahnung")
         PAYMENT_DUE_SOON = "payment_due_soon", _("Zahlungshinweis vor Fälligkeit")
         STAFF_DIGEST = "staff_digest", _("Hinweis an Mitarbeiter (Mahnwesen)")
+        ACCOUNT_STATEMENT = "account_statement", _("Kontoauszug des Kundenkontos")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")
@@ -57,7 +58,9 @@ class OutboxMessage(models.Model):
     language = models.CharField(_("Sprache"), max_length=5, default="de")
     body_text = models.TextField(_("Text"))
     body_html = models.TextField(_("HTML"), blank=True)
-    # ids of faktura.documents.ArchivedDocument; attached byte for byte as archived
+    # ids of faktura.documents.ArchivedDocument and "dunning_letter:<pk>", attached byte for
+    # byte as archived; a document that is not archived (the account statement) is kept
+    # here itself: {"filename", "content_type", "sha256", "size", "content_base64"}.
     attachments = models.JSONField(_("Anhänge"), default=list, blank=True)
     state = models.CharField(
         _("Status"), max_length=10, choices=State.choices, default=State.QUEUED

@@ -11,10 +11,13 @@ delivery status are "failed" for staff to see.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import logging
 import smtplib
 from email.utils import formataddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -296,7 +299,11 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
     )
     by_pk = {document.pk: document for document in documents}
     for reference in message.attachments:
-        # Archived documents by pk; a dunning letter as "dunning_letter:<pk>".
+        # Archived documents by pk; a dunning letter as "dunning_letter:<pk>"; a file kept
+        # in the message itself as a dict.
+        if isinstance(reference, dict):
+            email.attach(*inline_attachment(reference))
+            continue
         letter = dunning_letter(reference)
         if letter is not None:
             email.attach(*letter)
@@ -304,6 +311,29 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
             document = by_pk[reference]
             email.attach(document.filename, read_archived(document), document.content_type)
     return email
+
+
+def inline_attachment(data: dict[str, Any]) -> tuple[str, bytes, str]:
+    """A file kept in the message (not archived): name, bytes checked against its SHA-256,
+    MIME type."""
+    content = base64.b64decode(data["content_base64"])
+    if hashlib.sha256(content).hexdigest() != data["sha256"]:
+        raise ArchiveDamaged(
+            f"Attachment {data['filename']}: the stored file was altered (SHA-256 mismatch).",
+            code="archived_file_altered",
+        )
+    return str(data["filename"]), content, str(data["content_type"])
+
+
+def inline(filename: str, content: bytes, content_type: str) -> dict[str, Any]:
+    """The attachment entry that keeps ``content`` in the message itself."""
+    return {
+        "filename": filename,
+        "content_type": content_type,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "content_base64": base64.b64encode(content).decode("ascii"),
+    }
 
 
 def send_message(message_id: int) -> OutboxMessage | None:

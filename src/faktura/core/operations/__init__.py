@@ -1,0 +1,1 @@
+"""Operating an installation: backup and restore (``faktura backup``, ``faktura restore``)."""
