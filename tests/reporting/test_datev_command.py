@@ -42,8 +42,8 @@ def test_the_command_writes_both_files_and_says_what_they_hold(company, actor, a
     assert "Gutschriften: 1 Buchungen, 23,80 EUR" in output
     assert "Stornos: 1 Buchungen, 53,50 EUR" in output
     assert "Zahlungen: 2 Buchungen, 439,70 EUR" in output
-    assert "Ausbuchungen: 1 Buchungen, 0,50 EUR" in output
-    assert "13 Buchungen, 2 Debitoren" in output
+    assert "Ausbuchungen: 2 Buchungen, 0,50 EUR" in output
+    assert "14 Buchungen, 2 Debitoren" in output
     assert str(tmp_path / "datev" / BATCH) in output
 
 
@@ -58,9 +58,7 @@ def test_the_command_writes_both_files_and_says_what_they_hold(company, actor, a
         ([*NOVEMBER, "--encoding", "latin-9"], "unknown_encoding"),
     ],
 )
-def test_broken_input_is_refused_and_nothing_is_written(
-    company, actor, args, message, tmp_path
-):
+def test_broken_input_is_refused_and_nothing_is_written(company, actor, args, message, tmp_path):
     configure()
     with on(2):
         _final_invoice(actor)
@@ -114,7 +112,7 @@ def test_consultant_and_client_number_may_come_from_the_settings(
     settings.FAKTURA_DATEV_CHART = "skr04"
     _export(*NOVEMBER, "--output", str(tmp_path))
     header = (tmp_path / BATCH).read_bytes().split(b"\r\n")[0]
-    assert b';1001;1;20260101;4;20261101;20261130;' in header
+    assert b";1001;1;20260101;4;20261101;20261130;" in header
     assert b';"04";' in header
 
 
@@ -172,7 +170,7 @@ def test_payments_are_left_out_when_the_office_takes_them_from_the_bank(
     output = _export(*NOVEMBER, "--output", str(tmp_path))
     assert "Zahlungen" not in output
     assert "Rücklastschriften" not in output
-    assert "10 Buchungen, 2 Debitoren" in output
+    assert "11 Buchungen, 2 Debitoren" in output
     assert {row[6] for row in _rows(tmp_path / BATCH)} == {"10001", "10002"}
 
 
@@ -225,3 +223,19 @@ def test_documents_zip_holds_the_archived_pdfs_named_by_belegfeld_1(company, act
     assert archive.namelist() == ["RE-2026-00001.pdf"]
     assert archive.read("RE-2026-00001.pdf").startswith(b"%PDF-")
     assert "Ohne archiviertes PDF (nicht im ZIP): GS-2026-00001" in output
+
+
+def test_the_migration_stores_the_same_default_accounts_as_the_code():
+    from importlib import import_module
+
+    from faktura.reporting.datev.accounts import DEFAULT_ACCOUNTS
+
+    migration = import_module("faktura.reporting.migrations.0002_datev")
+    assert {
+        chart: {str(purpose): number for purpose, number in accounts.items()}
+        for chart, accounts in DEFAULT_ACCOUNTS.items()
+    } == migration.DEFAULTS
+    stored = {(a.chart, a.purpose): a.account for a in DatevAccount.objects.all()}
+    assert stored[("skr03", "revenue_19")] == 8400
+    assert stored[("skr04", "revenue_reverse_charge")] == 4336
+    assert len(stored) == 28

@@ -112,16 +112,18 @@ def _rows(accounts: dict[str, str]) -> list[str]:
              '"RE-2026-00001"', "", "", '"Rücklastschriftsgebühr MS03 Bäckerei Müller GmbH"'),
         _row("320,70", '"S"', '"EUR"', "", "", "", a["bank"], "10001", "", "1411",
              '"RE-2026-00003"', "", "", '"Zahlung Bäckerei Müller GmbH"'),
-        # Written off on an invoice of two rates: no VAT correction by the account.
-        _row("0,50", '"H"', '"EUR"', "", "", "", "10001", a["write_off"], "", "1611",
+        # Written off on an invoice of two rates: split by their gross (107 : 238).
+        _row("0,16", '"H"', '"EUR"', "", "", "", "10001", a["write_off_7"], "", "1611",
+             '"RE-2026-00003"', "", "", '"Ausbuchung Rundungsdifferenz"'),
+        _row("0,34", '"H"', '"EUR"', "", "", "", "10001", a["write_off_19"], "", "1611",
              '"RE-2026-00003"', "", "", '"Ausbuchung Rundungsdifferenz"'),
     ]  # fmt: skip
 
 
 SKR03 = {"19": "8400", "7": "8300", "AE": "8336", "K": "8125", "bank": "1200", "fees": "2700",
-         "write_off": "2400"}  # fmt: skip
+         "write_off_7": "2401", "write_off_19": "2406"}  # fmt: skip
 SKR04 = {"19": "4400", "7": "4300", "AE": "4336", "K": "4125", "bank": "1800", "fees": "4830",
-         "write_off": "6930"}  # fmt: skip
+         "write_off_7": "6931", "write_off_19": "6936"}  # fmt: skip
 
 
 @pytest.fixture
@@ -230,7 +232,7 @@ def test_counts_and_sums_per_kind(month):
         "payment": (2, "439.70"),
         "return": (1, "119.00"),
         "fee": (1, "3.00"),
-        "write_off": (1, "0.50"),
+        "write_off": (2, "0.50"),
     }
     assert result.customers == 2
 

@@ -76,6 +76,8 @@ class DatevSettings(models.Model):
         help_text=_("Meist aus: die Kanzlei prüft den Stapel und schreibt selbst fest."),
     )
 
+    objects: ClassVar[models.Manager[DatevSettings]] = models.Manager()
+
     class Meta:
         verbose_name = _("DATEV-Einstellungen")
         verbose_name_plural = _("DATEV-Einstellungen")
@@ -138,6 +140,8 @@ class DatevAccount(models.Model):
         help_text=_("Leer bei Automatikkonten (die Standardkonten sind es)."),
     )
 
+    objects: ClassVar[models.Manager[DatevAccount]] = models.Manager()
+
     class Meta:
         verbose_name = _("DATEV-Konto")
         verbose_name_plural = _("DATEV-Kontenzuordnung")
@@ -147,4 +151,4 @@ class DatevAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_chart_display()} {self.get_purpose_display()}: {self.account}"
+        return f"{Chart(self.chart).label} {AccountPurpose(self.purpose).label}: {self.account}"

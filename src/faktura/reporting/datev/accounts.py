@@ -99,13 +99,10 @@ class AccountMap:
             )
         return self[purpose]
 
-    def write_off(self, rates: set[tuple[str, Decimal]]) -> Account:
-        """The write-off account: by the VAT rate when the invoice has exactly one."""
-        if len(rates) == 1:
-            [(category, rate)] = rates
-            if category == "S" and rate.normalize() in _WRITE_OFF:
-                return self[_WRITE_OFF[rate.normalize()]]
-        return self[P.WRITE_OFF_OTHER]
+    def write_off(self, category: str, rate: Decimal) -> Account:
+        """The write-off account of a rate: the 19 % and 7 % ones correct the VAT."""
+        purpose = _WRITE_OFF.get(rate.normalize()) if category == "S" else None
+        return self[purpose or P.WRITE_OFF_OTHER]
 
     def debtor(self, customer_number: str, customer_id: int) -> int:
         """The customer's personal account (Debitor): start + number, within DATEV's range."""

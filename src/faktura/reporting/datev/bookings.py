@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from faktura.dunning.collection_handover import vat_shares
 from faktura.reporting.datev import selectors
 from faktura.reporting.datev.accounts import AccountMap
 from faktura.reporting.models import AccountPurpose as P
@@ -210,23 +211,37 @@ def _fees(period: selectors.Period, accounts: AccountMap) -> list[Booking]:
 def _write_offs(period: selectors.Period, accounts: AccountMap) -> list[Booking]:
     rows = [(False, row) for row in selectors.write_offs(period, reversed_=False)]
     rows += [(True, row) for row in selectors.write_offs(period, reversed_=True)]
-    rates = selectors.tax_rates_of({row["invoice_id"] for _r, row in rows})
-    return [
-        Booking(
-            kind="write_off",
-            date=period.day(row["moment"]),
-            amount=row["amount"],
-            # The write-off credits the customer; its reversal charges them again.
-            side=DEBIT if reversed_ else CREDIT,
-            account=accounts.debtor(row["customer_number"], row["customer_id"]),
-            contra=accounts.write_off(rates.get(row["invoice_id"], set())).number,
-            document=row["number"],
-            text=_text(
-                _("Ausbuchung zurückgenommen") if reversed_ else _("Ausbuchung"),
-                row["reason"],
-            ),
-            customer_id=row["customer_id"],
-            customer_number=row["customer_number"],
-        )
-        for reversed_, row in rows
-    ]
+    breakdowns = selectors.tax_breakdowns({row["invoice_id"] for _r, row in rows})
+    result = []
+    for reversed_, row in rows:
+        # § 17 (2) UStG: the VAT of each rate is corrected by its own account, so the
+        # written-off amount is split over the invoice's rates as the collection does.
+        shares = [
+            (category, rate, gross)
+            for category, rate, gross, _vat in vat_shares(
+                breakdowns.get(row["invoice_id"], []), row["amount"]
+            )
+            if gross
+        ] or [("", Decimal(0), row["amount"])]
+        for category, rate, gross in shares:
+            account = accounts.write_off(category, rate)
+            result.append(
+                Booking(
+                    kind="write_off",
+                    date=period.day(row["moment"]),
+                    amount=gross,
+                    # The write-off credits the customer; its reversal charges them again.
+                    side=DEBIT if reversed_ else CREDIT,
+                    account=accounts.debtor(row["customer_number"], row["customer_id"]),
+                    contra=account.number,
+                    tax_key=account.tax_key,
+                    document=row["number"],
+                    text=_text(
+                        _("Ausbuchung zurückgenommen") if reversed_ else _("Ausbuchung"),
+                        row["reason"],
+                    ),
+                    customer_id=row["customer_id"],
+                    customer_number=row["customer_number"],
+                )
+            )
+    return result

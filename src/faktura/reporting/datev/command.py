@@ -13,8 +13,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from faktura.core.errors import DomainError
-from faktura.reporting.datev.extf import amount as format_amount
 from faktura.reporting.datev import export
+from faktura.reporting.datev.extf import amount as format_amount
 from faktura.reporting.models import Chart
 
 HELP = "DATEV Buchungsstapel (EXTF 700, Format 13) und Debitoren eines Zeitraums"

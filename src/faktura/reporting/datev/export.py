@@ -129,7 +129,9 @@ def build(
         owner = _owner(booking)
         lines.append(extf.line(_booking_fields(booking, owner)))
         owners.append(owner)
-    files = {f"EXTF_Buchungsstapel_{stamp}.csv": extf.encode(lines, encoding=encoding, owners=owners)}
+    files = {
+        f"EXTF_Buchungsstapel_{stamp}.csv": extf.encode(lines, encoding=encoding, owners=owners)
+    }
 
     customer_ids = {b.customer_id for b in bookings if b.customer_id is not None}
     customers = selectors.customers(customer_ids)
@@ -228,7 +230,9 @@ def _documents_zip(bookings: list[Booking]) -> tuple[bytes, list[str]]:
                 missing.append(number)
                 continue
             issued = document.invoice.issue_date or dt.date(1980, 1, 1)
-            entry = zipfile.ZipInfo(f"{number}.pdf", date_time=(issued.year, issued.month, issued.day, 0, 0, 0))
+            entry = zipfile.ZipInfo(
+                f"{number}.pdf", date_time=(issued.year, issued.month, issued.day, 0, 0, 0)
+            )
             archive.writestr(entry, read_archived(document), compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue(), missing
 

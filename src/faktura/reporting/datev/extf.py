@@ -119,9 +119,7 @@ def document_field(value: str, *, label: str) -> Text:
     return Text(value)
 
 
-def encode(
-    lines: Sequence[str], *, encoding: str, owners: Sequence[str] | None = None
-) -> bytes:
+def encode(lines: Sequence[str], *, encoding: str, owners: Sequence[str] | None = None) -> bytes:
     """The file's bytes; a character Windows-1252 lacks is refused naming its owner.
 
     ``owners`` names, per line, the customer or document the line is about.

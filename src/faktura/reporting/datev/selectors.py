@@ -20,6 +20,10 @@ from faktura.invoicing.models import FINALIZED_STATES, InvoiceTax
 from faktura.payments.models import Allocation, FeeItem, Payment, ReturnEvent, WriteOff
 
 
+def _rows(queryset: Any) -> list[dict[str, Any]]:
+    return list(queryset)
+
+
 @dataclass(frozen=True)
 class Period:
     start: dt.date
@@ -49,7 +53,7 @@ class Period:
 def document_taxes(period: Period) -> list[dict[str, Any]]:
     """The VAT breakdown lines (BG-23) of the documents finalized with an issue date in
     the period, each with its gross amount (basis + VAT)."""
-    return list(
+    return _rows(
         InvoiceTax.objects.filter(
             invoice__status__in=FINALIZED_STATES,
             invoice__issue_date__gte=period.start,
@@ -74,7 +78,7 @@ def document_taxes(period: Period) -> list[dict[str, Any]]:
 
 
 def payments(period: Period) -> list[dict[str, Any]]:
-    return list(
+    return _rows(
         Payment.objects.filter(date__gte=period.start, date__lte=period.end)
         .values(
             "id",
@@ -95,7 +99,7 @@ def payment_allocations(period: Period) -> list[dict[str, Any]]:
     Allocations reversed by a returned debit or chargeback count (the return is a booking
     of its own); ones released as a mistake do not (the money went elsewhere).
     """
-    return list(
+    return _rows(
         Allocation.objects.filter(payment__date__gte=period.start, payment__date__lte=period.end)
         .filter(Q(reversed_at__isnull=True) | Q(return_event__isnull=False))
         .values("payment_id", number=F("invoice__number"))
@@ -109,7 +113,7 @@ def returns(period: Period) -> list[dict[str, Any]]:
     in_period = Q(booking_date__gte=period.start, booking_date__lte=period.end) | (
         Q(booking_date__isnull=True) & period.stamped("created_at")
     )
-    return list(
+    return _rows(
         ReturnEvent.objects.filter(in_period, amount__gt=0)
         .values(
             "id",
@@ -128,7 +132,7 @@ def returns(period: Period) -> list[dict[str, Any]]:
 
 def fee_items(period: Period) -> list[dict[str, Any]]:
     """Fees charged on to customers (returned-debit fees); cancelled ones are not claims."""
-    return list(
+    return _rows(
         FeeItem.objects.filter(period.stamped("created_at"))
         .exclude(state=FeeItem.State.CANCELLED)
         .values(
@@ -148,7 +152,7 @@ def fee_items(period: Period) -> list[dict[str, Any]]:
 def dunning_fees(period: Period, *, waived: bool) -> list[dict[str, Any]]:
     """Dunning fees, flat fees and interest charged (or, ``waived``, waived) in the period."""
     field = "waived_at" if waived else "created_at"
-    return list(
+    return _rows(
         DunningFee.objects.filter(period.stamped(field))
         .values(
             "id",
@@ -167,7 +171,7 @@ def dunning_fees(period: Period, *, waived: bool) -> list[dict[str, Any]]:
 
 def write_offs(period: Period, *, reversed_: bool) -> list[dict[str, Any]]:
     field = "reversed_at" if reversed_ else "created_at"
-    return list(
+    return _rows(
         WriteOff.objects.filter(period.stamped(field))
         .values(
             "id",
@@ -184,20 +188,21 @@ def write_offs(period: Period, *, reversed_: bool) -> list[dict[str, Any]]:
     )
 
 
-def tax_rates_of(invoice_ids: set[int]) -> dict[int, set[tuple[str, Decimal]]]:
-    """The VAT categories and rates of each invoice (write-offs follow them)."""
-    rates: dict[int, set[tuple[str, Decimal]]] = {}
-    for invoice_id, category, rate in InvoiceTax.objects.filter(
-        invoice_id__in=invoice_ids
-    ).values_list("invoice_id", "category", "rate"):
-        rates.setdefault(invoice_id, set()).add((category, rate))
-    return rates
+def tax_breakdowns(invoice_ids: set[int]) -> dict[int, list[tuple[str, Decimal, Decimal, Decimal]]]:
+    """The VAT breakdown ``(category, rate, taxable, tax)`` of each invoice."""
+    breakdowns: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = {}
+    rows = InvoiceTax.objects.filter(invoice_id__in=invoice_ids).values_list(
+        "invoice_id", "category", "rate", "taxable_amount", "tax_amount"
+    )
+    for invoice_id, category, rate, taxable, tax in rows:
+        breakdowns.setdefault(invoice_id, []).append((category, rate, taxable, tax))
+    return breakdowns
 
 
 def customers(customer_ids: set[int]) -> list[dict[str, Any]]:
     from faktura.customers.models import Customer
 
-    return list(
+    return _rows(
         Customer.objects.filter(pk__in=customer_ids)
         .values(
             "id",
