@@ -254,10 +254,9 @@ def write(export: Export, directory: Path) -> list[Path]:
     temporary: list[tuple[Path, Path]] = []
     try:
         for name, content in export.files.items():
-            target = directory / name
             partial = directory / f".{name}.partial"
+            temporary.append((partial, directory / name))
             partial.write_bytes(content)
-            temporary.append((partial, target))
     except OSError as error:
         for partial, _target in temporary:
             partial.unlink(missing_ok=True)
