@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
+
 from faktura.core import clock
 from faktura.core.errors import InvalidInput
 from faktura.reporting.datev import extf, selectors
@@ -95,7 +97,8 @@ def build(
     year_start = check_period(date_from, date_to, config.fiscal_year_start_month)
     accounts = AccountMap(chart or config.chart, config)
     period = selectors.Period.of(date_from, date_to)
-    bookings = period_bookings(period, accounts)
+    with translation.override("de"):  # the office's DATEV speaks German
+        bookings = period_bookings(period, accounts)
     created_at = clock.now().astimezone(ZoneInfo(period.time_zone))
 
     def header(category: int, name: str, version: int, **extra: object) -> extf.Header:
