@@ -316,6 +316,16 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "change": "master_data.change",
         "delete": None,
     },
+    "reporting.datevsettings": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": None,
+    },
+    "reporting.datevaccount": {
+        "add": "master_data.change",
+        "change": "master_data.change",
+        "delete": "master_data.change",
+    },
     "sales.order": {"add": None, "change": None, "delete": None},
     "subscriptions.plan": {"add": None, "change": None, "delete": None},
     "subscriptions.course": {"add": None, "change": None, "delete": None},
