@@ -230,11 +230,10 @@ def dunning_figures_table(start: dt.date, end: dt.date) -> Table:
         rows.append(("notices", _("Versendete Mahnungen"), n.level, n.notices, n.principal, None))
     for c in figures.costs:
         label = str(COST_LABELS.get(c.kind, c.kind))
-        rows.append(
-            (f"{c.kind}_charged", f"{label}: {_('berechnet')}", None, None, c.charged, None)
-        )
-        rows.append((f"{c.kind}_paid", f"{label}: {_('bezahlt')}", None, None, c.paid, None))
-        rows.append((f"{c.kind}_waived", f"{label}: {_('erlassen')}", None, None, c.waived, None))
+        charged, paid, waived = _("berechnet"), _("bezahlt"), _("erlassen")
+        rows.append((f"{c.kind}_charged", f"{label}: {charged}", None, None, c.charged, None))
+        rows.append((f"{c.kind}_paid", f"{label}: {paid}", None, None, c.paid, None))
+        rows.append((f"{c.kind}_waived", f"{label}: {waived}", None, None, c.waived, None))
     col = figures.collection
     rows.append(
         (
