@@ -17,8 +17,8 @@ from faktura.documents.models import ArchivedDocument, archive_storage
 from faktura.dunning.models import NoticeLetter
 from faktura.reporting import services
 from faktura.reporting.models import PurgedDocument
-from tests.dunning.helpers import overdue, run
 from tests.documents.pipeline_helpers import run_tasks
+from tests.dunning.helpers import overdue, run
 from tests.payments.helpers import finalized
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,8 @@ def test_purge_deletes_exactly_the_expired_unheld_files_and_logs_each(documents)
     with clock.frozen(AFTER_2034):
         output = purge()
     assert [exists(row) for row in expired] == [False] * 5
-    assert exists(documents["held"]) and exists(documents["current"])
+    assert exists(documents["held"])
+    assert exists(documents["current"])
     assert "Purge for 2035-01-05: 5 file(s) deleted, 1 kept under legal hold." in output
     assert f"kept (legal hold): {documents['held'].file.name}" in output
     log = list(PurgedDocument.objects.order_by("kind", "object_id"))
@@ -106,9 +107,7 @@ def test_purge_deletes_exactly_the_expired_unheld_files_and_logs_each(documents)
         *(("dunning_letter", letter.pk) for letter in documents["letters"]),
         *(("invoice_archive", row.pk) for row in documents["expired"]),
     ]
-    first = PurgedDocument.objects.get(
-        kind="invoice_archive", object_id=documents["expired"][0].pk
-    )
+    first = PurgedDocument.objects.get(kind="invoice_archive", object_id=documents["expired"][0].pk)
     assert first.file_name == documents["expired"][0].file.name == "archive/2026/RE-2026-00001.pdf"
     assert first.sha256 == documents["expired"][0].sha256
     assert first.size == documents["expired"][0].size
@@ -156,9 +155,7 @@ def test_running_twice_is_harmless(documents):
     assert AuditEntry.objects.count() == entries
 
 
-def test_check_stays_green_after_a_purge_and_still_reports_an_unlogged_loss(
-    documents, capsys
-):
+def test_check_stays_green_after_a_purge_and_still_reports_an_unlogged_loss(documents, capsys):
     with clock.frozen(AFTER_2034):
         purge()
         ok, output = check_passes(capsys)
@@ -167,7 +164,8 @@ def test_check_stays_green_after_a_purge_and_still_reports_an_unlogged_loss(
         archive_storage().delete(documents["current"].file.name)
         ok, output = check_passes(capsys)
     assert not ok
-    assert "RE-2027-00001" in output and "the archived file is missing" in output
+    assert "RE-2027-00001" in output
+    assert "the archived file is missing" in output
 
 
 def test_a_hold_keeps_the_files_until_it_is_cleared(documents, held_customer, actor):
@@ -188,7 +186,8 @@ def test_an_interrupted_purge_is_finished_by_the_next_run(documents, monkeypatch
     monkeypatch.setattr(services, "_delete_file", lambda name: deleted.append(name) or False)
     with clock.frozen(AFTER_2034):
         purge()
-        assert len(set(deleted)) == 5 and all(exists(row) for row in documents["expired"])
+        assert len(set(deleted)) == 5
+        assert all(exists(row) for row in documents["expired"])
         monkeypatch.undo()
         output = purge()
     assert "5 left over from an interrupted run deleted" in output

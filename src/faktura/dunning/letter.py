@@ -571,7 +571,7 @@ def letter_problems() -> Iterator[str]:
         storage = letter.file.storage
         try:
             exists = bool(name) and storage.exists(name)
-            if not exists and not letter.purged:
+            if not exists and not getattr(letter, "purged", False):
                 yield f"{label}: the archived file is missing"
                 continue
             # A file deleted after its retention period is proven by the deletion log.

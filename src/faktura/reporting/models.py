@@ -89,6 +89,8 @@ class LegalHold(models.Model):
     cleared_by = models.CharField(_("Aufgehoben von"), max_length=150, blank=True)
     clear_reason = models.CharField(_("Grund der Aufhebung"), max_length=500, blank=True)
 
+    objects: ClassVar[models.Manager[LegalHold]] = models.Manager()
+
     class Meta:
         verbose_name = _("Aufbewahrungssperre")
         verbose_name_plural = _("Aufbewahrungssperren")
