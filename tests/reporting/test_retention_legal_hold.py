@@ -88,9 +88,7 @@ def test_the_back_office_offers_the_hold_and_its_clearing_by_the_matrix(rf):
     from django.contrib.auth.models import AnonymousUser
 
     admin = site._registry[LegalHold]
-    assert "clear_legal_holds" in {
-        getattr(action, "__name__", action) for action in admin.actions
-    }
+    assert "clear_legal_holds" in {getattr(action, "__name__", action) for action in admin.actions}
     request = rf.get("/")
     request.user = AnonymousUser()
     assert not admin.has_add_permission(request)
