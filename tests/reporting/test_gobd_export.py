@@ -248,3 +248,12 @@ def test_an_empty_directory_is_filled(company, tmp_path):
     assert "belege.csv: 0" in output
     assert (target / "belege.csv").read_bytes().count(b"\r\n") == 1  # the header only
     assert Customer.objects.count() == 0
+
+
+def test_the_export_reads_each_table_in_one_query_not_per_row(
+    business, tmp_path, django_assert_max_num_queries
+):
+    # 8 tables + company + time zone + the snapshot's transaction: never one per row.
+    with django_assert_max_num_queries(12) as captured:
+        export(tmp_path)
+    assert len(captured) >= 8
