@@ -272,6 +272,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.notifications import services as notifications
     from faktura.payments import refunds, returns, statement_mail
     from faktura.payments import services as payments
+    from faktura.reporting import services as retention
     from faktura.sales import services as sales
     from faktura.subscriptions import notices
     from faktura.subscriptions import run as billing_run
@@ -367,6 +368,10 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
             actor=a, customer_id=world["customer"], plan_id=missing
         ),
         "access.manage": lambda a: access.lift(block_id=missing, actor=a, why="x"),
+        "retention.legal_hold": lambda a: retention.set_legal_hold(
+            customer_id=missing, reason="Betriebsprüfung", actor=a
+        ),
+        "retention.purge": lambda a: retention.purge_expired(on=TODAY, actor=a, dry_run=True),
         "webhook.manage": lambda a: webhooks.redeliver(delivery_id=missing, actor=a),
     }
 

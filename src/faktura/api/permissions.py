@@ -17,6 +17,8 @@ ROUTE_OPERATIONS: dict[str, str | None] = {
     "POST /customers": "customer.create",
     "PATCH /customers/{customer_id}": "customer.change",
     "POST /customers/{customer_id}/balance/send": "account_statement.send",
+    "POST /customers/{customer_id}/legal-hold": "retention.legal_hold",
+    "POST /customers/{customer_id}/legal-hold/clear": "retention.legal_hold",
     "POST /products": "product.create",
     "PATCH /products/{product_id}": "product.change",
     "POST /orders": "invoice.create_draft",

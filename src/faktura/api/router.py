@@ -34,6 +34,7 @@ from faktura.api import collection as collection_api
 from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
 from faktura.api import instalments as instalments_api
+from faktura.api import legal_holds as legal_holds_api
 from faktura.api import payments as payments_api
 from faktura.api import risk as risk_api
 from faktura.api import webhooks as webhooks_api
@@ -111,6 +112,7 @@ api.add_router("/customers", subscriptions.customers_router)
 api.add_router("/billing-runs", billing_runs.router)
 api.add_router("/customers", access_api.customers_router)
 api.add_router("/access-blocks", access_api.blocks_router)
+api.add_router("/customers", legal_holds_api.router)
 api.add_router("/webhook-endpoints", webhooks_api.endpoints_router)
 api.add_router("/webhook-deliveries", webhooks_api.deliveries_router)
 api.add_router("/dunning-policy", dunning_api.policy_router)

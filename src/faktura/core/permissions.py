@@ -145,6 +145,15 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Inkasso-Export erstellen, Zahlungen des Inkassobüros buchen",
     ),
+    # retention (GoBD)
+    "retention.legal_hold": (
+        frozenset({ACCOUNTANT}),
+        "Aufbewahrungssperre eines Kunden setzen oder aufheben",
+    ),
+    "retention.purge": (
+        frozenset({ADMIN}),
+        "Archivierte Dokumente nach Ablauf der Aufbewahrungsfrist löschen",
+    ),
 }
 
 OPERATIONS = tuple(MATRIX)
@@ -326,6 +335,8 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
         "change": "master_data.change",
         "delete": "master_data.change",
     },
+    "reporting.legalhold": {"add": "retention.legal_hold", "change": None, "delete": None},
+    "reporting.purgeddocument": {"add": None, "change": None, "delete": None},
     "sales.order": {"add": None, "change": None, "delete": None},
     "subscriptions.plan": {"add": None, "change": None, "delete": None},
     "subscriptions.course": {"add": None, "change": None, "delete": None},
@@ -362,6 +373,7 @@ ADMIN_ACTIONS: dict[str, str] = {
     "recall_cases": "collection.approve",
     "write_off_cases": "collection.approve",
     "mark_done": "todo.done",
+    "clear_legal_holds": "retention.legal_hold",
 }
 
 

@@ -428,10 +428,13 @@ def archive_problems() -> Iterator[str]:
     """
     from faktura.core.integrity import entries_by_object, merge_by_key, object_key
     from faktura.invoicing.models import Kind
+    from faktura.reporting.models import PurgedDocument
+    from faktura.reporting.retention import purged
 
     entries = entries_by_object(actions=["document.archived"], object_types=Kind.values)
     documents = (
         ArchivedDocument.objects.select_related("invoice")
+        .annotate(purged=purged(PurgedDocument.Kind.INVOICE_ARCHIVE))
         .order_by("invoice_id", "kind")
         .iterator(chunk_size=500)
     )
@@ -456,7 +459,9 @@ def _file_problems(document: ArchivedDocument) -> Iterator[str]:
     name = document.file.name or ""
     try:
         if not name or not storage.exists(name):
-            yield f"{_describe(document)}: the archived file is missing"
+            # Deleted after its retention period: the deletion log is the proof.
+            if not getattr(document, "purged", False):
+                yield f"{_describe(document)}: the archived file is missing"
             return
         actual = _file_digest(storage, name)
     except OSError as error:
