@@ -33,6 +33,7 @@ from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
 from faktura.api import instalments as instalments_api
 from faktura.api import payments as payments_api
+from faktura.api import reports_receivables
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
 
@@ -117,3 +118,4 @@ api.add_router("/collection-exports", collection_cases_api.exports_router)
 api.add_router("/customers", dunning_api.customers_router)
 api.add_router("/instalment-agreements", instalments_api.router)
 api.add_router("/to-do-entries", todo.router)
+api.add_router("/reports", reports_receivables.router)
