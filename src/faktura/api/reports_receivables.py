@@ -20,6 +20,7 @@ from faktura.api.fields import MoneyOut
 from faktura.api.report_files import file_response
 from faktura.api.schemas import ErrorOut
 from faktura.core import clock
+from faktura.core.errors import InvalidInput
 from faktura.core.money import format_amount
 from faktura.reporting import open_items as items_selectors
 from faktura.reporting import receivables
@@ -428,15 +429,13 @@ def get_cash_forecast(request: HttpRequest, params: Query[ForecastQuery]) -> Any
     """Expected money in per week (``weeks``, default 8) or month (``months``) from
     ``from``: open invoices on their due date, scheduled direct debits on their collection
     date."""
-    from faktura.core.errors import InvalidInput
-
     if params.weeks is not None and params.months is not None:
         raise InvalidInput("Give weeks or months, not both.", code="invalid_period", field="months")
-    start = _day(params.date_from)
-    weeks = params.weeks if params.months is None else 0
-    forecast = receivables.cash_forecast(start, weeks=weeks or 0, months=params.months or 0) if (
-        weeks or params.months
-    ) else receivables.cash_forecast(start, weeks=8)
+    forecast = receivables.cash_forecast(
+        _day(params.date_from),
+        weeks=params.weeks or (0 if params.months else 8),
+        months=params.months or 0,
+    )
     if params.format != "json":
         return file_response(tables.forecast_table(forecast), params.format)
     return ForecastOut(
