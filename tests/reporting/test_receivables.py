@@ -222,9 +222,11 @@ def test_cash_forecast_by_due_date_and_scheduled_direct_debit(story, consumer, a
     batch = collection.create_direct_debit_batch(
         collection_date=TOMORROW, scheme="CORE", actor=actor
     )
-    assert batch is not None and debited.pk
+    assert batch is not None
+    assert batch.items.get().invoice_id == debited.pk
     forecast = receivables.cash_forecast(dt.date(2026, 11, 16), weeks=2)
-    assert [(p.start, p.end, str(p.due_invoices), str(p.direct_debits)) for p in forecast.periods] == [
+    periods = forecast.periods
+    assert [(p.start, p.end, str(p.due_invoices), str(p.direct_debits)) for p in periods] == [
         (dt.date(2026, 11, 16), dt.date(2026, 11, 22), "0.00", "10.00"),
         (dt.date(2026, 11, 23), dt.date(2026, 11, 29), "23.80", "0.00"),
     ]

@@ -177,9 +177,7 @@ def get_aging(request: HttpRequest, params: Query[AgingQuery]) -> Any:
     customers = items_selectors.aging(day, by_customer=True) if params.by_customer else []
     if params.format != "json":
         return file_response(tables.aging_table(day, [*customers, total]), params.format)
-    return AgingOut(
-        date=day, total=_aging_row(total), customers=[_aging_row(c) for c in customers]
-    )
+    return AgingOut(date=day, total=_aging_row(total), customers=[_aging_row(c) for c in customers])
 
 
 # --- DSO -----------------------------------------------------------------------------
@@ -219,13 +217,15 @@ def get_dso(request: HttpRequest, params: Query[PeriodQuery]) -> Any:
     figure = receivables.dso(params.date_from, params.date_to)
     if params.format != "json":
         return file_response(tables.dso_table(figure), params.format)
-    return DsoOut(
-        date_from=figure.start,
-        date_to=figure.end,
-        days=figure.days,
-        receivables=_money(figure.receivables),
-        revenue=_money(figure.revenue),
-        dso=None if figure.dso is None else str(figure.dso),
+    return DsoOut.model_validate(
+        {
+            "from": figure.start,
+            "to": figure.end,
+            "days": figure.days,
+            "receivables": _money(figure.receivables),
+            "revenue": _money(figure.revenue),
+            "dso": None if figure.dso is None else str(figure.dso),
+        }
     )
 
 
@@ -438,18 +438,20 @@ def get_cash_forecast(request: HttpRequest, params: Query[ForecastQuery]) -> Any
     )
     if params.format != "json":
         return file_response(tables.forecast_table(forecast), params.format)
-    return ForecastOut(
-        date_from=forecast.start,
-        overdue=_money(forecast.overdue),
-        total=_money(sum((p.total for p in forecast.periods), Decimal("0.00"))),
-        periods=[
-            ForecastPeriodOut(
-                start=p.start,
-                end=p.end,
-                due_invoices=_money(p.due_invoices),
-                direct_debits=_money(p.direct_debits),
-                total=_money(p.total),
-            )
-            for p in forecast.periods
-        ],
+    return ForecastOut.model_validate(
+        {
+            "from": forecast.start,
+            "overdue": _money(forecast.overdue),
+            "total": _money(sum((p.total for p in forecast.periods), Decimal("0.00"))),
+            "periods": [
+                ForecastPeriodOut(
+                    start=p.start,
+                    end=p.end,
+                    due_invoices=_money(p.due_invoices),
+                    direct_debits=_money(p.direct_debits),
+                    total=_money(p.total),
+                )
+                for p in forecast.periods
+            ],
+        }
     )

@@ -23,6 +23,7 @@ from faktura.api import (
     products,
     provider_webhooks,
     refunds,
+    reports_receivables,
     statements,
     subscriptions,
     tax_rates,
@@ -33,7 +34,6 @@ from faktura.api import collection_cases as collection_cases_api
 from faktura.api import dunning as dunning_api
 from faktura.api import instalments as instalments_api
 from faktura.api import payments as payments_api
-from faktura.api import reports_receivables
 from faktura.api import webhooks as webhooks_api
 from faktura.api.fields import ApiParser
 

@@ -14,6 +14,7 @@ the whole table's. The join never becomes an INNER JOIN: a row without sums keep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -123,7 +124,7 @@ def join_sum(
         params=tuple(params),
         key=key,
         parent_alias=parent_alias,
-        parent_column=queryset.model._meta.pk.column,  # type: ignore[union-attr]
+        parent_column=queryset.model._meta.pk.column,
     )
     alias = query.join(join)  # type: ignore[arg-type]
     return JoinedColumn(alias, total, output_field or DecimalField(max_digits=14, decimal_places=2))
@@ -140,7 +141,7 @@ class JoinedColumn(Expression):
         quoted = compiler.quote_name_unless_alias(self.alias)
         return f"{quoted}.{connection.ops.quote_name(self.column)}", []
 
-    def relabeled_clone(self, change_map: dict[str, str]) -> JoinedColumn:
+    def relabeled_clone(self, change_map: Mapping[str, str]) -> JoinedColumn:
         return JoinedColumn(change_map.get(self.alias, self.alias), self.column, self.output_field)
 
     def get_group_by_cols(self) -> list[Any]:

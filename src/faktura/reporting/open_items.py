@@ -79,9 +79,7 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
     )
     credited = join_sum(
         base,
-        Invoice.objects.filter(
-            status=Status.FINALIZED, original__isnull=False, issue_date__lte=day
-        )
+        Invoice.objects.filter(status=Status.FINALIZED, original__isnull=False, issue_date__lte=day)
         .values("original_id")
         .annotate(total=Sum("grand_total")),
         name="at_credited",
@@ -89,7 +87,9 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
     )
     allocated = join_sum(
         base,
-        Allocation.objects.filter(_active_at(end)).values("invoice_id").annotate(total=Sum("amount")),
+        Allocation.objects.filter(_active_at(end))
+        .values("invoice_id")
+        .annotate(total=Sum("amount")),
         name="at_allocated",
         key="invoice_id",
     )
@@ -118,7 +118,9 @@ def payments_at(day: dt.date) -> QuerySet[Any]:
     base = Payment.objects.filter(customer__isnull=False, date__lte=day)
     allocated = join_sum(
         base,
-        Allocation.objects.filter(_active_at(end)).values("payment_id").annotate(total=Sum("amount")),
+        Allocation.objects.filter(_active_at(end))
+        .values("payment_id")
+        .annotate(total=Sum("amount")),
         name="at_pay_allocated",
         key="payment_id",
     )
@@ -198,9 +200,12 @@ def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[Open
             "customer__number", "customer__name",
         )
     )  # fmt: skip
+    by_original: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_original.setdefault(row["original_id"], []).append(row)
     items = []
     for original_id, claim in claims_at.items():
-        mine = [row for row in rows if row["original_id"] == original_id]
+        mine = by_original.get(original_id, [])
         shares = split_corrections(claim=claim, corrections=[r["grand_total"] for r in mine])
         for row, share in zip(mine, shares, strict=True):
             if share.refund_due > 0:
@@ -211,7 +216,7 @@ def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[Open
                         customer_number=row["customer__number"],
                         customer_name=row["customer__name"],
                         reference=row["number"] or "",
-                        document_date=row["issue_date"],
+                        document_date=row["issue_date"] or day,
                         due_date=None,
                         amount=-row["grand_total"],
                         open_amount=-share.refund_due,
@@ -350,9 +355,7 @@ def aging(day: dt.date, *, by_customer: bool = False) -> list[Aging]:
     for queryset, column, sign in ((payments, "unallocated_at", -1), (refunds, "amount", 1)):
         if by_customer:
             grouped = list(
-                queryset.order_by()
-                .values("customer_id")
-                .annotate(s=Sum(column), n=Count("pk"))
+                queryset.order_by().values("customer_id").annotate(s=Sum(column), n=Count("pk"))
             )
         else:
             grouped = [queryset.aggregate(s=Sum(column), n=Count("pk"))]

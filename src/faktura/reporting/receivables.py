@@ -95,6 +95,11 @@ class PaymentHistory:
     average_days_after_due: Decimal | None  # negative: paid before the due date
 
 
+_RETURN_FIELDS = (
+    "pk", "kind", "booking_date", "created_at", "amount", "reason_code", "invoice__number",
+)  # fmt: skip
+
+
 def payment_history(customer_id: int) -> PaymentHistory:
     """The customer's payments, returns and chargebacks, and how long invoices took to pay.
 
@@ -140,13 +145,10 @@ def payment_history(customer_id: int) -> PaymentHistory:
     chargeback_n, chargeback_s = kind(ReturnEvent.Kind.CHARGEBACK)
     return PaymentHistory(
         customer=customer,
-        payments=list(payments.values("pk", "date", "amount", "method", "reference")),
-        returns=list(
-            returns.values(
-                "pk", "kind", "booking_date", "created_at", "amount", "reason_code",
-                "invoice__number",
-            )
-        ),  # fmt: skip
+        payments=[
+            dict(row) for row in payments.values("pk", "date", "amount", "method", "reference")
+        ],
+        returns=list(returns.values(*_RETURN_FIELDS)),
         payment_count=totals["n"],
         payment_total=round_money(totals["s"] or ZERO),
         returned_debit_count=returned_n,
@@ -221,7 +223,9 @@ class Forecast:
     periods: list[ForecastPeriod]
 
 
-def forecast_periods(start: dt.date, *, weeks: int = 0, months: int = 0) -> list[tuple[dt.date, dt.date]]:
+def forecast_periods(
+    start: dt.date, *, weeks: int = 0, months: int = 0
+) -> list[tuple[dt.date, dt.date]]:
     """Weeks from ``start`` (7 days each), or calendar months (the first from ``start``)."""
     if weeks:
         return [
@@ -239,10 +243,7 @@ def forecast_periods(start: dt.date, *, weeks: int = 0, months: int = 0) -> list
 
 def _period_case(column: str, periods: list[tuple[dt.date, dt.date]]) -> Case:
     return Case(
-        *[
-            When(**{f"{column}__range": (a, b)}, then=Value(i))
-            for i, (a, b) in enumerate(periods)
-        ],
+        *[When(**{f"{column}__range": (a, b)}, then=Value(i)) for i, (a, b) in enumerate(periods)],
         default=Value(-1),
         output_field=IntegerField(),
     )
@@ -260,14 +261,11 @@ def cash_forecast(start: dt.date, *, weeks: int = 0, months: int = 0) -> Forecas
         invoice=OuterRef("pk"),
         state__in=(DirectDebitItem.State.PENDING, DirectDebitItem.State.SUBMITTED),
     )
-    open_invoices = (
-        with_open_amounts(
-            Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE).filter(
-                ~Exists(holding), due_date__isnull=False, due_date__lte=periods[-1][1]
-            )
+    open_invoices = with_open_amounts(
+        Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE).filter(
+            ~Exists(holding), due_date__isnull=False, due_date__lte=periods[-1][1]
         )
-        .filter(open_amount__gt=0)
-    )
+    ).filter(open_amount__gt=0)
     overdue = open_invoices.filter(due_date__lt=start).aggregate(s=Sum("open_amount"))["s"]
     due = dict(
         open_invoices.filter(due_date__gte=start)

@@ -139,9 +139,7 @@ def overdue_table(day: dt.date, rows: list[OverdueRow]) -> Table:
             Column("count", _("Anzahl"), "int"),
             Column("open_amount", _("Offen"), "money"),
         ),
-        rows=[
-            (r.customer_number, r.customer_name, r.level, r.count, r.open_amount) for r in rows
-        ],
+        rows=[(r.customer_number, r.customer_name, r.level, r.count, r.open_amount) for r in rows],
     )
 
 
@@ -156,7 +154,5 @@ def forecast_table(forecast: Forecast) -> Table:
             Column("direct_debits", _("Lastschriften"), "money"),
             Column("total", _("Summe"), "money"),
         ),
-        rows=[
-            (p.start, p.end, p.due_invoices, p.direct_debits, p.total) for p in forecast.periods
-        ],
+        rows=[(p.start, p.end, p.due_invoices, p.direct_debits, p.total) for p in forecast.periods],
     )
