@@ -28,8 +28,8 @@ import os
 import subprocess
 import tempfile
 import time
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 DATABASE = "faktura_bench_reports"
