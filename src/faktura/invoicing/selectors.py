@@ -27,7 +27,7 @@ from typing import Any
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
-from faktura.core.grouped_join import join_sum
+from faktura.core.grouped_join import join_sums
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, InvoiceQuerySet, Kind, Status
 
@@ -43,29 +43,33 @@ def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
     from faktura.payments.models import Allocation, WriteOff
 
     queryset = queryset.all()
-    credited = join_sum(
+    sums = join_sums(
         queryset,
-        Invoice.objects.filter(status=Status.FINALIZED, original__isnull=False)
-        .values("original_id")
-        .annotate(total=Sum("grand_total")),
-        name="open_credited",
-        key="original_id",
+        {
+            "open_credited": (
+                Invoice.objects.filter(status=Status.FINALIZED, original__isnull=False)
+                .values("original_id")
+                .annotate(total=Sum("grand_total")),
+                "original_id",
+            ),
+            "open_allocated": (
+                Allocation.objects.filter(reversed_at__isnull=True)
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+            "open_written_off": (
+                WriteOff.objects.filter(reversed_at__isnull=True)
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+        },
     )
-    allocated = join_sum(
-        queryset,
-        Allocation.objects.filter(reversed_at__isnull=True)
-        .values("invoice_id")
-        .annotate(total=Sum("amount")),
-        name="open_allocated",
-        key="invoice_id",
-    )
-    written_off = join_sum(
-        queryset,
-        WriteOff.objects.filter(reversed_at__isnull=True)
-        .values("invoice_id")
-        .annotate(total=Sum("amount")),
-        name="open_written_off",
-        key="invoice_id",
+    credited, allocated, written_off = (
+        sums["open_credited"],
+        sums["open_allocated"],
+        sums["open_written_off"],
     )
     return queryset.annotate(
         credited_amount=Coalesce(credited, Value(ZERO), output_field=_MONEY),

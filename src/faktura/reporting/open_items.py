@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
-from faktura.core.grouped_join import join_sum
+from faktura.core.grouped_join import join_sums
 from faktura.core.models import Company
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, Kind, Status
@@ -77,27 +77,35 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
     base = (queryset if queryset is not None else Invoice.objects.all()).filter(
         status=Status.FINALIZED, kind=Kind.INVOICE, issue_date__lte=day
     )
-    credited = join_sum(
+    sums = join_sums(
         base,
-        Invoice.objects.filter(status=Status.FINALIZED, original__isnull=False, issue_date__lte=day)
-        .values("original_id")
-        .annotate(total=Sum("grand_total")),
-        name="at_credited",
-        key="original_id",
+        {
+            "at_credited": (
+                Invoice.objects.filter(
+                    status=Status.FINALIZED, original__isnull=False, issue_date__lte=day
+                )
+                .values("original_id")
+                .annotate(total=Sum("grand_total")),
+                "original_id",
+            ),
+            "at_allocated": (
+                Allocation.objects.filter(_active_at(end))
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+            "at_written_off": (
+                WriteOff.objects.filter(_active_at(end))
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+        },
     )
-    allocated = join_sum(
-        base,
-        Allocation.objects.filter(_active_at(end))
-        .values("invoice_id")
-        .annotate(total=Sum("amount")),
-        name="at_allocated",
-        key="invoice_id",
-    )
-    written_off = join_sum(
-        base,
-        WriteOff.objects.filter(_active_at(end)).values("invoice_id").annotate(total=Sum("amount")),
-        name="at_written_off",
-        key="invoice_id",
+    credited, allocated, written_off = (
+        sums["at_credited"],
+        sums["at_allocated"],
+        sums["at_written_off"],
     )
     return base.annotate(
         credited_at=_money(credited),
@@ -116,37 +124,35 @@ def payments_at(day: dt.date) -> QuerySet[Any]:
     """Customers' payments received by ``day`` with ``unallocated_at`` (credit at its end)."""
     end = end_of(day)
     base = Payment.objects.filter(customer__isnull=False, date__lte=day)
-    allocated = join_sum(
-        base,
-        Allocation.objects.filter(_active_at(end))
-        .values("payment_id")
-        .annotate(total=Sum("amount")),
-        name="at_pay_allocated",
-        key="payment_id",
-    )
     booked = Q(booking_date__isnull=False, booking_date__lte=day) | Q(
         booking_date__isnull=True, created_at__lt=end
     )
-    returned = join_sum(
-        base,
-        ReturnEvent.objects.filter(booked).values("payment_id").annotate(total=Sum("amount")),
-        name="at_pay_returned",
-        key="payment_id",
-    )
+    groups: dict[str, tuple[QuerySet[Any], str]] = {
+        "at_pay_allocated": (
+            Allocation.objects.filter(_active_at(end))
+            .values("payment_id")
+            .annotate(total=Sum("amount")),
+            "payment_id",
+        ),
+        "at_pay_returned": (
+            ReturnEvent.objects.filter(booked).values("payment_id").annotate(total=Sum("amount")),
+            "payment_id",
+        ),
+    }
     ledger = claims.ledger()
-    costs: Any = Value(ZERO, output_field=_MONEY)
     if ledger is not None:
-        costs = _money(
-            join_sum(
-                base,
-                ledger.active_allocations()
-                .model.objects.filter(_active_at(end))
-                .values("payment_id")
-                .annotate(total=Sum("amount")),
-                name="at_pay_costs",
-                key="payment_id",
-            )
+        groups["at_pay_costs"] = (
+            ledger.active_allocations()
+            .model.objects.filter(_active_at(end))
+            .values("payment_id")
+            .annotate(total=Sum("amount")),
+            "payment_id",
         )
+    sums = join_sums(base, groups)
+    allocated, returned = sums["at_pay_allocated"], sums["at_pay_returned"]
+    costs: Any = (
+        _money(sums["at_pay_costs"]) if "at_pay_costs" in sums else Value(ZERO, output_field=_MONEY)
+    )
     return base.annotate(
         unallocated_at=Round(
             _money("amount") - _money(allocated) - _money(returned) - costs,
@@ -200,7 +206,7 @@ def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[Open
             "customer__number", "customer__name",
         )
     )  # fmt: skip
-    by_original: dict[int, list[dict[str, Any]]] = {}
+    by_original: dict[int, list[Any]] = {}
     for row in rows:
         by_original.setdefault(row["original_id"], []).append(row)
     items = []
