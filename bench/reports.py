@@ -350,14 +350,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--per-customer", type=int, default=20)
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure the data of the last run again"
+    )
     args = parser.parse_args()
     total = args.customers * args.per_customer
     with tempfile.TemporaryDirectory() as data_dir:
-        fresh_database()
+        if not args.measure_only:
+            fresh_database()
         setup_django(data_dir)
-        started = time.perf_counter()
-        prepare(args.customers, args.per_customer)
-        print(f"prepared {total:,} invoices in {time.perf_counter() - started:.1f} s")
+        if not args.measure_only:
+            started = time.perf_counter()
+            prepare(args.customers, args.per_customer)
+            print(f"prepared {total:,} invoices in {time.perf_counter() - started:.1f} s")
         print(f"load average {os.getloadavg()[0]:.1f} (2 cores shared)")
         measure()
 

@@ -115,6 +115,8 @@ def test_dso_as_json_and_csv(reader_api, booked):
         "/reports/dso", **{"from": "2026-10-01", "to": "2026-10-31", "format": "csv"}
     )
     assert csv.content.decode().splitlines()[1] == "2026-10-01;2026-10-31;31;138,00;238,00;18,00"
+    default = reader_api.get_json("/reports/dso").json()
+    assert (default["from"], default["to"], default["days"]) == ("2026-08-19", "2026-11-16", 90)
 
 
 def test_payment_history(reader_api, booked):
@@ -148,7 +150,7 @@ def test_overdue_by_level_and_cash_forecast(reader_api, booked):
         ("/reports/open-items", {"date": "2026-13-01"}, "validation_error", "date"),
         ("/reports/open-items", {"format": "pdf"}, "validation_error", "format"),
         ("/reports/aging", {"date": "gestern"}, "validation_error", "date"),
-        ("/reports/dso", {"from": "2026-10-01"}, "validation_error", "to"),
+        ("/reports/dso", {"to": "2026-10"}, "validation_error", "to"),
         ("/reports/dso", {"from": "2026-11-01", "to": "2026-10-01"}, "invalid_period", "from"),
         ("/reports/cash-forecast", {"weeks": "0"}, "validation_error", "weeks"),
         ("/reports/cash-forecast", {"weeks": "2", "months": "1"}, "invalid_period", "months"),

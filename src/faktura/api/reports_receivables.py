@@ -37,6 +37,7 @@ FILE = {
     }
 }
 ReportFormat = Literal["json", "csv", "xlsx"]
+DSO_DEFAULT_DAYS = 90
 FORMAT_DOC = "json (default), csv (German spreadsheet: ; and decimal comma) or xlsx"
 
 
@@ -184,8 +185,10 @@ def get_aging(request: HttpRequest, params: Query[AgingQuery]) -> Any:
 
 
 class PeriodQuery(FormatQuery):
-    date_from: dt.date = Field(alias="from", description="YYYY-MM-DD")
-    date_to: dt.date = Field(alias="to", description="YYYY-MM-DD")
+    date_from: dt.date | None = Field(
+        None, alias="from", description="YYYY-MM-DD; default 90 days up to `to`"
+    )
+    date_to: dt.date | None = Field(None, alias="to", description="YYYY-MM-DD; default today")
 
 
 class DsoOut(Schema):
@@ -213,8 +216,10 @@ class DsoOut(Schema):
 )
 def get_dso(request: HttpRequest, params: Query[PeriodQuery]) -> Any:
     """Days sales outstanding = receivables at the end of the period / revenue of the
-    period × days of the period."""
-    figure = receivables.dso(params.date_from, params.date_to)
+    period × days of the period (default: the 90 days up to today)."""
+    end = _day(params.date_to)
+    start = params.date_from or end - dt.timedelta(days=DSO_DEFAULT_DAYS - 1)
+    figure = receivables.dso(start, end)
     if params.format != "json":
         return file_response(tables.dso_table(figure), params.format)
     return DsoOut.model_validate(

@@ -9,7 +9,8 @@ of the sums, to be used in ``annotate``.
 
 The grouped subquery is restricted to the keys the queryset selects at the time of the
 call (``key IN (SELECT pk …)``), so the sums of one invoice read one invoice's rows, not
-the whole table's. The join never becomes an INNER JOIN: a row without sums keeps NULL.
+the whole table's (``restrict=False`` for a report over every row: one scan and hash
+aggregate). The join never becomes an INNER JOIN: a row without sums keeps NULL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import BooleanField, DecimalField, Field, QuerySet
 from django.db.models.expressions import Expression, RawSQL
@@ -94,6 +95,7 @@ def join_sums(
     groups: dict[str, tuple[QuerySet[Any], str]],
     *,
     total: str = "total",
+    restrict: bool = True,
 ) -> dict[str, JoinedColumn]:
     """LEFT JOIN each grouped queryset (``.values(key).annotate(total=Sum(…))``) to
     ``queryset`` in place; ``groups`` maps a name to (grouped queryset, key column).
@@ -108,17 +110,25 @@ def join_sums(
     keys = queryset.values("pk")
     if not query.is_sliced:
         keys = keys.order_by()
+    keys_sql: str | None
     try:
+        if not restrict:
+            # A report over (nearly) every row: one scan and hash aggregate is cheaper.
+            raise FullResultSet
         # Compiled on its own, not as Django's subquery: Django would rename its tables
         # (U0, V0 …), which a raw condition naming the table (``bulk.column_in``) misses.
         keys_sql, keys_params = keys.query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
         keys_sql, keys_params = "", ()
+    except FullResultSet:
+        keys_sql, keys_params = None, ()
     parent_alias = query.get_initial_alias()
     assert parent_alias is not None
     columns = {}
     for name, (grouped, key) in groups.items():
-        if keys_sql:
+        if keys_sql is None:
+            sql, params = grouped.order_by().query.get_compiler(connection=connection).as_sql()
+        elif keys_sql:
             column = f"{quote(grouped.model._meta.db_table)}.{quote(key)}"
             condition = RawSQL(  # noqa: S611
                 f"{column} IN ({keys_sql})", keys_params, output_field=BooleanField()

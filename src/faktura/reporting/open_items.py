@@ -79,7 +79,8 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
     )
     sums = join_sums(
         base,
-        {
+        restrict=queryset is not None,
+        groups={
             "at_credited": (
                 Invoice.objects.filter(
                     status=Status.FINALIZED, original__isnull=False, issue_date__lte=day
@@ -148,7 +149,7 @@ def payments_at(day: dt.date) -> QuerySet[Any]:
             .annotate(total=Sum("amount")),
             "payment_id",
         )
-    sums = join_sums(base, groups)
+    sums = join_sums(base, groups, restrict=False)
     allocated, returned = sums["at_pay_allocated"], sums["at_pay_returned"]
     costs: Any = (
         _money(sums["at_pay_costs"]) if "at_pay_costs" in sums else Value(ZERO, output_field=_MONEY)
@@ -187,7 +188,14 @@ def _days_overdue(day: dt.date, due: dt.date | None) -> int:
 
 def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[OpenItem]:
     """Corrections owing money back at ``day``: read for the overcredited originals only."""
-    originals = invoices_at(day).filter(open_at__lt=0)
+    # Only an invoice with a correction can be credited beyond its claim: the sums are
+    # read for those alone, not for every invoice.
+    corrected = Invoice.objects.filter(
+        pk__in=Invoice.objects.filter(
+            original__isnull=False, status=Status.FINALIZED, issue_date__lte=day
+        ).values("original_id")
+    )
+    originals = invoices_at(day, corrected).filter(open_at__lt=0)
     if customer_id is not None:
         originals = originals.filter(customer_id=customer_id)
     claims_at = {
@@ -256,7 +264,7 @@ def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem
             days_overdue=_days_overdue(day, row["due_date"]),
             object_id=row["pk"],
         )
-        for row in invoices.values(
+        for row in invoices.order_by().values(
             "pk", "customer_id", "customer__number", "customer__name", "number", "issue_date",
             "due_date", "payable_amount", "open_at",
         )
@@ -276,7 +284,7 @@ def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem
             days_overdue=0,
             object_id=row["pk"],
         )
-        for row in payments.values(
+        for row in payments.order_by().values(
             "pk", "customer_id", "customer__number", "customer__name", "reference", "date",
             "amount", "unallocated_at",
         )
