@@ -24,6 +24,7 @@ from faktura.api import (
     products,
     provider_webhooks,
     refunds,
+    reports_receivables,
     reports_revenue,
     statements,
     subscriptions,
@@ -125,3 +126,4 @@ api.add_router("/customers", dunning_api.customers_router)
 api.add_router("/instalment-agreements", instalments_api.router)
 api.add_router("/to-do-entries", todo.router)
 api.add_router("/reports", reports_revenue.router)
+api.add_router("/reports", reports_receivables.router)

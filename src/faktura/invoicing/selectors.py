@@ -24,41 +24,57 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
+from faktura.core.grouped_join import join_sums
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, InvoiceQuerySet, Kind, Status
 
 _MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 
 
-def _sum_subquery(queryset: QuerySet, group: str, field: str) -> Coalesce:
-    summed = queryset.order_by().values(group).annotate(total=Sum(field)).values("total")
-    return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
-
-
 def with_open_amounts(queryset: InvoiceQuerySet) -> QuerySet[Any]:
-    """Annotate credited_amount, allocated_amount and open_amount in one query."""
+    """Annotate credited_amount, allocated_amount and open_amount in one query.
+
+    The sums of corrections, active allocations and active write-offs are each grouped
+    once and LEFT JOINed (``core.grouped_join``), not computed by a subquery per invoice.
+    """
     from faktura.payments.models import Allocation, WriteOff
 
-    credited = _sum_subquery(
-        Invoice.objects.filter(original=OuterRef("pk"), status=Status.FINALIZED),
-        "original",
-        "grand_total",
+    queryset = queryset.all()
+    sums = join_sums(
+        queryset,
+        {
+            "open_credited": (
+                Invoice.objects.filter(status=Status.FINALIZED, original__isnull=False)
+                .values("original_id")
+                .annotate(total=Sum("grand_total")),
+                "original_id",
+            ),
+            "open_allocated": (
+                Allocation.objects.filter(reversed_at__isnull=True)
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+            "open_written_off": (
+                WriteOff.objects.filter(reversed_at__isnull=True)
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+        },
     )
-    allocated = _sum_subquery(
-        Allocation.objects.filter(invoice=OuterRef("pk"), reversed_at__isnull=True),
-        "invoice",
-        "amount",
-    )
-    written_off = _sum_subquery(
-        WriteOff.objects.filter(invoice=OuterRef("pk"), reversed_at__isnull=True),
-        "invoice",
-        "amount",
+    credited, allocated, written_off = (
+        sums["open_credited"],
+        sums["open_allocated"],
+        sums["open_written_off"],
     )
     return queryset.annotate(
-        credited_amount=credited, allocated_amount=allocated, written_off_amount=written_off
+        credited_amount=Coalesce(credited, Value(ZERO), output_field=_MONEY),
+        allocated_amount=Coalesce(allocated, Value(ZERO), output_field=_MONEY),
+        written_off_amount=Coalesce(written_off, Value(ZERO), output_field=_MONEY),
     ).annotate(
         # Round: SQLite evaluates the difference in floating point (3.55e-15 for 0.00).
         open_amount=Round(

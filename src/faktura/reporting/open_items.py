@@ -1,0 +1,419 @@
+"""Open items (OP-Liste) and their aging at the end of a business date D.
+
+As of D counts only what had happened by the end of D (company time zone):
+
+* invoices and corrections issued on or before D (``issue_date``);
+* allocations and write-offs made by D (``created_at``) and not reversed by D;
+* payments received by D (``date``), returns booked by D (``booking_date``, else
+  ``created_at``), allocations to dunning costs made by D and not reversed by D;
+* refunds of credit requested by D that hold money (requested … paid).
+
+The items are what makes up the customers' balances apart from fees and dunning costs
+(see ``payments.account_statement``):
+
+* an invoice with a positive open amount (payable − corrections − allocations −
+  write-offs, DESIGN invariant 8, at D);
+* a credit note or cancellation that credits more than its original still claimed
+  (``refund_due``, negative; split in finalization order as ``invoicing.selectors``
+  does);
+* a payment with money not allocated at D (customer credit, negative);
+* a refund of credit (positive: the credit it paid out).
+
+So Σ items at D = Σ customer balances at the end of D − fees and dunning costs open.
+Aging puts invoices into buckets by days past due at D (not yet due, 1–30, 31–60,
+61–90, over 90); the negative items have no due date and form the bucket ``credits``.
+All sums are SQL aggregates; Python only walks the rows it lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Round
+
+from faktura.core.grouped_join import join_sums
+from faktura.core.models import Company
+from faktura.core.money import ZERO, round_money
+from faktura.invoicing.models import Invoice, Kind, Status
+from faktura.invoicing.selectors import split_corrections
+from faktura.payments import claims
+from faktura.payments.models import Allocation, Payment, Refund, ReturnEvent, WriteOff
+
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+
+BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    # key, first day past due, last day past due (None: open-ended)
+    ("not_due", None, 0),
+    ("days_1_30", 1, 30),
+    ("days_31_60", 31, 60),
+    ("days_61_90", 61, 90),
+    ("over_90", 91, None),
+)
+CREDITS = "credits"
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    """The first instant after business date ``day`` in the company's time zone."""
+    zone = ZoneInfo(Company.time_zone_or_default())
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+
+
+def _active_at(end: dt.datetime) -> Q:
+    return Q(created_at__lt=end) & (Q(reversed_at__isnull=True) | Q(reversed_at__gte=end))
+
+
+def _money(expression: Any) -> Coalesce:
+    return Coalesce(expression, Value(ZERO), output_field=_MONEY)
+
+
+def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> QuerySet[Any]:
+    """Finalized invoices issued by ``day`` with ``open_at`` (open amount at its end)."""
+    end = end_of(day)
+    base = (queryset if queryset is not None else Invoice.objects.all()).filter(
+        status=Status.FINALIZED, kind=Kind.INVOICE, issue_date__lte=day
+    )
+    sums = join_sums(
+        base,
+        restrict=queryset is not None,
+        groups={
+            "at_credited": (
+                Invoice.objects.filter(
+                    status=Status.FINALIZED, original__isnull=False, issue_date__lte=day
+                )
+                .values("original_id")
+                .annotate(total=Sum("grand_total")),
+                "original_id",
+            ),
+            "at_allocated": (
+                Allocation.objects.filter(_active_at(end))
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+            "at_written_off": (
+                WriteOff.objects.filter(_active_at(end))
+                .values("invoice_id")
+                .annotate(total=Sum("amount")),
+                "invoice_id",
+            ),
+        },
+    )
+    credited, allocated, written_off = (
+        sums["at_credited"],
+        sums["at_allocated"],
+        sums["at_written_off"],
+    )
+    return base.annotate(
+        credited_at=_money(credited),
+        settled_at=_money(allocated) + _money(written_off),
+    ).annotate(
+        # Round: SQLite evaluates the difference in floating point.
+        open_at=Round(
+            _money("payable_amount") - _money("credited_at") - _money("settled_at"),
+            2,
+            output_field=_MONEY,
+        )
+    )
+
+
+def payments_at(day: dt.date) -> QuerySet[Any]:
+    """Customers' payments received by ``day`` with ``unallocated_at`` (credit at its end)."""
+    end = end_of(day)
+    base = Payment.objects.filter(customer__isnull=False, date__lte=day)
+    booked = Q(booking_date__isnull=False, booking_date__lte=day) | Q(
+        booking_date__isnull=True, created_at__lt=end
+    )
+    groups: dict[str, tuple[QuerySet[Any], str]] = {
+        "at_pay_allocated": (
+            Allocation.objects.filter(_active_at(end))
+            .values("payment_id")
+            .annotate(total=Sum("amount")),
+            "payment_id",
+        ),
+        "at_pay_returned": (
+            ReturnEvent.objects.filter(booked).values("payment_id").annotate(total=Sum("amount")),
+            "payment_id",
+        ),
+    }
+    ledger = claims.ledger()
+    if ledger is not None:
+        groups["at_pay_costs"] = (
+            ledger.active_allocations()
+            .model.objects.filter(_active_at(end))
+            .values("payment_id")
+            .annotate(total=Sum("amount")),
+            "payment_id",
+        )
+    sums = join_sums(base, groups, restrict=False)
+    allocated, returned = sums["at_pay_allocated"], sums["at_pay_returned"]
+    costs: Any = (
+        _money(sums["at_pay_costs"]) if "at_pay_costs" in sums else Value(ZERO, output_field=_MONEY)
+    )
+    return base.annotate(
+        unallocated_at=Round(
+            _money("amount") - _money(allocated) - _money(returned) - costs,
+            2,
+            output_field=_MONEY,
+        )
+    )
+
+
+def refunds_at(day: dt.date) -> QuerySet[Refund]:
+    return Refund.objects.filter(status__in=Refund.RESERVING, requested_at__lt=end_of(day))
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    kind: str  # invoice, credit_note, cancellation, payment, refund
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    reference: str
+    document_date: dt.date
+    due_date: dt.date | None
+    amount: Decimal  # signed: + the customer owes, − the company owes
+    open_amount: Decimal
+    days_overdue: int
+    object_id: int
+
+
+def _days_overdue(day: dt.date, due: dt.date | None) -> int:
+    return max((day - due).days, 0) if due is not None else 0
+
+
+def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[OpenItem]:
+    """Corrections owing money back at ``day``: read for the overcredited originals only."""
+    # Only an invoice with a correction can be credited beyond its claim: the sums are
+    # read for those alone, not for every invoice.
+    corrected = Invoice.objects.filter(
+        pk__in=Invoice.objects.filter(
+            original__isnull=False, status=Status.FINALIZED, issue_date__lte=day
+        ).values("original_id")
+    )
+    originals = invoices_at(day, corrected).filter(open_at__lt=0)
+    if customer_id is not None:
+        originals = originals.filter(customer_id=customer_id)
+    claims_at = {
+        row["pk"]: round_money(row["payable_amount"] - row["settled_at"])
+        for row in originals.values("pk", "payable_amount", "settled_at")
+    }
+    if not claims_at:
+        return []
+    rows = list(
+        Invoice.objects.filter(
+            original_id__in=claims_at, status=Status.FINALIZED, issue_date__lte=day
+        )
+        .order_by("finalized_at", "pk")
+        .values(
+            "pk", "kind", "number", "issue_date", "grand_total", "original_id", "customer_id",
+            "customer__number", "customer__name",
+        )
+    )  # fmt: skip
+    by_original: dict[int, list[Any]] = {}
+    for row in rows:
+        by_original.setdefault(row["original_id"], []).append(row)
+    items = []
+    for original_id, claim in claims_at.items():
+        mine = by_original.get(original_id, [])
+        shares = split_corrections(claim=claim, corrections=[r["grand_total"] for r in mine])
+        for row, share in zip(mine, shares, strict=True):
+            if share.refund_due > 0:
+                items.append(
+                    OpenItem(
+                        kind=row["kind"],
+                        customer_id=row["customer_id"],
+                        customer_number=row["customer__number"],
+                        customer_name=row["customer__name"],
+                        reference=row["number"] or "",
+                        document_date=row["issue_date"] or day,
+                        due_date=None,
+                        amount=-row["grand_total"],
+                        open_amount=-share.refund_due,
+                        days_overdue=0,
+                        object_id=row["pk"],
+                    )
+                )
+    return items
+
+
+def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem]:
+    """Every item open at the end of ``day``, by customer number, then date."""
+    invoices = invoices_at(day).filter(open_at__gt=0)
+    payments = payments_at(day).exclude(unallocated_at=0)
+    refunds = refunds_at(day)
+    if customer_id is not None:
+        invoices = invoices.filter(customer_id=customer_id)
+        payments = payments.filter(customer_id=customer_id)
+        refunds = refunds.filter(customer_id=customer_id)
+    items = [
+        OpenItem(
+            kind="invoice",
+            customer_id=row["customer_id"],
+            customer_number=row["customer__number"],
+            customer_name=row["customer__name"],
+            reference=row["number"],
+            document_date=row["issue_date"],
+            due_date=row["due_date"],
+            amount=row["payable_amount"],
+            open_amount=round_money(row["open_at"]),
+            days_overdue=_days_overdue(day, row["due_date"]),
+            object_id=row["pk"],
+        )
+        for row in invoices.order_by().values(
+            "pk", "customer_id", "customer__number", "customer__name", "number", "issue_date",
+            "due_date", "payable_amount", "open_at",
+        )
+    ]  # fmt: skip
+    items += credit_note_items(day, customer_id)
+    items += [
+        OpenItem(
+            kind="payment",
+            customer_id=row["customer_id"],
+            customer_number=row["customer__number"],
+            customer_name=row["customer__name"],
+            reference=row["reference"][:140],
+            document_date=row["date"],
+            due_date=None,
+            amount=-row["amount"],
+            open_amount=-round_money(row["unallocated_at"]),
+            days_overdue=0,
+            object_id=row["pk"],
+        )
+        for row in payments.order_by().values(
+            "pk", "customer_id", "customer__number", "customer__name", "reference", "date",
+            "amount", "unallocated_at",
+        )
+    ]  # fmt: skip
+    zone = ZoneInfo(Company.time_zone_or_default())
+    items += [
+        OpenItem(
+            kind="refund",
+            customer_id=row["customer_id"],
+            customer_number=row["customer__number"],
+            customer_name=row["customer__name"],
+            reference=f"ERSTATTUNG-{row['pk']}",
+            document_date=row["requested_at"].astimezone(zone).date(),
+            due_date=None,
+            amount=row["amount"],
+            open_amount=row["amount"],
+            days_overdue=0,
+            object_id=row["pk"],
+        )
+        for row in refunds.values(
+            "pk", "customer_id", "customer__number", "customer__name", "requested_at", "amount"
+        )
+    ]
+    items.sort(key=lambda i: (i.customer_number, i.document_date, i.kind, i.object_id))
+    return items
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    amount: Decimal
+    count: int
+
+
+@dataclass(frozen=True)
+class Aging:
+    day: dt.date
+    buckets: tuple[Bucket, ...]  # the five by days past due, then ``credits``
+    total: Decimal
+    count: int
+    customer_id: int | None = None
+    customer_number: str = ""
+    customer_name: str = ""
+
+
+def _bucket_filters(day: dt.date) -> dict[str, Q]:
+    """Days past due = day − due_date, as date ranges; no due date counts as not yet due."""
+    filters = {}
+    for key, first, last in BUCKETS:
+        q = Q(due_date__isnull=True) | Q(due_date__gte=day) if first is None else Q()
+        if first is not None:
+            q &= Q(due_date__lte=day - dt.timedelta(days=first))
+            if last is not None:
+                q &= Q(due_date__gte=day - dt.timedelta(days=last))
+        filters[key] = q
+    return filters
+
+
+def _aggregates(day: dt.date) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, q in _bucket_filters(day).items():
+        result[f"{key}__sum"] = Sum("open_at", filter=q)
+        result[f"{key}__count"] = Count("pk", filter=q)
+    return result
+
+
+def aging(day: dt.date, *, by_customer: bool = False) -> list[Aging]:
+    """The open items at ``day`` in buckets of days past due: one total, or one per customer.
+
+    Σ buckets (credits included) = the open items' total; per customer likewise.
+    """
+    invoices = invoices_at(day).filter(open_at__gt=0)
+    payments = payments_at(day).exclude(unallocated_at=0)
+    refunds = refunds_at(day)
+    credits: dict[int | None, list[Decimal]] = {}
+
+    def add_credit(customer: int | None, amount: Decimal, count: int) -> None:
+        entry = credits.setdefault(customer, [ZERO, Decimal(0)])
+        entry[0] += round_money(amount)
+        entry[1] += count
+
+    for queryset, column, sign in ((payments, "unallocated_at", -1), (refunds, "amount", 1)):
+        if by_customer:
+            grouped = list(
+                queryset.order_by().values("customer_id").annotate(s=Sum(column), n=Count("pk"))
+            )
+        else:
+            grouped = [queryset.aggregate(s=Sum(column), n=Count("pk"))]
+        for row in grouped:
+            add_credit(row.get("customer_id"), sign * (row["s"] or ZERO), row["n"])
+    for item in credit_note_items(day):
+        add_credit(item.customer_id if by_customer else None, item.open_amount, 1)
+
+    if not by_customer:
+        row = invoices.aggregate(**_aggregates(day))
+        return [_aging(day, row, credits.get(None, [ZERO, Decimal(0)]))]
+    rows = {
+        r["customer_id"]: r
+        for r in invoices.order_by().values("customer_id").annotate(**_aggregates(day))
+    }
+    ids = sorted(set(rows) | {c for c in credits if c is not None})
+    from faktura.customers.models import Customer
+
+    names = {c.pk: c for c in Customer.objects.filter(pk__in=ids).only("number", "name")}
+    result = [
+        _aging(
+            day,
+            rows.get(customer_id, {}),
+            credits.get(customer_id, [ZERO, Decimal(0)]),
+            customer=names[customer_id],
+        )
+        for customer_id in ids
+    ]
+    result.sort(key=lambda a: a.customer_number)
+    return result
+
+
+def _aging(day: dt.date, row: dict[str, Any], credit: list[Decimal], customer: Any = None) -> Aging:
+    buckets = [
+        Bucket(key, round_money(row.get(f"{key}__sum") or ZERO), row.get(f"{key}__count") or 0)
+        for key, _, _ in BUCKETS
+    ]
+    buckets.append(Bucket(CREDITS, round_money(credit[0]), int(credit[1])))
+    return Aging(
+        day=day,
+        buckets=tuple(buckets),
+        total=sum((b.amount for b in buckets), ZERO),
+        count=sum(b.count for b in buckets),
+        customer_id=customer.pk if customer is not None else None,
+        customer_number=customer.number if customer is not None else "",
+        customer_name=customer.name if customer is not None else "",
+    )
