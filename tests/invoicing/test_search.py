@@ -42,3 +42,18 @@ def test_documents_are_found_by_number_customer_mail_and_amount(business_custome
     assert list(search(every, consumer.email.upper())) == [small]
     assert set(search(every, "  ")) == {big, small}
     assert list(search(every, "999,99")) == []
+
+
+@pytest.mark.django_db
+def test_open_amounts_work_inside_a_correlated_subquery(business_customer, actor):
+    from django.db.models import Exists, OuterRef
+
+    from faktura.customers.models import Customer
+    from faktura.invoicing.selectors import with_open_amounts
+
+    finalized(business_customer, actor)
+    unpaid = with_open_amounts(Invoice.objects.filter(customer=OuterRef("pk"))).filter(
+        open_amount__gt=0
+    )
+    owing = Customer.objects.annotate(owes=Exists(unpaid)).filter(owes=True)
+    assert list(owing) == [business_customer]

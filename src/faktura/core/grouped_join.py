@@ -122,6 +122,10 @@ def join_sums(
         keys_sql, keys_params = "", ()
     except FullResultSet:
         keys_sql, keys_params = None, ()
+    except ValueError:
+        # The queryset refers to an outer query (an ``Exists``/``Subquery`` over
+        # ``OuterRef``): its keys cannot be compiled alone, so the sums are not restricted.
+        keys_sql, keys_params = None, ()
     parent_alias = query.get_initial_alias()
     assert parent_alias is not None
     columns = {}

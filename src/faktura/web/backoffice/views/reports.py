@@ -17,11 +17,33 @@ from django.utils.translation import gettext_lazy as _
 
 from faktura.api.report_files import file_response
 from faktura.core import clock
-from faktura.reporting import dunning_figures, revenue, subscription_figures, vat
+from faktura.reporting import (
+    dunning_figures,
+    open_items,
+    receivables,
+    revenue,
+    subscription_figures,
+    vat,
+)
+from faktura.reporting import receivables_tables as receivables_tables
 from faktura.reporting.tables import Table
 from faktura.web.backoffice.access import staff_view
 
 REPORTS: dict[str, tuple[Any, Callable[[dt.date, dt.date], Table]]] = {
+    # Receivables at the end of the period.
+    "offene-posten": (
+        _("Offene Posten"),
+        lambda s, e: receivables_tables.open_items_table(e, open_items.open_items(e)),
+    ),
+    "faelligkeit": (
+        _("Fälligkeitsstruktur"),
+        lambda s, e: receivables_tables.aging_table(e, open_items.aging(e)),
+    ),
+    "ueberfaellig": (
+        _("Überfällig nach Mahnstufe"),
+        lambda s, e: receivables_tables.overdue_table(e, receivables.overdue_by_level(e)),
+    ),
+    "dso": (_("DSO"), lambda s, e: receivables_tables.dso_table(receivables.dso(s, e))),
     "umsatzsteuer": (_("Umsatzsteuer-Voranmeldung"), vat.vat_summary_table),
     "umsatz-monat": (_("Umsatz je Monat"), lambda s, e: revenue.revenue_table(s, e, "month")),
     "umsatz-artikel": (
