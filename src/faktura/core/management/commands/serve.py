@@ -81,6 +81,9 @@ class Command(BaseCommand):
             threads=options["threads"],
             timeout=options["timeout"],
         )
+        # Each worker keeps its database connection between requests instead of opening one
+        # per request (several milliseconds each on PostgreSQL).
+        os.environ.setdefault("DB_CONN_MAX_AGE", "600")
         sys.stdout.flush()
         sys.stderr.flush()
         # Replace this process: SIGTERM from the container runtime reaches gunicorn's master,
