@@ -16,9 +16,23 @@ worker closes the connection), sends a fixed number of requests after a warm-up:
 from random cursors. Printed: requests/s, p50/p95/p99 latency, the ratio to the target
 and the load average (the machine is shared).
 
+Measured 2026-12-06 on the shared 2-core development machine at a load average of 20 (other
+benchmarks running; --requests 600, 5,050 documents), back to back:
+
+    before (API of bd50f5c, a connection per request)   after (this commit)
+    detail      6 requests/s, p50 1372 ms, p99 3732 ms   9 requests/s, p50 895 ms, p99 3164 ms
+    list of 20  3 requests/s, p50 2381 ms, p99 5412 ms   5 requests/s, p50 1626 ms, p99 2552 ms
+
+The web processes' own CPU time per request, measured in one process with Django's test
+client against PostgreSQL (less noisy than the wall clock on a busy machine): detail
+15.1 → 5.7 ms, list of 20 31.3 → 13.5 ms; queries per request 7 → 3 for both. The target
+needs about 2.5 ms of CPU per request for web, database and load generator together on two
+cores: not within reach of a Django request on this machine.
+
 Run (PostgreSQL on 127.0.0.1:5432, user postgres):
 
     .venv/bin/python bench/api_reads.py [--invoices 5000] [--requests 4000] [--reuse]
+        [--workers 2] [--threads 1] [--src OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
