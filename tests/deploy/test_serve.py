@@ -45,7 +45,8 @@ def _faktura(env: dict[str, str], cwd, *args: str) -> str:
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    # The first request of a worker imports the app: slow on a busy machine.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=90)
     try:
         connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
