@@ -16,12 +16,16 @@ worker closes the connection), sends a fixed number of requests after a warm-up:
 from random cursors. Printed: requests/s, p50/p95/p99 latency, the ratio to the target
 and the load average (the machine is shared).
 
-Measured 2026-12-06 on the shared 2-core development machine at a load average of 20 (other
-benchmarks running; --requests 600, 5,050 documents), back to back:
+Measured 2026-12-06 on the shared 2-core development machine, 5,050 documents, 4,000
+requests each, back to back at a load average of 4–5 (other helpers' work):
 
-    before (API of bd50f5c, a connection per request)   after (this commit)
-    detail      6 requests/s, p50 1372 ms, p99 3732 ms   9 requests/s, p50 895 ms, p99 3164 ms
-    list of 20  3 requests/s, p50 2381 ms, p99 5412 ms   5 requests/s, p50 1626 ms, p99 2552 ms
+    2 sync workers        before (API of bd50f5c,             after (this branch)
+                          a connection per request)
+    detail                59 requests/s, p50 131, p99 221 ms   139 requests/s, p50 55, p99 106 ms
+    list of 20            30 requests/s, p50 265, p99 528 ms    67 requests/s, p50 120, p99 189 ms
+    2 workers × 4 threads (gthread, keep-alive), after:
+    detail               266 requests/s, p50 27, p99 160 ms
+    list of 20            89 requests/s, p50 88, p99 268 ms
 
 The web processes' own CPU time per request, measured in one process with Django's test
 client against PostgreSQL (less noisy than the wall clock on a busy machine): detail
