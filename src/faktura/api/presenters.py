@@ -7,12 +7,12 @@ import binascii
 import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
 
-from faktura.api import schemas
+from faktura.api import invoice_parts, schemas
 from faktura.catalog.models import Product, TaxRate
 from faktura.core import clock
 from faktura.core.errors import InvalidInput
@@ -194,22 +194,33 @@ def tax_rate(obj: TaxRate) -> schemas.TaxRateOut:
 
 
 def invoices(queryset: InvoiceQuerySet | QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """Invoices with what a resource shows: parts, original, open amount, cancellation."""
+    """Invoices with what a resource shows: original, open amount, cancellation, dispute.
+
+    The parts (lines, allowances, taxes) and open disputes are read by :func:`invoice_list`
+    and :func:`invoice` for the rows that need them (``invoice_parts``).
+    """
+    from faktura.payments.models import Dispute
+
     if "open_amount" not in queryset.query.annotations:
         queryset = selectors.with_open_amounts(queryset)  # type: ignore[arg-type]
     cancelled = Invoice.objects.filter(
         original=OuterRef("pk"), kind=Kind.CANCELLATION, status=Status.FINALIZED
     )
-    return (
-        queryset.select_related("original", "order")
-        .prefetch_related(
-            "lines__credited_line",
-            "allowances",
-            "taxes",
-            Prefetch("disputes", queryset=_open_disputes_query(), to_attr="open_disputes"),
-        )
-        .annotate(is_cancelled=Exists(cancelled))
+    disputed = Dispute.objects.filter(invoice=OuterRef("pk"), cleared_at__isnull=True)
+    return queryset.select_related("original", "order").annotate(
+        is_cancelled=Exists(cancelled), has_open_dispute=Exists(disputed)
     )
+
+
+def _attach_disputes(rows: list[Invoice]) -> None:
+    """Set ``open_disputes`` on each row: one query for the rows that have any."""
+    disputed = [row.pk for row in rows if getattr(row, "has_open_dispute", True)]
+    found: dict[int, list[Any]] = {pk: [] for pk in disputed}
+    if disputed:
+        for dispute in _open_disputes_query().filter(invoice_id__in=disputed):
+            found[dispute.invoice_id].append(dispute)
+    for row in rows:
+        row.open_disputes = found.get(row.pk, [])  # type: ignore[attr-defined]
 
 
 def _open_disputes_query() -> QuerySet[Any]:
@@ -255,6 +266,11 @@ def invoice(
     """
     if not hasattr(obj, "open_amount"):
         obj = invoices(Invoice.objects.filter(pk=obj.pk)).get()
+    if not hasattr(obj, "api_parts"):
+        invoice_parts.attach([obj])
+    if not hasattr(obj, "open_disputes"):
+        _attach_disputes([obj])
+    parts: invoice_parts.Parts = obj.api_parts  # type: ignore[attr-defined]
     finalized = obj.status == Status.FINALIZED
     open_amount: Decimal | None = obj.open_amount if finalized else None  # type: ignore[attr-defined]
     status = (
@@ -306,29 +322,9 @@ def invoice(
         payment_method=obj.payment_method,
         note=obj.note,
         buyer=obj.buyer,
-        lines=[_line(line) for line in obj.lines.all()],
-        allowances=[
-            schemas.InvoiceAllowanceOut(
-                tax_category=a.tax_category,
-                tax_rate=format_amount(a.tax_rate),
-                amount=format_amount(a.amount),
-                base_amount=format_amount(a.base_amount),
-                percent=_amount(a.percent),
-                reason=a.reason,
-            )
-            for a in cast(Iterable[Any], obj.allowances.all())
-        ],
-        taxes=[
-            schemas.InvoiceTaxOut(
-                category=t.category,
-                rate=format_amount(t.rate),
-                taxable_amount=format_amount(t.taxable_amount),
-                tax_amount=format_amount(t.tax_amount),
-                exemption_reason=t.exemption_reason,
-                exemption_reason_code=t.exemption_reason_code,
-            )
-            for t in cast(Iterable[Any], obj.taxes.all())
-        ],
+        lines=parts.lines,
+        allowances=parts.allowances,
+        taxes=parts.taxes,
         line_total=format_amount(obj.line_total),
         allowance_total=format_amount(obj.allowance_total),
         tax_basis_total=format_amount(obj.tax_basis_total),
@@ -367,10 +363,34 @@ def invoice_list(rows: Iterable[Invoice]) -> list[schemas.InvoiceOut]:
     today = clock.today()
     rows = list(rows)
     shares = selectors.correction_shares(rows)
+    invoice_parts.attach(rows)
+    _attach_disputes(rows)
     return [invoice(row, today=today, shares=shares) for row in rows]
 
 
-def _line(line: Any) -> schemas.InvoiceLineOut:
+def allowance(a: Any) -> schemas.InvoiceAllowanceOut:
+    return schemas.InvoiceAllowanceOut(
+        tax_category=a.tax_category,
+        tax_rate=format_amount(a.tax_rate),
+        amount=format_amount(a.amount),
+        base_amount=format_amount(a.base_amount),
+        percent=_amount(a.percent),
+        reason=a.reason,
+    )
+
+
+def tax(t: Any) -> schemas.InvoiceTaxOut:
+    return schemas.InvoiceTaxOut(
+        category=t.category,
+        rate=format_amount(t.rate),
+        taxable_amount=format_amount(t.taxable_amount),
+        tax_amount=format_amount(t.tax_amount),
+        exemption_reason=t.exemption_reason,
+        exemption_reason_code=t.exemption_reason_code,
+    )
+
+
+def line(line: Any) -> schemas.InvoiceLineOut:
     return schemas.InvoiceLineOut(
         position=line.position,
         product=line.product_id,

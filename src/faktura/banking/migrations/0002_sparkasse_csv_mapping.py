@@ -36,11 +36,9 @@ def create(apps, schema_editor):
     )
 
 
-def remove(apps, schema_editor):
-    apps.get_model("banking", "CsvMappingProfile").objects.filter(name=NAME).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [("banking", "0001_initial")]
 
-    operations = [migrations.RunPython(create, remove)]
+    # Going back keeps the profile (its table stays): deleting it would lose the changes a
+    # user made to it and, on the way forward again, give it a new id that imports name.
+    operations = [migrations.RunPython(create, migrations.RunPython.noop)]
