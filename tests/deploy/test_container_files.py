@@ -94,12 +94,14 @@ def _instructions() -> list[tuple[str, str]]:
 
 def test_containerfile_copies_files_that_exist_and_serves_as_a_user():
     instructions = _instructions()
-    base = next(rest for keyword, rest in instructions if keyword == "FROM")
+    # The last stage is the image; the one before it only installs the npm packages.
+    *build, base = [rest for keyword, rest in instructions if keyword == "FROM"]
     assert re.search(r"python:3\.11-slim", base)
+    assert [re.search(r"node:\d+", stage) is not None for stage in build] == [True]
     copied = [
         source
         for keyword, rest in instructions
-        if keyword == "COPY"
+        if keyword == "COPY" and not rest.startswith("--from=")  # from the build's npm stage
         for source in shlex.split(rest)[:-1]
     ]
     assert "requirements.lock" in copied
