@@ -18,7 +18,7 @@ def _entry(chain: str, n: int) -> audit.PendingEntry:
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_entries_of_many_chains_are_linked_and_the_heads_advanced():
     with transaction.atomic():
         audit.record_many(actor=ACTOR, entries=[_entry("a", 1), _entry("b", 2), _entry("a", 3)])
@@ -33,7 +33,7 @@ def test_entries_of_many_chains_are_linked_and_the_heads_advanced():
     assert list(audit.verify_chains()) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_nothing_to_record_writes_nothing():
     before = AuditEntry.objects.count()
     with transaction.atomic():

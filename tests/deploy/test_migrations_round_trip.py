@@ -17,7 +17,7 @@ from faktura.core import integrity
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _previous(graph, key: tuple[str, str]) -> tuple[str, str] | None:
