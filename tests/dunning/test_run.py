@@ -303,6 +303,8 @@ def test_staff_add_and_waive_a_fee_audited(consumer, actor):
     with pytest.raises(StateConflict):
         services.waive_fee(fee_id=fee.pk, reason="nochmal", actor=actor)
     actions = list(
-        AuditEntry.objects.filter(action__startswith="dunning.fee").values_list("action", flat=True)
+        AuditEntry.objects.filter(action__startswith="dunning.fee")
+        .order_by("created_at", "pk")
+        .values_list("action", flat=True)
     )
     assert actions == ["dunning.fee_added", "dunning.fee_waived"]
