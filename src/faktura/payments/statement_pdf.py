@@ -23,7 +23,13 @@ from faktura.customers.models import Customer
 from faktura.documents.models import safe_filename
 from faktura.documents.pdf import texts
 from faktura.documents.pdf.letterhead import DEFAULT_LETTERHEAD, Letterhead
-from faktura.documents.pdf.render import _compile, _letterhead, _pdf_backgrounds, _underlay
+from faktura.documents.pdf.render import (
+    _compile,
+    _letterhead,
+    _pdf_backgrounds,
+    _underlay,
+    company_footer,
+)
 from faktura.invoicing.parties import buyer_data
 from faktura.notifications.customer_mail import party
 from faktura.payments.account_statement import AccountStatement, Entry, account_statement
@@ -302,31 +308,8 @@ def statement_context(
         "signature": company.legal_name,
         "page": t["page"],
         "page_of": t["page_of"],
-        "footer": _footer(company, bank, lang) if letterhead.footer else [],
+        "footer": company_footer(company, bank, lang) if letterhead.footer else [],
     }
-
-
-def _footer(company: Company, bank: BankAccount | None, lang: str) -> list[list[str]]:
-    t = texts.TEXT[lang]
-    address = [
-        company.legal_name,
-        f"{company.street} {company.house_number}".strip(),
-        f"{company.postcode} {company.city}".strip(),
-    ]
-    legal = []
-    if company.managing_directors:
-        legal.append(f"{t['managing_directors']}: {company.managing_directors}")
-    if company.register_court or company.register_number:
-        legal.append(" ".join(p for p in (company.register_court, company.register_number) if p))
-    if company.vat_id:
-        legal.append(f"{t['vat_id']} {company.vat_id}")
-    contact = [f"{t['phone']} {company.phone}" if company.phone else "", company.email]
-    banking = []
-    if bank is not None:
-        iban = texts.format_iban(bank.iban).replace(" ", "\u00a0")
-        banking = [bank.bank_name, f"IBAN\u00a0{iban}", f"BIC {bank.bic}" if bank.bic else ""]
-    columns = [address, legal, contact, banking]
-    return [[line for line in column if line] for column in columns if any(column)]
 
 
 def filename(customer: Customer, on: dt.date, lang: str) -> str:

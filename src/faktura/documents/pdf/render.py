@@ -608,3 +608,28 @@ def _footer(s: DocumentSnapshot, t: dict[str, str]) -> list[list[str]]:
         bank = [s.bank.bank_name, f"IBAN\u00a0{iban}", f"BIC {s.bank.bic}"]
     columns = [address, legal, contact, bank]
     return [[line for line in column if line] for column in columns if any(column)]
+
+
+def company_footer(company: Any, bank: Any, lang: str) -> list[list[str]]:
+    """The letterhead footer of a letter from the company's master data (dunning letter,
+    account statement): address, legal data, contact, bank; empty columns left out."""
+    t = texts.TEXT[lang]
+    address = [
+        company.legal_name,
+        f"{company.street} {company.house_number}".strip(),
+        f"{company.postcode} {company.city}".strip(),
+    ]
+    legal = []
+    if company.managing_directors:
+        legal.append(f"{t['managing_directors']}: {company.managing_directors}")
+    if company.register_court or company.register_number:
+        legal.append(" ".join(p for p in (company.register_court, company.register_number) if p))
+    if company.vat_id:
+        legal.append(f"{t['vat_id']} {company.vat_id}")
+    contact = [f"{t['phone']} {company.phone}" if company.phone else "", company.email]
+    banking = []
+    if bank is not None:
+        iban = texts.format_iban(bank.iban).replace(" ", "\u00a0")
+        banking = [bank.bank_name, f"IBAN\u00a0{iban}", f"BIC {bank.bic}" if bank.bic else ""]
+    columns = [address, legal, contact, banking]
+    return [[line for line in column if line] for column in columns if any(column)]
