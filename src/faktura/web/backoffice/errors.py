@@ -3,6 +3,11 @@ services has its German text (translated like every other); unknown codes name t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -43,3 +48,15 @@ def message(error: DomainError) -> str:
     if text is None:
         return gettext("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
     return str(text)
+
+
+def attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
+    """Run one service call: ``done`` as a success message, or the refusal in the back
+    office's words (nothing was changed then). Whether it succeeded."""
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, message(error))
+        return False
+    messages.success(request, done)
+    return True

@@ -20,7 +20,7 @@ from faktura.core.errors import DomainError
 from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice
 from faktura.web.backoffice.access import staff_view
-from faktura.web.backoffice.errors import message
+from faktura.web.backoffice.errors import attempt, message
 
 PER_PAGE = 50
 MAX_UPLOAD = 50 * 1024 * 1024  # a year of a busy account in camt.053 is far less
@@ -88,7 +88,7 @@ def bank_line(request: HttpRequest, line_id: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     if request.method == "POST":
         if "ignore" in request.POST:
-            done = _try(
+            done = attempt(
                 request,
                 lambda: banking.ignore_transaction(
                     transaction_id=line_id, actor=actor, reason=request.POST.get("reason", "")
@@ -144,20 +144,10 @@ def _assign(request: HttpRequest, line_id: int, actor: Any) -> bool:
             messages.error(request, gettext("Bitte geben Sie einen Betrag wie 119,00 ein."))
             return False
         allocations.append((invoice.pk, f"{amount:.2f}"))
-    return _try(
+    return attempt(
         request,
         lambda: banking.assign_transaction(
             transaction_id=line_id, allocations=allocations, actor=actor
         ),
         gettext("Die Buchung ist zugeordnet."),
     )
-
-
-def _try(request: HttpRequest, action: Any, done: str) -> bool:
-    try:
-        action()
-    except DomainError as error:
-        messages.error(request, message(error))
-        return False
-    messages.success(request, done)
-    return True

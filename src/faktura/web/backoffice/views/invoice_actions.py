@@ -3,11 +3,7 @@ change nothing (the services check permissions and states, not this module)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
@@ -15,34 +11,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from faktura.core import clock
-from faktura.core.errors import DomainError
 from faktura.invoicing import selectors
 from faktura.invoicing import services as invoicing
 from faktura.notifications.services import queue_document_mail
 from faktura.payments import services as payments
 from faktura.payments.models import Payment
 from faktura.web.backoffice.access import staff_view
-from faktura.web.backoffice.errors import message
+from faktura.web.backoffice.errors import attempt
 from faktura.web.backoffice.views.invoice_detail import _invoice
-
-
-def _act(request: HttpRequest, invoice_id: int, action: Callable[[], Any], done: str) -> bool:
-    try:
-        action()
-    except DomainError as error:
-        messages.error(request, message(error))
-        return False
-    messages.success(request, done)
-    return True
 
 
 @require_POST
 @staff_view
 def approve(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
-    _act(
+    attempt(
         request,
-        invoice_id,
         lambda: invoicing.approve_invoice(invoice_id=invoice_id, actor=actor),
         gettext("Die Rechnung ist freigegeben."),
     )
@@ -54,9 +38,8 @@ def approve(request: HttpRequest, invoice_id: int) -> HttpResponse:
 def reject(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     reason = request.POST.get("reason", "")
-    _act(
+    attempt(
         request,
-        invoice_id,
         lambda: invoicing.reject_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
         gettext("Die Rechnung ist abgelehnt."),
     )
@@ -67,9 +50,8 @@ def reject(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @staff_view
 def finalize(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
-    _act(
+    attempt(
         request,
-        invoice_id,
         lambda: invoicing.finalize_invoice(invoice_id=invoice_id, actor=actor),
         gettext("Die Rechnung ist festgeschrieben; PDF und E-Mail folgen."),
     )
@@ -80,9 +62,8 @@ def finalize(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @staff_view
 def resend(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
-    _act(
+    attempt(
         request,
-        invoice_id,
         lambda: queue_document_mail(invoice_id=invoice_id, actor=actor, resend=True),
         gettext("Die E-Mail mit dem Dokument ist eingereiht."),
     )
@@ -103,9 +84,8 @@ def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         actor = request.actor  # type: ignore[attr-defined]
         reason = form.cleaned_data["reason"]
-        if _act(
+        if attempt(
             request,
-            invoice_id,
             lambda: invoicing.cancel_invoice(invoice_id=invoice_id, actor=actor, reason=reason),
             gettext("Die Stornorechnung ist festgeschrieben und wird dem Kunden gesendet."),
         ):
@@ -139,9 +119,8 @@ def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         actor = request.actor  # type: ignore[attr-defined]
         data = form.cleaned_data
-        if _act(
+        if attempt(
             request,
-            invoice_id,
             lambda: payments.request_manual_payment(
                 actor=actor,
                 amount=data["amount"],
