@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -102,3 +102,16 @@ def test_the_page_speaks_english_when_asked(accountant_client, business_customer
 def test_revenue_by_month_counts_corrections_against_their_month():
     assert dashboard._month_start(dt.date(2026, 1, 31), -1) == dt.date(2025, 12, 1)
     assert dashboard._month_start(dt.date(2026, 12, 5), 1) == dt.date(2027, 1, 1)
+
+
+@pytest.mark.django_db
+def test_the_dso_is_the_one_of_the_receivables_report(accountant_client, business_customer, actor):
+    from faktura.reporting import receivables
+
+    _issued(business_customer, actor, dt.date(2026, 9, 1), "1000.00")
+    _issued(business_customer, actor, dt.date(2026, 10, 20), "300.00")
+    report = receivables.dso(TODAY - dt.timedelta(days=89), TODAY).dso
+    assert report is not None
+    html = accountant_client.get("/").content.decode()
+    days = report.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert figure(html, "dso").startswith(f"DSO {days} Tage")

@@ -1,15 +1,15 @@
 """The figures of the back office's start page, each one SQL aggregate.
 
 Open receivables count what customers owe on finalized invoices (open amount > 0);
-overdue is the part past its due date. DSO (days sales outstanding) = open receivables at
-the day ÷ net revenue of the last 90 days × 90 (0 when there was no revenue).
+overdue is the part past its due date. DSO is the receivables report's figure
+(``reporting.receivables.dso``) for the last 90 days, in whole days (0 without revenue).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from faktura.core.money import ZERO
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.selectors import with_open_amounts
+from faktura.reporting import receivables as receivables_report
 from faktura.reporting import revenue
 
 DSO_DAYS = 90
@@ -82,12 +83,6 @@ def received(start: dt.date, end: dt.date) -> Decimal:
     return total or ZERO
 
 
-def net_revenue(start: dt.date, end: dt.date) -> Decimal:
-    """Net revenue of the documents issued between the two days: invoices less credit notes
-    and cancellations (the revenue report's total)."""
-    return revenue.total(revenue.revenue(start, end, "month"))
-
-
 def revenue_by_month(last_month: dt.date, months: int = 12) -> list[MonthRevenue]:
     """Net revenue of each of ``months`` calendar months up to the one of ``last_month``
     (months without documents show 0)."""
@@ -101,10 +96,8 @@ def revenue_by_month(last_month: dt.date, months: int = 12) -> list[MonthRevenue
 
 
 def days_sales_outstanding(on: dt.date) -> int:
-    revenue = net_revenue(on - dt.timedelta(days=DSO_DAYS - 1), on)
-    if revenue <= 0:
-        return 0
-    return round(receivables(on).open_total / revenue * DSO_DAYS)
+    figure = receivables_report.dso(on - dt.timedelta(days=DSO_DAYS - 1), on).dso
+    return 0 if figure is None else int(figure.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def most_overdue(on: dt.date, limit: int = 5) -> list[OverdueCustomer]:
