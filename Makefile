@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint install install-dev clean bench
+.PHONY: run test lint install install-dev browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,16 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/faktura run
 
-test: $(DEV_STAMP)
+# The browser tests drive Debian's Chromium (Playwright's own download does not work
+# offline); installed here when missing and the machine lets us.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y -qq chromium >/dev/null; \
+	  else echo "No $(CHROMIUM) and no way to install it: the browser tests will skip (never in CI)."; fi; }
+
+test: $(DEV_STAMP) browser
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
