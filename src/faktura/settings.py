@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "faktura.reporting",
     "django_htmx",
     "faktura.web.backoffice",
+    "faktura.web.portal",
 ]
 
 MIDDLEWARE = [

@@ -16,5 +16,6 @@ urlpatterns = [
     path("health/ready", ops.ready, name="health-ready"),
     path("metrics", ops.prometheus, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("faktura.web.portal.urls")),
     path("", include("faktura.web.backoffice.urls")),
 ]

@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 ROLES = ("admin", "accountant", "approver", "cashier", "viewer")
+# Not a staff role: a customer acting on their own account through the portal.
+CUSTOMER = "customer"
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,8 @@ class Actor:
     label: str
     user_id: int | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Set for a customer in the portal: they may act on this customer's account only.
+    customer_id: int | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles or "admin" in self.roles
@@ -32,6 +36,11 @@ class Actor:
             user_id=user.pk,
             roles=frozenset(r for r in roles if r in ROLES),
         )
+
+    @classmethod
+    def for_customer(cls, customer_id: int, number: str) -> Actor:
+        """A customer signed in to the portal, acting on their own account."""
+        return cls(label=f"customer:{number}", roles=frozenset({CUSTOMER}), customer_id=customer_id)
 
     @classmethod
     def system(cls, name: str) -> Actor:

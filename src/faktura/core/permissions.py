@@ -189,6 +189,14 @@ def require(actor: Actor, operation: str) -> None:
         )
 
 
+def require_own(actor: Actor, customer_id: int) -> None:
+    """A customer in the portal reaches their own account only; staff are not limited."""
+    if actor.customer_id is not None and actor.customer_id != customer_id:
+        raise PermissionRefused(
+            f"{actor.label} may act on their own account only.", code="permission_denied"
+        )
+
+
 def allowed_roles(operation: str) -> frozenset[str]:
     """The roles that may do ``operation``, admin included."""
     roles, _description = MATRIX[operation]

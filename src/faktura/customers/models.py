@@ -143,3 +143,21 @@ class Customer(models.Model):
         self.country = (self.country or "").upper()
         if errors:
             raise ValidationError(errors)
+
+
+class PortalAccount(models.Model):
+    """The sign-in of a customer to the portal: a user without a staff role, bound to
+    exactly one customer (the magic link signs in this user)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_account"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="portal_accounts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Portalzugang")
+        verbose_name_plural = _("Portalzugänge")
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({self.user})"

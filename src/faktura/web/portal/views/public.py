@@ -1,0 +1,15 @@
+"""Portal pages reachable without signing in."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/login.html")
+
+
+def cancel_contract(request: HttpRequest) -> HttpResponse:
+    """The cancellation button of § 312k BGB: reachable without signing in."""
+    return render(request, "portal/cancel_contract.html")
