@@ -256,6 +256,12 @@ def prepare(customers: int, per_customer: int) -> None:
         f"ON p.external_id = 'bench-' || i.id AND p.source = 'statement' WHERE {settled}",
         params,
     )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # What autovacuum does to a live database: the visibility map lets the reports
+        # read the invoices, payments and allocations from their covering indexes alone.
+        cursor.execute("VACUUM ANALYZE")
 
 
 def timed(label: str, call: Callable[[], Any], describe: Callable[[Any], str]) -> None:

@@ -148,7 +148,17 @@ class Invoice(models.Model):
                 name="finalized_has_number",
             ),
         ]
-        indexes: ClassVar = [models.Index(fields=["customer", "status"])]
+        indexes: ClassVar = [
+            models.Index(fields=["customer", "status"]),
+            # The columns of an open item: the receivables reports read a million
+            # finalized invoices from this index alone (PostgreSQL; elsewhere a plain one).
+            models.Index(
+                fields=["id"],
+                include=["customer", "issue_date", "due_date", "payable_amount", "number"],
+                condition=Q(status="finalized", kind="invoice"),
+                name="invoice_open_item_columns",
+            ),
+        ]
         permissions: ClassVar = [("approve_invoice", "Can approve or reject invoices")]
 
     def __str__(self) -> str:

@@ -74,6 +74,16 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
+        indexes: ClassVar = [
+            # A customer's payment as the receivables reports read it (credit at a date),
+            # from the index alone on PostgreSQL.
+            models.Index(
+                fields=["id"],
+                include=["customer", "date", "amount"],
+                condition=Q(customer__isnull=False),
+                name="payment_credit_columns",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.amount} {self.currency}"
@@ -82,9 +92,13 @@ class Payment(models.Model):
 class Allocation(models.Model):
     """A payment (part) assigned to an invoice; reversing it (return, chargeback) reopens it."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    # Indexed below with the columns every open amount sums (SUM(amount) of the allocations
+    # active at a time): PostgreSQL then sums them from the index alone, in key order.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     invoice = models.ForeignKey(
-        "invoicing.Invoice", on_delete=models.PROTECT, related_name="allocations"
+        "invoicing.Invoice", on_delete=models.PROTECT, related_name="allocations", db_index=False
     )
     amount = models.DecimalField(**_MONEY)
     created_at = models.DateTimeField()
@@ -98,6 +112,18 @@ class Allocation(models.Model):
         verbose_name_plural = _("Zuordnungen")
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["invoice"],
+                include=["amount", "created_at", "reversed_at"],
+                name="allocation_invoice_sums",
+            ),
+            models.Index(
+                fields=["payment"],
+                include=["amount", "created_at", "reversed_at"],
+                name="allocation_payment_sums",
+            ),
         ]
 
     def __str__(self) -> str:

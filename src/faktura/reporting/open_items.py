@@ -30,12 +30,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
+from faktura.core import bulk, snapshot_reads
 from faktura.core.grouped_join import join_sums
 from faktura.core.models import Company
 from faktura.core.money import ZERO, round_money
@@ -167,8 +168,8 @@ def refunds_at(day: dt.date) -> QuerySet[Refund]:
     return Refund.objects.filter(status__in=Refund.RESERVING, requested_at__lt=end_of(day))
 
 
-@dataclass(frozen=True)
-class OpenItem:
+class OpenItem(NamedTuple):
+    # A tuple, not a frozen dataclass: a report at a date builds a few hundred thousand.
     kind: str  # invoice, credit_note, cancellation, payment, refund
     customer_id: int
     customer_number: str
@@ -189,24 +190,51 @@ def _days_overdue(day: dt.date, due: dt.date | None) -> int:
 def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[OpenItem]:
     """Corrections owing money back at ``day``: read for the overcredited originals only."""
     # Only an invoice with a correction can be credited beyond its claim: the sums are
-    # read for those alone, not for every invoice.
-    corrected = Invoice.objects.filter(
-        pk__in=Invoice.objects.filter(
-            original__isnull=False, status=Status.FINALIZED, issue_date__lte=day
-        ).values("original_id")
+    # read for those alone, by their ids (one array parameter each, the indexes' keys).
+    corrections = Invoice.objects.filter(
+        original__isnull=False, status=Status.FINALIZED, issue_date__lte=day
     )
-    originals = invoices_at(day, corrected).filter(open_at__lt=0)
     if customer_id is not None:
-        originals = originals.filter(customer_id=customer_id)
-    claims_at = {
-        row["pk"]: round_money(row["payable_amount"] - row["settled_at"])
-        for row in originals.values("pk", "payable_amount", "settled_at")
-    }
+        corrections = corrections.filter(customer_id=customer_id)
+    credited = dict(
+        corrections.order_by().values("original_id").annotate(s=Sum("grand_total"))
+        .values_list("original_id", "s")
+    )  # fmt: skip
+    if not credited:
+        return []
+    ids = list(credited)
+    end = end_of(day)
+    settled: dict[int, Decimal] = {}
+    for model in (Allocation, WriteOff):
+        for invoice_id, amount in (
+            model.objects.filter(bulk.column_in(model, "invoice_id", ids), _active_at(end))
+            .order_by().values("invoice_id").annotate(s=Sum("amount"))
+            .values_list("invoice_id", "s")
+        ):  # fmt: skip
+            settled[invoice_id] = settled.get(invoice_id, ZERO) + amount
+    claims_at = {}
+    for pk, payable in Invoice.objects.filter(
+        bulk.column_in(Invoice, "id", ids),
+        status=Status.FINALIZED,
+        kind=Kind.INVOICE,
+        issue_date__lte=day,
+    ).values_list("pk", "payable_amount"):
+        claim = round_money(payable - settled.get(pk, ZERO))
+        if claim - credited[pk] < 0:
+            claims_at[pk] = claim
+    return _correction_items(day, claims_at)
+
+
+def _correction_items(day: dt.date, claims_at: dict[int, Decimal]) -> list[OpenItem]:
+    """The corrections of overcredited originals (pk → what the original still claimed
+    at ``day``) with the part each owes back, split in finalization order."""
     if not claims_at:
         return []
     rows = list(
         Invoice.objects.filter(
-            original_id__in=claims_at, status=Status.FINALIZED, issue_date__lte=day
+            bulk.column_in(Invoice, "original_id", list(claims_at)),
+            status=Status.FINALIZED,
+            issue_date__lte=day,
         )
         .order_by("finalized_at", "pk")
         .values(
@@ -243,40 +271,74 @@ def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[Open
 
 def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem]:
     """Every item open at the end of ``day``, by customer number, then date."""
-    invoices = invoices_at(day).filter(open_at__gt=0)
+    invoice_items, credit_items = snapshot_reads.together(
+        lambda: _invoice_items(day, customer_id), lambda: _credit_items(day, customer_id)
+    )
+    items = invoice_items + credit_items
+    items.sort(key=lambda i: (i.customer_number, i.document_date, i.kind, i.object_id))
+    return items
+
+
+def _invoice_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
+    # One pass over the invoices: the positive open amounts are items, the negative ones
+    # the originals whose corrections owe money back.
+    invoices = invoices_at(day).exclude(open_at=0)
+    if customer_id is not None:
+        invoices = invoices.filter(customer_id=customer_id)
+    rows = invoices.order_by().values(
+        "pk", "customer_id", "customer__number", "customer__name", "number", "issue_date",
+        "due_date", "payable_amount", "open_at", "settled_at",
+    )  # fmt: skip
+    claims_at: dict[int, Decimal] = {}
+    items = []
+    for row in rows:
+        if row["open_at"] < 0:
+            claims_at[row["pk"]] = round_money(row["payable_amount"] - row["settled_at"])
+            continue
+        items.append(
+            OpenItem(
+                kind="invoice",
+                customer_id=row["customer_id"],
+                customer_number=row["customer__number"],
+                customer_name=row["customer__name"],
+                reference=row["number"],
+                document_date=row["issue_date"],
+                due_date=row["due_date"],
+                amount=row["payable_amount"],
+                open_amount=round_money(row["open_at"]),
+                days_overdue=_days_overdue(day, row["due_date"]),
+                object_id=row["pk"],
+            )
+        )
+    return items + _correction_items(day, claims_at)
+
+
+def _credit_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
+    """Payments not allocated at ``day`` (credit, negative) and refunds of credit."""
     payments = payments_at(day).exclude(unallocated_at=0)
     refunds = refunds_at(day)
     if customer_id is not None:
-        invoices = invoices.filter(customer_id=customer_id)
         payments = payments.filter(customer_id=customer_id)
         refunds = refunds.filter(customer_id=customer_id)
+    # The reference is not in the payments' report index: read for the open ones only.
+    payment_rows = list(
+        payments.order_by().values(
+            "pk", "customer_id", "customer__number", "customer__name", "date", "amount",
+            "unallocated_at",
+        )
+    )  # fmt: skip
+    references = dict(
+        Payment.objects.filter(
+            bulk.column_in(Payment, "id", [row["pk"] for row in payment_rows])
+        ).values_list("pk", "reference")
+    )
     items = [
-        OpenItem(
-            kind="invoice",
-            customer_id=row["customer_id"],
-            customer_number=row["customer__number"],
-            customer_name=row["customer__name"],
-            reference=row["number"],
-            document_date=row["issue_date"],
-            due_date=row["due_date"],
-            amount=row["payable_amount"],
-            open_amount=round_money(row["open_at"]),
-            days_overdue=_days_overdue(day, row["due_date"]),
-            object_id=row["pk"],
-        )
-        for row in invoices.order_by().values(
-            "pk", "customer_id", "customer__number", "customer__name", "number", "issue_date",
-            "due_date", "payable_amount", "open_at",
-        )
-    ]  # fmt: skip
-    items += credit_note_items(day, customer_id)
-    items += [
         OpenItem(
             kind="payment",
             customer_id=row["customer_id"],
             customer_number=row["customer__number"],
             customer_name=row["customer__name"],
-            reference=row["reference"][:140],
+            reference=references[row["pk"]][:140],
             document_date=row["date"],
             due_date=None,
             amount=-row["amount"],
@@ -284,11 +346,8 @@ def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem
             days_overdue=0,
             object_id=row["pk"],
         )
-        for row in payments.order_by().values(
-            "pk", "customer_id", "customer__number", "customer__name", "reference", "date",
-            "amount", "unallocated_at",
-        )
-    ]  # fmt: skip
+        for row in payment_rows
+    ]
     zone = ZoneInfo(Company.time_zone_or_default())
     items += [
         OpenItem(
@@ -308,7 +367,6 @@ def open_items(day: dt.date, *, customer_id: int | None = None) -> list[OpenItem
             "pk", "customer_id", "customer__number", "customer__name", "requested_at", "amount"
         )
     ]
-    items.sort(key=lambda i: (i.customer_number, i.document_date, i.kind, i.object_id))
     return items
 
 
@@ -356,7 +414,45 @@ def aging(day: dt.date, *, by_customer: bool = False) -> list[Aging]:
 
     Σ buckets (credits included) = the open items' total; per customer likewise.
     """
+    rows, credits = snapshot_reads.together(
+        lambda: _invoice_buckets(day, by_customer), lambda: _credits(day, by_customer)
+    )
+    if not by_customer:
+        return [_aging(day, rows[None], credits.get(None, [ZERO, Decimal(0)]))]
+    ids = sorted(set(rows) | {c for c in credits if c is not None})
+    from faktura.customers.models import Customer
+
+    names = {
+        pk: (number, name)
+        for pk, number, name in Customer.objects.filter(
+            bulk.column_in(Customer, "id", ids)
+        ).values_list("pk", "number", "name")
+    }
+    result = [
+        _aging(
+            day,
+            rows.get(customer_id, {}),
+            credits.get(customer_id, [ZERO, Decimal(0)]),
+            customer=(customer_id, *names[customer_id]),
+        )
+        for customer_id in ids
+    ]
+    result.sort(key=lambda a: a.customer_number)
+    return result
+
+
+def _invoice_buckets(day: dt.date, by_customer: bool) -> dict[int | None, dict[str, Any]]:
     invoices = invoices_at(day).filter(open_at__gt=0)
+    if not by_customer:
+        return {None: invoices.aggregate(**_aggregates(day))}
+    return {
+        r["customer_id"]: r
+        for r in invoices.order_by().values("customer_id").annotate(**_aggregates(day))
+    }
+
+
+def _credits(day: dt.date, by_customer: bool) -> dict[int | None, list[Decimal]]:
+    """Per customer (or None for all): the credits' sum (negative) and count."""
     payments = payments_at(day).exclude(unallocated_at=0)
     refunds = refunds_at(day)
     credits: dict[int | None, list[Decimal]] = {}
@@ -377,32 +473,15 @@ def aging(day: dt.date, *, by_customer: bool = False) -> list[Aging]:
             add_credit(row.get("customer_id"), sign * (row["s"] or ZERO), row["n"])
     for item in credit_note_items(day):
         add_credit(item.customer_id if by_customer else None, item.open_amount, 1)
-
-    if not by_customer:
-        row = invoices.aggregate(**_aggregates(day))
-        return [_aging(day, row, credits.get(None, [ZERO, Decimal(0)]))]
-    rows = {
-        r["customer_id"]: r
-        for r in invoices.order_by().values("customer_id").annotate(**_aggregates(day))
-    }
-    ids = sorted(set(rows) | {c for c in credits if c is not None})
-    from faktura.customers.models import Customer
-
-    names = {c.pk: c for c in Customer.objects.filter(pk__in=ids).only("number", "name")}
-    result = [
-        _aging(
-            day,
-            rows.get(customer_id, {}),
-            credits.get(customer_id, [ZERO, Decimal(0)]),
-            customer=names[customer_id],
-        )
-        for customer_id in ids
-    ]
-    result.sort(key=lambda a: a.customer_number)
-    return result
+    return credits
 
 
-def _aging(day: dt.date, row: dict[str, Any], credit: list[Decimal], customer: Any = None) -> Aging:
+def _aging(
+    day: dt.date,
+    row: dict[str, Any],
+    credit: list[Decimal],
+    customer: tuple[int, str, str] | None = None,
+) -> Aging:
     buckets = [
         Bucket(key, round_money(row.get(f"{key}__sum") or ZERO), row.get(f"{key}__count") or 0)
         for key, _, _ in BUCKETS
@@ -413,7 +492,7 @@ def _aging(day: dt.date, row: dict[str, Any], credit: list[Decimal], customer: A
         buckets=tuple(buckets),
         total=sum((b.amount for b in buckets), ZERO),
         count=sum(b.count for b in buckets),
-        customer_id=customer.pk if customer is not None else None,
-        customer_number=customer.number if customer is not None else "",
-        customer_name=customer.name if customer is not None else "",
+        customer_id=customer[0] if customer is not None else None,
+        customer_number=customer[1] if customer is not None else "",
+        customer_name=customer[2] if customer is not None else "",
     )
