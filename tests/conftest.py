@@ -35,6 +35,15 @@ def _files_outside_the_checkout(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _no_figures_of_another_test():
+    """The start page's figures are cached per process by the audit log's last entry;
+    a test's rolled-back entries may repeat the previous test's, so each starts empty."""
+    from django.core.cache import caches
+
+    caches["figures"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _frozen_today():
     with clock.frozen(dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.UTC)):
         yield

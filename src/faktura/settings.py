@@ -148,6 +148,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# "figures": the start page's figures, kept per process until the audit log grows (every
+# change of money writes to it), so repeated views do not sum every open invoice again.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "figures": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "faktura-figures",
+        "TIMEOUT": 600,
+    },
+}
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True  # no collectstatic needed for `faktura run`

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from faktura.core import clock
+from faktura.payments import services as payments
 from faktura.reporting import dashboard
 from tests.payments.helpers import finalized, open_amount, pay
 
@@ -115,3 +116,22 @@ def test_the_dso_is_the_one_of_the_receivables_report(accountant_client, busines
     html = accountant_client.get("/").content.decode()
     days = report.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     assert figure(html, "dso").startswith(f"DSO {days} Tage")
+
+
+@pytest.mark.django_db
+def test_the_figures_are_summed_again_only_after_a_change(
+    business_customer, actor, django_assert_max_num_queries
+):
+    invoice = _issued(business_customer, actor, dt.date(2026, 9, 1), "1000.00")  # 1.190,00
+    first = dashboard.overview(TODAY)
+    assert first.receivables.open_total == Decimal("1190.00")
+    with django_assert_max_num_queries(1):  # the audit log's last entry, nothing summed
+        assert dashboard.overview(TODAY) == first
+    payment = pay(actor, "190.00", business_customer)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(invoice.pk, "190.00")], actor=actor
+    )
+    after = dashboard.overview(TODAY)
+    assert after != first
+    assert after.received == Decimal("190.00")
+    assert after.receivables.open_total == open_amount(invoice) == Decimal("1000.00")

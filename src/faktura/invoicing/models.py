@@ -158,6 +158,12 @@ class Invoice(models.Model):
                 condition=Q(status="finalized", kind="invoice"),
                 name="invoice_open_item_columns",
             ),
+            # The to-do inbox counts the documents whose delivery is blocked on every page.
+            models.Index(
+                fields=["delivery_status"],
+                condition=Q(delivery_status="blocked"),
+                name="invoice_delivery_blocked",
+            ),
         ]
         permissions: ClassVar = [("approve_invoice", "Can approve or reject invoices")]
 

@@ -55,12 +55,14 @@ class Dso:
     dso: Decimal | None  # days, one decimal
 
 
-def dso(start: dt.date, end: dt.date) -> Dso:
-    """Days sales outstanding of ``start``…``end`` (formula in the module docstring)."""
+def dso(start: dt.date, end: dt.date, *, receivables: Decimal | None = None) -> Dso:
+    """Days sales outstanding of ``start``…``end`` (formula in the module docstring);
+    ``receivables`` at the end of ``end`` when the caller has read them already."""
     check_period(start, end)
-    receivables = round_money(
-        invoices_at(end).filter(open_at__gt=0).aggregate(s=Sum("open_at"))["s"] or ZERO
-    )
+    if receivables is None:
+        receivables = round_money(
+            invoices_at(end).filter(open_at__gt=0).aggregate(s=Sum("open_at"))["s"] or ZERO
+        )
     issued = Invoice.objects.filter(status=Status.FINALIZED, issue_date__range=(start, end))
     sums = issued.aggregate(
         invoiced=Sum("payable_amount", filter=Q(kind=Kind.INVOICE)),

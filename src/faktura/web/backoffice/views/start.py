@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -15,29 +13,26 @@ from faktura.web.backoffice.access import staff_view
 @staff_view
 def start_page(request: HttpRequest) -> HttpResponse:
     today = clock.today()
-    month = dt.timedelta(days=30)
-    received = dashboard.received(today - month + dt.timedelta(days=1), today)
-    received_before = dashboard.received(today - 2 * month + dt.timedelta(days=1), today - month)
-    months = dashboard.revenue_by_month(today)
+    figures = dashboard.overview(today)
     return render(
         request,
         "backoffice/start.html",
         {
             "today": today,
-            "receivables": dashboard.receivables(today),
-            "received": received,
+            "receivables": figures.receivables,
+            "received": figures.received,
             "received_change": (
-                (received - received_before) / received_before * 100 if received_before else None
+                (figures.received - figures.received_before) / figures.received_before * 100
+                if figures.received_before
+                else None
             ),
-            "dso": dashboard.days_sales_outstanding(today),
+            "dso": figures.dso,
             "chart": {
-                "labels": [f"{m.month:%m/%Y}" for m in months],
-                "values": [str(m.net) for m in months],
+                "labels": [f"{m.month:%m/%Y}" for m in figures.months],
+                "values": [str(m.net) for m in figures.months],
             },
-            "months": months,
-            "most_overdue": [
-                (row, (today - row.oldest_due).days) for row in dashboard.most_overdue(today)
-            ],
-            "debits": dashboard.upcoming_debits(today),
+            "months": figures.months,
+            "most_overdue": [(row, (today - row.oldest_due).days) for row in figures.most_overdue],
+            "debits": figures.debits,
         },
     )
