@@ -97,7 +97,7 @@ class PartForm(forms.ModelForm):
                 if name != NON_FIELD_ERRORS:
                     moved = errors.error_dict.pop(name)
                     errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(moved)
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]
 
 
 class CompanyForm(PartForm):
