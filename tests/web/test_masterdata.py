@@ -193,6 +193,7 @@ def test_a_bad_colour_is_refused_in_german(accountant, company):
 def test_the_preview_renders_the_sample_invoice_as_pdf(accountant, company):
     saved = accountant.get("/stammdaten/briefkopf/vorschau.pdf")
     assert saved["Content-Type"] == "application/pdf"
+    assert saved["X-Frame-Options"] == "SAMEORIGIN"  # the page shows it in a frame
     assert saved.content.startswith(b"%PDF")
     pending = accountant.post(
         "/stammdaten/briefkopf/vorschau.pdf",
@@ -397,6 +398,8 @@ def test_the_invoice_mail_is_previewed_with_the_company_data(viewer, company):
     assert "Rechnung" in page
     html = viewer.get("/stammdaten/e-mail-vorlagen/invoice_issued/de.html")
     assert html["Content-Type"].startswith("text/html")
+    assert html["X-Frame-Options"] == "SAMEORIGIN"
+    assert "default-src 'none'" in html["Content-Security-Policy"]
     assert "Muster Software GmbH" in html.content.decode()
     english = viewer.get("/stammdaten/e-mail-vorlagen/?vorlage=credit_note_issued&sprache=en")
     assert "Credit note" in english.content.decode()
@@ -477,3 +480,34 @@ def test_a_viewer_sees_the_policy_but_cannot_change_it(viewer, company):
     assert messages_of(response) == ["Das darf Ihre Rolle nicht."]
     level.refresh_from_db()
     assert level.days != 99
+
+
+@pytest.mark.django_db
+def test_the_policy_collects_arrears_by_debit_up_to_a_limit(accountant, company):
+    policy = DunningPolicy.objects.get(name="Verbraucher")
+    prefix = f"p{policy.pk}-"
+    refused = accountant.post(
+        "/stammdaten/mahnrichtlinie/",
+        {
+            "policy": policy.pk,
+            prefix + "collect_arrears_by_debit": "on",
+            prefix + "arrears_debit_limit": "11",
+        },
+        follow=True,
+    )
+    assert messages_of(refused) == ["Höchstens 1 bis 10 Mal je Forderung."]
+    policy.refresh_from_db()
+    assert (policy.collect_arrears_by_debit, policy.arrears_debit_limit) == (False, 1)
+    response = accountant.post(
+        "/stammdaten/mahnrichtlinie/",
+        {
+            "policy": policy.pk,
+            prefix + "collect_arrears_by_debit": "on",
+            prefix + "arrears_debit_limit": "3",
+        },
+        follow=True,
+    )
+    assert messages_of(response) == ["Die Mahnrichtlinie ist gespeichert."]
+    assert f'name="{prefix}arrears_debit_limit" value="3"' in response.content.decode()
+    policy.refresh_from_db()
+    assert (policy.collect_arrears_by_debit, policy.arrears_debit_limit) == (True, 3)

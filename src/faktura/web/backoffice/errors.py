@@ -56,6 +56,8 @@ MESSAGES = {
     "invalid_dunning_level": _(
         "Tage und Fristen sind ganze Zahlen von 1 bis 365; Betreff und Text dürfen nicht leer sein."
     ),
+    "invalid_arrears_debit_limit": _("Höchstens 1 bis 10 Mal je Forderung."),
+    "dunning_policy_not_found": _("Diese Mahnrichtlinie gibt es nicht."),
     "dunning_level_not_found": _("Diese Mahnstufe gibt es nicht."),
     "unknown_placeholder": _(
         "Der Text nennt einen unbekannten Platzhalter; erlaubt sind $customer_name, $items, "

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from faktura.core import permissions
 from faktura.core import services as core
@@ -210,6 +211,7 @@ def letterhead(request: HttpRequest) -> HttpResponse:
     )
 
 
+@xframe_options_sameorigin  # shown in a frame of the Briefkopf page
 @staff_view
 def letterhead_preview(request: HttpRequest) -> HttpResponse:
     """The sample invoice as PDF with the saved letterhead (GET), or with the pending one

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from faktura.documents.models import Letterhead
 from faktura.documents.samples import company_sample
@@ -57,11 +58,16 @@ def mail_templates(request: HttpRequest) -> HttpResponse:
     )
 
 
+@xframe_options_sameorigin  # shown in a sandboxed frame of the page above
 @staff_view
 def mail_preview(request: HttpRequest, event: str, language: str) -> HttpResponse:
     """The HTML part of the mail for the sample invoice, shown in a sandboxed frame."""
     response = HttpResponse(_composed(event, language).html, content_type="text/html")
     response["Cache-Control"] = "no-store"
+    # A mail carries its styles inline; nothing else may run or load in the preview.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+    )
     return response
 
 
@@ -92,11 +98,36 @@ class LevelForm(forms.Form):
     text_en = forms.CharField(label=_("Text (en)"), widget=forms.Textarea(attrs={"rows": 6}))
 
 
+class PolicyForm(forms.Form):
+    collect_arrears_by_debit = forms.BooleanField(
+        label=_("Rückstände mit der nächsten Lastschrift einziehen"), required=False
+    )
+    arrears_debit_limit = forms.IntegerField(label=_("Höchstens so oft je Forderung"))
+
+
 @staff_view
 def dunning_policy(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     failed: tuple[int, int, LevelForm] | None = None
-    if request.method == "POST":
+    failed_policy: tuple[int, PolicyForm] | None = None
+    if request.method == "POST" and "level" not in request.POST:
+        policy_id = _int(request.POST.get("policy"))
+        policy_form = PolicyForm(request.POST, prefix=f"p{policy_id}")
+        if policy_form.is_valid():
+            data = policy_form.cleaned_data
+            if attempt(
+                request,
+                lambda: dunning.update_policy(
+                    policy_id=policy_id,
+                    actor=actor,
+                    collect_arrears_by_debit=data["collect_arrears_by_debit"],
+                    arrears_debit_limit=data["arrears_debit_limit"],
+                ),
+                gettext("Die Mahnrichtlinie ist gespeichert."),
+            ):
+                return redirect("backoffice:md_dunning")
+        failed_policy = (policy_id, policy_form)
+    elif request.method == "POST":
         policy_id = _int(request.POST.get("policy"))
         number = _int(request.POST.get("level"))
         form = LevelForm(request.POST, prefix=_prefix(policy_id, number))
@@ -125,7 +156,14 @@ def dunning_policy(request: HttpRequest) -> HttpResponse:
                     prefix=_prefix(policy.pk, level.number),
                 )
             levels.append((level, form))
-        policies.append((policy, levels))
+        if failed_policy and failed_policy[0] == policy.pk:
+            policy_form = failed_policy[1]
+        else:
+            policy_form = PolicyForm(
+                initial={name: getattr(policy, name) for name in PolicyForm.base_fields},
+                prefix=f"p{policy.pk}",
+            )
+        policies.append((policy, policy_form, levels))
     return page(request, "dunning.html", {"policies": policies})
 
 
