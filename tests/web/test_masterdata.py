@@ -257,6 +257,37 @@ def test_the_pattern_changes_and_the_counter_runs_on(accountant, company):
 
 
 @pytest.mark.django_db
+def test_the_yearly_reset_is_offered_only_before_the_first_number(accountant, company):
+    customers = NumberRange.objects.get(kind="customer")
+    invoices = NumberRange.objects.get(kind="invoice")
+    NumberCounter.objects.create(number_range=invoices, period=2026, last_value=3)
+    page = accountant.get("/stammdaten/nummernkreise/").content.decode()
+    assert 'form="range-customer"' in page
+    assert 'name="yearly_reset" form="range-invoice"' not in page
+    response = accountant.post(
+        "/stammdaten/nummernkreise/",
+        {
+            "kind": "customer",
+            "pattern": "K-{year}-{seq:05d}",
+            "reset_offered": "1",
+            "yearly_reset": "on",
+        },
+        follow=True,
+    )
+    assert "läuft lückenlos weiter" in messages_of(response)[0]
+    customers.refresh_from_db()
+    assert (customers.pattern, customers.yearly_reset) == ("K-{year}-{seq:05d}", True)
+    forged = accountant.post(
+        "/stammdaten/nummernkreise/",
+        {"kind": "invoice", "pattern": invoices.pattern, "reset_offered": "1"},
+        follow=True,
+    )
+    assert "schon Nummern vergeben" in messages_of(forged)[0]
+    invoices.refresh_from_db()
+    assert invoices.yearly_reset is True
+
+
+@pytest.mark.django_db
 def test_a_pattern_without_seq_or_year_is_refused(accountant, company):
     invoices = NumberRange.objects.get(kind="invoice")
     before = invoices.pattern

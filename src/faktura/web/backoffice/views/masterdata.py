@@ -258,6 +258,9 @@ def _pdf(data: bytes) -> HttpResponse:
 
 class NumberRangeForm(forms.Form):
     pattern = forms.CharField(label=_("Muster"), max_length=60)
+    yearly_reset = forms.BooleanField(label=_("Jährlich neu beginnen"), required=False)
+    # Set when the page offered the reset (only before a range's first number).
+    reset_offered = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 @staff_view
@@ -270,7 +273,12 @@ def number_ranges(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and attempt(
             request,
             lambda: core.change_number_range(
-                actor=actor, kind=kind, pattern=form.cleaned_data["pattern"]
+                actor=actor,
+                kind=kind,
+                pattern=form.cleaned_data["pattern"],
+                yearly_reset=form.cleaned_data["yearly_reset"]
+                if form.cleaned_data["reset_offered"]
+                else None,
             ),
             gettext("Der Nummernkreis ist geändert; die Zählung läuft lückenlos weiter."),
         ):
@@ -293,7 +301,12 @@ def number_ranges(request: HttpRequest) -> HttpResponse:
                 "next": number_range.format(year=year, seq=last + 1),
                 "taken": sum(counters.values()),
                 "form": failed.get(number_range.kind)
-                or NumberRangeForm(initial={"pattern": number_range.pattern}),
+                or NumberRangeForm(
+                    initial={
+                        "pattern": number_range.pattern,
+                        "yearly_reset": number_range.yearly_reset,
+                    }
+                ),
             }
         )
     return page(request, "numbers.html", {"rows": rows, "year": year})
