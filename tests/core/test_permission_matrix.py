@@ -331,6 +331,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "api_key.manage": lambda a: keys.create_api_key(
             name="neu", user=world["key_owner"], scopes=["read"], actor=a
         ),
+        "user.manage": lambda a: core.set_user_roles(actor=a, user_id=missing, roles=["viewer"]),
         "payment.record": lambda a: payments.allocate_payment(
             payment_id=missing, allocations=[], actor=a
         ),

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from faktura.api.models import SCOPES, ApiKey
-from faktura.core import clock, permissions
+from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
-from faktura.core.errors import InvalidInput
+from faktura.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -71,7 +71,17 @@ def create_api_key(
         created_at=clock.now(),
     )
     secret = assign_new_secret(api_key)
-    api_key.save()
+    with transaction.atomic():
+        api_key.save()
+        if actor is not None:
+            audit.record(
+                chain=audit.COMPANY_CHAIN,
+                actor=actor,
+                action="api_key.created",
+                object_type="api.apikey",
+                object_id=api_key.pk,
+                data={"name": api_key.name, "scopes": api_key.scopes, "user": user.pk},
+            )
     return api_key, secret
 
 
@@ -108,3 +118,28 @@ def revoke_api_keys(key_ids: Iterable[int]) -> int:
         return ApiKey.objects.filter(pk__in=list(key_ids), revoked_at__isnull=True).update(
             revoked_at=clock.now()
         )
+
+
+def revoke_api_key(*, key_id: int, actor: Actor) -> ApiKey:
+    """Revoke one key (admins only; audited): every later request with it fails with 401.
+
+    Revoking a revoked key changes nothing. Raises NotFound api_key_not_found.
+    """
+    permissions.require(actor, "api_key.manage")
+    with transaction.atomic():
+        api_key = ApiKey.objects.select_for_update().filter(pk=key_id).first()
+        if api_key is None:
+            raise NotFound(f"No API key {key_id}.", code="api_key_not_found")
+        if api_key.revoked_at is not None:
+            return api_key
+        api_key.revoked_at = clock.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="api_key.revoked",
+            object_type="api.apikey",
+            object_id=api_key.pk,
+            data={"name": api_key.name, "prefix": api_key.prefix},
+        )
+    return api_key

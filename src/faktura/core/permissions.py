@@ -46,6 +46,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
+    "user.manage": (
+        frozenset({ADMIN}),
+        "Benutzer anlegen und deaktivieren, Rollen ändern",
+    ),
     "maintenance.switch": (
         frozenset({ADMIN}),
         "Wartungsmodus ein- oder ausschalten (alle Schreibzugriffe ruhen)",

@@ -139,3 +139,296 @@ def set_maintenance(*, actor: Actor, active: bool, message: str = "") -> Any:
             data={"before": before, "after": {"active": state.active, "message": state.message}},
         )
     return state
+
+
+def save_master_data_rows(
+    *,
+    actor: Actor,
+    rows: list[tuple[models.Model, list[str] | None]],
+    removed: list[models.Model] | None = None,
+    operation: str = "master_data.change",
+) -> None:
+    """Save several rows of one settings page at once (company and its bank accounts …).
+
+    All or nothing: one transaction; each row audited like ``save_master_data``.
+    Raises PermissionRefused before anything is written.
+    """
+    permissions.require(actor, operation)
+    with transaction.atomic():
+        for instance, changed in rows:
+            if changed == []:
+                continue
+            save_master_data(actor=actor, instance=instance, changed=changed, operation=operation)
+        for instance in removed or []:
+            delete_master_data(actor=actor, instance=instance, operation=operation)
+
+
+# --- number ranges ------------------------------------------------------------------------
+
+
+def change_number_range(
+    *, actor: Actor, kind: str, pattern: str, yearly_reset: bool | None = None
+) -> Any:
+    """Change the pattern of a number range (and, before its first number, its reset).
+
+    § 14 (4) no. 4 UStG: numbers stay unique and consecutive. The counter is never touched,
+    so the next number continues the sequence under the new pattern. Refused (InvalidInput
+    ``invalid_number_pattern``) when the pattern cannot number (no {seq}, unknown
+    placeholder, longer than 30 characters), when a range that starts anew each year has no
+    {year} (numbers of two years would collide) or when another range has the same pattern
+    (``number_pattern_taken``); and (StateConflict ``number_range_in_use``) when the reset
+    is changed after numbers were taken, or when the new pattern's next number was given
+    already. Locks the range; audited.
+    """
+    from django.core.exceptions import ValidationError
+
+    from faktura.core import clock
+    from faktura.core.errors import InvalidInput, NotFound, StateConflict
+    from faktura.core.models import NumberCounter, NumberRange
+
+    permissions.require(actor, "master_data.change")
+    pattern = (pattern or "").strip()
+    with transaction.atomic():
+        number_range = NumberRange.objects.select_for_update().filter(kind=kind).first()
+        if number_range is None:
+            raise NotFound(f"No number range {kind!r}.", code="number_range_missing")
+        before = {"pattern": number_range.pattern, "yearly_reset": number_range.yearly_reset}
+        counters = dict(
+            NumberCounter.objects.select_for_update()
+            .filter(number_range=number_range)
+            .values_list("period", "last_value")
+        )
+        in_use = any(counters.values())
+        if yearly_reset is not None and yearly_reset != number_range.yearly_reset:
+            if in_use:
+                raise StateConflict(
+                    "The yearly reset cannot change once numbers were taken.",
+                    code="number_range_in_use",
+                    field="yearly_reset",
+                )
+            number_range.yearly_reset = yearly_reset
+        number_range.pattern = pattern
+        try:
+            number_range.clean()
+        except ValidationError as error:
+            raise InvalidInput(
+                " ".join(error.messages), code="invalid_number_pattern", field="pattern"
+            ) from None
+        if number_range.yearly_reset and "{year" not in pattern:
+            raise InvalidInput(
+                "A range that starts anew each year needs {year} in its pattern.",
+                code="invalid_number_pattern",
+                field="pattern",
+            )
+        if NumberRange.objects.filter(pattern=pattern).exclude(pk=number_range.pk).exists():
+            raise InvalidInput(
+                "Another number range has this pattern; their numbers would collide.",
+                code="number_pattern_taken",
+                field="pattern",
+            )
+        if pattern != before["pattern"]:
+            year = clock.today().year
+            period = year if number_range.yearly_reset else 0
+            upcoming = number_range.format(year=year, seq=counters.get(period, 0) + 1)
+            if _number_taken(kind, upcoming):
+                raise StateConflict(
+                    f"The new pattern would give {upcoming} again.",
+                    code="number_range_in_use",
+                    field="pattern",
+                )
+        after = {"pattern": number_range.pattern, "yearly_reset": number_range.yearly_reset}
+        if after == before:
+            return number_range
+        number_range.save(update_fields=["pattern", "yearly_reset"])
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="numberrange.changed",
+            object_type="core.numberrange",
+            object_id=number_range.pk,
+            data={"before": before, "after": after},
+        )
+    return number_range
+
+
+def _number_taken(kind: str, number: str) -> bool:
+    from faktura.core.models import NumberRange
+
+    if kind == NumberRange.Kind.CUSTOMER:
+        from faktura.customers.models import Customer
+
+        return Customer.objects.filter(number=number).exists()
+    if kind == NumberRange.Kind.DUNNING_NOTICE:
+        return False  # notices carry no number of their own yet
+    from faktura.invoicing.models import Invoice
+
+    return Invoice.objects.filter(number=number).exists()
+
+
+# --- staff users and their roles ----------------------------------------------------------
+
+
+def _roles(values: Any) -> list[str]:
+    from faktura.core.actors import ROLES
+    from faktura.core.errors import InvalidInput
+
+    wanted = [value for value in ROLES if value in set(values)]
+    if not wanted or set(values) - set(ROLES):
+        raise InvalidInput(
+            f"roles: a non-empty selection of {', '.join(ROLES)}.",
+            code="invalid_roles",
+            field="roles",
+        )
+    return wanted
+
+
+def _other_active_admins(user_id: int) -> bool:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name="admin") | Q(is_superuser=True))
+        .exclude(pk=user_id)
+        .exists()
+    )
+
+
+def create_user(*, actor: Actor, username: str, email: str, password: str, roles: Any) -> Any:
+    """Create a staff user with roles (Django groups of ``core.roles``; admin only; audited).
+
+    Raises InvalidInput invalid_username (empty, taken, not letters/digits/@.+-_),
+    invalid_email, invalid_password (Django's password validators), invalid_roles.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from faktura.core.errors import InvalidInput
+    from faktura.core.roles import ensure_roles
+
+    permissions.require(actor, "user.manage")
+    user_model = get_user_model()
+    username = (username or "").strip()
+    email = (email or "").strip()
+    wanted = _roles(roles)
+    try:
+        user_model.username_validator(username)
+    except ValidationError:
+        raise InvalidInput(
+            "username: letters, digits and @ . + - _ only.",
+            code="invalid_username",
+            field="username",
+        ) from None
+    if not username or len(username) > 150:
+        raise InvalidInput(
+            "username: 1 to 150 characters.", code="invalid_username", field="username"
+        )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(
+                "email: not an address.", code="invalid_email", field="email"
+            ) from None
+    candidate = user_model(username=username, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as error:
+        raise InvalidInput(
+            " ".join(error.messages), code="invalid_password", field="password"
+        ) from None
+    with transaction.atomic():
+        if user_model.objects.filter(username__iexact=username).exists():
+            raise InvalidInput(
+                f"username: {username} is taken.", code="username_taken", field="username"
+            )
+        user = user_model.objects.create_user(
+            username=username, email=email, password=password, is_staff=True
+        )
+        if Group.objects.filter(name__in=wanted).count() != len(wanted):
+            ensure_roles()
+        user.groups.set(Group.objects.filter(name__in=wanted))
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="user.created",
+            object_type="auth.user",
+            object_id=user.pk,
+            data={"username": username, "email": email, "roles": wanted},
+        )
+    return user
+
+
+def set_user_roles(*, actor: Actor, user_id: int, roles: Any) -> Any:
+    """Give a user exactly these roles (admin only; audited with before and after).
+
+    Refuses (StateConflict last_admin) to take the admin role from the last active admin.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from faktura.core.errors import NotFound, StateConflict
+    from faktura.core.roles import ensure_roles
+
+    permissions.require(actor, "user.manage")
+    wanted = _roles(roles)
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise NotFound(f"No user {user_id}.", code="user_not_found")
+        before = sorted(user.groups.values_list("name", flat=True))
+        if "admin" in before and "admin" not in wanted and not _other_active_admins(user.pk):
+            raise StateConflict("The last admin keeps the admin role.", code="last_admin")
+        if sorted(wanted) == before:
+            return user
+        if Group.objects.filter(name__in=wanted).count() != len(wanted):
+            ensure_roles()
+        user.groups.set(Group.objects.filter(name__in=wanted))
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="user.roles_changed",
+            object_type="auth.user",
+            object_id=user.pk,
+            data={"before": before, "after": sorted(wanted)},
+        )
+    return user
+
+
+def deactivate_user(*, actor: Actor, user_id: int) -> Any:
+    """Deactivate a user: no sign-in, and their API keys stop working (admin only; audited).
+
+    The row stays (documents and the audit log name the person). Refuses
+    (StateConflict last_admin) to deactivate the last active admin or oneself.
+    """
+    from django.contrib.auth import get_user_model
+
+    from faktura.core.errors import NotFound, StateConflict
+
+    permissions.require(actor, "user.manage")
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise NotFound(f"No user {user_id}.", code="user_not_found")
+        if user.pk == actor.user_id:
+            raise StateConflict("Nobody deactivates themselves.", code="deactivate_self")
+        if not user.is_active:
+            return user
+        is_admin = getattr(user, "is_superuser", False) or user.groups.filter(name="admin").exists()
+        if is_admin and not _other_active_admins(user.pk):
+            raise StateConflict("The last admin stays active.", code="last_admin")
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="user.deactivated",
+            object_type="auth.user",
+            object_id=user.pk,
+            data={"username": user.get_username()},
+        )
+    return user

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from faktura.core.money import ZERO
 from faktura.documents.snapshot import (
@@ -658,3 +658,30 @@ def sample_snapshots() -> dict[str, DocumentSnapshot]:
         "direct_debit": _direct_debit(),
         "english_customer": _english_customer(),
     }
+
+
+def company_sample(name: str = "standard_rate") -> DocumentSnapshot:
+    """A sample document with the company's own seller block and bank, for previews.
+
+    Reads the master data (never writes); without a company the sample's seller stays.
+    """
+    from faktura.core.models import Company
+    from faktura.invoicing.parties import seller_data
+
+    sample = sample_snapshots()[name]
+    company = Company.objects.order_by("pk").first()
+    if company is None:
+        return sample
+    data = seller_data(company)
+    fields = set(PartySnapshot.__dataclass_fields__)
+    seller = PartySnapshot(**{k: v for k, v in data.items() if k in fields and v is not None})
+    bank = BankSnapshot(**data["bank"]) if data.get("bank") else sample.bank
+    return replace(sample, seller=seller, bank=bank)
+
+
+def letterhead_preview_pdf(letterhead: Any) -> bytes:
+    """Render the sample invoice with ``letterhead`` (a ``documents.pdf.Letterhead``, saved
+    or pending), exactly as the document pipeline would; nothing is archived."""
+    from faktura.documents.pdf.render import render_pdf
+
+    return render_pdf(company_sample(), einvoice_xml=None, letterhead=letterhead)

@@ -218,6 +218,8 @@ LEVEL_FIELDS = (
     "fee_consumer",
     "fee_business",
     "review_required",
+    "interest",
+    "flat_fee",
     "access_effect",
     "subject_de",
     "text_de",
@@ -257,7 +259,7 @@ def _level_value(name: str, value: Any) -> Any:
         return value
     if name in ("fee_consumer", "fee_business"):
         return parse_amount(value, field=name)  # refuses negatives and a third decimal
-    if name == "review_required":
+    if name in ("review_required", "interest", "flat_fee"):
         if not isinstance(value, bool):
             raise InvalidInput(f"{name}: true or false.", code="invalid_dunning_level", field=name)
         return value
@@ -285,7 +287,7 @@ def _level_value(name: str, value: Any) -> Any:
 
 
 def update_level(*, policy_id: int, number: int, actor: Actor, **changes: Any) -> DunningLevel:
-    """Change a level's days, fees, review, access effect or texts (audited, before/after).
+    """Change a level's days, fees, interest, review, access effect or texts (audited).
 
     Texts are ``string.Template`` texts; only the placeholders the notices fill are allowed.
     Notices already made keep their figures; the next run uses the new settings.

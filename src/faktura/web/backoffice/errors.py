@@ -38,6 +38,55 @@ MESSAGES = {
     "no_recipient": _("Der Kunde hat keine E-Mail-Adresse für Rechnungen."),
     "write_off_exceeds_tolerance": _("Der Betrag ist höher als die Ausbuchungsgrenze."),
     "write_off_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+    # Stammdaten
+    "company_missing": _("Bitte legen Sie zuerst die Firmendaten an."),
+    "text_not_printable": _("Der Text enthält Zeichen, die kein Dokument drucken kann."),
+    "invalid_number_pattern": _(
+        "Das Muster braucht {seq} (z. B. RE-{year}-{seq:05d}), bei jährlichem Neubeginn auch "
+        "{year}, und ergibt höchstens 30 Zeichen."
+    ),
+    "number_range_in_use": _(
+        "Das geht nicht mehr: aus diesem Nummernkreis wurden schon Nummern vergeben, und die "
+        "Änderung würde eine Nummer doppelt vergeben."
+    ),
+    "number_pattern_taken": _(
+        "Ein anderer Nummernkreis verwendet dieses Muster schon; die Nummern wären doppelt."
+    ),
+    "number_range_missing": _("Diesen Nummernkreis gibt es nicht."),
+    "invalid_dunning_level": _(
+        "Tage und Fristen sind ganze Zahlen von 1 bis 365; Betreff und Text dürfen nicht leer sein."
+    ),
+    "invalid_arrears_debit_limit": _("Höchstens 1 bis 10 Mal je Forderung."),
+    "dunning_policy_not_found": _("Diese Mahnrichtlinie gibt es nicht."),
+    "dunning_level_not_found": _("Diese Mahnstufe gibt es nicht."),
+    "unknown_placeholder": _(
+        "Der Text nennt einen unbekannten Platzhalter; erlaubt sind $customer_name, $items, "
+        "$principal, $fees, $interest, $return_fees, $total, $deadline, $company, $bank und "
+        "$reference ($$ für ein Dollarzeichen)."
+    ),
+    "invalid_username": _(
+        "Der Benutzername besteht aus 1 bis 150 Buchstaben, Ziffern oder @ . + - _."
+    ),
+    "username_taken": _("Diesen Benutzernamen gibt es schon."),
+    "invalid_email": _("Bitte geben Sie eine gültige E-Mail-Adresse ein."),
+    "invalid_password": _(
+        "Das Passwort ist zu schwach: mindestens 8 Zeichen, nicht nur Ziffern, nicht zu "
+        "ähnlich zum Benutzernamen und kein häufiges Passwort."
+    ),
+    "invalid_roles": _("Bitte wählen Sie mindestens eine Rolle."),
+    "last_admin": _("Der letzte aktive Administrator behält seine Rolle und bleibt aktiv."),
+    "deactivate_self": _("Sich selbst kann niemand deaktivieren."),
+    "user_not_found": _("Diesen Benutzer gibt es nicht."),
+    "invalid_name": _("Bitte geben Sie dem Schlüssel einen Namen."),
+    "invalid_scopes": _("Bitte wählen Sie mindestens eine Berechtigung."),
+    "api_key_not_found": _("Diesen API-Schlüssel gibt es nicht."),
+    "invalid_webhook_url": _(
+        "Bitte geben Sie eine https-Adresse ohne Zugangsdaten ein, z. B. "
+        "https://shop.example.de/faktura-webhook."
+    ),
+    "invalid_event_type": _("Unbekanntes Ereignis."),
+    "invalid_description": _("Die Beschreibung hat höchstens 200 Zeichen."),
+    "webhook_endpoint_not_found": _("Diesen Webhook-Endpunkt gibt es nicht."),
 }
 
 
