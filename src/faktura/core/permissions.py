@@ -15,7 +15,7 @@ one person. A single-person business switches it off explicitly with
 
 from __future__ import annotations
 
-from faktura.core.actors import ROLES, Actor
+from faktura.core.actors import CUSTOMER, ROLES, Actor
 from faktura.core.errors import PermissionRefused
 
 ADMIN, ACCOUNTANT, APPROVER, CASHIER, VIEWER = ROLES
@@ -54,6 +54,15 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ADMIN}),
         "Webhook-Endpunkte anlegen und ändern, Webhooks erneut zustellen",
     ),
+    # customer portal (CUSTOMER: a customer signed in, on their own account only)
+    "portal.open_account": (
+        frozenset({ADMIN}),
+        "Portalzugang eines Kunden anlegen, Anmeldelink senden (nur das System)",
+    ),
+    "portal.change_contact": (
+        frozenset({CUSTOMER}),
+        "Eigene Rechnungsadresse und E-Mail-Adresse im Kundenportal ändern",
+    ),
     # subscriptions
     "billing.run": (frozenset({ACCOUNTANT}), "Abrechnungslauf starten"),
     "billing.notices": (
@@ -77,7 +86,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Rücklastschrift, Chargeback, Klärung einer Rückbuchung",
     ),
     "payment.checkout": (
-        frozenset({CASHIER, ACCOUNTANT}),
+        frozenset({CASHIER, ACCOUNTANT, CUSTOMER}),
         "Online-Zahlung (Checkout) für eine Rechnung starten",
     ),
     "payment_method.change": (
