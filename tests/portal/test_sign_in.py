@@ -216,3 +216,14 @@ def test_a_deactivated_portal_user_cannot_sign_in(client, business_customer):
     assert client.get(url).status_code == 400
     request_link(client, "buchhaltung@beispiel.de")
     assert len(sign_in_mails()) == 1  # no new link for a switched-off access
+
+
+def test_at_most_three_links_per_quarter_hour_reach_the_mailbox(client, business_customer):
+    for _ in range(5):
+        assert "Bitte sehen Sie in Ihr Postfach" in page(
+            request_link(client, "buchhaltung@beispiel.de")
+        )
+    assert len(sign_in_mails()) == 3
+    with clock.frozen(clock.now() + dt.timedelta(minutes=16)):
+        request_link(client, "buchhaltung@beispiel.de")
+    assert len(sign_in_mails()) == 4

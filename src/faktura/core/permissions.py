@@ -241,11 +241,13 @@ def require_second_person(
 
 def markdown_table() -> str:
     """The matrix as a Markdown table (docs/permissions.md is generated from it)."""
-    header = "| operation | what | " + " | ".join(ROLES) + " |"
-    rule = "| --- | --- | " + " | ".join("---" for _ in ROLES) + " |"
+    # The staff roles, then the customer in the portal (on their own account only).
+    columns = (*ROLES, CUSTOMER)
+    header = "| operation | what | " + " | ".join(columns) + " |"
+    rule = "| --- | --- | " + " | ".join("---" for _ in columns) + " |"
     rows = [
         f"| `{operation}` | {description} | "
-        + " | ".join("x" if role in allowed_roles(operation) else "" for role in ROLES)
+        + " | ".join("x" if role in allowed_roles(operation) else "" for role in columns)
         + " |"
         for operation, (_roles, description) in MATRIX.items()
     ]

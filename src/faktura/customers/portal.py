@@ -38,6 +38,10 @@ PORTAL_ACTOR = Actor.system("portal")
 # The sesame scope of requested links: a token made for anything else does not sign in here.
 SIGN_IN_SCOPE = "portal"
 _DOCUMENT_LINK_SALT = "faktura.portal.document-link"
+# At most this many requested links per customer in this window: the sign-in page is open
+# to anyone, and must not become a way to flood a customer's mailbox.
+SIGN_IN_LINKS_PER_WINDOW = 3
+SIGN_IN_LINK_WINDOW = dt.timedelta(minutes=15)
 
 
 def open_portal_account(*, customer_id: int, actor: Actor) -> PortalAccount:
@@ -83,7 +87,8 @@ def request_sign_in_link(*, email: str, sign_in_url: str) -> int:
 
     ``sign_in_url`` is the absolute address of the portal's link page; the token is
     appended. Returns how many mails were queued: the front door must not tell (no
-    account enumeration). Each mail is queued in the transaction that audits it.
+    account enumeration). Each mail is queued in the transaction that audits it; more
+    than SIGN_IN_LINKS_PER_WINDOW per customer within SIGN_IN_LINK_WINDOW are not sent.
     """
     from sesame.utils import get_token
 
@@ -105,12 +110,22 @@ def request_sign_in_link(*, email: str, sign_in_url: str) -> int:
 
 
 def _queue_sign_in_mail(*, customer_id: int, link: str) -> bool:
+    from faktura.core.models import AuditEntry
     from faktura.notifications import customer_mail, mail
     from faktura.notifications import services as outbox
 
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer_id)
         if not customer.email:
+            return False
+        recent = AuditEntry.objects.filter(
+            action="portal.sign_in_link_sent",
+            object_type="customer",
+            object_id=str(customer.pk),
+            created_at__gte=clock.now() - SIGN_IN_LINK_WINDOW,
+        ).count()
+        if recent >= SIGN_IN_LINKS_PER_WINDOW:
+            logger.warning("portal: sign-in links for %s held back (too many)", customer.number)
             return False
         ctx: dict[str, Any] = {
             **customer_mail.base_context(customer),
