@@ -227,3 +227,26 @@ def test_at_most_three_links_per_quarter_hour_reach_the_mailbox(client, business
     with clock.frozen(clock.now() + dt.timedelta(minutes=16)):
         request_link(client, "buchhaltung@beispiel.de")
     assert len(sign_in_mails()) == 4
+
+
+def test_an_english_speaking_customer_gets_the_link_in_english(client, company, actor):
+    from faktura.customers.services import create_customer
+
+    create_customer(
+        actor=actor,
+        kind="business",
+        name="Example Ltd",
+        street="High Street",
+        house_number="1",
+        postcode="SW1A 1AA",
+        city="London",
+        country="GB",
+        email="accounts@example.co.uk",
+        language="en",
+    )
+    request_link(client, "accounts@example.co.uk")
+    (mail,) = sign_in_mails()
+    assert mail.language == "en"
+    assert mail.subject == "Your sign-in link to the customer portal"
+    assert "valid for 60 minutes and once only" in mail.body_text
+    assert link_in(mail).startswith("http://testserver/portal/anmelden/link/?sesame=")
