@@ -69,16 +69,20 @@ def _rows(invoices: list[Any], today: dt.date) -> list[DocumentRow]:
             )
             continue
         open_amount = invoice.open_amount
-        if invoice.is_cancelled:
-            state = "cancelled"
-        elif open_amount <= 0:
-            state = "paid"
+        # The domain's classification (as the API's), with "overdue" on top for the page.
+        status = selectors.payment_status(
+            payable=invoice.payable_amount,
+            credited=invoice.credited_amount,
+            # A written-off difference is settled like a payment.
+            allocated=invoice.allocated_amount + invoice.written_off_amount,
+            cancelled=invoice.is_cancelled,
+        )
+        if status in ("paid", "overpaid", "cancelled") or open_amount <= 0:
+            state = "cancelled" if status == "cancelled" else "paid"
         elif selectors.is_overdue(due_date=invoice.due_date, open_amount=open_amount, today=today):
             state = "overdue"
-        elif invoice.allocated_amount > 0 or invoice.credited_amount > 0:
-            state = "partially_paid"
         else:
-            state = "open"
+            state = "partially_paid" if status == "partially_paid" else "open"
         rows.append(
             DocumentRow(
                 invoice=invoice, amount=invoice.payable_amount, open_amount=open_amount, state=state
