@@ -169,6 +169,20 @@ STATICFILES_DIRS = [
     for name, package in (("htmx", "htmx.org"), ("chartjs", "chart.js"))
     if (NODE_MODULES / package / "dist").is_dir()
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # The portal's sign-in by e-mail link (django-sesame).
+    "sesame.backends.ModelBackend",
+]
+# A sign-in link the customer asks for on the portal's sign-in page works once and for
+# FAKTURA_PORTAL_LINK_MINUTES; signing in with it (or with any later link) voids it.
+SESAME_MAX_AGE = int(os.environ.get("FAKTURA_PORTAL_LINK_MINUTES", "60")) * 60
+SESAME_ONE_TIME = True
+# The portal's address as customers reach it (https://rechnung.example.de/portal/): the
+# mail of each document links to it, signing in for FAKTURA_PORTAL_INVOICE_LINK_DAYS and
+# opening the document. Empty: document mails carry no portal link.
+FAKTURA_PORTAL_URL = os.environ.get("FAKTURA_PORTAL_URL", "")
+FAKTURA_PORTAL_INVOICE_LINK_DAYS = int(os.environ.get("FAKTURA_PORTAL_INVOICE_LINK_DAYS", "30"))
 LOGIN_URL = "backoffice:login"
 LOGIN_REDIRECT_URL = "backoffice:start"
 with contextlib.suppress(OSError):

@@ -260,6 +260,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.collection import services as collection
     from faktura.core import services as core
     from faktura.core.models import Company
+    from faktura.customers import portal
     from faktura.customers import services as customers
     from faktura.documents import print_batch
     from faktura.documents import services as documents
@@ -270,7 +271,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.dunning import staff as dunning_staff
     from faktura.invoicing import services as invoicing
     from faktura.notifications import services as notifications
-    from faktura.payments import refunds, returns, statement_mail
+    from faktura.payments import providers, refunds, returns, statement_mail
     from faktura.payments import services as payments
     from faktura.reporting import services as retention
     from faktura.sales import services as sales
@@ -318,6 +319,13 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "customer.create": lambda a: customers.create_customer(actor=a, name="Neu"),
         "customer.change": lambda a: customers.update_customer(
             customer_id=world["customer"], actor=a, city="Bremen"
+        ),
+        "portal.open_account": lambda a: portal.open_portal_account(customer_id=missing, actor=a),
+        "portal.change_contact": lambda a: customers.change_own_contact(
+            customer_id=missing, actor=a, city="Bremen"
+        ),
+        "payment.checkout": lambda a: providers.start_checkout(
+            invoice_id=missing, actor=a, success_url="https://x/ok", cancel_url="https://x/no"
         ),
         "product.create": lambda a: catalog.create_product(actor=a, sku="NEU"),
         "product.change": lambda a: catalog.update_product(
@@ -378,7 +386,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
 
 
 # Operations whose service has no actor (the API route is its only door).
-FRONT_DOOR_ONLY = {"payment.checkout"}
+FRONT_DOOR_ONLY: set[str] = set()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ one person. A single-person business switches it off explicitly with
 
 from __future__ import annotations
 
-from faktura.core.actors import ROLES, Actor
+from faktura.core.actors import CUSTOMER, ROLES, Actor
 from faktura.core.errors import PermissionRefused
 
 ADMIN, ACCOUNTANT, APPROVER, CASHIER, VIEWER = ROLES
@@ -58,6 +58,15 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ADMIN}),
         "Webhook-Endpunkte anlegen und ändern, Webhooks erneut zustellen",
     ),
+    # customer portal (CUSTOMER: a customer signed in, on their own account only)
+    "portal.open_account": (
+        frozenset({ADMIN}),
+        "Portalzugang eines Kunden anlegen, Anmeldelink senden (nur das System)",
+    ),
+    "portal.change_contact": (
+        frozenset({CUSTOMER}),
+        "Eigene Rechnungsadresse und E-Mail-Adresse im Kundenportal ändern",
+    ),
     # subscriptions
     "billing.run": (frozenset({ACCOUNTANT}), "Abrechnungslauf starten"),
     "billing.notices": (
@@ -81,7 +90,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Rücklastschrift, Chargeback, Klärung einer Rückbuchung",
     ),
     "payment.checkout": (
-        frozenset({CASHIER, ACCOUNTANT}),
+        frozenset({CASHIER, ACCOUNTANT, CUSTOMER}),
         "Online-Zahlung (Checkout) für eine Rechnung starten",
     ),
     "payment_method.change": (
@@ -236,11 +245,13 @@ def require_second_person(
 
 def markdown_table() -> str:
     """The matrix as a Markdown table (docs/permissions.md is generated from it)."""
-    header = "| operation | what | " + " | ".join(ROLES) + " |"
-    rule = "| --- | --- | " + " | ".join("---" for _ in ROLES) + " |"
+    # The staff roles, then the customer in the portal (on their own account only).
+    columns = (*ROLES, CUSTOMER)
+    header = "| operation | what | " + " | ".join(columns) + " |"
+    rule = "| --- | --- | " + " | ".join("---" for _ in columns) + " |"
     rows = [
         f"| `{operation}` | {description} | "
-        + " | ".join("x" if role in allowed_roles(operation) else "" for role in ROLES)
+        + " | ".join("x" if role in allowed_roles(operation) else "" for role in columns)
         + " |"
         for operation, (_roles, description) in MATRIX.items()
     ]

@@ -111,3 +111,59 @@ def update_customer(*, customer_id: int, actor: Actor, **changes: Any) -> Custom
             data={"before": before, "after": after},
         )
     return customer
+
+
+# What a customer may change of their own master data in the portal: where invoices go.
+CONTACT_FIELDS = (
+    "contact_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "country",
+    "email",
+    "additional_emails",
+)
+
+
+def change_own_contact(*, customer_id: int, actor: Actor, **changes: Any) -> Customer:
+    """Change the billing address and e-mail addresses of the actor's own customer account.
+
+    The same validation as every master data change; documents keep their own copies.
+    Locks the customer; audited as ``customer.contact_changed`` (nothing when nothing
+    changed). Raises PermissionRefused (not ``portal.change_contact``, another customer's
+    account), InvalidInput (a field outside CONTACT_FIELDS, a bad value, with its field),
+    NotFound.
+    """
+    permissions.require(actor, "portal.change_contact")
+    permissions.require_own(actor, customer_id)
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            f"Not changeable in the portal: {', '.join(sorted(unknown))}", code="field_not_allowed"
+        )
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+        if customer is None:
+            raise NotFound(f"Customer {customer_id} does not exist.")
+        before = {name: getattr(customer, name) for name in changes}
+        for name, value in changes.items():
+            setattr(customer, name, value.strip() if isinstance(value, str) else value)
+        _validated(customer)
+        after = {name: getattr(customer, name) for name in changes}
+        changed = [name for name in changes if before[name] != after[name]]
+        if not changed:
+            return customer
+        customer.save(update_fields=[*changed, "updated_at"])
+        audit.record(
+            chain=audit.customer_chain(customer.pk),
+            actor=actor,
+            action="customer.contact_changed",
+            object_type="customer",
+            object_id=customer.pk,
+            data={
+                "before": {name: before[name] for name in changed},
+                "after": {name: after[name] for name in changed},
+            },
+        )
+    return customer

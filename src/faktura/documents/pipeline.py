@@ -354,11 +354,17 @@ def _record_and_queue(
 
 def _compose(invoice: Invoice, snapshot: DocumentSnapshot, accent: str) -> Any:
     """The first mail of a document (``notifications.mail.ComposedMail``), no database."""
+    from faktura.customers.portal import document_link
     from faktura.notifications import mail
 
     assert invoice.number is not None
     filename = safe_filename(invoice.number, kinds_for(invoice)[0])
-    return mail.compose(snapshot, attachments=[filename], accent=accent)
+    return mail.compose(
+        snapshot,
+        attachments=[filename],
+        accent=accent,
+        portal_url=document_link(customer_id=invoice.customer_id, invoice_id=invoice.pk),
+    )
 
 
 def _deliver(invoice_id: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -112,9 +113,17 @@ def _payment(snapshot: DocumentSnapshot, lang: str) -> dict[str, Any]:
 
 
 def context(
-    snapshot: DocumentSnapshot, *, attachments: list[str], accent: str = DEFAULT_ACCENT
+    snapshot: DocumentSnapshot,
+    *,
+    attachments: list[str],
+    accent: str = DEFAULT_ACCENT,
+    portal_url: str = "",
 ) -> dict[str, Any]:
-    """Everything the templates print, formatted for the customer's language."""
+    """Everything the templates print, formatted for the customer's language.
+
+    ``portal_url``: the link that signs in to the customer portal and opens the document
+    (``customers.portal.document_link``); without it the mail names no portal.
+    """
     lang = "en" if snapshot.language == "en" else "de"
     s = snapshot
     words = texts.TEXT[lang]
@@ -140,15 +149,21 @@ def context(
         "xrechnung": s.einvoice_format != "cii",
         "attachments": attachments,
         "footer": footer_lines(s, lang),
+        "portal_url": portal_url,
+        "portal_days": settings.FAKTURA_PORTAL_INVOICE_LINK_DAYS,
         **_payment(s, lang),
     }
 
 
 def compose(
-    snapshot: DocumentSnapshot, *, attachments: list[str], accent: str = DEFAULT_ACCENT
+    snapshot: DocumentSnapshot,
+    *,
+    attachments: list[str],
+    accent: str = DEFAULT_ACCENT,
+    portal_url: str = "",
 ) -> ComposedMail:
     """Render subject, text and HTML of the mail that delivers ``snapshot``."""
-    ctx = context(snapshot, attachments=attachments, accent=accent)
+    ctx = context(snapshot, attachments=attachments, accent=accent, portal_url=portal_url)
     return render(EVENTS[snapshot.kind], ctx)
 
 

@@ -33,6 +33,7 @@ class OutboxMessage(models.Model):
         PAYMENT_DUE_SOON = "payment_due_soon", _("Zahlungshinweis vor Fälligkeit")
         STAFF_DIGEST = "staff_digest", _("Hinweis an Mitarbeiter (Mahnwesen)")
         ACCOUNT_STATEMENT = "account_statement", _("Kontoauszug des Kundenkontos")
+        PORTAL_SIGN_IN = "portal_sign_in", _("Anmeldelink zum Kundenportal")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")

@@ -144,6 +144,7 @@ def queue_locked(
     Without ``resend`` an existing first message is returned with no entry. ``composed``
     is the mail composed beforehand, outside the locks, for ``document.filename``.
     """
+    from faktura.customers.portal import document_link
     from faktura.documents.pipeline import snapshot_of
     from faktura.notifications.tasks import send_outbox_message
 
@@ -156,7 +157,10 @@ def queue_locked(
         raise StateConflict(f"{invoice.customer} has no e-mail address.", code="no_recipient")
     if composed is None:
         composed = mail.compose(
-            snapshot or snapshot_of(invoice), attachments=[document.filename], accent=accent
+            snapshot or snapshot_of(invoice),
+            attachments=[document.filename],
+            accent=accent,
+            portal_url=document_link(customer_id=invoice.customer_id, invoice_id=invoice.pk),
         )
     message = new_message(invoice, actor=actor, resend=resend, document=document, composed=composed)
     message.save()

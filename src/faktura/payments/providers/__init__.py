@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from faktura.core.errors import DomainError, InvalidInput, NotFound, StateConflict
 
 if TYPE_CHECKING:
+    from faktura.core.actors import Actor
     from faktura.invoicing.models import Invoice
     from faktura.payments.models import Payment
 
@@ -90,8 +91,11 @@ class PaymentProvider(Protocol):
 
     name: str
 
-    def create_checkout(self, invoice: Invoice) -> CheckoutSession:
-        """Start a payment of the invoice's open amount (network; outside transactions)."""
+    def create_checkout(
+        self, invoice: Invoice, *, success_url: str = "", cancel_url: str = ""
+    ) -> CheckoutSession:
+        """Start a payment of the invoice's open amount (network; outside transactions);
+        the payer comes back to ``success_url`` / ``cancel_url`` (empty: the settings')."""
         ...
 
     def handle_webhook(self, payload: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
@@ -135,9 +139,24 @@ def _load_builtin() -> None:
         register("stripe", stripe_provider.StripeProvider)
 
 
-def create_checkout(*, invoice_id: int, provider: str = "stripe") -> CheckoutSession:
+def online_payment_available(provider: str = "stripe") -> bool:
+    """Whether customers can be offered to pay online (the provider's secret is set)."""
+    from django.conf import settings
+
+    return provider == "stripe" and bool(str(getattr(settings, "STRIPE_SECRET_KEY", "")).strip())
+
+
+def create_checkout(
+    *,
+    invoice_id: int,
+    provider: str = "stripe",
+    success_url: str = "",
+    cancel_url: str = "",
+    customer_id: int | None = None,
+) -> CheckoutSession:
     """Start an online payment of a finalized invoice's open amount.
 
+    ``customer_id``: the invoice must be this customer's (else invoice_not_found).
     Raises NotFound invoice_not_found, provider_not_found; StateConflict
     invoice_not_payable, invoice_already_paid, invoice_disputed; ProviderNotConfigured;
     ProviderUnavailable. Writes nothing: the payment is booked by the provider's event.
@@ -147,7 +166,7 @@ def create_checkout(*, invoice_id: int, provider: str = "stripe") -> CheckoutSes
 
     chosen = get_provider(provider)
     invoice = Invoice.objects.filter(pk=invoice_id).first()
-    if invoice is None:
+    if invoice is None or (customer_id is not None and invoice.customer_id != customer_id):
         raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
     if invoice.status != Status.FINALIZED or invoice.kind != Kind.INVOICE:
         raise StateConflict(
@@ -161,4 +180,29 @@ def create_checkout(*, invoice_id: int, provider: str = "stripe") -> CheckoutSes
             f"{invoice} is disputed; it cannot be paid online until the dispute is cleared.",
             code="invoice_disputed",
         )
-    return chosen.create_checkout(invoice)
+    return chosen.create_checkout(invoice, success_url=success_url, cancel_url=cancel_url)
+
+
+def start_checkout(
+    *,
+    invoice_id: int,
+    actor: Actor,
+    success_url: str,
+    cancel_url: str,
+    provider: str = "stripe",
+) -> CheckoutSession:
+    """``create_checkout`` for a person: staff with ``payment.checkout``, or a customer in
+    the portal for their own invoice only (another customer's is invoice_not_found).
+
+    Raises PermissionRefused and everything ``create_checkout`` raises; writes nothing.
+    """
+    from faktura.core import permissions
+
+    permissions.require(actor, "payment.checkout")
+    return create_checkout(
+        invoice_id=invoice_id,
+        provider=provider,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        customer_id=actor.customer_id,
+    )

@@ -112,13 +112,20 @@ class StripeProvider:
     def _api(self) -> Any:
         return self._client or make_client(_setting("STRIPE_SECRET_KEY"))
 
-    def create_checkout(self, invoice: Invoice) -> CheckoutSession:
-        """A Checkout Session (mode payment, EUR) for the invoice's open amount."""
+    def create_checkout(
+        self, invoice: Invoice, *, success_url: str = "", cancel_url: str = ""
+    ) -> CheckoutSession:
+        """A Checkout Session (mode payment, EUR) for the invoice's open amount.
+
+        ``success_url``/``cancel_url``: where Stripe sends the payer back (the portal's
+        page of the invoice); empty: STRIPE_SUCCESS_URL / STRIPE_CANCEL_URL.
+        """
         amount = selectors.open_amounts([invoice.pk])[invoice.pk]
         number = invoice.number or str(invoice.pk)
+        given = {"STRIPE_SUCCESS_URL": success_url, "STRIPE_CANCEL_URL": cancel_url}
 
         def url(name: str) -> str:
-            template = _setting(name)
+            template = given[name] or _setting(name)
             return template.replace("{invoice_id}", str(invoice.pk)).replace(
                 "{invoice_number}", number
             )
