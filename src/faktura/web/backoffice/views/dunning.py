@@ -27,6 +27,7 @@ from faktura.dunning.models import CollectionExport, DunningNotice
 from faktura.dunning.run import run_dunning
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt, message
+from faktura.web.backoffice.templatetags.faktura_format import datum
 
 PER_PAGE = 50
 
@@ -197,11 +198,11 @@ def start_run(request: HttpRequest) -> HttpResponse:
     messages.success(
         request,
         gettext(
-            "Mahnlauf vom %(day)s: %(overdue)d überfällige Rechnungen, %(sent)d Mahnungen "
-            "versendet, %(proposed)d zur Prüfung."
+            "Mahnlauf vom %(day)s abgeschlossen – überfällig: %(overdue)d, "
+            "versendet: %(sent)d, zur Prüfung: %(proposed)d."
         )
         % {
-            "day": today.strftime("%d.%m.%Y"),
+            "day": datum(today),
             "overdue": run.invoices_overdue,
             "sent": run.notices_sent,
             "proposed": run.notices_proposed,
