@@ -275,3 +275,10 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
     assert not business_customer.dunning_block
     case.refresh_from_db()
     assert case.status == "proposed"
+
+
+@pytest.mark.django_db
+def test_the_todo_list_leads_to_the_proposals_here(accountant, proposals):
+    html = accountant.get("/aufgaben/").content.decode()
+    section = html.split('data-source="dunning_proposals"')[1].split("</section>")[0]
+    assert 'href="/mahnwesen/"' in section
