@@ -282,3 +282,24 @@ def test_the_todo_list_leads_to_the_proposals_here(accountant, proposals):
     html = accountant.get("/aufgaben/").content.decode()
     section = html.split('data-source="dunning_proposals"')[1].split("</section>")[0]
     assert 'href="/mahnwesen/"' in section
+
+
+@pytest.mark.django_db
+def test_active_instalment_plans_are_listed_with_their_rates(accountant, consumer, actor):
+    from faktura.dunning.instalments import create_instalment_agreement
+
+    invoice = overdue(consumer, actor, due=D(2026, 10, 1))
+    agreement = create_instalment_agreement(
+        customer_id=consumer.pk,
+        invoice_ids=[invoice.pk],
+        actor=actor,
+        instalments=2,
+        first_due_date=D(2026, 12, 1),
+    )
+    page = accountant.get("/mahnwesen/").content.decode()
+    listed = page.split("data-agreements")[1].split("</section>")[0]
+    assert agreement.reference in listed
+    assert "Max Mustermann" in listed
+    assert "100,00\xa0€" in listed
+    assert "01.12.2026: 50,00\xa0€" in listed
+    assert "01.01.2027: 50,00\xa0€" in listed

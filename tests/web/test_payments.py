@@ -222,3 +222,42 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
     viewer.post(f"/zahlungen/anfragen/{request.pk}/ablehnen", {"reason": "x"})
     assert counts() == before
     assert PaymentRequest.objects.get(pk=request.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_the_detail_names_where_the_money_came_from(accountant, actor, business_customer):
+    request = payments.request_manual_payment(
+        actor=actor,
+        amount="50.00",
+        date="2026-11-16",
+        method="cash",
+        customer_id=business_customer.pk,
+    )
+    page = accountant.get(f"/zahlungen/{request.payment_id}/").content.decode()
+    source = page.split("<dd data-source>")[1].split("</dd>")[0]
+    assert "Manuelle Erfassung" in source
+    assert "erfasst von user:anna" in source
+
+
+@pytest.mark.django_db
+def test_the_returns_list_takes_a_fixed_number_of_queries(
+    accountant, actor, business_customer, django_assert_max_num_queries
+):
+    def chargeback(n: int) -> None:
+        invoice = finalized(business_customer, actor)
+        payment = pay(actor, "119.00", business_customer, external_id=f"card-{n}")
+        [allocation] = payments.allocate_payment(
+            payment_id=payment.pk, allocations=[(invoice.pk, "119.00")], actor=actor
+        )
+        returns.record_chargeback(
+            actor=actor, source_reference=f"dispute-{n}", allocation_id=allocation.pk
+        )
+
+    chargeback(0)
+    with CaptureQueriesContext(connection) as one:
+        accountant.get("/zahlungen/ruecklastschriften/")
+    for n in range(1, 4):
+        chargeback(n)
+    with django_assert_max_num_queries(len(one)):
+        response = accountant.get("/zahlungen/ruecklastschriften/")
+    assert "4 Rückbuchungen" in response.content.decode()

@@ -20,7 +20,7 @@ from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice
 from faktura.payments import refunds, selectors
 from faktura.payments import services as payments
-from faktura.payments.models import Payment
+from faktura.payments.models import Payment, PaymentRequest
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt
 
@@ -159,6 +159,11 @@ def _detail(
             "payment": payment,
             "rows": payment.allocations.select_related("invoice").order_by("created_at", "pk"),
             "returns": payment.returns.order_by("-created_at"),
+            # Where the money came from: the statement line, the provider's event, or the
+            # manual entry (and who confirmed it).
+            "bank_lines": payment.bank_transactions.order_by("pk"),
+            "provider_events": payment.provider_events.order_by("pk"),
+            "manual": PaymentRequest.objects.filter(payment=payment).first(),
             "credit": credit,
             "allocate_form": allocate_form
             or AllocateForm(initial={"amount": _money(payment.unallocated_amount)}),
