@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from faktura.payments import returns
+from faktura.payments import refunds, returns
 from faktura.payments import services as payments
 from faktura.payments.models import Allocation, PaymentRequest, PaymentSettings, Refund
 from tests.payments.helpers import CASHIER, counts, finalized, open_amount, pay
@@ -26,6 +26,11 @@ def _client(client, name: str, role: str):
 @pytest.fixture
 def accountant(client, company):
     return _client(client, "buchhaltung", "accountant")
+
+
+@pytest.fixture
+def approver(client, company):
+    return _client(client, "freigabe", "approver")
 
 
 @pytest.fixture
@@ -261,3 +266,46 @@ def test_the_returns_list_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(one)):
         response = accountant.get("/zahlungen/ruecklastschriften/")
     assert "4 Rückbuchungen" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_approver_releases_or_rejects_a_requested_refund(approver, actor, unallocated):
+    first = refunds.refund_credit(customer_id=unallocated.customer_id, actor=actor, amount="80.00")
+    second = refunds.refund_credit(customer_id=unallocated.customer_id, actor=actor, amount="20.00")
+    page = approver.get("/zahlungen/").content.decode()
+    row = page.split(f'data-refund="{first.pk}"')[1].split("</tr>")[0]
+    assert "80,00\xa0€" in row
+    assert "Beispiel Handel AG" in row
+    assert "user:anna" in row
+    assert "Freigeben" in row
+    response = approver.post(f"/zahlungen/erstattungen/{first.pk}/freigeben", follow=True)
+    assert messages_of(response) == [
+        "Die Erstattung ist freigegeben; sie geht mit der nächsten Überweisungsdatei."
+    ]
+    first.refresh_from_db()
+    assert first.status == "approved"
+    without = approver.post(f"/zahlungen/erstattungen/{second.pk}/ablehnen", follow=True)
+    assert messages_of(without) == ["Bitte geben Sie einen Grund an."]
+    rejected = approver.post(
+        f"/zahlungen/erstattungen/{second.pk}/ablehnen", {"reason": "Konto falsch"}, follow=True
+    )
+    assert messages_of(rejected) == [
+        "Die Erstattung ist abgelehnt; der Betrag ist wieder Guthaben des Kunden."
+    ]
+    second.refresh_from_db()
+    assert second.status == "rejected"
+
+
+@pytest.mark.django_db
+def test_who_may_not_approve_refunds_sees_no_button_and_changes_nothing(
+    accountant, actor, unallocated
+):
+    refund = refunds.refund_credit(customer_id=unallocated.customer_id, actor=actor, amount="80.00")
+    page = accountant.get("/zahlungen/").content.decode()
+    row = page.split(f'data-refund="{refund.pk}"')[1].split("</tr>")[0]
+    assert "<button" not in row
+    response = accountant.post(f"/zahlungen/erstattungen/{refund.pk}/freigeben", follow=True)
+    assert messages_of(response) == ["Freigeben dürfen nur Personen mit der Rolle Freigabe."]
+    accountant.post(f"/zahlungen/erstattungen/{refund.pk}/ablehnen", {"reason": "x"})
+    refund.refresh_from_db()
+    assert refund.status == "requested"

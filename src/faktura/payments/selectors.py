@@ -217,3 +217,12 @@ def pending_requests() -> QuerySet[Any]:
         .select_related("customer", "invoice")
         .order_by("requested_at", "pk")
     )
+
+
+def pending_refunds() -> QuerySet[Refund]:
+    """Refunds of customer credit requested and waiting for an approver."""
+    return (
+        Refund.objects.filter(status=Refund.Status.REQUESTED)
+        .select_related("customer")
+        .order_by("requested_at", "pk")
+    )

@@ -76,6 +76,8 @@ MESSAGES = {
     "confirmer_is_requester": _(
         "Bestätigen muss eine zweite Person, nicht wer die Zahlung erfasst hat."
     ),
+    "refund_not_found": _("Diese Erstattung gibt es nicht."),
+    "refund_not_pending": _("Über diese Erstattung wurde schon entschieden."),
     # dunning
     "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
     "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),

@@ -57,6 +57,16 @@ urlpatterns = [
         payments.reject_request,
         name="payment_request_reject",
     ),
+    path(
+        "zahlungen/erstattungen/<int:refund_id>/freigeben",
+        payments.approve_refund,
+        name="refund_approve",
+    ),
+    path(
+        "zahlungen/erstattungen/<int:refund_id>/ablehnen",
+        payments.reject_refund,
+        name="refund_reject",
+    ),
     path("mahnwesen/", dunning.overview, name="dunning"),
     path("mahnwesen/mahnungen/", dunning.notice_list, name="dunning_notices"),
     path("mahnwesen/mahnungen/<int:notice_id>/pdf", dunning.notice_letter, name="dunning_letter"),

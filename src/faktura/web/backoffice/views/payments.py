@@ -77,6 +77,8 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             "query": params.urlencode(),
             "requests": selectors.pending_requests(),
             "can_confirm": permissions.allows(actor, "payment.confirm"),
+            "refunds": selectors.pending_refunds(),
+            "can_approve_refunds": permissions.allows(actor, "refund.approve"),
         },
     )
 
@@ -240,5 +242,30 @@ def reject_request(request: HttpRequest, request_id: int) -> HttpResponse:
         request,
         lambda: payments.reject_payment_request(request_id=request_id, actor=actor, reason=reason),
         gettext("Die Zahlung ist abgelehnt; nichts wurde gebucht."),
+    )
+    return redirect("backoffice:payments")
+
+
+@require_POST
+@staff_view
+def approve_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    attempt(
+        request,
+        lambda: refunds.approve_refund(refund_id=refund_id, actor=actor),
+        gettext("Die Erstattung ist freigegeben; sie geht mit der nächsten Überweisungsdatei."),
+    )
+    return redirect("backoffice:payments")
+
+
+@require_POST
+@staff_view
+def reject_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    reason = request.POST.get("reason", "")
+    attempt(
+        request,
+        lambda: refunds.reject_refund(refund_id=refund_id, actor=actor, reason=reason),
+        gettext("Die Erstattung ist abgelehnt; der Betrag ist wieder Guthaben des Kunden."),
     )
     return redirect("backoffice:payments")
