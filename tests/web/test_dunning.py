@@ -269,6 +269,7 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
     viewer.post("/mahnwesen/sperre", {"customer": business_customer.number, "reason": "x"})
     viewer.post(f"/mahnwesen/inkasso/{case.pk}/freigeben")
     viewer.post("/mahnwesen/inkasso/export")
+    viewer.post(f"/mahnwesen/inkasso/{case.pk}/abschliessen", {"why": "x"})
     assert set(DunningNotice.objects.values_list("status", flat=True)) == {"proposed"}
     assert DunningRun.objects.count() == 1  # the fixture's
     business_customer.refresh_from_db()
@@ -303,3 +304,39 @@ def test_active_instalment_plans_are_listed_with_their_rates(accountant, consume
     assert "100,00\xa0€" in listed
     assert "01.12.2026: 50,00\xa0€" in listed
     assert "01.01.2027: 50,00\xa0€" in listed
+
+
+@pytest.mark.django_db
+def test_a_case_is_recalled_or_written_off_with_a_reason(approver, case, consumer, actor):
+    without = approver.post(f"/mahnwesen/inkasso/{case.pk}/abschliessen", follow=True)
+    assert messages_of(without) == ["Bitte geben Sie einen Grund an."]
+    recalled = approver.post(
+        f"/mahnwesen/inkasso/{case.pk}/abschliessen", {"why": "Ratenzahlung"}, follow=True
+    )
+    assert messages_of(recalled) == [
+        "Der Inkassofall ist zurückgerufen; das Mahnwesen läuft weiter."
+    ]
+    case.refresh_from_db()
+    assert (case.status, case.recall_reason) == ("recalled", "Ratenzahlung")
+    assert "Keine offenen Inkassofälle." in recalled.content.decode()
+    invoice = overdue(consumer, actor, due=D(2026, 8, 3), price="40.00")
+    second = CollectionCase.objects.create(
+        customer=consumer, proposed_on=D(2026, 11, 16), proposed_by="system"
+    )
+    CollectionCaseInvoice.objects.create(
+        case=second, invoice=invoice, open_amount=invoice.payable_amount
+    )
+    approver.post(f"/mahnwesen/inkasso/{second.pk}/freigeben", follow=True)
+    written_off = approver.post(
+        f"/mahnwesen/inkasso/{second.pk}/abschliessen",
+        {"why": "Insolvenz", "write_off": "1"},
+        follow=True,
+    )
+    assert messages_of(written_off) == [
+        "Der Inkassofall ist ausgebucht; die Umsatzsteuer wird berichtigt."
+    ]
+    second.refresh_from_db()
+    assert second.status == "closed"
+    from tests.payments.helpers import open_amount
+
+    assert open_amount(invoice) == 0

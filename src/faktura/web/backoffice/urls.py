@@ -78,6 +78,11 @@ urlpatterns = [
         dunning.approve_case,
         name="collection_approve",
     ),
+    path(
+        "mahnwesen/inkasso/<int:case_id>/abschliessen",
+        dunning.close_case,
+        name="collection_close",
+    ),
     path("mahnwesen/inkasso/export", dunning.export_cases, name="collection_export"),
     path(
         "mahnwesen/inkasso/export/<int:export_id>.<str:file_format>",

@@ -267,6 +267,27 @@ def approve_case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view
+def close_case(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Recall a case from the agency (dunning resumes) or write it off as uncollectible."""
+    actor = request.actor  # type: ignore[attr-defined]
+    why = request.POST.get("why", "")
+    if request.POST.get("write_off"):
+        attempt(
+            request,
+            lambda: collection_handover.write_off_case(case_id=case_id, actor=actor, why=why),
+            gettext("Der Inkassofall ist ausgebucht; die Umsatzsteuer wird berichtigt."),
+        )
+    else:
+        attempt(
+            request,
+            lambda: collection_handover.recall_case(case_id=case_id, actor=actor, why=why),
+            gettext("Der Inkassofall ist zurückgerufen; das Mahnwesen läuft weiter."),
+        )
+    return redirect("backoffice:dunning")
+
+
+@require_POST
+@staff_view
 def export_cases(request: HttpRequest) -> HttpResponse:
     """Write the handover (CSV and ZIP) of the approved cases, once."""
     actor = request.actor  # type: ignore[attr-defined]
