@@ -340,3 +340,16 @@ def test_a_case_is_recalled_or_written_off_with_a_reason(approver, case, consume
     from tests.payments.helpers import open_amount
 
     assert open_amount(invoice) == 0
+
+
+@pytest.mark.django_db
+def test_an_altered_letter_is_not_handed_out(accountant, sent):
+    letter = sent.letter
+    with letter.file.storage.open(letter.file.name, "wb") as handle:
+        handle.write(b"%PDF-1.7 forged")
+    response = accountant.get(f"/mahnwesen/mahnungen/{sent.pk}/pdf", follow=True)
+    assert messages_of(response) == [
+        "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
+        "Bitte prüfen Sie das Archiv (faktura check)."
+    ]
+    assert b"forged" not in response.content

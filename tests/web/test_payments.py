@@ -309,3 +309,10 @@ def test_who_may_not_approve_refunds_sees_no_button_and_changes_nothing(
     accountant.post(f"/zahlungen/erstattungen/{refund.pk}/ablehnen", {"reason": "x"})
     refund.refresh_from_db()
     assert refund.status == "requested"
+
+
+@pytest.mark.django_db
+def test_a_wrong_filter_date_is_named_and_nothing_is_filtered(accountant, unallocated):
+    page = accountant.get("/zahlungen/", {"date_from": "32.13.2026"}).content.decode()
+    assert "Bitte prüfen Sie die Filter." in page
+    assert "1 Zahlung" in page

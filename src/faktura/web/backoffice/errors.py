@@ -79,6 +79,10 @@ MESSAGES = {
     "refund_not_found": _("Diese Erstattung gibt es nicht."),
     "refund_not_pending": _("Über diese Erstattung wurde schon entschieden."),
     # dunning
+    "archived_file_altered": _(
+        "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
+        "Bitte prüfen Sie das Archiv (faktura check)."
+    ),
     "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
     "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),
     "dunning_reason_required": _("Bitte geben Sie einen Grund an."),

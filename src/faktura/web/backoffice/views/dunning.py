@@ -117,7 +117,16 @@ def notice_letter(request: HttpRequest, notice_id: int) -> HttpResponse:
     notice = DunningNotice.objects.select_related("letter").filter(pk=notice_id).first()
     if notice is None or not hasattr(notice, "letter"):
         raise Http404
-    found = letter.attachment(f"{letter.ATTACHMENT_PREFIX}{notice.letter.pk}")
+    try:
+        found = letter.attachment(f"{letter.ATTACHMENT_PREFIX}{notice.letter.pk}")
+    except DomainError as error:  # the archived file was altered: never hand it out
+        messages.error(request, message(error))
+        return redirect("backoffice:dunning_notices")
+    except OSError:
+        messages.error(
+            request, gettext("Die archivierte Datei fehlt. Bitte prüfen Sie das Archiv.")
+        )
+        return redirect("backoffice:dunning_notices")
     if found is None:  # pragma: no cover - the prefix is ours
         raise Http404
     filename, data, content_type = found
