@@ -316,3 +316,9 @@ def test_a_wrong_filter_date_is_named_and_nothing_is_filtered(accountant, unallo
     page = accountant.get("/zahlungen/", {"date_from": "32.13.2026"}).content.decode()
     assert "Bitte prüfen Sie die Filter." in page
     assert "1 Zahlung" in page
+
+
+@pytest.mark.django_db
+def test_the_viewer_gets_no_empty_action_card(viewer, unallocated):
+    page = viewer.get(f"/zahlungen/{unallocated.pk}/").content.decode()
+    assert 'aria-label="Aktionen"></section>' in page
