@@ -353,3 +353,17 @@ def test_an_altered_letter_is_not_handed_out(accountant, sent):
         "Bitte prüfen Sie das Archiv (faktura check)."
     ]
     assert b"forged" not in response.content
+
+
+@pytest.mark.django_db
+def test_selected_proposals_are_discarded_with_one_reason(approver, proposals):
+    response = approver.post(
+        "/mahnwesen/vorschlaege",
+        {"action": "skip", "notice": [n.pk for n in proposals], "reason": "Kulanz"},
+        follow=True,
+    )
+    assert messages_of(response) == ["2 Vorschläge verworfen."]
+    assert list(DunningNotice.objects.values_list("status", "cancel_reason")) == [
+        ("cancelled", "Kulanz"),
+        ("cancelled", "Kulanz"),
+    ]
