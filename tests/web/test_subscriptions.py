@@ -232,3 +232,17 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(viewer, bille
         None,
     )
     assert not Charge.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_detail_lists_the_notices_sent_to_the_customer(accountant, billed):
+    from faktura.core import clock
+    from faktura.subscriptions.models import Notice
+
+    Notice.objects.create(
+        subscription=billed, kind="renewal", about=dt.date(2026, 12, 1), sent_at=clock.now()
+    )
+    page = accountant.get(f"/abos/{billed.pk}/").content.decode()
+    section = page.split("Hinweise an den Kunden")[1].split("</section>")[0]
+    assert "Verlängerung steht bevor (01.12.2026)" in section
+    assert "gesendet 16.11.2026" in section
