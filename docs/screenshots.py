@@ -47,19 +47,19 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "FAKTURA_DATA_DIR": data_dir}
+        env = {**os.environ, "FAKTURA_DATA_DIR": data_dir, "FAKTURA_PORTAL_URL": f"{base}/portal/"}
         env.pop("DATABASE_URL", None)
         faktura(env, "migrate", "--verbosity", "0")
         faktura(env, "demo", "--verbosity", "0")
         ids = faktura(env, "shell", "-c", SAMPLE_IDS).split()
         invoice_id, customer_id, portal_link = ids
-        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "faktura.cli", "runserver", f"127.0.0.1:{port}", "--noreload"],
             env=env,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
                 try:
@@ -89,7 +89,8 @@ def main() -> None:
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
                     print(f"{name}: {path}")
                 customer = browser.new_page(viewport={"width": 1280, "height": 860})
-                customer.goto(base + portal_link)
+                customer.goto(portal_link)
+                customer.click("button[type=submit]")
                 customer.wait_for_load_state("networkidle")
                 customer.screenshot(path=str(OUT / "portal.png"))
                 print("portal")

@@ -372,6 +372,20 @@ def test_an_earlier_end_is_refused_with_the_earliest_date(yearly_contract, actor
     assert "31.01.2027" in refused.value.message
 
 
+def test_the_reason_of_a_notice_goes_into_the_audit_entry(yearly_contract, actor):
+    with pytest.raises(InvalidInput) as refused:
+        services.cancel_subscription(
+            actor=actor, subscription_id=yearly_contract.pk, reason="Umzug\x00"
+        )
+    assert refused.value.code == "text_not_printable"
+    assert not AuditEntry.objects.filter(action="subscription.cancelled").exists()
+    services.cancel_subscription(
+        actor=actor, subscription_id=yearly_contract.pk, reason="  Umzug ins Ausland "
+    )
+    entry = AuditEntry.objects.get(action="subscription.cancelled")
+    assert entry.data["reason"] == "Umzug ins Ausland"
+
+
 def test_notice_after_the_minimum_term_runs_one_month(yearly_contract, actor):
     with clock.frozen(dt.date(2027, 3, 20)):
         sub = services.cancel_subscription(

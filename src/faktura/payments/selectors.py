@@ -154,3 +154,75 @@ def unmatched_payments() -> QuerySet[Any]:
     return with_unallocated(Payment.objects.filter(customer__isnull=True)).filter(
         unallocated_amount__gt=0
     )
+
+
+# --- the back office's lists -----------------------------------------------------------------
+
+
+def payment_list(
+    *,
+    text: str = "",
+    source: str = "",
+    method: str = "",
+    state: str = "",
+    date_from: Any = None,
+    date_to: Any = None,
+) -> QuerySet[Any]:
+    """Payments with their allocated and unallocated amounts, newest first; ``state`` is
+    ``allocated`` (nothing left) or ``unallocated`` (money left to assign)."""
+    from django.db.models import Q
+
+    queryset = Payment.objects.select_related("customer")
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(payer_name__icontains=text)
+            | Q(reference__icontains=text)
+            | Q(customer__name__icontains=text)
+            | Q(customer__number__iexact=text)
+            | Q(payer_iban=text.replace(" ", "").upper())
+        )
+    if source:
+        queryset = queryset.filter(source=source)
+    if method:
+        queryset = queryset.filter(method=method)
+    if date_from:
+        queryset = queryset.filter(date__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(date__lte=date_to)
+    annotated = with_unallocated(queryset)
+    if state == "unallocated":
+        annotated = annotated.filter(unallocated_amount__gt=0)
+    elif state == "allocated":
+        annotated = annotated.filter(unallocated_amount__lte=0)
+    return annotated.order_by("-date", "-pk")
+
+
+def returns_list() -> QuerySet[ReturnEvent]:
+    """Returned debits and chargebacks, newest first, with what they concern and their
+    disputes (prefetched)."""
+    return (
+        ReturnEvent.objects.select_related("customer", "invoice", "payment")
+        .prefetch_related("disputes")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def pending_requests() -> QuerySet[Any]:
+    """Manual payments entered by the cashier that wait for a second person."""
+    from faktura.payments.models import PaymentRequest
+
+    return (
+        PaymentRequest.objects.filter(status=PaymentRequest.Status.PENDING)
+        .select_related("customer", "invoice")
+        .order_by("requested_at", "pk")
+    )
+
+
+def pending_refunds() -> QuerySet[Refund]:
+    """Refunds of customer credit requested and waiting for an approver."""
+    return (
+        Refund.objects.filter(status=Refund.Status.REQUESTED)
+        .select_related("customer")
+        .order_by("requested_at", "pk")
+    )

@@ -1339,13 +1339,18 @@ def cancel_subscription(
     subscription_id: int,
     received_on: object = None,
     end_on: object = None,
+    reason: str = "",
 ) -> Subscription:
     """The customer's notice: the contract ends at the earliest end its terms allow.
 
     A later ``end_on`` is taken as asked; an earlier one is refused with the earliest
-    possible date. What was billed beyond the end is credited.
+    possible date. What was billed beyond the end is credited. ``reason`` (optional, as
+    the customer gave it) goes into the audit entry.
     """
     permissions.require(actor, SUBSCRIPTION_OPERATION)
+    reason = (reason or "").strip()
+    if reason:
+        check_text(reason, field="reason", multiline=True)
     with transaction.atomic():
         customer, subscription = _lock_subscription(subscription_id)
         plan = _require_plan_subscription(subscription)
@@ -1389,6 +1394,7 @@ def cancel_subscription(
             ends_on=ends_on,
             earliest_end=earliest,
             credits=[c.pk for c in credits],
+            **({"reason": reason} if reason else {}),
         )
         _emit("subscription.cancelled", subscription, actor, notice_received_on=received)
     return subscription

@@ -87,6 +87,56 @@ MESSAGES = {
     "invalid_event_type": _("Unbekanntes Ereignis."),
     "invalid_description": _("Die Beschreibung hat höchstens 200 Zeichen."),
     "webhook_endpoint_not_found": _("Diesen Webhook-Endpunkt gibt es nicht."),
+    # subscriptions
+    "subscription_not_found": _("Dieses Abo gibt es nicht."),
+    "plan_not_found": _("Diesen Tarif gibt es nicht."),
+    "plan_inactive": _("Der Tarif ist nicht mehr aktiv."),
+    "invalid_quantity": _("Die Menge muss größer als null sein."),
+    "nothing_to_change": _("Tarif und Menge sind unverändert."),
+    "subscription_paused": _("Das Abo ist pausiert; setzen Sie es zuerst fort."),
+    "subscription_not_paused": _("Das Abo ist nicht pausiert."),
+    "subscription_cancelled": _("Das Abo ist bereits gekündigt."),
+    "subscription_ended": _("Das Abo ist beendet."),
+    "not_a_plan_subscription": _("Eine Kursbuchung hat keinen Tarif, der sich ändern ließe."),
+    "billing_pending": _("Vor der Änderung sind noch Perioden abzurechnen."),
+    "change_after_end": _("Die Änderung läge nach dem Vertragsende."),
+    "notice_in_future": _("Die Kündigung kann nicht in der Zukunft eingegangen sein."),
+    "end_before_earliest_allowed": _(
+        "So früh kann der Vertrag nicht enden; ohne Datum gilt das frühestmögliche Ende."
+    ),
+    "terms_not_allowed_for_consumers": _(
+        "Diese Vertragsbedingungen sind für Verbraucher nicht zulässig (§ 309 Nr. 9 BGB)."
+    ),
+    # payments
+    "invoice_not_found": _("Diese Rechnung gibt es nicht."),
+    "payment_not_found": _("Diese Zahlung gibt es nicht."),
+    "allocation_exceeds_payment": _("Der Betrag ist höher als der nicht zugeordnete Rest."),
+    "payment_of_other_customer": _("Die Zahlung gehört zu einem anderen Kunden."),
+    "invoices_of_several_customers": _("Eine Zuordnung bezahlt Rechnungen nur eines Kunden."),
+    "credit_reserved": _("Das Geld ist für eine Erstattung vorgemerkt."),
+    "no_credit": _("Der Kunde hat kein Guthaben."),
+    "insufficient_credit": _("Das Guthaben des Kunden reicht dafür nicht."),
+    "iban_required": _("Vom Kunden ist kein Konto bekannt; bitte geben Sie die IBAN an."),
+    "invalid_iban": _("Die IBAN ist ungültig."),
+    "invalid_bic": _("Die BIC ist ungültig."),
+    "payment_request_not_found": _("Diese Zahlung zur Bestätigung gibt es nicht."),
+    "payment_request_not_pending": _("Über diese Zahlung wurde schon entschieden."),
+    "confirmer_is_requester": _(
+        "Bestätigen muss eine zweite Person, nicht wer die Zahlung erfasst hat."
+    ),
+    "refund_not_found": _("Diese Erstattung gibt es nicht."),
+    "refund_not_pending": _("Über diese Erstattung wurde schon entschieden."),
+    # dunning
+    "archived_file_altered": _(
+        "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
+        "Bitte prüfen Sie das Archiv (faktura check)."
+    ),
+    "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
+    "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),
+    "dunning_reason_required": _("Bitte geben Sie einen Grund an."),
+    "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
+    "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
+    "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),
 }
 
 

@@ -20,6 +20,17 @@ ACTIONS = {
     "invoice.written_off": _("Ausgebucht"),
     "invoice.charge_requested": _("Zahlung angefordert"),
     "invoice.charge_failed": _("Zahlung fehlgeschlagen"),
+    "subscription.created": _("Abo angelegt"),
+    "subscription.changed": _("Tarif oder Menge geändert"),
+    "subscription.change_scheduled": _("Änderung zur nächsten Periode geplant"),
+    "subscription.paused": _("Pausiert"),
+    "subscription.resumed": _("Fortgesetzt"),
+    "subscription.cancelled": _("Gekündigt"),
+    "subscription.terminated": _("Beendet"),
+    "subscription.ended": _("Abgelaufen"),
+    "subscription.coupon_applied": _("Gutschein eingelöst"),
+    "subscription.notice_queued": _("Hinweis an den Kunden eingereiht"),
+    "subscription.price_change_consented": _("Preisänderung zugestimmt"),
 }
 
 
