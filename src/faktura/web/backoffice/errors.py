@@ -38,10 +38,35 @@ MESSAGES = {
     "no_recipient": _("Der Kunde hat keine E-Mail-Adresse für Rechnungen."),
     "write_off_exceeds_tolerance": _("Der Betrag ist höher als die Ausbuchungsgrenze."),
     "write_off_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+    "invoice_not_found": _("Dieses Dokument gibt es nicht."),
+    "customer_not_found": _("Diesen Kunden gibt es nicht."),
+    "credit_exceeds_remaining": _(
+        "Das ist mehr, als auf der Rechnung noch gutgeschrieben werden kann."
+    ),
+    "unknown_line": _("Diese Position gibt es auf der Rechnung nicht."),
+    "invalid_quantity": _("Die Menge muss größer als null sein."),
+    "no_lines": _("Bitte geben Sie mindestens eine Position an."),
+    "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
+    "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
+    "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
+    "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
+    "invalid_discount": _("Der Rabatt ist ungültig."),
+    "text_not_printable": _("Der Text enthält Zeichen, die kein Dokument darstellen kann."),
+    "supply_kind_required": _(
+        "Lieferung oder Dienstleistung? Das entscheidet die Umsatzsteuer eines Verkaufs an "
+        "ein Unternehmen im Ausland."
+    ),
+    "buyer_vat_id_required": _(
+        "Reverse Charge und innergemeinschaftliche Lieferungen brauchen die USt-IdNr. des Kunden."
+    ),
 }
 
 
 def message(error: DomainError) -> str:
+    if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
+        "quantity"
+    ):
+        return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
     text = MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]
