@@ -76,9 +76,7 @@ def settled(business_customer, consumer, actor):
 def test_payment_status_overdue_and_customer_filters(viewer, settled, consumer):
     unpaid, partly, paid = settled
     assert listed(viewer.get("/rechnungen/?payment=unpaid").content.decode()) == [unpaid.pk]
-    assert listed(viewer.get("/rechnungen/?payment=partially_paid").content.decode()) == [
-        partly.pk
-    ]
+    assert listed(viewer.get("/rechnungen/?payment=partially_paid").content.decode()) == [partly.pk]
     assert listed(viewer.get("/rechnungen/?payment=paid").content.decode()) == [paid.pk]
     assert listed(viewer.get("/rechnungen/?overdue=on").content.decode()) == [unpaid.pk]
     by_customer = viewer.get(f"/rechnungen/?customer={consumer.number}").content.decode()

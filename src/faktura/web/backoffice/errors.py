@@ -45,6 +45,7 @@ MESSAGES = {
     ),
     "unknown_line": _("Diese Position gibt es auf der Rechnung nicht."),
     "invalid_quantity": _("Die Menge muss größer als null sein."),
+    "negative_amount": _("Bitte geben Sie einen Wert größer als null ein."),
     "no_lines": _("Bitte geben Sie mindestens eine Position an."),
     "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
     "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
