@@ -86,6 +86,21 @@ def test_payment_status_overdue_and_customer_filters(viewer, settled, consumer):
 
 
 @pytest.mark.django_db
+def test_sorting_by_open_amount_and_by_due_date(viewer, settled):
+    unpaid, partly, paid = settled
+    assert listed(viewer.get("/rechnungen/?sort=-open").content.decode()) == [
+        unpaid.pk,
+        partly.pk,
+        paid.pk,
+    ]
+    assert listed(viewer.get("/rechnungen/?sort=due_date").content.decode()) == [
+        unpaid.pk,
+        paid.pk,
+        partly.pk,
+    ]
+
+
+@pytest.mark.django_db
 def test_the_list_reads_a_bounded_number_of_queries(
     viewer, business_customer, actor, django_assert_max_num_queries
 ):

@@ -111,6 +111,11 @@ def test_more_than_remains_or_a_bad_quantity_is_refused_with_nothing_created(acc
         {"qty_1": "-1", "reason": "x", "create": "1"},
     ).content.decode()
     assert "Bitte geben Sie einen Wert größer als null ein." in negative
+    without_reason = accountant.post(
+        f"/rechnungen/{two_lines.pk}/gutschrift", {"qty_1": "1", "create": "1"}
+    ).content.decode()
+    assert "Dieses Feld ist zwingend erforderlich." in without_reason
+    assert "data-credit-total>29,75\xa0€" in without_reason  # the preview stays in view
     assert not Invoice.objects.filter(kind=Kind.CREDIT_NOTE).exists()
 
 
