@@ -59,3 +59,39 @@ def test_the_pdf_and_xml_are_the_archived_bytes(staff_client, business_customer,
 def test_an_unknown_document_is_404(staff_client):
     assert staff_client.get("/rechnungen/999999/").status_code == 404
     assert staff_client.get("/rechnungen/999999/pdf").status_code == 404
+
+
+@pytest.mark.django_db
+def test_payments_write_offs_dunning_and_deliveries(staff_client, consumer, actor):
+    import datetime as dt
+
+    from faktura.dunning.run import run_dunning
+    from tests.dunning.helpers import SYSTEM, overdue
+
+    invoice = overdue(consumer, actor, due=dt.date(2026, 10, 1))  # 100,00 gross
+    pipeline.process(invoice.pk)  # archived and mailed
+    run_dunning(on=dt.date(2026, 10, 8), actor=SYSTEM)  # payment reminder
+    run_dunning(on=dt.date(2026, 10, 22), actor=SYSTEM)  # 1st notice, 2,50 fee, interest
+    payment = pay(actor, "99.50", consumer)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(invoice.pk, "99.50")], actor=actor
+    )
+    payments.write_off(invoice_id=invoice.pk, amount="0.50", reason="Rundung", actor=actor)
+    html = staff_client.get(f"/rechnungen/{invoice.pk}/").content.decode()
+    assert "99,50\xa0€" in html.split("<h2>Zahlungen</h2>")[1].split("</table>")[0]
+    write_offs = html.split("data-write-offs")[1].split("</table>")[0]
+    assert "Rundung" in write_offs
+    assert "0,50\xa0€" in write_offs
+    dunning = html.split("data-dunning")[1].split("</table>")[0]
+    rows = dunning.split("<tbody>")[1].split("</tr>")[:2]
+    assert "Zahlungserinnerung" in rows[0]
+    assert "08.10.2026" in rows[0]
+    assert "22.10.2026" in rows[1]
+    assert "0,36\xa0€" in rows[1]  # interest on this invoice
+    assert "102,86\xa0€" in rows[1]  # the notice: 100,00 + 2,50 fee + 0,36 interest
+    delivery = html.split("<h2>Zustellung</h2>")[1].split("</section>")[0]
+    assert "max@example.org" in delivery
+    timeline = html.split('class="timeline"')[1]
+    assert timeline.index("Festgeschrieben") < timeline.index("Archiviert")
+    assert "Ausgebucht" in timeline
+    assert "data-open>0,00\xa0€" in html

@@ -224,6 +224,33 @@ def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.dat
     return annotated.filter(status=state)
 
 
+SETTLEMENTS = ("unpaid", "partially_paid", "paid")
+
+
+def filter_by_settlement(annotated: QuerySet[Any], settlement: str) -> QuerySet[Any]:
+    """Finalized invoices by how far they are paid, on a ``with_open_amounts`` queryset:
+    ``unpaid`` (nothing paid or written off), ``partially_paid`` (something, not all),
+    ``paid`` (nothing open, not cancelled)."""
+    invoices = annotated.filter(status=Status.FINALIZED, kind=Kind.INVOICE)
+    settled = Q(allocated_amount__gt=0) | Q(written_off_amount__gt=0)
+    if settlement == "unpaid":
+        return invoices.filter(open_amount__gt=0).exclude(settled)
+    if settlement == "partially_paid":
+        return invoices.filter(settled, open_amount__gt=0)
+    if settlement == "paid":
+        return invoices.filter(open_amount__lte=0).exclude(
+            corrections__kind=Kind.CANCELLATION, corrections__status=Status.FINALIZED
+        )
+    raise ValueError(f"unknown settlement {settlement!r}")
+
+
+def only_overdue(annotated: QuerySet[Any], today: dt.date) -> QuerySet[Any]:
+    """Invoices past their due date with something open, on a ``with_open_amounts`` queryset."""
+    return annotated.filter(
+        status=Status.FINALIZED, kind=Kind.INVOICE, open_amount__gt=0, due_date__lt=today
+    )
+
+
 def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
     """Documents a person looks for by what they know: the document or customer number,
     part of the customer's name or e-mail address, or the amount ("1.234,56", "1234.56")."""

@@ -569,7 +569,22 @@ def credited_total(original: Invoice, *, exclude_id: int | None = None) -> Decim
     return total or ZERO
 
 
-def _check_creditable(original: Invoice, credit: Invoice) -> None:
+def creditable_lines(original: Invoice) -> list[tuple[InvoiceLine, Decimal]]:
+    """The lines of ``original`` in order, each with the quantity still creditable (a read)."""
+    already = credited_quantities(original)
+    return [
+        (line, line.quantity - already.get(line.pk, ZERO))
+        for line in original.lines.order_by("position")
+    ]
+
+
+def _check_creditable(
+    original: Invoice,
+    credit: Invoice,
+    credited: list[tuple[InvoiceLine, Decimal]] | None = None,
+) -> None:
+    """Refuse a credit beyond what remains of ``original``; ``credited`` are the (original
+    line, quantity) pairs of an unsaved credit, otherwise its stored lines are read."""
     if not original.is_finalized or original.kind != Kind.INVOICE:
         raise StateConflict(
             "Only a finalized invoice can be credited or cancelled.", code="invoice_not_finalized"
@@ -582,13 +597,16 @@ def _check_creditable(original: Invoice, credit: Invoice) -> None:
             code="credit_exceeds_remaining",
         )
     already = credited_quantities(original, exclude_id=credit.pk)
-    for line in credit.lines.exclude(credited_line=None).select_related("credited_line"):
-        source = line.credited_line
-        assert source is not None
+    if credited is None:
+        credited = []
+        for line in credit.lines.exclude(credited_line=None).select_related("credited_line"):
+            assert line.credited_line is not None
+            credited.append((line.credited_line, line.quantity))
+    for source, quantity in credited:
         left = source.quantity - already.get(source.pk, ZERO)
-        if line.quantity > left:
+        if quantity > left:
             raise StateConflict(
-                f"Line {source.position} of {original.number}: {line.quantity} to credit, "
+                f"Line {source.position} of {original.number}: {quantity} to credit, "
                 f"only {left} remain.",
                 code="credit_exceeds_remaining",
             )
@@ -620,34 +638,82 @@ def create_credit_note(
                 "Only a finalized invoice can be credited.", code="invoice_not_finalized"
             )
         credit = _new_correction(original, Kind.CREDIT_NOTE, actor, reason, restock)
-        if lines is not None:
-            prepared, sources = _credit_lines(original, lines)
-            if original.document_discount_amount and original.line_total:
-                # The credited share of an amount discount follows the credited net amount.
-                credited_net = sum(
-                    (
-                        s.net_amount * p.quantity / s.quantity
-                        for p, s in zip(prepared, sources, strict=False)
-                        if s is not None
-                    ),
-                    ZERO,
-                )
-                credit.document_discount_amount = (
-                    original.document_discount_amount * credited_net / original.line_total
-                ).quantize(Decimal("0.01"))
-        else:
-            credit.document_discount_percent = ZERO
-            prepared, sources = _credit_amount(original, amount, tax_rate, reason)
-            if credit.service_date_start is None:
-                # The original's supply was dated by its lines; the amount line has no
-                # period of its own, so the credit names the span of theirs.
-                _span_line_periods(credit, original)
+        prepared, sources = _credit_note_lines(original, credit, lines, amount, tax_rate, reason)
         drafting.write_figures(credit, prepared, credited_lines=sources)
         credit.save()
         _check_creditable(original, credit)
         _record(
             credit, actor, "credit_note.drafted", original=original.number, total=credit.grand_total
         )
+    return credit
+
+
+def _credit_note_lines(
+    original: Invoice,
+    credit: Invoice,
+    lines: list[tuple[int, object]] | None,
+    amount: object,
+    tax_rate: str | None,
+    reason: str,
+) -> tuple[list[drafting.PreparedLine], list[InvoiceLine | None]]:
+    """The lines of a credit note for chosen lines or an amount; sets its discount share."""
+    if lines is not None:
+        prepared, sources = _credit_lines(original, lines)
+        if original.document_discount_amount and original.line_total:
+            # The credited share of an amount discount follows the credited net amount.
+            credited_net = sum(
+                (
+                    s.net_amount * p.quantity / s.quantity
+                    for p, s in zip(prepared, sources, strict=False)
+                    if s is not None
+                ),
+                ZERO,
+            )
+            credit.document_discount_amount = (
+                original.document_discount_amount * credited_net / original.line_total
+            ).quantize(Decimal("0.01"))
+    else:
+        credit.document_discount_percent = ZERO
+        prepared, sources = _credit_amount(original, amount, tax_rate, reason)
+        if credit.service_date_start is None:
+            # The original's supply was dated by its lines; the amount line has no
+            # period of its own, so the credit names the span of theirs.
+            _span_line_periods(credit, original)
+    return prepared, sources
+
+
+def preview_credit_note(
+    *,
+    invoice_id: int,
+    actor: Actor,
+    lines: list[tuple[int, object]],
+    reason: str = "",
+) -> Invoice:
+    """What ``create_credit_note`` would draft for these lines, unsaved: the credit note
+    with its totals and ``preview_lines`` / ``preview_taxes``.
+
+    A read that writes nothing. Raises what ``create_credit_note`` raises for the same
+    input (invalid_quantity, unknown_line, credit_exceeds_remaining, invoice_not_finalized).
+    """
+    permissions.require(actor, "invoice.correct")
+    check_text(reason, field="reason", multiline=True)
+    original = Invoice.objects.filter(pk=invoice_id).first()
+    if original is None:
+        raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
+    if not original.is_finalized or original.kind != Kind.INVOICE:
+        raise StateConflict(
+            "Only a finalized invoice can be credited.", code="invoice_not_finalized"
+        )
+    credit = _correction(original, Kind.CREDIT_NOTE, actor, reason, restock=False)
+    prepared, sources = _credit_note_lines(original, credit, lines, None, None, reason)
+    figures = drafting.build_figures(credit, prepared, credited_lines=sources)
+    _check_creditable(
+        original,
+        credit,
+        [(s, p.quantity) for p, s in zip(prepared, sources, strict=True) if s is not None],
+    )
+    credit.preview_lines = figures.lines  # type: ignore[attr-defined]
+    credit.preview_taxes = figures.taxes  # type: ignore[attr-defined]
     return credit
 
 
@@ -687,7 +753,13 @@ def cancel_invoice(*, invoice_id: int, actor: Actor, reason: str = "") -> Invoic
 def _new_correction(
     original: Invoice, kind: str, actor: Actor, reason: str, restock: bool
 ) -> Invoice:
-    correction = Invoice(
+    correction = _correction(original, kind, actor, reason, restock)
+    correction.save()
+    return correction
+
+
+def _correction(original: Invoice, kind: str, actor: Actor, reason: str, restock: bool) -> Invoice:
+    return Invoice(
         kind=kind,
         customer_id=original.customer_id,
         original=original,
@@ -709,8 +781,6 @@ def _new_correction(
         created_by_user_id=actor.user_id,
         created_at=clock.now(),
     )
-    correction.save()
-    return correction
 
 
 def _span_line_periods(credit: Invoice, original: Invoice) -> None:

@@ -108,7 +108,6 @@ MESSAGES = {
         "Diese Vertragsbedingungen sind für Verbraucher nicht zulässig (§ 309 Nr. 9 BGB)."
     ),
     # payments
-    "invoice_not_found": _("Diese Rechnung gibt es nicht."),
     "payment_not_found": _("Diese Zahlung gibt es nicht."),
     "allocation_exceeds_payment": _("Der Betrag ist höher als der nicht zugeordnete Rest."),
     "payment_of_other_customer": _("Die Zahlung gehört zu einem anderen Kunden."),
@@ -137,10 +136,34 @@ MESSAGES = {
     "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
     "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
     "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),
+    "invoice_not_found": _("Dieses Dokument gibt es nicht."),
+    "customer_not_found": _("Diesen Kunden gibt es nicht."),
+    "credit_exceeds_remaining": _(
+        "Das ist mehr, als auf der Rechnung noch gutgeschrieben werden kann."
+    ),
+    "unknown_line": _("Diese Position gibt es auf der Rechnung nicht."),
+    "negative_amount": _("Bitte geben Sie einen Wert größer als null ein."),
+    "no_lines": _("Bitte geben Sie mindestens eine Position an."),
+    "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
+    "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
+    "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
+    "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
+    "invalid_discount": _("Der Rabatt ist ungültig."),
+    "supply_kind_required": _(
+        "Lieferung oder Dienstleistung? Das entscheidet die Umsatzsteuer eines Verkaufs an "
+        "ein Unternehmen im Ausland."
+    ),
+    "buyer_vat_id_required": _(
+        "Reverse Charge und innergemeinschaftliche Lieferungen brauchen die USt-IdNr. des Kunden."
+    ),
 }
 
 
 def message(error: DomainError) -> str:
+    if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
+        "quantity"
+    ):
+        return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
     text = MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]

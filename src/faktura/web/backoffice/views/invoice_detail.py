@@ -12,7 +12,7 @@ from faktura.core import clock, permissions
 from faktura.core.errors import NotFound
 from faktura.core.models import AuditEntry
 from faktura.documents.archive import archived, einvoice_of, read_archived
-from faktura.documents.models import ArchivedDocument
+from faktura.documents.models import ArchivedDocument, PostalDelivery
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind
 from faktura.notifications.models import OutboxMessage
@@ -51,6 +51,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "lines": invoice.lines.order_by("position"),
             "taxes": invoice.taxes.order_by("pk"),
             "allocations": invoice.allocations.select_related("payment").order_by("created_at"),
+            "write_offs": invoice.write_offs.order_by("created_at"),
+            "postal": PostalDelivery.objects.filter(invoice=invoice)
+            .select_related("batch")
+            .first(),
             "corrections": invoice.corrections.order_by("pk"),
             "notices": DunningNoticeItem.objects.filter(invoice=invoice)
             .select_related("notice")
@@ -66,6 +70,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
                     "invoice.correct",
                     "invoice.send",
                     "payment.record",
+                    "payment.write_off",
                 )
             },
             "has_pdf": ArchivedDocument.objects.filter(

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core import clock
+from faktura.core import clock, permissions
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind
 from faktura.web.backoffice.access import staff_view
@@ -30,6 +30,13 @@ STATES = [
 
 PAYMENT_STATES = {"open", "overdue", "paid", "cancelled"}
 
+SETTLEMENTS = [
+    ("", _("Alle")),
+    ("unpaid", _("Offen (nichts bezahlt)")),
+    ("partially_paid", _("Teilweise bezahlt")),
+    ("paid", _("Bezahlt")),
+]
+
 # What the user may sort by → the ordering (newest first unless chosen otherwise).
 SORTS = {
     "-issue_date": ("-issue_date", "-pk"),
@@ -48,9 +55,12 @@ SORTS = {
 class InvoiceFilter(forms.Form):
     q = forms.CharField(label=_("Suche"), required=False, max_length=100)
     status = forms.ChoiceField(label=_("Status"), choices=STATES, required=False)
+    payment = forms.ChoiceField(label=_("Zahlung"), choices=SETTLEMENTS, required=False)
+    overdue = forms.BooleanField(label=_("nur überfällige"), required=False)
     kind = forms.ChoiceField(
         label=_("Art"), choices=[("", _("Alle")), *Kind.choices], required=False
     )
+    customer = forms.CharField(label=_("Kundennummer"), required=False, max_length=30)
     issued_from = forms.DateField(label=_("Datum von"), required=False)
     issued_to = forms.DateField(label=_("bis"), required=False)
     sort = forms.ChoiceField(
@@ -65,16 +75,18 @@ class InvoiceFilter(forms.Form):
         return data
 
 
-@staff_view
-def invoice_list(request: HttpRequest) -> HttpResponse:
+def filtered(request: HttpRequest) -> tuple[InvoiceFilter, Any, str]:
+    """The documents the filters of ``request`` select, with open amounts, and the sort."""
     form = InvoiceFilter(request.GET or None)
     queryset: Any = Invoice.objects.select_related("customer")
     sort = "-issue_date"
-    if form.is_valid():
-        data = form.cleaned_data
+    data = form.cleaned_data if form.is_valid() else {}
+    if data:
         queryset = selectors.search(queryset, data["q"])
         if data["kind"]:
             queryset = queryset.filter(kind=data["kind"])
+        if data["customer"]:
+            queryset = queryset.filter(customer__number=data["customer"].strip())
         if data["issued_from"]:
             queryset = queryset.filter(issue_date__gte=data["issued_from"])
         if data["issued_to"]:
@@ -86,9 +98,20 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         sort = data["sort"] or sort
     if "open_amount" not in queryset.query.annotations:  # a payment state annotated it
         queryset = selectors.with_open_amounts(queryset)
-    page = Paginator(queryset.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
+    if data.get("payment"):
+        queryset = selectors.filter_by_settlement(queryset, data["payment"])
+    if data.get("overdue"):
+        queryset = selectors.only_overdue(queryset, clock.today())
+    return form, queryset.order_by(*SORTS[sort]), sort
+
+
+@staff_view
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    form, queryset, sort = filtered(request)
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
     partial = bool(getattr(request, "htmx", False))  # django-htmx: only the table
     template = "backoffice/invoices/rows.html" if partial else "backoffice/invoices/list.html"
+    actor = request.actor  # type: ignore[attr-defined]
     return render(
         request,
         template,
@@ -98,6 +121,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "today": clock.today(),
             "query": _query(request),
+            "can": {
+                "approve": permissions.allows(actor, "invoice.approve"),
+                "finalize": permissions.allows(actor, "invoice.finalize"),
+                "send": permissions.allows(actor, "invoice.send"),
+                "create": permissions.allows(actor, "invoice.create_draft"),
+            },
         },
     )
 
