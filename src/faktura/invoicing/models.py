@@ -158,6 +158,8 @@ class Invoice(models.Model):
                 condition=Q(status="finalized", kind="invoice"),
                 name="invoice_open_item_columns",
             ),
+            # The back office's list: newest first, a page at a time.
+            models.Index(fields=["issue_date", "id"], name="invoice_by_issue_date"),
             # The to-do inbox counts the documents whose delivery is blocked on every page.
             models.Index(
                 fields=["delivery_status"],

@@ -204,6 +204,24 @@ def settlement(invoice: Invoice, *, today: dt.date) -> dict[str, object]:
     }
 
 
+OPEN_AMOUNT_FIELDS = ("credited_amount", "allocated_amount", "written_off_amount", "open_amount")
+
+
+def attach_open_amounts(invoices: list[Invoice]) -> list[Invoice]:
+    """Set the ``with_open_amounts`` figures on invoices already read (a page of a list):
+    the sums are then read for these rows only, not for every row the filters select."""
+    figures = {
+        row["pk"]: row
+        for row in with_open_amounts(
+            Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices])
+        ).values("pk", *OPEN_AMOUNT_FIELDS)
+    }
+    for invoice in invoices:
+        for name in OPEN_AMOUNT_FIELDS:
+            setattr(invoice, name, figures[invoice.pk][name])
+    return invoices
+
+
 def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.date) -> QuerySet[Any]:
     """Filter invoices for the API's ``status`` parameter (open, paid, overdue …)."""
     annotated = with_open_amounts(queryset)
@@ -254,15 +272,22 @@ def only_overdue(annotated: QuerySet[Any], today: dt.date) -> QuerySet[Any]:
 def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
     """Documents a person looks for by what they know: the document or customer number,
     part of the customer's name or e-mail address, or the amount ("1.234,56", "1234.56")."""
+    from faktura.core import bulk
+    from faktura.customers.models import Customer
+
     text = text.strip()
     if not text:
         return queryset
-    found = (
-        Q(number__icontains=text)
-        | Q(customer__number__iexact=text)
-        | Q(customer__name__icontains=text)
-        | Q(customer__email__icontains=text)
+    # The customers first, on their own table: the invoices' condition is then one on
+    # their own columns, which PostgreSQL answers from indexes (trigram, customer).
+    customers = list(
+        Customer.objects.filter(
+            Q(number__iexact=text) | Q(name__icontains=text) | Q(email__icontains=text)
+        ).values_list("pk", flat=True)
     )
+    found = Q(number__icontains=text)
+    if customers:
+        found |= bulk.column_in(Invoice, "customer_id", customers)
     amount = parse_amount(text)
     if amount is not None:
         found |= Q(payable_amount=amount) | Q(grand_total=amount)

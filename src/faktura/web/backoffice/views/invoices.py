@@ -75,8 +75,10 @@ class InvoiceFilter(forms.Form):
         return data
 
 
-def filtered(request: HttpRequest) -> tuple[InvoiceFilter, Any, str]:
-    """The documents the filters of ``request`` select, with open amounts, and the sort."""
+def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[InvoiceFilter, Any, str]:
+    """The documents the filters of ``request`` select, and the sort; with open amounts
+    unless ``open_amounts`` is False and neither a filter nor the sort needs them (then
+    ``selectors.attach_open_amounts`` adds them to the rows shown)."""
     form = InvoiceFilter(request.GET or None)
     queryset: Any = Invoice.objects.select_related("customer")
     sort = "-issue_date"
@@ -96,7 +98,9 @@ def filtered(request: HttpRequest) -> tuple[InvoiceFilter, Any, str]:
         elif data["status"]:
             queryset = queryset.filter(status=data["status"])
         sort = data["sort"] or sort
-    if "open_amount" not in queryset.query.annotations:  # a payment state annotated it
+    needed = open_amounts or bool(data.get("payment") or data.get("overdue"))
+    needed = needed or sort.lstrip("-") == "open"
+    if needed and "open_amount" not in queryset.query.annotations:  # a state annotated it
         queryset = selectors.with_open_amounts(queryset)
     if data.get("payment"):
         queryset = selectors.filter_by_settlement(queryset, data["payment"])
@@ -107,8 +111,10 @@ def filtered(request: HttpRequest) -> tuple[InvoiceFilter, Any, str]:
 
 @staff_view
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    form, queryset, sort = filtered(request)
+    form, queryset, sort = filtered(request, open_amounts=False)
     page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    if "open_amount" not in queryset.query.annotations:
+        page.object_list = selectors.attach_open_amounts(list(page.object_list))
     partial = bool(getattr(request, "htmx", False))  # django-htmx: only the table
     template = "backoffice/invoices/rows.html" if partial else "backoffice/invoices/list.html"
     actor = request.actor  # type: ignore[attr-defined]
