@@ -3,6 +3,7 @@ from django.urls import path
 
 from faktura.web.backoffice.views import (
     bank,
+    customer_forms,
     customers,
     inbox,
     invoice_actions,
@@ -25,6 +26,12 @@ urlpatterns = [
     path("berichte/<slug:report>.<str:file_format>", reports.report_file, name="report_file"),
     path("bank/<int:line_id>/", bank.bank_line, name="bank_line"),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("kunden/neu/", customer_forms.customer_create, name="customer_create"),
+    path(
+        "kunden/<int:customer_id>/bearbeiten/",
+        customer_forms.customer_edit,
+        name="customer_edit",
+    ),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),
