@@ -10,6 +10,7 @@ from faktura.web.backoffice.views import (
     invoice_detail,
     invoices,
     reports,
+    search,
     start,
 )
 
@@ -18,6 +19,7 @@ app_name = "backoffice"
 urlpatterns = [
     path("", start.start_page, name="start"),
     path("aufgaben/", inbox.inbox_page, name="inbox"),
+    path("suche/", search.search_page, name="search"),
     path("rechnungen/", invoices.invoice_list, name="invoices"),
     path("kunden/", customers.customer_list, name="customers"),
     path("bank/", bank.bank_page, name="bank"),
