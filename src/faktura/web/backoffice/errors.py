@@ -38,6 +38,38 @@ MESSAGES = {
     "no_recipient": _("Der Kunde hat keine E-Mail-Adresse für Rechnungen."),
     "write_off_exceeds_tolerance": _("Der Betrag ist höher als die Ausbuchungsgrenze."),
     "write_off_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+    # bank lines
+    "bank_transaction_not_found": _("Diese Bankbuchung gibt es nicht."),
+    "bank_transaction_not_open": _("Die Bankbuchung ist schon gebucht oder ignoriert."),
+    "bank_transaction_not_incoming": _("Nur Zahlungseingänge können Rechnungen zugeordnet werden."),
+    "invoice_not_found": _("Diese Rechnung gibt es nicht."),
+    "invoices_of_several_customers": _("Die Rechnungen gehören zu verschiedenen Kunden."),
+    "invoice_of_other_customer": _("Die Rechnung gehört zu einem anderen Kunden."),
+    "duplicate_invoice": _("Jede Rechnung nur einmal angeben."),
+    "no_allocations": _("Bitte mindestens eine Rechnung mit Betrag angeben."),
+    "allocations_exceed_transaction": _(
+        "Die Beträge zusammen sind höher als der Betrag der Bankbuchung."
+    ),
+    # direct-debit files
+    "creditor_id_missing": _("In den Firmendaten fehlt die Gläubiger-ID."),
+    "bank_account_missing": _("In den Firmendaten fehlt ein Bankkonto."),
+    "batch_not_submittable": _("Die Datei ist schon übergeben oder verworfen."),
+    "batch_not_discardable": _("Die Datei ist schon übergeben oder verworfen."),
+    "batch_mandate_unusable": _(
+        "Ein Mandat der Datei ist nicht mehr gültig; verwerfen Sie die Datei und "
+        "erstellen Sie eine neue."
+    ),
+    "collection_date_too_early": _(
+        "Der Fälligkeitstag ist zu nah; die Bank braucht die Datei einen Geschäftstag vorher."
+    ),
+    # the inbox
+    "dispute_not_found": _("Diese Rückbuchung gibt es nicht."),
+    "dispute_cleared": _("Die Rückbuchung ist schon geklärt."),
+    "notice_not_proposed": _("Die Mahnung wartet nicht mehr auf Freigabe."),
+    "case_not_proposed": _("Der Inkasso-Vorschlag wartet nicht mehr auf Freigabe."),
+    "message_not_failed": _("Die E-Mail ist nicht (mehr) gescheitert."),
+    "job_run_not_failed": _("Der Auftrag ist nicht (mehr) fehlgeschlagen."),
+    "job_run_manual": _("Ein von Hand gestarteter Auftrag wird von Hand neu gestartet."),
 }
 
 

@@ -5,6 +5,7 @@ from faktura.web.backoffice.views import (
     bank,
     customer_forms,
     customers,
+    direct_debits,
     inbox,
     invoice_actions,
     invoice_detail,
@@ -27,6 +28,24 @@ urlpatterns = [
     path("berichte/<slug:report>/", reports.reports_page, name="report"),
     path("berichte/<slug:report>.<str:file_format>", reports.report_file, name="report_file"),
     path("bank/<int:line_id>/", bank.bank_line, name="bank_line"),
+    path("bank/import/", bank.import_status, name="bank_import"),
+    path("bank/lastschriften/", direct_debits.batch_list, name="direct_debits"),
+    path("bank/lastschriften/<int:batch_id>/", direct_debits.batch_detail, name="direct_debit"),
+    path(
+        "bank/lastschriften/<int:batch_id>/pain008.xml",
+        direct_debits.batch_xml,
+        name="direct_debit_xml",
+    ),
+    path(
+        "bank/lastschriften/<int:batch_id>/uebergeben",
+        direct_debits.batch_submit,
+        name="direct_debit_submit",
+    ),
+    path(
+        "bank/lastschriften/<int:batch_id>/verwerfen",
+        direct_debits.batch_discard,
+        name="direct_debit_discard",
+    ),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("kunden/neu/", customer_forms.customer_create, name="customer_create"),
     path(
