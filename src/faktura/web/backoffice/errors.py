@@ -65,8 +65,10 @@ MESSAGES = {
     # the inbox
     "dispute_not_found": _("Diese Rückbuchung gibt es nicht."),
     "dispute_cleared": _("Die Rückbuchung ist schon geklärt."),
-    "notice_not_proposed": _("Die Mahnung wartet nicht mehr auf Freigabe."),
-    "case_not_proposed": _("Der Inkasso-Vorschlag wartet nicht mehr auf Freigabe."),
+    "dunning_notice_not_proposed": _("Die Mahnung wartet nicht mehr auf Freigabe."),
+    "collection_case_wrong_status": _("Der Inkasso-Vorschlag wartet nicht mehr auf Freigabe."),
+    "todo_entry_done": _("Die Aufgabe ist schon erledigt."),
+    "payment_request_not_pending": _("Die Zahlung wartet nicht mehr auf Bestätigung."),
     "message_not_failed": _("Die E-Mail ist nicht (mehr) gescheitert."),
     "job_run_not_failed": _("Der Auftrag ist nicht (mehr) fehlgeschlagen."),
     "job_run_manual": _("Ein von Hand gestarteter Auftrag wird von Hand neu gestartet."),

@@ -21,6 +21,11 @@ urlpatterns = [
     path("", start.start_page, name="start"),
     path("aufgaben/", inbox.inbox_page, name="inbox"),
     path("suche/", search.search_page, name="search"),
+    path(
+        "aufgaben/<slug:source>/<int:item_id>/<slug:action>",
+        inbox.act,
+        name="inbox_action",
+    ),
     path("rechnungen/", invoices.invoice_list, name="invoices"),
     path("kunden/", customers.customer_list, name="customers"),
     path("bank/", bank.bank_page, name="bank"),
