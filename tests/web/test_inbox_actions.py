@@ -238,3 +238,29 @@ def test_the_inbox_is_bounded_in_queries(client, company, django_assert_max_num_
     with django_assert_max_num_queries(45):
         html = accountant.get("/aufgaben/").content.decode()
     assert html.count('data-item="failed_mails-') == 10
+
+
+@pytest.mark.django_db
+def test_a_dunning_proposal_is_approved_and_sent(client, business_customer, actor):
+    from faktura.dunning.models import DunningLevel, DunningNotice
+    from tests.dunning.helpers import overdue, run
+
+    DunningLevel.objects.filter(policy__name="Unternehmen").update(review_required=True)
+    overdue(business_customer, actor, due=dt.date(2026, 10, 1))
+    run(dt.date(2026, 10, 9))
+    notice = DunningNotice.objects.get()
+    assert notice.status == DunningNotice.Status.PROPOSED
+    approver = _client(client, "freigabe", "approver")
+    page = approver.get("/aufgaben/").content.decode()
+    row = page.split(f'data-item="dunning_proposals-{notice.pk}"')[1].split("</li>")[0]
+    assert f'href="/kunden/{business_customer.pk}/"' in row
+    answer = approver.post(
+        f"/aufgaben/dunning_proposals/{notice.pk}/approve", headers=HTMX
+    ).content.decode()
+    assert "Die Mahnung ist freigegeben und wird versendet." in answer
+    assert '<span class="badge" id="count-dunning_proposals" hx-swap-oob="true">0</span>' in answer
+    notice.refresh_from_db()
+    assert notice.status == DunningNotice.Status.SENT
+    assert notice.approved_by == "user:freigabe"
+    again = approver.post(f"/aufgaben/dunning_proposals/{notice.pk}/approve", headers=HTMX)
+    assert "Die Mahnung wartet nicht mehr auf Freigabe." in again.content.decode()
