@@ -275,6 +275,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.payments import services as payments
     from faktura.reporting import services as retention
     from faktura.sales import services as sales
+    from faktura.scheduling import services as scheduling
     from faktura.subscriptions import notices
     from faktura.subscriptions import run as billing_run
     from faktura.subscriptions import services as subscriptions
@@ -296,6 +297,8 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
             agreement_id=missing, reason="Kulanz", actor=a
         ),
         "todo.done": lambda a: dunning_staff.mark_done(entry_id=missing, actor=a),
+        "mail.retry": lambda a: notifications.retry_message(message_id=missing, actor=a),
+        "job.retry": lambda a: scheduling.retry_job_run(run_id=missing, actor=a),
         "collection.approve": lambda a: handover.approve_case(case_id=missing, actor=a),
         "collection.export": lambda a: handover.export_cases(actor=a, case_ids=[missing]),
         "invoice.create_draft": lambda a: sales.place_order(

@@ -255,3 +255,38 @@ def test_admin_action_resends_from_the_outbox_list(admin_client, business_custom
     resend = OutboxMessage.objects.get(is_resend=True)
     assert resend.attachments == message.attachments
     assert resend.created_by == "user:admin"
+
+
+def test_a_failed_message_is_retried_by_staff_as_the_same_mail(
+    failing_smtp, business_customer, actor
+):
+    invoice, message = _delivered(business_customer, actor)
+    for minutes in (0, 1, 6, 36, 156, 876):
+        with clock.frozen(NOW + dt.timedelta(minutes=minutes)):
+            services.send_message(message.pk)
+    before = len(pending_tasks("send_outbox_message"))
+    retried = services.retry_message(message_id=message.pk, actor=actor)
+    assert (retried.pk, retried.state, retried.attempts) == (message.pk, "queued", 0)
+    assert retried.subject == message.subject
+    assert len(pending_tasks("send_outbox_message")) == before + 1
+    invoice.refresh_from_db()
+    assert (invoice.delivery_status, invoice.delivery_error) == ("queued", "")
+    entry = AuditEntry.objects.get(action="document.mail_retried")
+    assert entry.data["failed_attempts"] == 6
+    with pytest.raises(StateConflict) as error:
+        services.retry_message(message_id=message.pk, actor=actor)
+    assert error.value.code == "message_not_failed"
+    assert len(pending_tasks("send_outbox_message")) == before + 1
+
+
+def test_only_an_accountant_retries_a_failed_message(failing_smtp, business_customer, actor):
+    from faktura.core.actors import Actor
+    from faktura.core.errors import PermissionRefused
+
+    _invoice, message = _delivered(business_customer, actor)
+    OutboxMessage.objects.filter(pk=message.pk).update(state="failed", attempts=6)
+    viewer = Actor(label="user:vera", user_id=None, roles=frozenset({"viewer"}))
+    with pytest.raises(PermissionRefused):
+        services.retry_message(message_id=message.pk, actor=viewer)
+    assert OutboxMessage.objects.get(pk=message.pk).state == "failed"
+    assert not AuditEntry.objects.filter(action="document.mail_retried").exists()

@@ -294,3 +294,25 @@ def test_a_run_whose_worker_died_is_taken_over_before_its_own_lease_expires(sett
         (dt.date(2026, 11, 17), "succeeded", 2, "w2")
     ]
     assert calls == [("daily-report", dt.date(2026, 11, 17), 2)]
+
+
+def test_staff_retry_of_a_finally_failed_run_is_taken_up_by_the_next_tick():
+    from faktura.core.actors import Actor
+    from faktura.core.errors import StateConflict
+    from faktura.core.models import AuditEntry
+    from faktura.scheduling.services import retry_job_run
+
+    job = daily(target="fail_first_attempt", max_attempts=1)
+    tick(at(16, 4), [job])
+    [run] = tick(at(17, 5), [job])
+    assert (run.state, run.attempts, run.next_attempt_at) == ("failed", 1, None)
+    assert tick(at(17, 6), [job]) == []  # final: nothing retries it on its own
+    accountant = Actor(label="user:anna", user_id=None, roles=frozenset({"accountant"}))
+    with clock.frozen(at(17, 9)):
+        retry_job_run(run_id=run.pk, actor=accountant)
+    assert AuditEntry.objects.get(action="job_run.retry_requested").data["job"] == job.name
+    [again] = tick(at(17, 9, 1), [job])
+    assert (again.pk, again.state, again.attempts) == (run.pk, "succeeded", 2)
+    with pytest.raises(StateConflict) as error:
+        retry_job_run(run_id=run.pk, actor=accountant)
+    assert error.value.code == "job_run_not_failed"

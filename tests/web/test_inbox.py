@@ -59,7 +59,7 @@ def test_failed_mails_are_listed_and_counted(staff_client):
     assert nav_count(html) == inbox.total() == failed
     section = html.split('data-source="failed_mails"')[1].split("</section>")[0]
     assert "Nicht zugestellte E-Mails" in section
-    assert f'<span class="badge">{failed}</span>' in section
+    assert f'<span class="badge" id="count-failed_mails">{failed}</span>' in section
 
 
 @pytest.mark.django_db

@@ -374,3 +374,41 @@ def bank_transactions(
 def unmatched_transactions() -> QuerySet[BankTransaction]:
     """The to-do list: lines nobody has accounted for, with up to three suggestions each."""
     return bank_transactions(state=BankTransaction.State.UNMATCHED).order_by("pk")
+
+
+class ImportProgress:
+    """How far the booking of imported statements has come: lines per state.
+
+    Lines still ``new`` or ``matched`` are being booked (by the import, or by the task
+    worker in chunks for a large file); the import is done when none is left.
+    """
+
+    WAITING = (BankTransaction.State.NEW, BankTransaction.State.MATCHED)
+
+    def __init__(self, statements: list[Any], counts: dict[str, int]) -> None:
+        self.statements = statements
+        self.counts = counts
+        self.total = sum(counts.values())
+        self.waiting = sum(counts.get(state, 0) for state in self.WAITING)
+        self.done = self.total - self.waiting
+        self.finished = self.waiting == 0
+        self.percent = 100 if not self.total else self.done * 100 // self.total
+
+    def count(self, state: str) -> int:
+        return self.counts.get(state, 0)
+
+
+def import_progress(statement_ids: Sequence[int]) -> ImportProgress:
+    """The statements and their lines per state (two queries, whatever their size)."""
+    from django.db.models import Count
+
+    from faktura.banking.models import BankStatement
+
+    statements = list(BankStatement.objects.filter(pk__in=list(statement_ids)).order_by("pk"))
+    rows = (
+        BankTransaction.objects.filter(statement_id__in=[s.pk for s in statements])
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk"))
+    )
+    return ImportProgress(statements, {row["state"]: row["n"] for row in rows})

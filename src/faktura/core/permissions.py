@@ -158,6 +158,9 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Inkasso-Export erstellen, Zahlungen des Inkassobüros buchen",
     ),
+    # operations
+    "mail.retry": (frozenset({ACCOUNTANT}), "Gescheiterte E-Mail erneut senden"),
+    "job.retry": (frozenset({ACCOUNTANT}), "Fehlgeschlagenen Auftrag erneut ausführen lassen"),
     # retention (GoBD)
     "retention.legal_hold": (
         frozenset({ACCOUNTANT}),

@@ -538,3 +538,63 @@ def send_due_messages() -> dict[str, int]:
         elif message.state == State.QUEUED:
             counts["retry"] += 1
     return counts
+
+
+def retry_message(*, message_id: int, actor: Actor) -> OutboxMessage:
+    """Send a failed message again: the same mail as composed (recipients, text,
+    attachments), its attempts counted from zero, sent by the task worker after the commit.
+
+    A document's delivery status goes back to "queued". Raises NotFound
+    message_not_found; StateConflict message_not_failed (queued, being sent or sent);
+    PermissionRefused without ``mail.retry``.
+    """
+    from faktura.notifications.tasks import send_outbox_message
+
+    permissions.require(actor, "mail.retry")
+    found = OutboxMessage.objects.filter(pk=message_id).values("invoice__customer_id").first()
+    if found is None:
+        raise NotFound(f"No outbox message {message_id}.", code="message_not_found")
+    with transaction.atomic():
+        if found["invoice__customer_id"] is not None:  # the customer's account first
+            Customer.objects.select_for_update().get(pk=found["invoice__customer_id"])
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.state != State.FAILED:
+            raise StateConflict(
+                f"Message {message_id} is {message.state}, not failed.", code="message_not_failed"
+            )
+        failed_attempts = message.attempts
+        message.state = State.QUEUED
+        message.attempts = 0
+        message.next_attempt_at = None
+        message.claimed_at = None
+        message.claimed_by = ""
+        message.save(
+            update_fields=["state", "attempts", "next_attempt_at", "claimed_at", "claimed_by"]
+        )
+        data = {"message": message.pk, "failed_attempts": failed_attempts}
+        if message.invoice_id is not None:
+            invoice = Invoice.objects.only("pk", "kind", "number", "customer_id").get(
+                pk=message.invoice_id
+            )
+            Invoice.objects.filter(pk=invoice.pk).update(
+                delivery_status="queued", delivery_error="", updated_at=timezone.now()
+            )
+            audit.record(
+                chain=audit.customer_chain(invoice.customer_id),
+                actor=actor,
+                action="document.mail_retried",
+                object_type=invoice.kind,
+                object_id=invoice.pk,
+                data={"number": invoice.number, **data},
+            )
+        else:
+            audit.record(
+                chain=audit.COMPANY_CHAIN,
+                actor=actor,
+                action="mail.retried",
+                object_type="outbox_message",
+                object_id=message.pk,
+                data=data,
+            )
+        send_outbox_message.enqueue(message.pk)
+    return message

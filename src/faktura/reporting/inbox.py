@@ -143,6 +143,10 @@ SOURCES: tuple[Source, ...] = (
 )
 
 
+def source(key: str) -> Source | None:
+    return next((s for s in SOURCES if s.key == key), None)
+
+
 def counts() -> dict[str, int]:
     return {source.key: source.rows().count() for source in SOURCES}
 

@@ -229,3 +229,58 @@ def customer_risk(customer_id: int, *, today: dt.date) -> tuple[History, Risk]:
     """The customer's figures and their score."""
     figures = history(customer_id, today=today)
     return figures, score(figures)
+
+
+@dataclass(frozen=True)
+class CreditLimit:
+    """The limit orders are checked against, where it comes from, and what is left."""
+
+    limit: Decimal | None
+    source: str  # customer | default | none
+    open_receivables: Decimal
+    available: Decimal | None
+    threshold: int
+    risky: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def credit_limit(customer_id: int, *, today: dt.date) -> tuple[Risk, CreditLimit]:
+    """The customer's score and credit limit (own, else the payment settings' default),
+    with German lines saying why an order would be held."""
+    from faktura.customers.models import Customer
+    from faktura.payments.models import PaymentSettings
+
+    settings = PaymentSettings.load()
+    own = Customer.objects.filter(pk=customer_id).values_list("credit_limit", flat=True).first()
+    figures, assessed = customer_risk(customer_id, today=today)
+    if own is not None:
+        limit, source = own, "customer"
+    elif settings.default_credit_limit is not None:
+        limit, source = settings.default_credit_limit, "default"
+    else:
+        limit, source = None, "none"
+    reasons = []
+    available = limit - figures.open_receivables if limit is not None else None
+    if available is not None and available < 0:
+        reasons.append(
+            _("Offene Forderungen %(open)s EUR übersteigen das Kreditlimit von %(limit)s EUR")
+            % {
+                "open": german_amount(figures.open_receivables),
+                "limit": german_amount(limit),  # type: ignore[arg-type]
+            }
+        )
+    risky = assessed.score >= settings.risk_score_threshold
+    if risky:
+        reasons.append(
+            _("Risikopunkte %(score)s erreichen die Schwelle von %(threshold)s")
+            % {"score": assessed.score, "threshold": settings.risk_score_threshold}
+        )
+    return assessed, CreditLimit(
+        limit=limit,
+        source=source,
+        open_receivables=figures.open_receivables,
+        available=available,
+        threshold=settings.risk_score_threshold,
+        risky=risky,
+        reasons=reasons,
+    )

@@ -156,6 +156,35 @@ MESSAGES = {
     "buyer_vat_id_required": _(
         "Reverse Charge und innergemeinschaftliche Lieferungen brauchen die USt-IdNr. des Kunden."
     ),
+    # bank lines
+    "bank_transaction_not_found": _("Diese Bankbuchung gibt es nicht."),
+    "bank_transaction_not_open": _("Die Bankbuchung ist schon gebucht oder ignoriert."),
+    "bank_transaction_not_incoming": _("Nur Zahlungseingänge können Rechnungen zugeordnet werden."),
+    "invoice_of_other_customer": _("Die Rechnung gehört zu einem anderen Kunden."),
+    "duplicate_invoice": _("Jede Rechnung nur einmal angeben."),
+    "no_allocations": _("Bitte mindestens eine Rechnung mit Betrag angeben."),
+    "allocations_exceed_transaction": _(
+        "Die Beträge zusammen sind höher als der Betrag der Bankbuchung."
+    ),
+    # direct-debit files
+    "creditor_id_missing": _("In den Firmendaten fehlt die Gläubiger-ID."),
+    "bank_account_missing": _("In den Firmendaten fehlt ein Bankkonto."),
+    "batch_not_submittable": _("Die Datei ist schon übergeben oder verworfen."),
+    "batch_not_discardable": _("Die Datei ist schon übergeben oder verworfen."),
+    "batch_mandate_unusable": _(
+        "Ein Mandat der Datei ist nicht mehr gültig; verwerfen Sie die Datei und "
+        "erstellen Sie eine neue."
+    ),
+    "collection_date_too_early": _(
+        "Der Fälligkeitstag ist zu nah; die Bank braucht die Datei einen Geschäftstag vorher."
+    ),
+    # the inbox
+    "dispute_not_found": _("Diese Rückbuchung gibt es nicht."),
+    "dispute_cleared": _("Die Rückbuchung ist schon geklärt."),
+    "todo_entry_done": _("Die Aufgabe ist schon erledigt."),
+    "message_not_failed": _("Die E-Mail ist nicht (mehr) gescheitert."),
+    "job_run_not_failed": _("Der Auftrag ist nicht (mehr) fehlgeschlagen."),
+    "job_run_manual": _("Ein von Hand gestarteter Auftrag wird von Hand neu gestartet."),
 }
 
 

@@ -3,7 +3,9 @@ from django.urls import path
 
 from faktura.web.backoffice.views import (
     bank,
+    customer_forms,
     customers,
+    direct_debits,
     dunning,
     inbox,
     invoice_actions,
@@ -17,6 +19,7 @@ from faktura.web.backoffice.views import (
     masterdata_texts,
     payments,
     reports,
+    search,
     start,
     subscriptions,
 )
@@ -26,6 +29,12 @@ app_name = "backoffice"
 urlpatterns = [
     path("", start.start_page, name="start"),
     path("aufgaben/", inbox.inbox_page, name="inbox"),
+    path("suche/", search.search_page, name="search"),
+    path(
+        "aufgaben/<slug:source>/<int:item_id>/<slug:action>",
+        inbox.act,
+        name="inbox_action",
+    ),
     path("rechnungen/", invoices.invoice_list, name="invoices"),
     path("rechnungen/export.csv", invoice_bulk.invoice_csv, name="invoices_csv"),
     path("rechnungen/auswahl", invoice_bulk.bulk_action, name="invoices_bulk"),
@@ -103,7 +112,31 @@ urlpatterns = [
     path("berichte/<slug:report>/", reports.reports_page, name="report"),
     path("berichte/<slug:report>.<str:file_format>", reports.report_file, name="report_file"),
     path("bank/<int:line_id>/", bank.bank_line, name="bank_line"),
+    path("bank/import/", bank.import_status, name="bank_import"),
+    path("bank/lastschriften/", direct_debits.batch_list, name="direct_debits"),
+    path("bank/lastschriften/<int:batch_id>/", direct_debits.batch_detail, name="direct_debit"),
+    path(
+        "bank/lastschriften/<int:batch_id>/pain008.xml",
+        direct_debits.batch_xml,
+        name="direct_debit_xml",
+    ),
+    path(
+        "bank/lastschriften/<int:batch_id>/uebergeben",
+        direct_debits.batch_submit,
+        name="direct_debit_submit",
+    ),
+    path(
+        "bank/lastschriften/<int:batch_id>/verwerfen",
+        direct_debits.batch_discard,
+        name="direct_debit_discard",
+    ),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("kunden/neu/", customer_forms.customer_create, name="customer_create"),
+    path(
+        "kunden/<int:customer_id>/bearbeiten/",
+        customer_forms.customer_edit,
+        name="customer_edit",
+    ),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),

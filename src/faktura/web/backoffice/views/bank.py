@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -10,9 +11,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from faktura.banking import selectors as bank_selectors
 from faktura.banking import services as banking
 from faktura.banking.models import BankTransaction
 from faktura.core import permissions
@@ -23,6 +26,7 @@ from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt, message
 
 PER_PAGE = 50
+ASSIGN_ROWS = 4  # invoices one line can be split over by hand
 MAX_UPLOAD = 50 * 1024 * 1024  # a year of a busy account in camt.053 is far less
 
 STATES = [("", _("Alle")), *BankTransaction.State.choices]
@@ -61,7 +65,8 @@ def bank_page(request: HttpRequest) -> HttpResponse:
                     )
                     % {"new": result.new, "booked": result.booked, "unmatched": result.unmatched},
                 )
-            return redirect("backoffice:bank")
+            query = "&".join(f"auszug={pk}" for pk in result.statement_ids)
+            return redirect(f"{reverse('backoffice:bank_import')}?{query}")
     state = request.GET.get("state", BankTransaction.State.UNMATCHED)
     lines = BankTransaction.objects.order_by("-booking_date", "-pk")
     if state in BankTransaction.State.values:
@@ -78,6 +83,24 @@ def bank_page(request: HttpRequest) -> HttpResponse:
             "can_import": permissions.allows(actor, "statement.import"),
         },
     )
+
+
+@staff_view
+def import_status(request: HttpRequest) -> HttpResponse:
+    """The state of an import: its lines per state; while the worker still books some, the
+    fragment is polled (htmx) until none is left."""
+    ids = [int(value) for value in request.GET.getlist("auszug") if value.isdigit()][:20]
+    progress = bank_selectors.import_progress(ids)
+    if not progress.statements:
+        raise Http404
+    context: dict[str, Any] = {"progress": progress, "query": request.GET.urlencode()}
+    if getattr(request, "htmx", False):
+        return render(request, "backoffice/bank/import_status.html", context)
+    # What this import left for a person, to assign right away.
+    context["open_lines"] = BankTransaction.objects.filter(
+        statement__in=progress.statements, state=BankTransaction.State.UNMATCHED
+    ).order_by("booking_date", "pk")[:PER_PAGE]
+    return render(request, "backoffice/bank/import.html", context)
 
 
 @staff_view
@@ -110,19 +133,44 @@ def bank_line(request: HttpRequest, line_id: int) -> HttpResponse:
             Invoice.objects.filter(pk__in=numbers).select_related("customer")
         )
     }
+    suggestions = [
+        (
+            suggestion,
+            [
+                (suggested.get(part["id"]), part.get("amount"))
+                for part in suggestion.get("invoices", [])
+            ],
+        )
+        for suggestion in line.suggestions or []
+    ]
+    # The form starts with the best suggestion's split (or the whole amount on one row).
+    prefill: list[tuple[str, str]] = [
+        (invoice.number or "", _german(amount))
+        for invoice, amount in (suggestions[0][1] if suggestions else [])
+        if invoice is not None
+    ][:ASSIGN_ROWS] or [("", _german(line.amount))]
+    if request.method == "POST" and "ignore" not in request.POST:  # keep what was typed
+        prefill = list(
+            zip(request.POST.getlist("invoice"), request.POST.getlist("amount"), strict=False)
+        )[:ASSIGN_ROWS]
+    prefill += [("", "")] * (ASSIGN_ROWS - len(prefill))
     return render(
         request,
         "backoffice/bank/line.html",
         {
             "line": line,
-            "suggestions": [
-                (suggestion, [suggested.get(i["id"]) for i in suggestion.get("invoices", [])])
-                for suggestion in line.suggestions or []
-            ],
+            "suggestions": suggestions,
+            "prefill": prefill,
             "can_assign": permissions.allows(actor, "bank_transaction.assign")
             and line.state == BankTransaction.State.UNMATCHED,
         },
     )
+
+
+def _german(amount: Any) -> str:
+    if amount in (None, ""):
+        return ""
+    return f"{Decimal(str(amount)):.2f}".replace(".", ",")
 
 
 def _assign(request: HttpRequest, line_id: int, actor: Any) -> bool:

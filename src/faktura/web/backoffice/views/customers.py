@@ -10,10 +10,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from faktura.access import selectors as access
-from faktura.core import clock
+from faktura.core import clock, permissions
 from faktura.customers.models import Customer
 from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice
+from faktura.payments.models import Payment
+from faktura.reporting import risk
 from faktura.web.backoffice.access import staff_view
 
 PER_PAGE = 50
@@ -37,7 +39,12 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "backoffice/customers/list.html",
-        {"page": page, "rows": rows, "q": text},
+        {
+            "page": page,
+            "rows": rows,
+            "q": text,
+            "can_create": permissions.allows(request.actor, "customer.create"),  # type: ignore[attr-defined]
+        },
     )
 
 
@@ -50,6 +57,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         raise Http404
     today = clock.today()
     statement = account_statement(customer.pk)
+    assessed, limit = risk.credit_limit(customer.pk, today=today)
     context: dict[str, Any] = {
         "customer": customer,
         "today": today,
@@ -63,6 +71,10 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "mandates": customer.mandates.order_by("-signature_date"),
         "subscriptions": customer.subscriptions.select_related("plan").order_by("-pk"),
         "notices": customer.dunning_notices.order_by("-notice_date", "-pk")[:10],
+        "payments": Payment.objects.filter(customer=customer).order_by("-date", "-pk")[:15],
+        "risk": assessed,
+        "credit": limit,
+        "can_edit": permissions.allows(request.actor, "customer.change"),  # type: ignore[attr-defined]
         "dunning_block_active": customer.dunning_block
         and (customer.dunning_block_until is None or customer.dunning_block_until >= today),
     }
