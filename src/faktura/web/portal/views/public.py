@@ -8,8 +8,3 @@ from django.shortcuts import render
 
 def login(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/login.html")
-
-
-def cancel_contract(request: HttpRequest) -> HttpResponse:
-    """The cancellation button of § 312k BGB: reachable without signing in."""
-    return render(request, "portal/cancel_contract.html")
