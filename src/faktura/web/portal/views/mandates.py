@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -32,7 +32,6 @@ def _page(request: HttpRequest, form: MandateForm, status: int = 200) -> HttpRes
             "mandates": Mandate.objects.filter(customer=request.customer),  # type: ignore[attr-defined]
             "creditor": online.creditor(company),
             "mandate_text": online.mandate_text(company, lang),
-            "masked": online.masked_iban,
             "may_act": permissions.allows(request.actor, online.OPERATION),  # type: ignore[attr-defined]
         },
         status=status,
@@ -78,10 +77,8 @@ def grant(request: HttpRequest) -> HttpResponse:
 @customer_view
 @require_POST
 def revoke(request: HttpRequest, mandate_id: int) -> HttpResponse:
-    if not Mandate.objects.filter(pk=mandate_id, customer=request.customer).exists():  # type: ignore[attr-defined]
-        from django.http import Http404
-
-        raise Http404
+    # Another customer's mandate is not there (the service would refuse it, too).
+    get_object_or_404(Mandate, pk=mandate_id, customer=request.customer)  # type: ignore[attr-defined]
     try:
         mandate = online.revoke_mandate(actor=request.actor, mandate_id=mandate_id)  # type: ignore[attr-defined]
     except DomainError as error:
