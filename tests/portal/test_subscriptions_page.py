@@ -14,6 +14,7 @@ from faktura.core.errors import PermissionRefused, StateConflict
 from faktura.core.models import AuditEntry
 from faktura.customers.services import create_customer
 from faktura.invoicing.models import Invoice
+from faktura.notifications.models import OutboxMessage
 from faktura.subscriptions import services
 from faktura.subscriptions.models import Charge, Subscription
 from tests.portal.contract_helpers import messages_of, monthly, sign_in
@@ -119,7 +120,14 @@ def test_cancel_with_a_reason_and_take_it_back(client, consumer):
     done = client.post(url, {"reason": "Zu teuer"}, follow=True)
     subscription.refresh_from_db()
     assert subscription.ends_on == dt.date(2026, 12, 16)
-    assert messages_of(done) == ["Ihr Abonnement ist gekündigt und endet am 16.12.2026."]
+    assert messages_of(done) == [
+        "Ihr Abonnement ist gekündigt und endet am 16.12.2026. "
+        "Die Bestätigung haben wir Ihnen per E-Mail geschickt."
+    ]
+    (mail,) = OutboxMessage.objects.filter(event=OutboxMessage.Event.CONTRACT_CANCELLED)
+    assert mail.to == ["max@example.org"]
+    assert "endet am 16.12.2026" in mail.body_text
+    assert "Grund: Zu teuer" in mail.body_text
     entry = AuditEntry.objects.filter(action="subscription.cancelled").get()
     assert entry.data["reason"] == "Zu teuer"
     assert entry.actor == f"customer:{consumer.number}"

@@ -352,6 +352,48 @@ def _confirm(
     outbox.queue_messages_locked(messages)
 
 
+def cancel_with_confirmation(
+    *, actor: Actor, subscription_id: int, reason: str = ""
+) -> Subscription:
+    """A signed-in customer's notice in the portal, confirmed by mail with the end date.
+
+    ``services.cancel_subscription`` (permission, own account, earliest end) and the
+    confirmation to the customer's address in one transaction.
+    """
+    with transaction.atomic():
+        subscription = services.cancel_subscription(
+            actor=actor, subscription_id=subscription_id, reason=reason
+        )
+        customer = Customer.objects.select_for_update().get(pk=subscription.customer_id)
+        assert subscription.ends_on is not None
+        lang = customer_mail.language_of(customer)
+        now = timezone.localtime(clock.now())
+        ctx = customer_mail.base_context(customer) | {
+            "document_title": "Kündigung" if lang == "de" else "Notice of cancellation",
+            "submitted": f"{texts.date(now.date(), lang)} {now:%H:%M}",
+            "name": customer.name,
+            "customer_number": customer.number,
+            "email": customer.email,
+            "contract": "",
+            "kind": "ordentliche Kündigung" if lang == "de" else "ordinary notice",
+            "extraordinary": False,
+            "reason": (reason or "").strip(),
+            "desired": (
+                "zum nächstmöglichen Zeitpunkt" if lang == "de" else "at the earliest possible date"
+            ),
+            "plan": str(subscription.plan),
+            "contract_label": contract_label(subscription),
+            "ends_on": texts.date(subscription.ends_on, lang),
+            "earlier_not_possible": False,
+        }
+        message = customer_mail.message(
+            customer, OutboxMessage.Event.CONTRACT_CANCELLED, ctx, actor=actor
+        )
+        if message is not None:
+            outbox.queue_messages_locked([message])
+    return subscription
+
+
 def process_request(*, actor: Actor, request_id: int, note: str = "") -> CancellationRequest:
     """Staff have dealt with a declaration (found the contract, ended it, or answered)."""
     permissions.require(actor, "cancellation_request.process")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from faktura.core import permissions
 from faktura.core.errors import DomainError
-from faktura.subscriptions import selectors, services
+from faktura.subscriptions import cancellation, selectors, services
 from faktura.subscriptions.models import Subscription
 from faktura.web.backoffice.templatetags.faktura_format import datum
 from faktura.web.portal.access import customer_view
@@ -136,7 +136,7 @@ def cancel(request: HttpRequest, subscription_id: int) -> HttpResponse:
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            done = services.cancel_subscription(
+            done = cancellation.cancel_with_confirmation(
                 actor=request.actor,  # type: ignore[attr-defined]
                 subscription_id=subscription.pk,
                 reason=form.cleaned_data["reason"],
@@ -147,7 +147,10 @@ def cancel(request: HttpRequest, subscription_id: int) -> HttpResponse:
             assert done.ends_on is not None
             messages.success(
                 request,
-                _("Ihr Abonnement ist gekündigt und endet am %(day)s.")
+                _(
+                    "Ihr Abonnement ist gekündigt und endet am %(day)s. "
+                    "Die Bestätigung haben wir Ihnen per E-Mail geschickt."
+                )
                 % {"day": datum(done.ends_on)},
             )
             return redirect("portal:subscriptions")
