@@ -257,6 +257,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.api import keys
     from faktura.banking import services as banking
     from faktura.catalog import services as catalog
+    from faktura.collection import online as online_mandates
     from faktura.collection import services as collection
     from faktura.core import services as core
     from faktura.core.models import Company
@@ -276,7 +277,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.reporting import services as retention
     from faktura.sales import services as sales
     from faktura.scheduling import services as scheduling
-    from faktura.subscriptions import notices
+    from faktura.subscriptions import cancellation, notices, payment_choice
     from faktura.subscriptions import run as billing_run
     from faktura.subscriptions import services as subscriptions
     from faktura.webhooks import services as webhooks
@@ -378,6 +379,18 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         ),
         "subscription.manage": lambda a: subscriptions.create_subscription(
             actor=a, customer_id=world["customer"], plan_id=missing
+        ),
+        "subscription.self_service": lambda a: subscriptions.pause_subscription(
+            actor=a, subscription_id=missing
+        ),
+        "cancellation_request.process": lambda a: cancellation.process_request(
+            actor=a, request_id=missing
+        ),
+        "mandate.grant_online": lambda a: online_mandates.revoke_mandate(
+            actor=a, mandate_id=missing
+        ),
+        "payment_method.choose": lambda a: payment_choice.choose_payment_method(
+            actor=a, customer_id=world["customer"], method="cheque"
         ),
         "access.manage": lambda a: access.lift(block_id=missing, actor=a, why="x"),
         "retention.legal_hold": lambda a: retention.set_legal_hold(

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 CREATED = 1794819600  # 2026-11-16 09:00 UTC, the tests' frozen now
 
@@ -52,6 +52,8 @@ class FakeStripe:
     requests: list[Received] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     declines: dict[str, tuple[str, str]] = field(default_factory=dict)
     unavailable: bool = False
     _replies: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
@@ -81,7 +83,16 @@ class FakeStripe:
                     {"error": {"type": "api_error", "message": "Stripe is down."}},
                     {"Stripe-Should-Retry": "false"},
                 )
-            if (method, path) != ("POST", "/v1/payment_intents"):
+            route = urlsplit(path).path
+            creators = {
+                "/v1/payment_intents": self._create_intent,
+                "/v1/customers": self._create_customer,
+                "/v1/checkout/sessions": self._create_session,
+            }
+            if method == "GET" and route.startswith("/v1/checkout/sessions/"):
+                return self._session(route.rsplit("/", 1)[1])
+            create = creators.get(route) if method == "POST" else None
+            if create is None:
                 unknown = f"Unrecognized request URL ({path})."
                 return 404, {"error": {"type": "invalid_request_error", "message": unknown}}, {}
             key = headers.get("idempotency-key")
@@ -92,7 +103,7 @@ class FakeStripe:
                         "Keys for idempotent requests can only be used with the same "
                         "parameters they were first used with."}}, {}  # fmt: skip
                 return status, reply, {"Idempotent-Replayed": "true"}
-            status, reply = self._create_intent(params)
+            status, reply = create(params)
             if key:
                 self._replies[key] = (params, status, reply)
             return status, reply, {}
@@ -135,6 +146,61 @@ class FakeStripe:
             intent.update(status="succeeded", amount_received=intent["amount"])
             self._event("payment_intent.succeeded", intent)
         return 200, intent
+
+    # --- saving a card: customers and Checkout in setup mode --------------------------
+
+    def _create_customer(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        customer = {"id": f"cus_fake{next(self._ids):04d}", "object": "customer",
+                    "email": params.get("email"), "name": params.get("name"),
+                    "metadata": params.get("metadata", {})}  # fmt: skip
+        self.customers[customer["id"]] = customer
+        return 200, customer
+
+    def _create_session(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        number = next(self._ids)
+        session = {
+            "id": f"cs_fake{number:04d}",
+            "object": "checkout.session",
+            "mode": params.get("mode"),
+            "status": "open",
+            "url": f"{self.url}/c/pay/cs_fake{number:04d}",
+            "customer": params.get("customer"),
+            "client_reference_id": params.get("client_reference_id"),
+            "metadata": params.get("metadata", {}),
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
+            "setup_intent": None,
+        }
+        self.sessions[session["id"]] = session
+        return 200, session
+
+    def complete_setup(self, session_id: str, *, brand: str = "visa", last4: str = "4242"):
+        """The customer entered a card on Stripe's page: the session is complete."""
+        number = next(self._ids)
+        self.sessions[session_id].update(
+            status="complete",
+            setup_intent={
+                "id": f"seti_fake{number:04d}",
+                "object": "setup_intent",
+                "status": "succeeded",
+                "payment_method": {
+                    "id": f"pm_fake{number:04d}",
+                    "object": "payment_method",
+                    "type": "card",
+                    "card": {"brand": brand, "last4": last4, "exp_month": 8, "exp_year": 2029},
+                },
+            },
+        )
+        return self.sessions[session_id]["setup_intent"]["payment_method"]["id"]
+
+    def _session(self, session_id: str):
+        session = self.sessions.get(session_id)
+        if session is None:
+            missing = f"No such checkout.session: '{session_id}'"
+            error = {"type": "invalid_request_error", "code": "resource_missing"}
+            error["message"] = missing
+            return 404, {"error": error}, {}
+        return 200, session, {}
 
     def _event(self, kind: str, obj: dict[str, Any]) -> None:
         self.events.append({

@@ -75,10 +75,28 @@ def _new_reference(customer: Customer) -> str:
 
 
 def _switch_payment_method(customer: Customer, method: str, actor: Actor) -> None:
-    if customer.preferred_payment_method != method:
-        from faktura.customers.services import update_customer
+    """The customer pays by ``method`` from now on (the caller holds the customer's lock).
 
-        update_customer(customer_id=customer.pk, actor=actor, preferred_payment_method=method)
+    Written here, not through ``update_customer``: a customer granting or revoking a
+    mandate in the portal may not edit their master data, but this follows from it.
+    """
+    if customer.preferred_payment_method != method:
+        before = customer.preferred_payment_method
+        customer.preferred_payment_method = method
+        Customer.objects.filter(pk=customer.pk).update(
+            preferred_payment_method=method, updated_at=clock.now()
+        )
+        audit.record(
+            chain=audit.customer_chain(customer.pk),
+            actor=actor,
+            action="customer.updated",
+            object_type="customer",
+            object_id=customer.pk,
+            data={
+                "before": {"preferred_payment_method": before},
+                "after": {"preferred_payment_method": method},
+            },
+        )
 
 
 def create_mandate(
@@ -109,6 +127,43 @@ def create_mandate(
     missing_<field>/invalid_<field>.
     """
     permissions.require(actor, "mandate.change")
+    return _create_mandate(
+        customer_id=customer_id,
+        actor=actor,
+        iban=iban,
+        signature_date=signature_date,
+        scheme=scheme,
+        kind=kind,
+        reference=reference,
+        bic=bic,
+        debtor_name=debtor_name,
+        street=street,
+        house_number=house_number,
+        postcode=postcode,
+        city=city,
+        country=country,
+        use_for_payments=use_for_payments,
+    )
+
+
+def _create_mandate(
+    *,
+    customer_id: int,
+    actor: Actor,
+    iban: str,
+    signature_date: object,
+    scheme: str,
+    kind: str,
+    reference: str | None,
+    bic: str,
+    debtor_name: str | None,
+    street: str | None,
+    house_number: str | None,
+    postcode: str | None,
+    city: str | None,
+    country: str | None,
+    use_for_payments: bool,
+) -> Mandate:
     if scheme not in Scheme.values:
         raise InvalidInput(
             f"scheme: {scheme!r} is not CORE or B2B", code="invalid_scheme", field="scheme"
@@ -226,8 +281,13 @@ def _fall_back_to_transfer(mandate: Mandate, actor: Actor) -> None:
 def revoke_mandate(*, mandate_id: int, actor: Actor, reason: str = "") -> Mandate:
     """The debtor withdrew the mandate; it is never used again."""
     permissions.require(actor, "mandate.change")
+    return _revoke(mandate_id, actor, reason)
+
+
+def _revoke(mandate_id: int, actor: Actor, reason: str) -> Mandate:
     with transaction.atomic():
         mandate = _locked_mandate(mandate_id)
+        permissions.require_own(actor, mandate.customer_id)
         if mandate.status != Mandate.Status.ACTIVE:
             raise StateConflict(
                 f"Mandate {mandate.reference} is {mandate.status}, not active.",

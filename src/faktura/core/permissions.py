@@ -97,6 +97,11 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Gespeicherte Zahlungsmethode (Stripe) hinterlegen oder deaktivieren",
     ),
+    "payment_method.choose": (
+        frozenset({ACCOUNTANT, CUSTOMER}),
+        "Zahlungsart des Kunden und seiner Abonnements wählen, Karte hinterlegen "
+        "(Kunden im Portal: nur das eigene Konto)",
+    ),
     "payment.charge_saved_method": (
         frozenset({ACCOUNTANT}),
         "Rechnung von der gespeicherten Zahlungsmethode abbuchen lassen",
@@ -108,6 +113,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "refund_batch.create": (frozenset({ACCOUNTANT}), "Erstattungsdatei erstellen/verwerfen"),
     "mandate.change": (frozenset({ACCOUNTANT}), "SEPA-Mandat anlegen, widerrufen, sperren"),
+    "mandate.grant_online": (
+        frozenset({CUSTOMER}),
+        "SEPA-Mandat im Kundenportal erteilen oder widerrufen (nur das eigene Konto)",
+    ),
     "direct_debit.create": (
         frozenset({ACCOUNTANT}),
         "Lastschriftdatei erstellen, einreichen, verwerfen, abschließen",
@@ -129,6 +138,15 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "subscription.manage": (
         frozenset({ACCOUNTANT}),
         "Abonnements anlegen, ändern, pausieren, kündigen; Kurse buchen; Einmalbeträge",
+    ),
+    "subscription.self_service": (
+        frozenset({ACCOUNTANT, CUSTOMER}),
+        "Tarif oder Menge ändern, pausieren, kündigen, Kündigung zurücknehmen "
+        "(Kunden im Portal: nur die eigenen Abonnements)",
+    ),
+    "cancellation_request.process": (
+        frozenset({ACCOUNTANT}),
+        "Kündigung aus dem Kündigungsbutton (§ 312k BGB) als bearbeitet markieren",
     ),
     # access
     "access.manage": (
@@ -380,6 +398,7 @@ ADMIN_RULES: dict[str, dict[str, str | None]] = {
     },
     "subscriptions.billingrun": {"add": None, "change": None, "delete": None},
     "subscriptions.billingissue": {"add": None, "change": None, "delete": None},
+    "subscriptions.cancellationrequest": {"add": None, "change": None, "delete": None},
 }
 
 # Admin actions (by function name) → operation; an action without a row is never offered.
@@ -400,6 +419,7 @@ ADMIN_ACTIONS: dict[str, str] = {
     "write_off_cases": "collection.approve",
     "mark_done": "todo.done",
     "clear_legal_holds": "retention.legal_hold",
+    "mark_cancellations_processed": "cancellation_request.process",
 }
 
 

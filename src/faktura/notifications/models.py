@@ -34,6 +34,9 @@ class OutboxMessage(models.Model):
         STAFF_DIGEST = "staff_digest", _("Hinweis an Mitarbeiter (Mahnwesen)")
         ACCOUNT_STATEMENT = "account_statement", _("Kontoauszug des Kundenkontos")
         PORTAL_SIGN_IN = "portal_sign_in", _("Anmeldelink zum Kundenportal")
+        CONTRACT_CANCELLED = "contract_cancelled", _("Kündigung bestätigt")
+        CANCELLATION_RECEIVED = "cancellation_received", _("Eingang einer Kündigung bestätigt")
+        MANDATE_GRANTED = "mandate_granted", _("SEPA-Mandat erteilt")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("In Warteschlange")

@@ -29,6 +29,7 @@ from faktura.core import audit, bulk, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.text import check_text
+from faktura.customers.models import Customer
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import locks, selectors
 from faktura.payments.models import CardRetry, SavedPaymentMethod
@@ -124,6 +125,15 @@ def save_payment_method(
     text = _label(label)
     with transaction.atomic():
         customer = locks.lock_customer(customer_id, field="customer_id")
+        return save_locked(customer, actor=actor, provider=provider, cus=cus, pm=pm, label=text)
+
+
+def save_locked(
+    customer: Customer, *, actor: Actor, provider: str, cus: str, pm: str, label: str
+) -> SavedPaymentMethod:
+    """Save a checked method for ``customer``, whose lock the caller holds."""
+    with transaction.atomic():
+        text = label
         existing = SavedPaymentMethod.objects.filter(
             provider=provider, payment_method_id=pm, active=True
         ).first()
@@ -551,4 +561,40 @@ def card_retries_pending(invoice_ids: Iterable[int]) -> set[int]:
             bulk.column_in(CardRetry, "invoice", list(invoice_ids)),
             state=CardRetry.State.RETRYING,
         ).values_list("invoice_id", flat=True)
+    )
+
+
+def check_stripe_ids(provider_customer_id: object, payment_method_id: object) -> tuple[str, str]:
+    """Stripe's customer and payment method ids, checked (InvalidInput otherwise)."""
+    return (
+        _stripe_id(
+            provider_customer_id,
+            prefix="cus_",
+            field="provider_customer_id",
+            code="invalid_provider_customer_id",
+        ),
+        _stripe_id(
+            payment_method_id,
+            prefix="pm_",
+            field="payment_method_id",
+            code="invalid_payment_method_id",
+        ),
+    )
+
+
+def deactivate_locked(method: SavedPaymentMethod, *, actor: Actor, reason: str) -> None:
+    """Deactivate a method of a customer whose lock the caller holds (audited)."""
+    if not method.active:
+        return
+    method.active = False
+    method.deactivated_at = clock.now()
+    method.deactivated_by = actor.label
+    method.save(update_fields=["active", "deactivated_at", "deactivated_by"])
+    audit.record(
+        chain=audit.customer_chain(method.customer_id),
+        actor=actor,
+        action="payment_method.deactivated",
+        object_type="saved_payment_method",
+        object_id=method.pk,
+        data={**_audit_data(method), "reason": reason},
     )

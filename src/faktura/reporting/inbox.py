@@ -126,6 +126,14 @@ def _billing_issues() -> QuerySet[Any]:
     return BillingIssue.objects.filter(resolved_at__isnull=True)
 
 
+def _cancellation_requests() -> QuerySet[Any]:
+    from faktura.subscriptions.models import CancellationRequest
+
+    return CancellationRequest.objects.filter(
+        status=CancellationRequest.Status.OPEN
+    ).select_related("customer")
+
+
 SOURCES: tuple[Source, ...] = (
     Source("approvals", _("Freigaben"), _approvals),
     Source("payment_requests", _("Zahlungen zur Bestätigung"), _payment_requests),
@@ -138,6 +146,11 @@ SOURCES: tuple[Source, ...] = (
     Source("failed_mails", _("Nicht zugestellte E-Mails"), _failed_mails),
     Source("provider_events", _("Nicht gebuchte Zahlungsereignisse"), _provider_events),
     Source("billing_issues", _("Probleme der Abrechnung"), _billing_issues),
+    Source(
+        "cancellation_requests",
+        _("Kündigungen zur Bearbeitung (Kündigungsbutton)"),
+        _cancellation_requests,
+    ),
     Source("failed_webhooks", _("Nicht zugestellte Webhooks"), _failed_webhooks),
     Source("failed_jobs", _("Fehlgeschlagene Aufträge"), _failed_jobs),
 )

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
-from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin
+from faktura.core.admin_permissions import MasterDataAdmin, ReadOnlyAdmin, actor_of
+from faktura.core.errors import DomainError
+from faktura.subscriptions import cancellation
 from faktura.subscriptions.models import (
     BillingIssue,
     BillingProfile,
     BillingRun,
     BillingSettings,
+    CancellationRequest,
     Coupon,
     Course,
     CourseInstalment,
@@ -128,3 +133,46 @@ class BillingIssueAdmin(ReadOnlyAdmin):
     list_display = ["billing_date", "customer", "subscription", "code", "resolved_at"]
     list_filter = ["code"]
     search_fields = ["customer__name", "message"]
+
+
+@admin.action(description=_("Als bearbeitet markieren"))
+def mark_cancellations_processed(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[CancellationRequest]
+) -> None:
+    actor = actor_of(request)
+    if actor is None:  # pragma: no cover - the admin signs in staff only
+        return
+    done = 0
+    for pk in queryset.filter(status=CancellationRequest.Status.OPEN).values_list("pk", flat=True):
+        try:
+            cancellation.process_request(actor=actor, request_id=pk)
+            done += 1
+        except DomainError as error:
+            messages.error(request, f"{pk}: {error.message}")
+    if done:
+        messages.success(
+            request, _("%(count)d Kündigung(en) als bearbeitet markiert.") % {"count": done}
+        )
+
+
+@admin.register(CancellationRequest)
+class CancellationRequestAdmin(ReadOnlyAdmin):
+    """Declarations from the cancellation button (§ 312k BGB), exactly as submitted."""
+
+    list_display = [
+        "submitted_at",
+        "name",
+        "customer_number",
+        "email",
+        "contract",
+        "kind",
+        "desired_end",
+        "status",
+        "customer",
+        "subscription",
+        "ends_on",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["name", "email", "customer_number", "contract"]
+    list_select_related = ["customer", "subscription__plan"]
+    actions = [mark_cancellations_processed]

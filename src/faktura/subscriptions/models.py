@@ -647,3 +647,65 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.about}"
+
+
+class CancellationRequest(models.Model):
+    """A notice given with the cancellation button (§ 312k BGB), kept as it was submitted.
+
+    Every declaration is recorded, whether or not it names a contract Faktura can find:
+    what the person entered, when, and what came of it. One that identifies exactly one
+    contract of one customer is carried out at once (``status`` done); any other waits
+    in the back office's to-do list until staff have dealt with it.
+    """
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", _("ordentliche Kündigung")
+        EXTRAORDINARY = "extraordinary", _("außerordentliche Kündigung")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("zu bearbeiten")
+        DONE = "done", _("erledigt")
+
+    submitted_at = models.DateTimeField(_("Eingegangen am"))
+    name = models.CharField(_("Name"), max_length=200)
+    customer_number = models.CharField(_("Kundennummer"), max_length=30, blank=True)
+    email = models.EmailField(_("E-Mail-Adresse"))
+    contract = models.CharField(_("Vertrag"), max_length=200, blank=True)
+    kind = models.CharField(_("Art der Kündigung"), max_length=15, choices=Kind.choices)
+    reason = models.TextField(_("Kündigungsgrund"), blank=True)
+    # None: "zum nächstmöglichen Zeitpunkt".
+    desired_end = models.DateField(_("Gewünschtes Vertragsende"), null=True, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    # What the declaration was matched to; never shown to the person who submitted it.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancellation_requests",
+        verbose_name=_("Kunde"),
+    )
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancellation_requests",
+        verbose_name=_("Abonnement"),
+    )
+    ends_on = models.DateField(_("Vertragsende"), null=True, blank=True)
+    outcome = models.CharField(_("Ergebnis"), max_length=300, blank=True)
+    processed_at = models.DateTimeField(_("Bearbeitet am"), null=True, blank=True)
+    processed_by = models.CharField(_("Bearbeitet von"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("Kündigung (Kündigungsbutton)")
+        verbose_name_plural = _("Kündigungen (Kündigungsbutton)")
+        ordering: ClassVar = ["-id"]
+        indexes: ClassVar = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        when = self.submitted_at.strftime("%d.%m.%Y %H:%M")
+        return f"{when} {self.name} – {self.contract or self.get_kind_display()}"

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from faktura.catalog.models import Product
 from faktura.collection import selectors as collection_selectors
@@ -64,6 +65,8 @@ from faktura.subscriptions.models import (
 ONE_DAY = dt.timedelta(days=1)
 PLAN_OPERATION = "plan.manage"
 SUBSCRIPTION_OPERATION = "subscription.manage"
+# What a customer may do with their own subscription in the portal (staff too).
+SELF_SERVICE_OPERATION = "subscription.self_service"
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 HUNDRED = Decimal(100)
 
@@ -281,6 +284,12 @@ def _plan_price(plan: Plan, subscription: Subscription | None, day: dt.date, mod
     return billing.convert_price(
         price, from_mode=plan.price_mode, to_mode=mode, product=plan.product
     )
+
+
+def plan_price(plan: Plan, subscription: Subscription, day: dt.date) -> Decimal:
+    """The plan's price per interval and unit on ``day`` for ``subscription`` (price changes
+    and consents included), in the price mode of the customer's invoices."""
+    return _plan_price(plan, subscription, day, _customer_mode(subscription.customer))
 
 
 def _require_plan_subscription(subscription: Subscription) -> Plan:
@@ -1122,11 +1131,12 @@ def change_subscription(
     ``dry_run`` returns the same quote and writes nothing. A pending scheduled change is
     replaced.
     """
-    permissions.require(actor, SUBSCRIPTION_OPERATION)
+    permissions.require(actor, SELF_SERVICE_OPERATION)
     _choice(effective, ("now", "next_period"), code="invalid_effective", field="effective")
     new_quantity = _quantity(quantity) if quantity is not None else None
     with transaction.atomic():
         customer, subscription = _lock_subscription(subscription_id)
+        permissions.require_own(actor, subscription.customer_id)
         old_plan = _require_plan_subscription(subscription)
         if subscription.paused_from is not None:
             raise StateConflict(
@@ -1201,9 +1211,10 @@ def pause_subscription(*, actor: Actor, subscription_id: int, on: object = None)
     Billed in arrears, the pause starts on ``on`` itself: the days used are billed to then.
     The status is ``paused`` from this call on, also while ``paused_from`` lies ahead.
     """
-    permissions.require(actor, SUBSCRIPTION_OPERATION)
+    permissions.require(actor, SELF_SERVICE_OPERATION)
     with transaction.atomic():
         _customer, subscription = _lock_subscription(subscription_id)
+        permissions.require_own(actor, subscription.customer_id)
         plan = _require_plan_subscription(subscription)
         if subscription.paused_from is not None:
             raise StateConflict("The subscription is paused already.", code="subscription_paused")
@@ -1241,9 +1252,10 @@ def resume_subscription(*, actor: Actor, subscription_id: int, on: object = None
     Resumed before the pause began, nothing is re-anchored: the pause is simply called off.
     A change scheduled during the pause applies from the resumption on.
     """
-    permissions.require(actor, SUBSCRIPTION_OPERATION)
+    permissions.require(actor, SELF_SERVICE_OPERATION)
     with transaction.atomic():
         _customer, subscription = _lock_subscription(subscription_id)
+        permissions.require_own(actor, subscription.customer_id)
         _require_plan_subscription(subscription)
         if subscription.paused_from is None:
             raise StateConflict("The subscription is not paused.", code="subscription_not_paused")
@@ -1344,15 +1356,17 @@ def cancel_subscription(
     """The customer's notice: the contract ends at the earliest end its terms allow.
 
     A later ``end_on`` is taken as asked; an earlier one is refused with the earliest
-    possible date. What was billed beyond the end is credited. ``reason`` (optional, as
-    the customer gave it) goes into the audit entry.
+    possible date. What was billed beyond the end is credited. ``reason`` (the customer's
+    words, optional) goes into the audit log.
     """
-    permissions.require(actor, SUBSCRIPTION_OPERATION)
-    reason = (reason or "").strip()
-    if reason:
-        check_text(reason, field="reason", multiline=True)
+    permissions.require(actor, SELF_SERVICE_OPERATION)
+    why = (reason or "").strip()
+    if len(why) > 1000:
+        raise InvalidInput("reason: at most 1000 characters", code="invalid_reason", field="reason")
+    check_text(why, field="reason", multiline=True)
     with transaction.atomic():
         customer, subscription = _lock_subscription(subscription_id)
+        permissions.require_own(actor, subscription.customer_id)
         plan = _require_plan_subscription(subscription)
         if subscription.ends_on is not None:
             raise StateConflict(
@@ -1394,9 +1408,78 @@ def cancel_subscription(
             ends_on=ends_on,
             earliest_end=earliest,
             credits=[c.pk for c in credits],
-            **({"reason": reason} if reason else {}),
+            **({"reason": why} if why else {}),
         )
         _emit("subscription.cancelled", subscription, actor, notice_received_on=received)
+    return subscription
+
+
+def earliest_end(subscription: Subscription, *, received_on: dt.date | None = None) -> dt.date:
+    """The day the contract would end on notice received ``received_on`` (default today)."""
+    if subscription.plan is None:
+        raise StateConflict(
+            "A course booking has no plan to change, pause or cancel.",
+            code="not_a_plan_subscription",
+        )
+    return terms.earliest_end(
+        subscription.plan.contract_terms,
+        start=subscription.starts_on,
+        notice_received=received_on or _today(),
+    )
+
+
+def undo_cancellation(*, actor: Actor, subscription_id: int) -> Subscription:
+    """Take a notice back before the contract has ended: the subscription runs on.
+
+    Refused once the end date has passed (``cancellation_took_effect``), for a
+    subscription without notice (``subscription_not_cancelled``) and when the time after
+    the end was already credited on an invoice or a credit note (``cancellation_credited``:
+    staff must correct that by hand). Credits for that time not billed yet are removed.
+    A pause or a change the notice called off stays called off.
+    """
+    permissions.require(actor, SELF_SERVICE_OPERATION)
+    with transaction.atomic():
+        _customer, subscription = _lock_subscription(subscription_id)
+        permissions.require_own(actor, subscription.customer_id)
+        _require_plan_subscription(subscription)
+        ends_on = subscription.ends_on
+        if ends_on is None:
+            raise StateConflict(
+                "The subscription is not cancelled.", code="subscription_not_cancelled"
+            )
+        today = _today()
+        if today > ends_on:
+            raise StateConflict(
+                f"The contract ended on {_german(ends_on)}; the notice cannot be taken back.",
+                code="cancellation_took_effect",
+            )
+        credits = Charge.objects.filter(
+            subscription=subscription,
+            kind=Charge.Kind.PRORATION_CREDIT,
+            service_start__gt=ends_on,
+        )
+        if credits.filter(Q(invoice__isnull=False) | Q(credit_note__isnull=False)).exists():
+            raise StateConflict(
+                "The time after the end has been credited already.",
+                code="cancellation_credited",
+            )
+        removed = list(credits.values_list("pk", flat=True))
+        credits.delete()
+        notice_received_on = subscription.notice_received_on
+        subscription.ends_on = None
+        subscription.notice_received_on = None
+        refresh_status(subscription, today)
+        _keep_next_billing(subscription)
+        subscription.save()
+        _record(
+            subscription,
+            actor,
+            "subscription.cancellation_undone",
+            ends_on_before=ends_on,
+            notice_received_on=notice_received_on,
+            credits_removed=removed,
+        )
+        _emit("subscription.updated", subscription, actor)
     return subscription
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,6 +100,16 @@ def from_cents(value: object) -> Decimal:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"{value!r} is not an amount in cents", code="malformed_event")
     return (Decimal(value) / 100).quantize(CENT)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupResult:
+    """A payment method saved through a setup checkout."""
+
+    customer_id: int | None  # Faktura's customer the checkout was made for
+    provider_customer_id: str
+    payment_method_id: str
+    label: str
 
 
 class StripeProvider:
@@ -220,6 +231,92 @@ class StripeProvider:
                 payment_intent=str(intent.id),
             )
         return str(intent.id)
+
+    def create_customer(self, *, customer_id: int, number: str, name: str, email: str) -> str:
+        """A Stripe customer for a Faktura customer (once: the same key gives the same one)."""
+        try:
+            customer = self._api().v1.customers.create(
+                params={
+                    "name": name,
+                    "email": email,
+                    "metadata": {"faktura_customer_id": str(customer_id), "number": number},
+                },
+                options={"idempotency_key": f"faktura-customer-{customer_id}"},
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not create the customer: {error.user_message or error}"
+            ) from None
+        return str(customer.id)
+
+    def create_setup_checkout(
+        self, *, customer_id: int, provider_customer_id: str, success_url: str, cancel_url: str
+    ) -> CheckoutSession:
+        """A Checkout Session in setup mode: the customer saves a card, nothing is charged.
+
+        ``success_url`` may contain Stripe's ``{CHECKOUT_SESSION_ID}``.
+        """
+        try:
+            session = self._api().v1.checkout.sessions.create(
+                params={
+                    "mode": "setup",
+                    "currency": "eur",
+                    "payment_method_types": ["card"],
+                    "customer": provider_customer_id,
+                    "client_reference_id": str(customer_id),
+                    "metadata": {"faktura_customer_id": str(customer_id)},
+                    "success_url": success_url,
+                    "cancel_url": cancel_url,
+                }
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not create the checkout: {error.user_message or error}"
+            ) from None
+        return CheckoutSession(url=str(session.url), id=str(session.id), amount=ZERO)
+
+    def completed_setup(self, session_id: str) -> SetupResult:
+        """What a finished setup checkout saved: the customer, the payment method, a label.
+
+        Raises StateConflict setup_not_completed (not finished, or not a setup checkout),
+        ProviderUnavailable.
+        """
+        try:
+            session = self._api().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["setup_intent.payment_method"]}
+            )
+        except stripe.InvalidRequestError:
+            raise StateConflict(
+                f"No setup checkout {session_id}.", code="setup_not_completed"
+            ) from None
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(
+                f"Stripe did not answer: {error.user_message or error}"
+            ) from None
+        data = session.to_dict()
+        intent = data.get("setup_intent") or {}
+        method = intent.get("payment_method") if isinstance(intent, dict) else None
+        if (
+            data.get("mode") != "setup"
+            or data.get("status") != "complete"
+            or not isinstance(method, dict)
+        ):
+            raise StateConflict(
+                f"The setup checkout {session_id} is not complete.", code="setup_not_completed"
+            )
+        card = method.get("card") or {}
+        label = ""
+        if card:
+            label = f"{str(card.get('brand') or '').title()} •••• {card.get('last4') or ''}".strip()
+            if card.get("exp_month") and card.get("exp_year"):
+                label += f" ({int(card['exp_month']):02d}/{int(card['exp_year']) % 100:02d})"
+        reference = (data.get("metadata") or {}).get("faktura_customer_id") or ""
+        return SetupResult(
+            customer_id=int(reference) if str(reference).isdigit() else None,
+            provider_customer_id=str(data.get("customer") or ""),
+            payment_method_id=str(method.get("id") or ""),
+            label=label[:100],
+        )
 
     def handle_webhook(self, payload: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
         """Verify ``Stripe-Signature`` over the raw body, then apply the event once.

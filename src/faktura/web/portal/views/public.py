@@ -79,8 +79,3 @@ def _invalid_link(
 def logout(request: HttpRequest) -> HttpResponse:
     auth_logout(request)
     return render(request, "portal/logged_out.html")
-
-
-def cancel_contract(request: HttpRequest) -> HttpResponse:
-    """The cancellation button of § 312k BGB: reachable without signing in."""
-    return render(request, "portal/cancel_contract.html")
