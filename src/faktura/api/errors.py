@@ -109,6 +109,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "A supply not taxable in Germany needs the company's tax number (BR-O-02, BR-CO-26).",
     ),
     "customer_not_found": (422, "The customer given in the body does not exist."),
+    "field_not_allowed": (422, "A customer may change their address and e-mail only."),
     "order_discarded": (422, "The order with this external_reference was discarded."),
     "invalid_price_mode": (422, "price_mode is net or gross."),
     "invalid_period": (422, "A service period needs a start and an end, in order."),

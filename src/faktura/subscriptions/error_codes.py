@@ -52,6 +52,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_a_plan_subscription": (409, "A course booking has no plan to change, pause or cancel."),
     "subscription_ended": (409, "The subscription has ended."),
     "subscription_cancelled": (409, "The subscription is cancelled already."),
+    "subscription_not_cancelled": (409, "The subscription is not cancelled: nothing to undo."),
+    "cancellation_took_effect": (409, "The cancellation took effect already; it cannot be undone."),
+    "cancellation_credited": (
+        409,
+        "The time after the end was credited already; the cancellation cannot be undone.",
+    ),
+    "invalid_reason": (422, "The reason is longer than 1,000 characters."),
     "subscription_paused": (409, "The subscription is paused."),
     "subscription_not_paused": (409, "The subscription is not paused."),
     "billing_pending": (409, "Periods before the change are due but not billed yet."),
