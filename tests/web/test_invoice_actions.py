@@ -50,6 +50,7 @@ def test_a_partial_payment_is_recorded_against_the_invoice(accountant, business_
     invoice = finalized(business_customer, actor)  # 119,00
     form = accountant.get(f"/rechnungen/{invoice.pk}/zahlung").content.decode()
     assert 'value="119,00"' in form
+    assert 'type="date" name="date" value="2026-11-16"' in form  # a browser shows no other
     refused = accountant.post(
         f"/rechnungen/{invoice.pk}/zahlung",
         {"amount": "zwanzig", "date": "2026-11-16", "method": "transfer"},

@@ -59,3 +59,12 @@ def test_the_pdf_and_xml_are_the_archived_bytes(staff_client, business_customer,
 def test_an_unknown_document_is_404(staff_client):
     assert staff_client.get("/rechnungen/999999/").status_code == 404
     assert staff_client.get("/rechnungen/999999/pdf").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_document_without_archived_files_has_no_pdf_or_xml_yet(
+    staff_client, business_customer, actor
+):
+    invoice = finalized(business_customer, actor)  # its PDF is rendered by a task, later
+    assert staff_client.get(f"/rechnungen/{invoice.pk}/pdf").status_code == 404
+    assert staff_client.get(f"/rechnungen/{invoice.pk}/xml").status_code == 404

@@ -94,8 +94,11 @@ def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 class PaymentForm(forms.Form):
+    # <input type="date"> takes ISO dates only: in German format the browser showed it empty.
     amount = forms.CharField(label=_("Betrag"), max_length=20)
-    date = forms.DateField(label=_("Datum"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Datum"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     method = forms.ChoiceField(label=_("Zahlungsart"), choices=Payment.Method.choices)
     reference = forms.CharField(label=_("Verwendungszweck"), max_length=500, required=False)
 
