@@ -102,3 +102,10 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
     viewer.post(f"/rechnungen/{invoice.pk}/stornieren", {"reason": "x"})
     assert not Allocation.objects.exists()
     assert not Invoice.objects.filter(kind=Kind.CANCELLATION).exists()
+
+
+@pytest.mark.django_db
+def test_the_cancel_and_payment_pages_are_not_shown_to_a_viewer(viewer, business_customer, actor):
+    invoice = finalized(business_customer, actor)
+    assert viewer.get(f"/rechnungen/{invoice.pk}/stornieren").status_code == 403
+    assert viewer.get(f"/rechnungen/{invoice.pk}/zahlung").status_code == 403
