@@ -50,8 +50,11 @@ def chromium_or_skip() -> Path:
 
 
 @pytest.fixture(scope="session")
-def playwright() -> Iterator[Any]:
+def playwright(_serialized_contents) -> Iterator[Any]:
     """Playwright's sync API, with Django's async guard lifted for this process.
+
+    Started after the migrated rows were read (``_serialized_contents`` in
+    tests/conftest.py), which the tests' connections no longer carry once it runs.
 
     The sync API keeps an event loop running in the main thread for as long as the
     session's browser lives, and Django refuses ORM calls from a thread with a running
