@@ -71,10 +71,11 @@ def playwright(_serialized_contents) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    headed = browser_type_launch_args.get("headless") is False  # pytest --headed
     return {
         **browser_type_launch_args,
         "executable_path": str(chromium_or_skip()),
-        "args": CHROMIUM_ARGS,
+        "args": [a for a in CHROMIUM_ARGS if not (headed and a == "--headless")],
     }
 
 
