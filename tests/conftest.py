@@ -49,6 +49,41 @@ def _frozen_today():
         yield
 
 
+@pytest.fixture(scope="session")
+def _serialized_contents(django_db_setup) -> dict[str, str]:
+    """The migrated rows each test database was serialized with (serialized_rollback)."""
+    from django.db import connections
+
+    return {
+        alias: contents
+        for alias in connections
+        if (contents := getattr(connections[alias], "_test_serialized_contents", None))
+    }
+
+
+@pytest.fixture(autouse=True)
+def _migrated_rows_back(request) -> None:
+    """Restore the migrated rows (number ranges, tax rates) where Django could not.
+
+    Django keeps them on the connection object and connections are context-local: once
+    Playwright's sync API runs in a worker (tests/e2e), its later tests get a fresh
+    connection object without them, and ``serialized_rollback=True`` silently restores
+    nothing. Give the contents to the connection in use and restore them as Django would.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("serialized_rollback"):
+        return
+    from django.db import connections
+
+    contents = request.getfixturevalue("_serialized_contents")
+    request.getfixturevalue("_django_db_helper")  # the test's own set-up first
+    for alias, rows in contents.items():
+        connection = connections[alias]
+        if getattr(connection, "_test_serialized_contents", None) is None:
+            connection._test_serialized_contents = rows
+            connection.creation.deserialize_db_from_string(rows)
+
+
 @pytest.fixture
 def company(db) -> Company:
     company = Company(

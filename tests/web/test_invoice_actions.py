@@ -50,6 +50,7 @@ def test_a_partial_payment_is_recorded_against_the_invoice(accountant, business_
     invoice = finalized(business_customer, actor)  # 119,00
     form = accountant.get(f"/rechnungen/{invoice.pk}/zahlung").content.decode()
     assert 'value="119,00"' in form
+    assert 'type="date" name="date" value="2026-11-16"' in form  # a browser shows no other
     refused = accountant.post(
         f"/rechnungen/{invoice.pk}/zahlung",
         {"amount": "zwanzig", "date": "2026-11-16", "method": "transfer"},
@@ -101,3 +102,10 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
     viewer.post(f"/rechnungen/{invoice.pk}/stornieren", {"reason": "x"})
     assert not Allocation.objects.exists()
     assert not Invoice.objects.filter(kind=Kind.CANCELLATION).exists()
+
+
+@pytest.mark.django_db
+def test_the_cancel_and_payment_pages_are_not_shown_to_a_viewer(viewer, business_customer, actor):
+    invoice = finalized(business_customer, actor)
+    assert viewer.get(f"/rechnungen/{invoice.pk}/stornieren").status_code == 403
+    assert viewer.get(f"/rechnungen/{invoice.pk}/zahlung").status_code == 403

@@ -95,3 +95,12 @@ def test_payments_write_offs_dunning_and_deliveries(staff_client, consumer, acto
     assert timeline.index("Festgeschrieben") < timeline.index("Archiviert")
     assert "Ausgebucht" in timeline
     assert "data-open>0,00\xa0€" in html
+
+
+@pytest.mark.django_db
+def test_a_document_without_archived_files_has_no_pdf_or_xml_yet(
+    staff_client, business_customer, actor
+):
+    invoice = finalized(business_customer, actor)  # its PDF is rendered by a task, later
+    assert staff_client.get(f"/rechnungen/{invoice.pk}/pdf").status_code == 404
+    assert staff_client.get(f"/rechnungen/{invoice.pk}/xml").status_code == 404

@@ -5,25 +5,27 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from faktura.reporting.open_items import Aging, OpenItem
 from faktura.reporting.receivables import Dso, Forecast, OverdueRow, PaymentHistory
 from faktura.reporting.tables import Column, Table
 
+# Shown in the language of the request, like the column titles (the back office in English).
 KIND_LABELS = {
-    "invoice": "Rechnung",
-    "credit_note": "Gutschrift",
-    "cancellation": "Storno",
-    "payment": "Zahlung",
-    "refund": "Erstattung",
+    "invoice": gettext_lazy("Rechnung"),
+    "credit_note": gettext_lazy("Gutschrift"),
+    "cancellation": gettext_lazy("Storno"),
+    "payment": gettext_lazy("Zahlung"),
+    "refund": gettext_lazy("Erstattung"),
 }
 BUCKET_LABELS = {
-    "not_due": "nicht fällig",
-    "days_1_30": "1–30 Tage",
-    "days_31_60": "31–60 Tage",
-    "days_61_90": "61–90 Tage",
-    "over_90": "über 90 Tage",
-    "credits": "Guthaben",
+    "not_due": gettext_lazy("nicht fällig"),
+    "days_1_30": gettext_lazy("1–30 Tage"),
+    "days_31_60": gettext_lazy("31–60 Tage"),
+    "days_61_90": gettext_lazy("61–90 Tage"),
+    "over_90": gettext_lazy("über 90 Tage"),
+    "credits": gettext_lazy("Guthaben"),
 }
 
 
@@ -46,7 +48,7 @@ def open_items_table(day: dt.date, items: list[OpenItem]) -> Table:
             (
                 i.customer_number,
                 i.customer_name,
-                KIND_LABELS[i.kind],
+                str(KIND_LABELS[i.kind]),
                 i.reference,
                 i.document_date,
                 i.due_date,
@@ -63,7 +65,7 @@ def aging_table(day: dt.date, rows: list[Aging]) -> Table:
     keys = [bucket.key for bucket in rows[0].buckets] if rows else list(BUCKET_LABELS)
     columns = [Column("customer_number", _("Kundennummer")), Column("customer_name", _("Kunde"))]
     for key in keys:
-        columns.append(Column(key, BUCKET_LABELS[key], "money"))
+        columns.append(Column(key, str(BUCKET_LABELS[key]), "money"))
         columns.append(Column(f"{key}_count", _("Anzahl"), "int"))
     columns += [Column("total", _("Summe"), "money"), Column("count", _("Anzahl"), "int")]
     table_rows = []

@@ -4,13 +4,14 @@ change nothing (the services check permissions and states, not this module)."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from faktura.core import clock
+from faktura.core import clock, permissions
 from faktura.invoicing import selectors
 from faktura.invoicing import services as invoicing
 from faktura.notifications.services import queue_document_mail
@@ -70,6 +71,13 @@ def resend(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return redirect("backoffice:invoice", invoice_id)
 
 
+def _offered_only_to_who_may(request: HttpRequest, operation: str) -> None:
+    """A page that is one action is not shown to a role that may not do it (403); the
+    service refuses it anyway."""
+    if not permissions.allows(request.actor, operation):  # type: ignore[attr-defined]
+        raise PermissionDenied
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         label=_("Grund der Stornierung"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
@@ -79,6 +87,7 @@ class CancelForm(forms.Form):
 @staff_view
 def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """A confirmation page first: the cancellation is final and is mailed to the customer."""
+    _offered_only_to_who_may(request, "invoice.correct")
     invoice = _invoice(invoice_id)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -94,8 +103,11 @@ def cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 class PaymentForm(forms.Form):
+    # <input type="date"> takes ISO dates only: in German format the browser showed it empty.
     amount = forms.CharField(label=_("Betrag"), max_length=20)
-    date = forms.DateField(label=_("Datum"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Datum"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     method = forms.ChoiceField(label=_("Zahlungsart"), choices=Payment.Method.choices)
     reference = forms.CharField(label=_("Verwendungszweck"), max_length=500, required=False)
 
@@ -108,6 +120,7 @@ class PaymentForm(forms.Form):
 
 @staff_view
 def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    _offered_only_to_who_may(request, "payment.record")
     invoice = _invoice(invoice_id)
     initial = {
         "amount": f"{max(invoice.open_amount, 0):.2f}".replace(".", ","),

@@ -11,7 +11,12 @@ from django.shortcuts import render
 from faktura.core import clock, permissions
 from faktura.core.errors import NotFound
 from faktura.core.models import AuditEntry
-from faktura.documents.archive import archived, einvoice_of, read_archived
+from faktura.documents.archive import (
+    DocumentNotArchived,
+    archived,
+    einvoice_of,
+    read_archived,
+)
 from faktura.documents.models import ArchivedDocument, PostalDelivery
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind
@@ -86,7 +91,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     _invoice(invoice_id)
     try:
         document = archived(invoice_id, ArchivedDocument.Kind.PDF)
-    except NotFound as error:
+    except (NotFound, DocumentNotArchived) as error:  # a draft, or not rendered yet
         raise Http404 from error
     response = HttpResponse(read_archived(document), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.filename}"'
@@ -99,7 +104,7 @@ def invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
     _invoice(invoice_id)
     try:
         xml, filename = einvoice_of(invoice_id)
-    except NotFound as error:
+    except (NotFound, DocumentNotArchived) as error:
         raise Http404 from error
     response = HttpResponse(xml, content_type="application/xml")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -60,8 +60,13 @@ REPORTS: dict[str, tuple[Any, Callable[[dt.date, dt.date], Table]]] = {
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("Von"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Bis"), widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> takes ISO dates only: in German format the browser showed it empty.
+    start = forms.DateField(
+        label=_("Von"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("Bis"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

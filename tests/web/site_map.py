@@ -1,0 +1,207 @@
+"""Every back-office page, enumerated from the URL resolver and filled with sample rows.
+
+The crawler (tests/web/test_crawl.py) and the accessibility test (tests/e2e) both walk
+this map, so a screen added later is visited without touching either test: its pattern
+is found in the resolver, and its path parameters come from ``PARAMETERS`` by name. A
+parameter nobody can fill fails the crawler until it gets a sample here or the pattern a
+row in ``NOT_CRAWLED`` with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from faktura.core.actors import ROLES, Actor
+from tests.conftest import TODAY
+
+NAMESPACE = "backoffice"
+
+
+@dataclass
+class Samples:
+    """One row of each kind a back-office page can be about, each state worth a look."""
+
+    draft: int
+    pending: int
+    invoice: int  # finalized, partly paid
+    credit_note: int
+    cancelled: int
+    cancellation: int
+    customer: int
+    consumer: int
+    unmatched_line: int
+    booked_line: int
+
+
+def _report_slugs(_samples: Samples) -> list[str]:
+    from faktura.web.backoffice.views.reports import REPORTS
+
+    return list(REPORTS)
+
+
+# Path parameter (by name) → the values to visit.
+PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
+    "invoice_id": lambda s: [
+        s.draft,
+        s.pending,
+        s.invoice,
+        s.credit_note,
+        s.cancelled,
+        s.cancellation,
+    ],
+    "customer_id": lambda s: [s.customer, s.consumer],
+    "line_id": lambda s: [s.unmatched_line, s.booked_line],
+    "report": _report_slugs,
+    "file_format": lambda s: ["csv", "xlsx"],
+}
+
+# Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
+NOT_CRAWLED: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str  # "backoffice:invoice"
+    route: str
+    parameters: tuple[str, ...]
+
+
+def backoffice_patterns() -> list[Pattern]:
+    """Every named pattern in the back office's namespace (nested includes too)."""
+    found: list[Pattern] = []
+
+    def walk(patterns: list[Any], prefix: str, namespace: str | None) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = entry.namespace or namespace
+                walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern) and namespace == NAMESPACE and entry.name:
+                converters = getattr(entry.pattern, "converters", {}) or {}
+                if not converters and getattr(entry.pattern, "regex", None) is not None:
+                    converters = dict.fromkeys(entry.pattern.regex.groupindex)
+                found.append(
+                    Pattern(
+                        name=f"{NAMESPACE}:{entry.name}",
+                        route=prefix + str(entry.pattern),
+                        parameters=tuple(converters),
+                    )
+                )
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+def unfillable(patterns: list[Pattern]) -> list[str]:
+    """Patterns with a parameter that has no sample and no row in NOT_CRAWLED."""
+    return [
+        f"{p.name} ({p.route}): no sample for {', '.join(missing)}"
+        for p in patterns
+        if p.name not in NOT_CRAWLED
+        and (missing := [name for name in p.parameters if name not in PARAMETERS])
+    ]
+
+
+def urls(samples: Samples) -> list[tuple[str, str]]:
+    """(url name, path) of every crawlable page, each parameter with each of its samples."""
+    result: list[tuple[str, str]] = []
+    for pattern in backoffice_patterns():
+        if pattern.name in NOT_CRAWLED or any(p not in PARAMETERS for p in pattern.parameters):
+            continue
+        choices = [PARAMETERS[name](samples) for name in pattern.parameters]
+        for values in itertools.product(*choices):
+            kwargs = dict(zip(pattern.parameters, values, strict=True))
+            result.append((pattern.name, reverse(pattern.name, kwargs=kwargs)))
+    return result
+
+
+def role_users() -> dict[str, Any]:
+    """One user per role (the group of that name), username = role."""
+    from django.contrib.auth.models import Group, User
+
+    users = {}
+    for role in ROLES:
+        if role == "customer":
+            continue
+        user = User.objects.create_user(role, password="Geheim-und-lang-2026")
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users[role] = user
+    return users
+
+
+def make_samples(business_customer, consumer, actor: Actor) -> Samples:
+    """The rows behind the sample parameters, made through the services."""
+    from faktura.banking import services as banking
+    from faktura.banking.models import BankTransaction
+    from faktura.core import clock
+    from faktura.core.models import Company
+    from faktura.invoicing import services as invoicing
+    from faktura.payments import services as payments
+    from tests.banking.camt_builder import camt, transfer
+    from tests.invoicing.helpers import line, order
+
+    company = Company.objects.get()
+    company.approval_threshold = 1000
+    company.save(update_fields=["approval_threshold"])
+
+    def finalize(customer, *lines):
+        return invoicing.finalize_invoice(invoice_id=order(customer, actor, *lines).pk, actor=actor)
+
+    with clock.frozen(dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)):
+        invoice = finalize(business_customer, line("2", "100.00"), line("1", "30.00", rate="de-7"))
+    payments.request_manual_payment(
+        actor=actor,
+        amount="100.00",
+        date=TODAY,
+        method="transfer",
+        reference=invoice.number,
+        invoice_id=invoice.pk,
+    )
+    credit = invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, lines=[(1, "1")], reason="Eine Stunde weniger"
+    )
+    credit = invoicing.finalize_invoice(invoice_id=credit.pk, actor=actor)
+    cancelled = finalize(consumer, line("1", "59.50"))
+    cancellation = invoicing.cancel_invoice(
+        invoice_id=cancelled.pk, actor=actor, reason="Doppelt berechnet"
+    )
+    draft = order(business_customer, actor, line("1", "10.00"))
+    pending = order(business_customer, actor, line("20", "100.00"))
+    banking.import_statement(
+        data=camt(
+            [
+                transfer("42.00", "Spende ohne Rechnung", name="Unbekannt GmbH", booked=TODAY),
+                transfer(
+                    f"{cancelled.grand_total}",
+                    f"Rechnung {cancelled.number}",
+                    name="Max Mustermann",
+                    booked=TODAY,
+                ),
+            ],
+            created=TODAY,
+        ),
+        filename="auszug.xml",
+        actor=actor,
+    )
+    lines = BankTransaction.objects.order_by("pk")
+    unmatched = lines.filter(state=BankTransaction.State.UNMATCHED).first()
+    booked = lines.exclude(state=BankTransaction.State.UNMATCHED).first() or lines.last()
+    assert unmatched is not None
+    assert booked is not None
+    return Samples(
+        draft=draft.pk,
+        pending=pending.pk,
+        invoice=invoice.pk,
+        credit_note=credit.pk,
+        cancelled=cancelled.pk,
+        cancellation=cancellation.pk,
+        customer=business_customer.pk,
+        consumer=consumer.pk,
+        unmatched_line=unmatched.pk,
+        booked_line=booked.pk,
+    )
