@@ -89,3 +89,20 @@ def test_pages_of_fifty(staff_client, business_customer, actor, monkeypatch):
     assert "Seite 1 von 2" in first
     second = staff_client.get("/rechnungen/?page=2").content.decode()
     assert listed(second) == [made[0].pk]
+
+
+@pytest.mark.django_db
+def test_the_overdue_list_follows_a_payment_at_once(business_customer, actor, client, company):
+    """The open invoices' ids are kept between requests until something is recorded."""
+    user = User.objects.create_user("liste", password="geheim-123")
+    user.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(user)
+    with clock.frozen(dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)):
+        late = finalized(business_customer, actor)
+    assert late.number in client.get("/rechnungen/?status=overdue").content.decode()
+    payment = pay(actor, str(late.payable_amount), business_customer)
+    payments.allocate_payment(
+        payment_id=payment.pk, allocations=[(late.pk, str(late.payable_amount))], actor=actor
+    )
+    assert late.number not in client.get("/rechnungen/?status=overdue").content.decode()
+    assert late.number not in client.get("/rechnungen/?status=open").content.decode()

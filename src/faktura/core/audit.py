@@ -17,6 +17,13 @@ from faktura.core.models import GENESIS_HASH, AuditChain, AuditEntry
 COMPANY_CHAIN = "company"
 
 
+def version() -> str:
+    """Changes whenever anything is recorded (every change of money is): the last entry's
+    id and hash. Figures derived from the data may be kept until it changes."""
+    last = AuditEntry.objects.order_by("-pk").values_list("pk", "entry_hash").first()
+    return f"{last[0]}-{last[1]}" if last else "none"
+
+
 def customer_chain(customer_id: int) -> str:
     return f"customer:{customer_id}"
 

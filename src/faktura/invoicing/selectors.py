@@ -222,6 +222,30 @@ def attach_open_amounts(invoices: list[Invoice]) -> list[Invoice]:
     return invoices
 
 
+def open_invoice_ids(today: dt.date) -> dict[int, bool]:
+    """The finalized invoices with something open now → whether past due at ``today``.
+
+    Kept (cache ``figures``) until the audit log changes, which every change of money
+    writes: the back office's "open" and "overdue" lists then page through these ids
+    instead of summing every invoice's payments on every request."""
+    from django.core.cache import caches
+
+    from faktura.core import audit
+
+    key = f"open-invoices:{today.isoformat()}:{audit.version()}"
+    cache = caches["figures"]
+    found: dict[int, bool] | None = cache.get(key)
+    if found is None:
+        rows = (
+            with_open_amounts(Invoice.objects.filter(status=Status.FINALIZED, kind=Kind.INVOICE))
+            .filter(open_amount__gt=0)
+            .values_list("pk", "due_date")
+        )
+        found = {pk: due is not None and due < today for pk, due in rows}
+        cache.set(key, found)
+    return found
+
+
 def filter_by_payment_state(queryset: InvoiceQuerySet, state: str, today: dt.date) -> QuerySet[Any]:
     """Filter invoices for the API's ``status`` parameter (open, paid, overdue …)."""
     annotated = with_open_amounts(queryset)

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
+from faktura.core import audit
 from faktura.core.money import ZERO, round_money
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.reporting import receivables as receivables_report
@@ -214,20 +215,13 @@ def overview(on: dt.date) -> Overview:
     """Everything the start page shows, as of ``on``."""
     from django.core.cache import caches
 
-    key = f"start-page:{on.isoformat()}:{_data_version()}"
+    key = f"start-page:{on.isoformat()}:{audit.version()}"
     cache = caches["figures"]
     figures = cache.get(key)
     if figures is None:
         figures = _overview(on)
         cache.set(key, figures)
     return figures
-
-
-def _data_version() -> str:
-    from faktura.core.models import AuditEntry
-
-    last = AuditEntry.objects.order_by("-pk").values_list("pk", "entry_hash").first()
-    return f"{last[0]}-{last[1]}" if last else "none"
 
 
 def _overview(on: dt.date) -> Overview:

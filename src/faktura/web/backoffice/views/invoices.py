@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from faktura.core import clock, permissions
+from faktura.core import bulk, clock, permissions
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind
 from faktura.web.backoffice.access import staff_view
@@ -93,7 +93,15 @@ def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[Invoic
             queryset = queryset.filter(issue_date__gte=data["issued_from"])
         if data["issued_to"]:
             queryset = queryset.filter(issue_date__lte=data["issued_to"])
-        if data["status"] in PAYMENT_STATES:
+        if data["status"] in ("open", "overdue"):
+            # By the ids of the open invoices (kept until something changes): a page then
+            # sums the payments of its own rows only.
+            today = clock.today()
+            overdue = data["status"] == "overdue"
+            open_ids = selectors.open_invoice_ids(today)
+            ids = [pk for pk, late in open_ids.items() if late or not overdue]
+            queryset = queryset.filter(bulk.column_in(Invoice, "id", ids))
+        elif data["status"] in PAYMENT_STATES:
             queryset = selectors.filter_by_payment_state(queryset, data["status"], clock.today())
         elif data["status"]:
             queryset = queryset.filter(status=data["status"])
