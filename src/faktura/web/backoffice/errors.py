@@ -38,6 +38,14 @@ MESSAGES = {
     "no_recipient": _("Der Kunde hat keine E-Mail-Adresse für Rechnungen."),
     "write_off_exceeds_tolerance": _("Der Betrag ist höher als die Ausbuchungsgrenze."),
     "write_off_exceeds_open_amount": _("Der Betrag ist höher als der offene Betrag."),
+    "two_factor_active": _("Die Zwei-Faktor-Anmeldung ist bereits eingerichtet."),
+    "two_factor_not_started": _("Bitte laden Sie die Seite neu und scannen Sie den QR-Code."),
+    "two_factor_code_format": _("Bitte geben Sie den sechsstelligen Code aus der App ein."),
+    "two_factor_code_wrong": _(
+        "Der Code stimmt nicht. Bitte geben Sie den aktuellen Code aus der App ein "
+        "und prüfen Sie, ob die Uhrzeit des Geräts stimmt."
+    ),
+    "two_factor_own_only": _("Die Zwei-Faktor-Anmeldung richtet jede Person für sich ein."),
 }
 
 

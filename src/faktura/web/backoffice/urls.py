@@ -9,6 +9,7 @@ from faktura.web.backoffice.views import (
     invoice_detail,
     invoices,
     reports,
+    security,
     start,
 )
 
@@ -50,4 +51,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("anmelden/code/", security.verify, name="verify"),
+    path("zwei-faktor/", security.two_factor, name="two_factor"),
 ]
