@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -42,12 +43,18 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin for superusers only, and only after the second factor (core.admin_site).
+    "faktura.core.admin_site.FakturaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login throttling, TOTP second factor, Content-Security-Policy header.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     # Serves Swagger UI and ReDoc from the installed package: /api/v1/docs works offline.
@@ -88,9 +95,24 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the second factor of this session (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # A staff member with a TOTP device (or all, when the company requires it) enters the
+    # code before any back-office or admin page.
+    "faktura.web.backoffice.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every authentication of a locked-out client before a password is
+    # checked (django-axes); it needs the request, so authenticate() always gets one.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "faktura.urls"
@@ -299,12 +321,77 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django_tasks": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; lockouts come as WARNING.
+        "axes": {"level": "WARNING"},
         # pikepdf announces its C++ logger bridge at INFO on every import.
         "pikepdf": {"level": "WARNING"},
     },
 }
 
+# --------------------------------------------------------------------------- web security
+# FAKTURA_HTTPS=1: the site is reached over https only (directly or through a TLS proxy). It
+# switches on secure cookies, HSTS and the redirect from http; `faktura run` on a laptop stays
+# on plain http without it. SECURE_COOKIES=1 is its older name.
+HTTPS = _env_bool("FAKTURA_HTTPS", _env_bool("SECURE_COOKIES"))
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = int(os.environ.get("FAKTURA_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("FAKTURA_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("FAKTURA_HSTS_PRELOAD")
+SECURE_SSL_REDIRECT = _env_bool("FAKTURA_SSL_REDIRECT", HTTPS)
+# Probes of the container runtime and the metrics scraper talk plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+# Behind a TLS proxy that sets e.g. X-Forwarded-Proto: https (and strips it from clients):
+# FAKTURA_PROXY_SSL_HEADER=X-Forwarded-Proto. Only then may Django trust that header.
+if header := os.environ.get("FAKTURA_PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + header.upper().replace("-", "_"), "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# DENY everywhere; the invoice PDF view allows its own origin (the back office shows it in
+# an <iframe>, backoffice.views.invoice_detail.invoice_pdf).
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
+if HTTPS and not SECURE_HSTS_PRELOAD:
+    # Preloading is a commitment only the owner of the registrable domain can make (and
+    # submit to the browsers' lists); the HSTS header itself is set above.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy on every response, in development too (django-csp 4). No inline
+# script, style attribute or event handler anywhere (tests/web/test_security_headers.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        # A form that answers with a redirect to Stripe Checkout (the portal's "pay online"):
+        # browsers apply form-action to the redirect's target too.
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+    },
+}
+
+# Login throttling (django-axes): after FAKTURA_LOGIN_FAILURE_LIMIT wrong passwords for one
+# user name from one address, that pair is locked for FAKTURA_LOGIN_COOLOFF_MINUTES; a
+# correct password is refused meanwhile. `faktura axes_reset_username <name>` lifts it.
+AXES_FAILURE_LIMIT = int(os.environ.get("FAKTURA_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=float(os.environ.get("FAKTURA_LOGIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "faktura.web.backoffice.views.security.locked_out"
+AXES_VERBOSE = False
+# Behind a proxy the client is the first X-Forwarded-For address (FAKTURA_PROXY_COUNT proxies).
+if proxies := int(os.environ.get("FAKTURA_PROXY_COUNT", "0")):
+    AXES_IPWARE_PROXY_COUNT = proxies
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Second factor (django-otp TOTP): the issuer shown in the authenticator app.
+OTP_TOTP_ISSUER = os.environ.get("FAKTURA_OTP_ISSUER", "Faktura")

@@ -71,14 +71,17 @@ def test_the_pdf_lists_every_entry_with_its_running_balance_and_the_closing_bala
     assert "DE02 1203 0000 0000 2020 51" in text
 
 
-def test_the_pdf_is_pdf_a_with_its_title_and_author(statement_scenario, business_customer, api):
+def test_the_pdf_is_tagged_pdf_a_and_pdf_ua_with_its_title_and_author(
+    statement_scenario, business_customer, api
+):
     pdf = api.get(f"/api/v1/customers/{business_customer.pk}/balance.pdf").content
     reader = PdfReader(BytesIO(pdf))
     xmp = reader.xmp_metadata
     assert xmp is not None
     data = xmp.stream.get_data()
     assert b"<pdfaid:part>3</pdfaid:part>" in data
-    assert b"<pdfaid:conformance>B</pdfaid:conformance>" in data
+    assert b"<pdfaid:conformance>A</pdfaid:conformance>" in data
+    assert b"<pdfuaid:part>1</pdfuaid:part>" in data
     assert reader.metadata.title == f"Kontoauszug {business_customer.number}"
     assert reader.metadata.author == "Muster Software GmbH"
 

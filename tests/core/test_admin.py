@@ -89,3 +89,21 @@ def test_the_admin_stylesheet_is_served_without_debug(client, settings):
     response = client.get("/static/admin/css/base.css")
     assert response.status_code == 200
     assert b"body" in b"".join(response.streaming_content)
+
+
+def test_the_admin_is_for_superusers_only(client, company):
+    from django.contrib.auth.models import Group
+
+    anna = get_user_model().objects.create_user("anna", password="pw-12345678", is_staff=True)
+    anna.groups.add(Group.objects.get_or_create(name="admin")[0])  # the role, not superuser
+    client.force_login(anna)
+
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/"
+    assert "/admin/" not in client.get("/").content.decode()  # no "Verwaltung" link
+
+    chef = get_user_model().objects.create_superuser("chef", "chef@example.org", "pw-12345678")
+    client.force_login(chef)
+    assert client.get("/admin/").status_code == 200
+    assert 'href="/admin/"' in client.get("/").content.decode()

@@ -95,7 +95,9 @@ def test_every_admin_page_and_action_has_a_rule():
         if model.__module__.startswith("faktura.")  # not Django's users nor the task queue
     }
     assert registered == set(permissions.ADMIN_RULES)
-    for model_admin in admin.site._registry.values():
+    for model, model_admin in admin.site._registry.items():
+        if not model.__module__.startswith("faktura."):
+            continue  # django-axes' and django-otp's own pages (superusers only)
         for action in model_admin.actions or []:
             assert action.__name__ in permissions.ADMIN_ACTIONS, action
     assert set(permissions.ADMIN_ACTIONS.values()) <= set(permissions.MATRIX)
@@ -286,6 +288,10 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     missing = 999999
     return {
         "billing.run": lambda a: billing_run.run_billing(billing_date=TODAY, actor=a),
+        "settings.two_factor": lambda a: core.set_two_factor_required(actor=a, required=True),
+        "two_factor.enrol": lambda a: core.start_totp_enrolment(
+            actor=a, user_id=a.user_id or missing
+        ),
         "billing.notices": lambda a: notices.send_notices(on=TODAY, actor=a),
         "billing.preview": lambda a: billing_run.preview_billing(billing_date=TODAY, actor=a),
         "dunning.run": lambda a: dunning_run.run_dunning(on=TODAY, actor=a),
@@ -498,7 +504,10 @@ def test_admin_offers_exactly_what_the_matrix_allows(company, name):
         )
         add_url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
         status = client.get(add_url).status_code
-        assert status == (200 if expect_add else 403), (name, label, status)
+        # The admin is the superuser's; staff with roles are sent to its sign-in page. The
+        # ModelAdmin answers above still follow the matrix: a second line behind that door.
+        expect_status = (200 if expect_add else 403) if name == "superuser" else 302
+        assert status == expect_status, (name, label, status)
         offered = set(model_admin.get_actions(request))
         expected = {
             action.__name__
@@ -528,12 +537,12 @@ def _letterhead_form(png: bytes) -> dict[str, Any]:
     }
 
 
-def test_an_accountant_uploads_a_letterhead_through_the_admin(company, settings, tmp_path):
+def test_a_superuser_uploads_a_letterhead_through_the_admin(company, settings, tmp_path):
     from faktura.documents.models import Letterhead
 
     settings.MEDIA_ROOT = tmp_path
     client = Client()
-    client.force_login(person("accountant"))
+    client.force_login(person("superuser"))
     png = _png()
     response = client.post(reverse("admin:documents_letterhead_add"), _letterhead_form(png))
     assert response.status_code == 302, response.content[:2000]
@@ -541,23 +550,27 @@ def test_an_accountant_uploads_a_letterhead_through_the_admin(company, settings,
     with letterhead.logo.open("rb") as stored:
         assert stored.read() == png
     entry = AuditEntry.objects.get(action="letterhead.created")
-    assert entry.actor == "user:accountant"
+    assert entry.actor == "user:superuser"
 
 
-def test_a_viewer_cannot_add_a_letterhead_or_change_settings(company, settings, tmp_path):
+@pytest.mark.parametrize("name", ["viewer", "accountant"])
+def test_staff_without_superuser_cannot_use_the_admin(company, settings, tmp_path, name):
     from faktura.documents.models import Letterhead
 
     settings.MEDIA_ROOT = tmp_path
     client = Client()
-    client.force_login(person("viewer"))
+    client.force_login(person(name))
     before = counts()
     response = client.post(reverse("admin:documents_letterhead_add"), _letterhead_form(_png()))
-    assert response.status_code == 403
-    assert client.get(reverse("admin:payments_paymentsettings_add")).status_code == 403
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert client.get(reverse("admin:payments_paymentsettings_add")).status_code == 302
     changed = client.post(
         reverse("admin:core_company_change", args=[company.pk]), {"legal_name": "Fremd GmbH"}
     )
-    assert changed.status_code == 403
+    assert changed.status_code == 302
+    page = client.get(reverse("admin:login")).content.decode()
+    assert "aber nicht autorisiert" in page  # Django's own words: signed in, not for this
     assert not Letterhead.objects.exists()
     assert counts() == before
 
@@ -576,8 +589,8 @@ def test_a_viewer_is_not_offered_delete_and_deletes_nothing(world):
     client.force_login(person("viewer"))
     before = counts()
     delete_url = reverse("admin:invoicing_invoice_delete", args=[draft.pk])
-    assert client.get(delete_url).status_code == 403
-    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert client.get(delete_url).status_code == 302  # the admin is the superuser's
+    assert client.post(delete_url, {"post": "yes"}).status_code == 302
     for action in ("delete_selected", "discard"):
         response = client.post(
             reverse("admin:invoicing_invoice_changelist"),
@@ -598,7 +611,7 @@ def test_bulk_discard_reports_each_refusal_and_only_what_was_done(world):
 
     draft = place_order(customer_id=world["customer"], actor=SYSTEM, lines=[line()])
     client = Client()
-    client.force_login(person("accountant"))
+    client.force_login(person("superuser"))
     response = client.post(
         reverse("admin:invoicing_invoice_changelist"),
         {"action": "discard", "_selected_action": [draft.pk, finalized]},
@@ -650,8 +663,7 @@ def test_one_person_with_two_keys_cannot_approve_his_own_invoice(pending):
 
 
 def test_the_creator_cannot_approve_in_the_admin(pending):
-    anna = person("accountant")
-    anna.groups.add(Group.objects.get_or_create(name="approver")[0])
+    anna = person("superuser")
     invoice = pending(key_client(anna, "shop"))
     client = Client()
     client.force_login(anna)
@@ -691,7 +703,7 @@ def test_an_admin_switches_four_eyes_off_audited_then_one_person_may_approve(com
     client = Client()
     client.force_login(accountant)
     page = client.get(reverse("admin:core_company_change", args=[company.pk]))
-    assert b'name="four_eyes_required"' not in page.content  # read-only for accountants
+    assert page.status_code == 302  # the admin is the superuser's
 
     client.force_login(boss)
     page = client.get(reverse("admin:core_company_change", args=[company.pk]))

@@ -379,11 +379,11 @@ def test_xrechnung_profile_is_embedded_as_xrechnung_xml():
 
 
 @pytest.mark.parametrize("name", ["standard_rate", "multi_page", "english_customer"])
-def test_xmp_declares_pdfa_3b_and_the_factur_x_properties(name: str):
+def test_xmp_declares_pdfa_3a_and_the_factur_x_properties(name: str):
     pdf, _xml_bytes = _rendered(name)
     with _open(pdf) as document:
         with document.open_metadata() as meta:
-            assert meta.pdfa_status == "3B"
+            assert meta.pdfa_status == "3A"
             assert meta[f"{{{FX}}}DocumentType"] == "INVOICE"
             assert meta[f"{{{FX}}}DocumentFileName"] == "factur-x.xml"
             assert meta[f"{{{FX}}}Version"] == "1.0"
@@ -457,7 +457,7 @@ def test_pdf_without_xml_is_pdfa_without_attachment():
     with _open(pdf) as document:
         assert "/AF" not in document.Root
         with document.open_metadata() as meta:
-            assert meta.pdfa_status == "3B"
+            assert meta.pdfa_status == "3A"
 
 
 def test_ubl_cannot_be_embedded():
@@ -524,7 +524,7 @@ def test_letterhead_with_logo_and_backgrounds_renders_pdfa():
     assert _contains(pages[0], "Unsere USt-IdNr. DE136695976")
     with _open(pdf) as document:
         with document.open_metadata() as meta:
-            assert meta.pdfa_status == "3B"
+            assert meta.pdfa_status == "3A"
         for page in document.pages:
             for font in _fonts(page.Resources, set()):
                 if font.Subtype == pikepdf.Name.Type0:

@@ -88,7 +88,7 @@ def test_finalized_invoice_is_archived_as_pdf_a_with_the_validated_xml(
         assert list(archived_pdf.attachments) == ["factur-x.xml"]
         xml = archived_pdf.attachments["factur-x.xml"].get_file().read_bytes()
         with archived_pdf.open_metadata() as meta:
-            assert meta.pdfa_status == "3B"
+            assert meta.pdfa_status == "3A"
     assert xml == expected_xml
     assert document.einvoice_sha256 == hashlib.sha256(xml).hexdigest()
     assert validate(xml).ok

@@ -99,7 +99,9 @@ def test_a_document_typst_cannot_render_is_blocked_in_a_chunk(business_customer,
 
     invoices[1].refresh_from_db()
     assert invoices[1].delivery_status == "blocked"
-    assert invoices[1].delivery_error.startswith("PDF failed: TypstError: PDF/A-3b error: ")
+    assert invoices[1].delivery_error.startswith(
+        "PDF failed: TypstError: PDF/A-3a, PDF/UA-1 error: "
+    )
     assert "\\u{9c}" in invoices[1].delivery_error
     others = [invoices[0].pk, invoices[2].pk]
     assert sorted(OutboxMessage.objects.values_list("invoice_id", flat=True)) == others

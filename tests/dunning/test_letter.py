@@ -48,7 +48,7 @@ def test_first_notice_letter_shows_invoices_fees_interest_deadline_and_iban(cons
     assert pdf.startswith(b"%PDF-")
     xmp = PdfReader(BytesIO(pdf)).xmp_metadata
     assert xmp is not None
-    assert b"<pdfaid:part>3</pdfaid:part>" in xmp.stream.get_data()  # PDF/A-3b as invoices
+    assert b"<pdfaid:part>3</pdfaid:part>" in xmp.stream.get_data()  # PDF/A-3a as invoices
     text = text_of(pdf)
     assert "1. Mahnung" in text
     assert invoice.number in text
@@ -116,3 +116,19 @@ def test_a_lost_task_is_found_by_the_sweep(consumer, actor):
     letter.deliver(notice.pk)
     assert letter.undelivered() == []
     assert Decimal(notice.total) == Decimal("100.00")
+
+
+def test_the_letter_is_tagged_pdf_a_3a_and_pdf_ua_with_heading_table_and_qr_text(consumer, actor):
+    from tests.documents.tagged_pdf import PDFA_CONFORMANCE, PDFA_PART, PDFUA, structure
+
+    _invoice, notice = first_notice(consumer, actor)
+    found = structure(archived_pdf(notice))
+    assert found.marked
+    assert found.lang == "de"
+    assert found.title.startswith("1. Mahnung")
+    assert found.top == ["Document"]
+    assert found.headings == ["H1"]
+    assert found.roles["Table"] == 1
+    assert found.roles["TH"] >= 5
+    assert all(found.figure_alts)
+    assert found.xmp == {PDFUA: "1", PDFA_PART: "3", PDFA_CONFORMANCE: "A"}

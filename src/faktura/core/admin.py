@@ -71,6 +71,7 @@ class CompanyAdmin(MasterDataAdmin):
             {
                 "fields": [
                     "four_eyes_required",
+                    "two_factor_required",
                     "approval_threshold",
                     "approval_for_new_customers",
                     "approval_for_manual_invoices",
@@ -86,7 +87,10 @@ class CompanyAdmin(MasterDataAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Only an admin switches the four-eyes principle (else one could approve oneself).
-        return [] if allows(request, "settings.four_eyes") else ["four_eyes_required"]
+        fields = [] if allows(request, "settings.four_eyes") else ["four_eyes_required"]
+        if not allows(request, "settings.two_factor"):
+            fields.append("two_factor_required")
+        return fields
 
 
 @admin.register(NumberRange)

@@ -24,8 +24,11 @@ OPEN_PREFIXES = (
     "/admin/login/",
     "/admin/logout/",
     "/admin/core/maintenancemode/",
-    # Signing in and out of the back office and choosing its language write no data.
+    # Signing in and out of the back office and choosing its language write no data; nor
+    # does the code of the second factor (the session, the device's replay counter), which an
+    # admin with a device needs to switch maintenance off.
     "/login/",
+    "/anmelden/code/",
     "/logout/",
     "/i18n/",
 )

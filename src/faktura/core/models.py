@@ -80,6 +80,14 @@ class Company(models.Model):
             "wird protokolliert."
         ),
     )
+    two_factor_required = models.BooleanField(
+        _("Zwei-Faktor-Anmeldung für alle Mitarbeitenden"),
+        default=False,
+        help_text=_(
+            "Jede Person des Backoffice richtet eine Authenticator-App ein und gibt nach dem "
+            "Passwort deren Code ein."
+        ),
+    )
     auto_finalize = models.BooleanField(
         _("Rechnungen aus Verkäufen automatisch festschreiben"),
         default=False,

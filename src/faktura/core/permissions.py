@@ -45,6 +45,14 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         "Firma, Briefpapier, Zahlungseinstellungen, Steuersätze, Nummernkreise, CSV-Profile",
     ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
+    "settings.two_factor": (
+        frozenset({ADMIN}),
+        "Zwei-Faktor-Anmeldung für alle Mitarbeitenden vorschreiben",
+    ),
+    "two_factor.enrol": (
+        frozenset({ACCOUNTANT, APPROVER, CASHIER, VIEWER}),
+        "Eigene Zwei-Faktor-Anmeldung (TOTP) einrichten",
+    ),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
     "user.manage": (
         frozenset({ADMIN}),

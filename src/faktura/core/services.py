@@ -10,6 +10,7 @@ from faktura.core import audit, permissions
 from faktura.core.actors import Actor
 
 FOUR_EYES_FIELD = "four_eyes_required"
+TWO_FACTOR_FIELD = "two_factor_required"
 
 
 def _value(value: Any) -> Any:
@@ -39,6 +40,8 @@ def save_master_data(
     )
     if FOUR_EYES_FIELD in names:
         permissions.require(actor, "settings.four_eyes")
+    if TWO_FACTOR_FIELD in names:
+        permissions.require(actor, "settings.two_factor")
     with transaction.atomic():
         stored = (
             type(instance)._default_manager.select_for_update().filter(pk=instance.pk).first()
@@ -95,6 +98,21 @@ def set_four_eyes(*, actor: Actor, required: bool) -> Any:
     company.four_eyes_required = required
     return save_master_data(
         actor=actor, instance=company, changed=[FOUR_EYES_FIELD], operation="settings.four_eyes"
+    )
+
+
+def set_two_factor_required(*, actor: Actor, required: bool) -> Any:
+    """Require two-factor sign-in of every staff member, or not (admin only; audited)."""
+    from faktura.core.models import Company
+
+    permissions.require(actor, "settings.two_factor")
+    company = Company.get()
+    company.two_factor_required = required
+    return save_master_data(
+        actor=actor,
+        instance=company,
+        changed=[TWO_FACTOR_FIELD],
+        operation="settings.two_factor",
     )
 
 
@@ -432,3 +450,93 @@ def deactivate_user(*, actor: Actor, user_id: int) -> Any:
             data={"username": user.get_username()},
         )
     return user
+
+
+def start_totp_enrolment(*, actor: Actor, user_id: int) -> Any:
+    """Return the user's unconfirmed TOTP device, creating it with a new secret if none.
+
+    A person sets up only their own second factor. A user with a confirmed device gets
+    StateConflict (remove it in the admin first). Raises PermissionRefused otherwise.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from faktura.core.errors import StateConflict
+
+    _require_own_two_factor(actor, user_id)
+    with transaction.atomic():
+        _lock_user(user_id)
+        devices = TOTPDevice.objects.filter(user_id=user_id)
+        if devices.filter(confirmed=True).exists():
+            raise StateConflict("Two-factor sign-in is set up already", code="two_factor_active")
+        device = devices.filter(confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user_id=user_id, name="Faktura", confirmed=False)
+            audit.record(
+                chain=audit.COMPANY_CHAIN,
+                actor=actor,
+                action="two_factor.enrolment_started",
+                object_type="auth.user",
+                object_id=user_id,
+            )
+    return device
+
+
+def confirm_totp_device(*, actor: Actor, user_id: int, token: str) -> Any:
+    """Confirm the user's new TOTP device with a code from the app; audited.
+
+    Raises InvalidInput (nothing changed) when the code is not six digits or does not match,
+    StateConflict when no set-up was started, PermissionRefused for another person's device.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from faktura.core.errors import InvalidInput, StateConflict
+
+    _require_own_two_factor(actor, user_id)
+    token = token.strip().replace(" ", "")
+    if not (token.isdigit() and len(token) == 6):
+        raise InvalidInput("The code has six digits", code="two_factor_code_format", field="token")
+    with transaction.atomic():
+        _lock_user(user_id)
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user_id=user_id, confirmed=False)
+            .order_by("pk")
+            .first()
+        )
+        if device is None:
+            raise StateConflict("No set-up was started", code="two_factor_not_started")
+        if not device.verify_token(token):
+            raise InvalidInput(
+                "The code does not match", code="two_factor_code_wrong", field="token"
+            )
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user_id=user_id, confirmed=False).delete()
+        audit.record(
+            chain=audit.COMPANY_CHAIN,
+            actor=actor,
+            action="two_factor.enrolled",
+            object_type="auth.user",
+            object_id=user_id,
+        )
+    return device
+
+
+def _require_own_two_factor(actor: Actor, user_id: int) -> None:
+    from faktura.core.errors import InvalidInput, PermissionRefused
+
+    permissions.require(actor, "two_factor.enrol")
+    if actor.user_id is None:
+        raise InvalidInput(
+            "Only a signed-in person has a second factor", code="two_factor_no_person"
+        )
+    if actor.user_id != user_id:
+        raise PermissionRefused(
+            "A person sets up only their own second factor", code="two_factor_own_only"
+        )
+
+
+def _lock_user(user_id: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    get_user_model()._default_manager.select_for_update().filter(pk=user_id).first()

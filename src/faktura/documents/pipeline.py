@@ -20,7 +20,7 @@ Decisions:
   marked ``delivery_status = "blocked"`` with the failed rules for staff. The figures are
   frozen, so the remedy is a code fix; running the pipeline again (``faktura
   process-documents --blocked``) then archives and sends it. Nothing wrong is ever archived.
-* ZUGFeRD/Factur-X (every buyer without Leitweg-ID): one original, the PDF/A-3b with the
+* ZUGFeRD/Factur-X (every buyer without Leitweg-ID): one original, the PDF/A-3a with the
   validated CII embedded as factur-x.xml. The API's ``/xml`` extracts that attachment.
 * XRechnung (buyers with a Leitweg-ID, CII or UBL): the XML is the original and what is
   sent (kind "xml"). A PDF without embedded XML is archived beside it for people (portal,

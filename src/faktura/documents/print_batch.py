@@ -260,7 +260,10 @@ def _cover(letters: list[Letter], counts: list[int], *, on: dt.date) -> bytes:
         ],
     }
     return _compile(
-        {"data": json.dumps(data, default=_plain)}, timestamp=clock.now(), template=_COVER
+        {"data": json.dumps(data, default=_plain)},
+        timestamp=clock.now(),
+        template=_COVER,
+        accessible=False,
     )
 
 

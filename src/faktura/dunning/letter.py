@@ -89,6 +89,8 @@ TEXT: dict[str, dict[str, str]] = {
         "account_holder": "Kontoinhaber",
         "bank": "Bank",
         "qr_caption": "Mit der Banking-App|scannen und bezahlen",
+        "qr_alt": "QR-Code für die Überweisung (GiroCode) mit Empfänger, IBAN, Betrag und "
+        "Verwendungszweck",
         "dispute": "Sollten Sie inzwischen gezahlt haben, betrachten Sie dieses Schreiben als "
         "gegenstandslos. Fragen oder Einwände zu dieser Forderung richten Sie bitte an {contact}.",
         "closing": "Mit freundlichen Grüßen",
@@ -119,6 +121,7 @@ TEXT: dict[str, dict[str, str]] = {
         "account_holder": "Account holder",
         "bank": "Bank",
         "qr_caption": "Scan with your|banking app to pay",
+        "qr_alt": "EPC QR code for the bank transfer with payee, IBAN, amount and reference",
         "dispute": "If you have paid in the meantime, please disregard this letter. Please "
         "address questions or objections concerning this claim to {contact}.",
         "closing": "Kind regards",
@@ -309,6 +312,7 @@ def letter_context(
         "bank": bank_rows,
         "qr": qr,
         "qr_caption": t["qr_caption"].split("|"),
+        "qr_alt": t["qr_alt"],
         "dispute": t["dispute"].format(contact=contact or company.legal_name),
         "closing": t["closing"],
         "signature": company.legal_name,
@@ -330,7 +334,7 @@ def render_letter(
     sender: Sender | None = None,
     items: list[DunningNoticeItem] | None = None,
 ) -> bytes:
-    """The notice's letter as PDF/A-3b (as the invoice, without an attachment).
+    """The notice's letter as tagged PDF/A-3a + PDF/UA-1 (as the invoice, no attachment).
 
     The PDF's dates are the notice date, so the same notice gives the same bytes.
     """

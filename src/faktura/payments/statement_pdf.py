@@ -325,7 +325,7 @@ def render_account_statement(
     lang: str | None = None,
     letterhead: Letterhead | None = None,
 ) -> tuple[AccountStatement, str, bytes]:
-    """The statement, its file name and its PDF/A-3b (German or English).
+    """The statement, its file name and its tagged PDF/A-3a + PDF/UA-1 (German or English).
 
     Raises NotFound (unknown customer), InvalidInput invalid_period.
     """

@@ -1,4 +1,4 @@
-"""Render a finalized document (invoice, credit note, cancellation) to a PDF/A-3b with Typst.
+"""Render a finalized document (invoice, credit note, cancellation) to a tagged PDF/A-3a + PDF/UA-1.
 
 Python decides every word and figure (formatted for the customer's language); the Typst
 template in ``templates/invoice.typ`` only lays them out. The data travels as one JSON
@@ -72,7 +72,7 @@ def render_pdf(
     einvoice_xml: bytes | None,
     letterhead: Letterhead | None = None,
 ) -> bytes:
-    """Render ``snapshot`` as PDF/A-3b; embed ``einvoice_xml`` as the Factur-X attachment.
+    """Render ``snapshot`` as tagged PDF/A-3a + PDF/UA-1; embed ``einvoice_xml`` (Factur-X).
 
     The same snapshot and XML always give the same bytes (the PDF dates are the issue
     date), so an archived file can be re-rendered and compared.
@@ -161,8 +161,18 @@ _compilers: dict[Path, typst.Compiler] = {}
 _owner_pid: int | None = None  # the process whose Typst runtime is running
 
 
+# The documents a customer reads (invoices, credit notes, dunning letters, statements) are
+# tagged PDF/A-3a and PDF/UA-1: a screen reader follows headings, tables and alt texts, and
+# the archive copy keeps its logical structure (ISO 19005-3 level A, ISO 14289-1). Internal
+# print matter (the print batch's cover sheet) stays an untagged PDF/A-3b.
+
+
 def _compile(
-    inputs: dict[str, str], *, timestamp: dt.datetime, template: Path = TEMPLATE_PATH
+    inputs: dict[str, str],
+    *,
+    timestamp: dt.datetime,
+    template: Path = TEMPLATE_PATH,
+    accessible: bool = True,
 ) -> bytes:
     global _owner_pid
     with _lock:
@@ -183,11 +193,11 @@ def _compile(
         try:
             result = compiler.compile(
                 sys_inputs=inputs,
-                pdf_standards="a-3b",
+                pdf_standards=["a-3a", "ua-1"] if accessible else "a-3b",
                 timestamp=timestamp,
-                # Tags (PDF/UA structure) triple the file size and PDF/A-3b does not ask for
-                # them; every invoice is archived for ten years (§ 147 AO).
-                pdf_tags=False,
+                # PDF/A-3a and PDF/UA-1 require the structure tree; the cover sheet does not
+                # need it.
+                pdf_tags=accessible,
             )
         except BaseException:
             # A failed compile may leave the compiler's caches half-updated: start over.
@@ -230,7 +240,19 @@ def _underlay(document: pikepdf.Pdf, first: bytes | None, following: bytes | Non
         with pikepdf.open(io.BytesIO(data)) as background:
             form = document.copy_foreign(background.pages[0].as_form_xobject())
         for page in pages:
-            page.add_underlay(form, None)
+            name = page.add_resource(form, pikepdf.Name.XObject)
+            placed = page.calc_form_xobject_placement(
+                form,
+                name,
+                pikepdf.Rectangle(page.trimbox),
+                invert_transformations=True,
+                allow_shrink=True,
+                allow_expand=True,
+            )
+            # Marked as an artifact: in a tagged PDF every content is either in the structure
+            # tree or an artifact (ISO 14289-1 § 7.1); the letterhead is page furniture.
+            page.contents_add(b"/Artifact BMC\n" + placed + b"\nEMC\n", prepend=True)
+            page.contents_coalesce()
 
 
 def _asset_path(asset: Asset) -> str:
@@ -320,6 +342,8 @@ def _letterhead(letterhead: Letterhead, name: str) -> dict[str, Any]:
         "name": name,
         "accent": letterhead.accent_colour,
         "logo": path(letterhead.logo),
+        # PDF/UA-1 (ISO 14289-1 § 7.3): every figure has an alternative text.
+        "logo_alt": f"Logo {name}",
         "first": path(letterhead.first_page_background),
         "following": path(letterhead.following_pages_background),
         # With any first-page background the letterhead is printed on it, not drawn here.
@@ -579,6 +603,7 @@ def _payment(s: DocumentSnapshot, t: dict[str, str], f: _Fmt) -> dict[str, Any]:
         "bank": bank,
         "qr": qr,
         "qr_caption": t["qr_caption"].split("|"),
+        "qr_alt": t["qr_alt"],
     }
 
 

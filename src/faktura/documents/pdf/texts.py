@@ -164,6 +164,8 @@ TEXT: dict[str, dict[str, str]] = {
         "account_holder": "Kontoinhaber",
         "bank": "Bank",
         "qr_caption": "GiroCode|Mit der Banking-App scannen",
+        "qr_alt": "QR-Code für die Überweisung (GiroCode) mit Empfänger, IBAN, Betrag und "
+        "Verwendungszweck",
         "closing": "Mit freundlichen Grüßen",
         "running_head": "{title} {number} vom {date}",
         "page": "Seite",
@@ -249,6 +251,7 @@ TEXT: dict[str, dict[str, str]] = {
         "account_holder": "Account holder",
         "bank": "Bank",
         "qr_caption": "EPC QR code|Scan with your banking app",
+        "qr_alt": "EPC QR code for the bank transfer with payee, IBAN, amount and reference",
         "closing": "Kind regards",
         "running_head": "{title} {number} of {date}",
         "page": "Page",

@@ -74,7 +74,7 @@ def facturx_packet(
 ) -> bytes:
     """Return the XMP packet ``xmp`` with the Factur-X properties and their schema added.
 
-    Keeps everything else (pdfaid:part 3, conformance B, Typst's own schemas) as it is.
+    Keeps everything else (pdfaid part and conformance, pdfuaid, Typst's own schemas) as it is.
     Raises ValueError when ``xmp`` is not an RDF packet or already has Factur-X data.
     """
     if FX_NAMESPACE.encode() in xmp:

@@ -185,6 +185,14 @@ MESSAGES = {
     "message_not_failed": _("Die E-Mail ist nicht (mehr) gescheitert."),
     "job_run_not_failed": _("Der Auftrag ist nicht (mehr) fehlgeschlagen."),
     "job_run_manual": _("Ein von Hand gestarteter Auftrag wird von Hand neu gestartet."),
+    "two_factor_active": _("Die Zwei-Faktor-Anmeldung ist bereits eingerichtet."),
+    "two_factor_not_started": _("Bitte laden Sie die Seite neu und scannen Sie den QR-Code."),
+    "two_factor_code_format": _("Bitte geben Sie den sechsstelligen Code aus der App ein."),
+    "two_factor_code_wrong": _(
+        "Der Code stimmt nicht. Bitte geben Sie den aktuellen Code aus der App ein "
+        "und prüfen Sie, ob die Uhrzeit des Geräts stimmt."
+    ),
+    "two_factor_own_only": _("Die Zwei-Faktor-Anmeldung richtet jede Person für sich ein."),
 }
 
 

@@ -20,6 +20,7 @@ from faktura.web.backoffice.views import (
     payments,
     reports,
     search,
+    security,
     start,
     subscriptions,
 )
@@ -212,4 +213,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("anmelden/code/", security.verify, name="verify"),
+    path("zwei-faktor/", security.two_factor, name="two_factor"),
 ]

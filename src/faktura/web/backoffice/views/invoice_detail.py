@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from faktura.core import clock, permissions
 from faktura.core.errors import NotFound
@@ -85,6 +87,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     )
 
 
+# The detail page shows the PDF in an <iframe> of the same origin; every other page is DENY.
+@xframe_options_sameorigin
+# The browser's PDF viewer is a plugin: the PDF itself may be shown as an object.
+@csp_replace({"object-src": ["'self'"]})
 @staff_view
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """The archived PDF, byte for byte, shown inline."""
