@@ -113,6 +113,8 @@ AUTHENTICATION_BACKENDS = [
     # checked (django-axes); it needs the request, so authenticate() always gets one.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The portal's sign-in by e-mail link (django-sesame).
+    "sesame.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "faktura.urls"
@@ -190,11 +192,6 @@ STATICFILES_DIRS = [
     (f"vendor/{name}", NODE_MODULES / package / "dist")
     for name, package in (("htmx", "htmx.org"), ("chartjs", "chart.js"))
     if (NODE_MODULES / package / "dist").is_dir()
-]
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    # The portal's sign-in by e-mail link (django-sesame).
-    "sesame.backends.ModelBackend",
 ]
 # A sign-in link the customer asks for on the portal's sign-in page works once and for
 # FAKTURA_PORTAL_LINK_MINUTES; signing in with it (or with any later link) voids it.

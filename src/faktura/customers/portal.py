@@ -153,14 +153,17 @@ def _queue_sign_in_mail(*, customer_id: int, link: str) -> bool:
     return True
 
 
-def user_for_sign_in_link(token: str) -> Any | None:
+def user_for_sign_in_link(token: str, request: Any = None) -> Any | None:
     """The portal user a requested link signs in, or None (expired, used, forged, not a
-    portal user). Does not void the link: signing in does (``SESAME_ONE_TIME``)."""
-    from sesame.utils import get_user
+    portal user). Does not void the link: signing in does (``SESAME_ONE_TIME``).
+
+    Checked through ``authenticate`` with the request, so that the login throttling
+    (django-axes) counts a forged or used link against the client like a wrong password."""
+    from django.contrib.auth import authenticate
 
     if not token:
         return None
-    user = get_user(token, scope=SIGN_IN_SCOPE, update_last_login=False)
+    user = authenticate(request, sesame=token, scope=SIGN_IN_SCOPE)
     if user is None or not PortalAccount.objects.filter(user=user).exists():
         return None
     return user

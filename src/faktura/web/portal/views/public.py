@@ -36,7 +36,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
     """The link from the sign-in mail. GET only shows a button, so that a mail scanner
     opening the link does not use it up; the POST signs in (and so voids the link)."""
     token = request.POST.get("sesame") or request.GET.get("sesame") or ""
-    user = portal.user_for_sign_in_link(token)
+    user = portal.user_for_sign_in_link(token, request)
     if user is None:
         return _invalid_link(request, expired_or_used=True)
     if request.method == "POST":
