@@ -123,3 +123,22 @@ def german_amount(text: str) -> Decimal:
     match = re.search(r"-?[\d.]+,\d\d", text)
     assert match, f"no amount in {text!r}"
     return Decimal(match.group(0).replace(".", "").replace(",", "."))
+
+
+def portal_sign_in(page, email: str) -> None:
+    """Sign in to the customer portal as a customer does: ask for the link, open it from the
+    mail in the outbox, press "Jetzt anmelden"."""
+    from faktura.notifications.models import OutboxMessage
+
+    page.goto("/portal/anmelden/")
+    before = OutboxMessage.objects.filter(event="portal_sign_in").count()
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_role("button", name="Anmeldelink senden").click()
+    page.get_by_text("Bitte sehen Sie in Ihr Postfach").wait_for()
+    mails = list(OutboxMessage.objects.filter(event="portal_sign_in").order_by("pk"))
+    assert len(mails) == before + 1, "no sign-in mail"
+    assert mails[-1].to == [email]
+    (link,) = re.findall(r"https?://\S+", mails[-1].body_text.split("-- ")[0])
+    page.goto(link)
+    page.get_by_role("button", name="Jetzt anmelden").click()
+    page.get_by_role("heading", level=1, name="Ihre Rechnungen").wait_for()

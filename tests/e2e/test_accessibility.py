@@ -1,13 +1,17 @@
 """Accessibility: axe-core (from axe-playwright-python) finds nothing serious or critical
 on the back office's pages: the five of the accountant's day by name, then every other
-page the site map knows (so a screen added later is checked without a change here)."""
+page the site map knows (so a screen added later is checked without a change here); and on
+the customer portal's pages, signed in as a customer and without signing in."""
 
 from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.e2e.conftest import log_in, staff_user
+from faktura.documents import pipeline
+from tests.e2e.conftest import log_in, portal_sign_in, staff_user
+from tests.payments.helpers import finalized
+from tests.portal.contract_helpers import monthly
 from tests.web import site_map
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -77,4 +81,46 @@ def test_every_other_back_office_page_has_no_serious_accessibility_violation(adm
         admin_page.goto(path)
         problems.extend(grave_violations(admin_page))
     assert {"backoffice:bank", "backoffice:reports"} <= seen
+    assert not problems, "\n".join(problems)
+
+
+def test_the_customer_portals_pages_have_no_serious_accessibility_violation(
+    new_context, consumer, actor, settings
+):
+    from django.core.cache import cache
+
+    cache.clear()  # the cancellation form's rate limit
+    settings.STRIPE_SECRET_KEY = "sk_test_faktura"  # the pay page offers paying online
+    invoice = finalized(consumer, actor)
+    pipeline.process(invoice.pk)
+    monthly(consumer, name="Yoga")
+    page = new_context(bypass_csp=True).new_page()
+    page.goto("/portal/anmelden/")
+    problems = grave_violations(page)
+    page.goto("/portal/kuendigen/")
+    problems.extend(grave_violations(page))
+    page.get_by_role("button", name="Weiter zur Bestätigung").click()  # errors shown
+    problems.extend(grave_violations(page))
+    page.get_by_label("Vor- und Nachname oder Firma").fill("Max Mustermann")
+    page.get_by_label("E-Mail-Adresse").fill("max@example.org")
+    page.get_by_role("button", name="Weiter zur Bestätigung").click()
+    page.get_by_role("button", name="Jetzt kündigen").wait_for()
+    problems.extend(grave_violations(page))
+
+    portal_sign_in(page, "max@example.org")
+    for path in (
+        "/portal/",
+        f"/portal/rechnungen/{invoice.pk}/",
+        f"/portal/rechnungen/{invoice.pk}/bezahlen/",
+        "/portal/lastschrift/",
+        "/portal/abonnements/",
+        "/portal/kontoauszug/",
+        "/portal/mahnungen/",
+        "/portal/kontaktdaten/",
+        "/portal/zahlungsart/",
+    ):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        problems.extend(grave_violations(page))
     assert not problems, "\n".join(problems)

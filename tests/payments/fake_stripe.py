@@ -8,13 +8,21 @@ the secret key. It implements ``POST /v1/payment_intents`` with Stripe's idempot
 ``idempotency_error``), declines chosen payment methods with a ``card_error`` (HTTP 402),
 and can be made unavailable (HTTP 503). Every intent it confirms produces the event
 Stripe would send (``payment_intent.succeeded`` / ``payment_intent.payment_failed``).
+
+For browser tests it also serves the hosted checkout page of a payment session
+(``GET /c/pay/<id>``, one "Bezahlen" button): paying completes the session, sends the signed
+``checkout.session.completed`` to ``webhook_url`` (as Stripe does before the payer is back)
+and redirects to the session's ``success_url``.
 """
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +64,8 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     declines: dict[str, tuple[str, str]] = field(default_factory=dict)
     unavailable: bool = False
+    webhook_url: str = ""
+    webhook_secret: str = ""
     _replies: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -170,6 +180,11 @@ class FakeStripe:
             "success_url": params.get("success_url"),
             "cancel_url": params.get("cancel_url"),
             "setup_intent": None,
+            "currency": params.get("currency"),
+            "amount_total": int(params.get("line_items", {}).get("0][price_data][unit_amount", 0)),
+            "payment_status": "unpaid",
+            "payment_intent": None,
+            "customer_details": {"email": params.get("customer_email"), "name": None},
         }
         self.sessions[session["id"]] = session
         return 200, session
@@ -192,6 +207,64 @@ class FakeStripe:
             },
         )
         return self.sessions[session_id]["setup_intent"]["payment_method"]["id"]
+
+    # --- the hosted checkout page (browser tests) ----------------------------------------
+
+    def checkout_page(self, session_id: str) -> tuple[int, str]:
+        session = self.sessions.get(session_id)
+        if session is None or session["mode"] != "payment":
+            return 404, "<!doctype html><title>Nicht gefunden</title><h1>Nicht gefunden</h1>"
+        amount = f"{session['amount_total'] / 100:.2f}".replace(".", ",")
+        return 200, (
+            '<!doctype html><html lang="de"><title>Fake Checkout</title><main>'
+            f"<h1>Bezahlen: {amount} €</h1>"
+            f'<form method="post" action="/c/pay/{html.escape(session_id)}">'
+            "<button>Bezahlen</button></form>"
+            f'<p><a href="{html.escape(session["cancel_url"] or "")}">Abbrechen</a></p>'
+            "</main></html>"
+        )
+
+    def pay_checkout(self, session_id: str) -> tuple[int, str]:
+        """The payer pressed "Bezahlen": complete, tell the webhook, back to the shop."""
+        with self._lock:
+            session = self.sessions.get(session_id)
+            if session is None or session["mode"] != "payment":
+                return 404, ""
+            if session["status"] != "complete":
+                session.update(
+                    status="complete",
+                    payment_status="paid",
+                    payment_intent=f"pi_fake{next(self._ids):04d}",
+                )
+                self._event("checkout.session.completed", session)
+                event = self.events[-1]
+            else:
+                event = None
+        if event is not None and self.webhook_url:
+            self.deliver(event)
+        return 303, session["success_url"]
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """POST ``event`` signed with ``webhook_secret`` to ``webhook_url``, as Stripe does."""
+        import stripe
+
+        payload = json.dumps(event)
+        header = stripe.WebhookSignature.generate_signature_header(
+            payload, self.webhook_secret, timestamp=int(time.time())
+        )
+        if not self.webhook_url.startswith("http://127.0.0.1:") and not self.webhook_url.startswith(
+            "http://localhost:"
+        ):
+            raise ValueError(f"the fake delivers to a local server only: {self.webhook_url}")
+        request = urllib.request.Request(  # noqa: S310 (checked above)
+            self.webhook_url,
+            data=payload.encode(),
+            headers={"Content-Type": "application/json", "Stripe-Signature": header},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            if response.status != 200:
+                raise RuntimeError(f"webhook answered {response.status}")
 
     def _session(self, session_id: str):
         session = self.sessions.get(session_id)
@@ -225,6 +298,9 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
         def _answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
+            if self.path.startswith("/c/pay/"):
+                self._checkout(method, self.path.removeprefix("/c/pay/"))
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, reply, extra = fake.handle(method, self.path, headers, body)
             data = json.dumps(reply).encode()
@@ -236,6 +312,23 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        def _checkout(self, method: str, session_id: str) -> None:
+            if method == "GET":
+                status, page = fake.checkout_page(session_id)
+                data = page.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            status, location = fake.pay_checkout(session_id)
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
