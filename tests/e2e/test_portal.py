@@ -5,6 +5,7 @@ another customer's documents out of reach."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +47,11 @@ def stripe_api(settings, live_server):
         for name, value in STRIPE.items():
             setattr(settings, name, value)
         settings.STRIPE_API_BASE = fake.url
+        # The Content-Security-Policy lets forms redirect to Stripe Checkout only; here
+        # the checkout page is the fake's, as it would be checkout.stripe.com.
+        policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+        policy["DIRECTIVES"]["form-action"] = [*policy["DIRECTIVES"]["form-action"], fake.url]
+        settings.CONTENT_SECURITY_POLICY = policy
         fake.webhook_url = f"{live_server.url}/api/v1/webhooks/stripe"
         fake.webhook_secret = STRIPE["STRIPE_WEBHOOK_SECRET"]
         yield fake
