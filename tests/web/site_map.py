@@ -37,6 +37,23 @@ class Samples:
     consumer: int
     unmatched_line: int
     booked_line: int
+    subscription: int
+    allocated_payment: int
+    unallocated_payment: int
+    payment_request: int  # pending
+    refund: int  # requested
+    notice: int  # with its archived letter
+    collection_case: int  # proposed
+    batch: int  # direct debits
+    user: int
+    api_key: int
+    webhook_endpoint: int
+
+
+def _mail_events(_samples: Samples) -> list[str]:
+    from faktura.web.backoffice.views.masterdata_texts import MAILS
+
+    return list(MAILS)
 
 
 def _report_slugs(_samples: Samples) -> list[str]:
@@ -59,10 +76,30 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "line_id": lambda s: [s.unmatched_line, s.booked_line],
     "report": _report_slugs,
     "file_format": lambda s: ["csv", "xlsx"],
+    "subscription_id": lambda s: [s.subscription],
+    "payment_id": lambda s: [s.allocated_payment, s.unallocated_payment],
+    "request_id": lambda s: [s.payment_request],
+    "refund_id": lambda s: [s.refund],
+    "notice_id": lambda s: [s.notice],
+    "case_id": lambda s: [s.collection_case],
+    "batch_id": lambda s: [s.batch],
+    "event": _mail_events,
+    "language": lambda s: ["de", "en"],
+    "user_id": lambda s: [s.user],
+    "key_id": lambda s: [s.api_key],
+    "endpoint_id": lambda s: [s.webhook_endpoint],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
-NOT_CRAWLED: dict[str, str] = {}
+NOT_CRAWLED: dict[str, str] = {
+    "backoffice:inbox_action": (
+        "POST only: each item's action; crawled through the Aufgaben page's forms"
+    ),
+    "backoffice:collection_export_file": (
+        "an export needs an approved case, which would take the sample case out of the "
+        "proposals; its files are tested in tests/dunning/test_collection_handover.py"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -136,14 +173,27 @@ def role_users() -> dict[str, Any]:
 
 def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     """The rows behind the sample parameters, made through the services."""
+    from faktura.api.keys import create_api_key
     from faktura.banking import services as banking
     from faktura.banking.models import BankTransaction
+    from faktura.collection import services as collection
     from faktura.core import clock
+    from faktura.core import services as core_services
     from faktura.core.models import Company
+    from faktura.dunning.models import CollectionCase, DunningNotice
     from faktura.invoicing import services as invoicing
+    from faktura.payments import refunds
     from faktura.payments import services as payments
+    from faktura.payments.models import PaymentSettings
+    from faktura.subscriptions import services as subscriptions
+    from faktura.webhooks import services as webhooks
     from tests.banking.camt_builder import camt, transfer
+    from tests.collection.helpers import debit_customer, due_invoice
+    from tests.dunning.helpers import overdue
+    from tests.dunning.helpers import run as dunning_run
     from tests.invoicing.helpers import line, order
+    from tests.payments.helpers import finalized, pay
+    from tests.subscriptions.helpers import plan
 
     company = Company.objects.get()
     company.approval_threshold = 1000
@@ -193,6 +243,63 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     booked = lines.exclude(state=BankTransaction.State.UNMATCHED).first() or lines.last()
     assert unmatched is not None
     assert booked is not None
+    # A cashier's payment waiting for a second person.
+    PaymentSettings.objects.create(require_payment_confirmation=True)
+    request = payments.request_manual_payment(
+        actor=Actor(label="user:kasse", roles=frozenset({"cashier"})),
+        amount="20.00",
+        date=TODAY,
+        method="cash",
+        reference=invoice.number,
+        invoice_id=invoice.pk,
+    )
+    assert request.status == "pending"
+
+    # A plan subscription of the business customer.
+    subscription = subscriptions.create_subscription(
+        actor=actor, customer_id=business_customer.pk, plan_id=plan().pk, starts_on=TODAY
+    )
+    # A payment allocated with an overpayment (credit, a refund of part of it requested)
+    # and one nobody has assigned yet.
+    credited = finalized(business_customer, actor)
+    allocated = pay(actor, "150.00", business_customer)
+    payments.allocate_payment(
+        payment_id=allocated.pk,
+        allocations=[(credited.pk, "150.00")],
+        actor=actor,
+        overpayment=True,
+    )
+    refund = refunds.refund_credit(customer_id=business_customer.pk, actor=actor, amount="10.00")
+    unallocated = pay(actor, "25.00")
+    # The consumer's invoices through the whole dunning sequence: notices with their
+    # letters, then a collection case proposed.
+    overdue(consumer, actor, due=dt.date(2026, 10, 1), price="80.00")
+    for day in (7, 21, 35, 49, 63):
+        dunning_run(dt.date(2026, 10, 1) + dt.timedelta(days=day))
+    notice = DunningNotice.objects.filter(customer=consumer).order_by("pk").first()
+    case = CollectionCase.objects.filter(customer=consumer).first()
+    assert notice is not None
+    assert case is not None
+    # A direct-debit batch (the business customer pays by mandate from now on).
+    debit_customer(business_customer, actor, payment_term_days=0)
+    due_invoice(business_customer, actor)
+    batch = collection.create_direct_debit_batch(
+        collection_date=dt.date(2026, 11, 30), scheme="CORE", actor=actor
+    )
+    assert batch is not None
+    # Admin things: a colleague, an API key, a webhook endpoint.
+    admin = Actor(label="user:chefin", roles=frozenset({"admin"}))
+    colleague = core_services.create_user(
+        actor=admin,
+        username="kollegin",
+        email="kollegin@example.org",
+        password="Auch-geheim-und-lang-2026",
+        roles=["cashier"],
+    )
+    api_key, _secret = create_api_key(name="Shop", user=colleague, scopes=["read"], actor=admin)
+    endpoint, _secret = webhooks.create_endpoint(
+        actor=admin, url="https://shop.example.org/hooks", description="Shop"
+    )
     return Samples(
         draft=draft.pk,
         pending=pending.pk,
@@ -204,4 +311,15 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         consumer=consumer.pk,
         unmatched_line=unmatched.pk,
         booked_line=booked.pk,
+        subscription=subscription.pk,
+        allocated_payment=allocated.pk,
+        unallocated_payment=unallocated.pk,
+        payment_request=request.pk,
+        refund=refund.pk,
+        notice=notice.pk,
+        collection_case=case.pk,
+        batch=batch.pk,
+        user=colleague.pk,
+        api_key=api_key.pk,
+        webhook_endpoint=endpoint.pk,
     )

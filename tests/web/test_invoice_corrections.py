@@ -210,6 +210,9 @@ def test_a_viewer_sees_neither_and_forged_posts_change_nothing(viewer, two_lines
         {"qty_1": "1", "reason": "x", "create": "1"},
     )
     assert "Das darf Ihre Rolle nicht." in refused.content.decode()
+    write_off = viewer.get(f"/rechnungen/{two_lines.pk}/ausbuchen").content.decode()
+    assert 'method="post"' not in write_off.split("<main")[1]
+    assert "Das darf Ihre Rolle nicht." in write_off
     viewer.post(f"/rechnungen/{two_lines.pk}/ausbuchen", {"amount": "0,50", "reason": "x"})
     assert not Invoice.objects.filter(kind=Kind.CREDIT_NOTE).exists()
     assert not WriteOff.objects.exists()

@@ -218,6 +218,12 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(viewer, bille
     assert "<a " not in actions
     response = viewer.post(f"/abos/{billed.pk}/pausieren", follow=True)
     assert messages_of(response) == ["Das darf Ihre Rolle nicht."]
+    for page_name in ("kuendigen", "beenden"):  # the confirmation pages, typed in
+        confirm = viewer.get(f"/abos/{billed.pk}/{page_name}").content.decode()
+        assert 'method="post"' not in confirm.split("<main")[1]
+        assert "Kündigung erfassen" not in confirm
+        assert "Jetzt beenden" not in confirm
+        assert "Das darf Ihre Rolle nicht." in confirm
     viewer.post(
         f"/abos/{billed.pk}/aendern",
         {"plan": billed.plan_id, "quantity": "5", "effective": "now"},

@@ -169,5 +169,9 @@ def write_off(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "invoice": invoice,
             "form": form,
             "tolerance": PaymentSettings.load().effective_write_off_tolerance,
+            "can_write_off": permissions.allows(
+                request.actor,  # type: ignore[attr-defined]
+                "payment.write_off",
+            ),
         },
     )

@@ -212,7 +212,12 @@ def cancel(request: HttpRequest, subscription_id: int) -> HttpResponse:
     return render(
         request,
         "backoffice/subscriptions/confirm.html",
-        {"subscription": subscription, "form": form, "terminate": False},
+        {
+            "subscription": subscription,
+            "form": form,
+            "terminate": False,
+            "can_manage": permissions.allows(request.actor, OPERATION),  # type: ignore[attr-defined]
+        },
     )
 
 
@@ -242,5 +247,10 @@ def terminate(request: HttpRequest, subscription_id: int) -> HttpResponse:
     return render(
         request,
         "backoffice/subscriptions/confirm.html",
-        {"subscription": subscription, "form": form, "terminate": True},
+        {
+            "subscription": subscription,
+            "form": form,
+            "terminate": True,
+            "can_manage": permissions.allows(request.actor, OPERATION),  # type: ignore[attr-defined]
+        },
     )
