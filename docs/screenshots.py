@@ -54,7 +54,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         faktura(env, "migrate", "--verbosity", "0")
         faktura(env, "demo", "--verbosity", "0")
-        ids = faktura(env, "shell", "-c", SAMPLE_IDS).split()
+        ids = faktura(env, "shell", "-c", SAMPLE_IDS).strip().splitlines()[-1].split()
         invoice_id, customer_id, portal_link = ids
         server = subprocess.Popen(
             [sys.executable, "-m", "faktura.cli", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -73,7 +73,7 @@ def main() -> None:
                 page.goto(f"{base}/login/")
                 page.fill("input[name=username]", "buchhaltung")
                 page.fill("input[name=password]", "faktura-demo")
-                page.click("button[type=submit]")
+                page.get_by_role("button", name="Anmelden").click()
                 page.wait_for_url(f"{base}/")
                 shots = {
                     "start": "/",
@@ -90,7 +90,7 @@ def main() -> None:
                     print(f"{name}: {path}")
                 customer = browser.new_page(viewport={"width": 1280, "height": 860})
                 customer.goto(portal_link)
-                customer.click("button[type=submit]")
+                customer.get_by_role("button", name="Jetzt anmelden").click()
                 customer.wait_for_load_state("networkidle")
                 customer.screenshot(path=str(OUT / "portal.png"))
                 print("portal")

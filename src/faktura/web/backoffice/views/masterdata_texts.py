@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
@@ -43,7 +43,8 @@ def _composed(event: str, language: str) -> mail.ComposedMail:
 @staff_view
 def mail_templates(request: HttpRequest) -> HttpResponse:
     event = request.GET.get("vorlage", "invoice_issued")
-    language = request.GET.get("sprache", "de")
+    # The mails go out in the customer's language; shown first in the reader's.
+    language = request.GET.get("sprache", "en" if get_language() == "en" else "de")
     composed = _composed(event, language)
     return page(
         request,
