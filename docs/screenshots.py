@@ -88,7 +88,9 @@ def main() -> None:
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
                     print(f"{name}: {path}")
-                customer = browser.new_page(viewport={"width": 1280, "height": 860})
+                customer = browser.new_page(
+                    viewport={"width": 1280, "height": 860}, locale="de-DE"
+                )
                 customer.goto(portal_link)
                 customer.get_by_role("button", name="Jetzt anmelden").click()
                 customer.wait_for_load_state("networkidle")
