@@ -279,10 +279,10 @@ def test_a_viewer_sees_no_action_and_a_forged_post_changes_nothing(
 
 
 @pytest.mark.django_db
-def test_the_todo_list_leads_to_the_proposals_here(accountant, proposals):
+def test_the_todo_list_offers_the_proposals_for_approval_in_place(accountant, proposals):
     html = accountant.get("/aufgaben/").content.decode()
     section = html.split('data-source="dunning_proposals"')[1].split("</section>")[0]
-    assert 'href="/mahnwesen/"' in section
+    assert section.count("Freigeben und senden") == 2
 
 
 @pytest.mark.django_db

@@ -263,4 +263,4 @@ def test_a_dunning_proposal_is_approved_and_sent(client, business_customer, acto
     assert notice.status == DunningNotice.Status.SENT
     assert notice.approved_by == "user:freigabe"
     again = approver.post(f"/aufgaben/dunning_proposals/{notice.pk}/approve", headers=HTMX)
-    assert "Die Mahnung wartet nicht mehr auf Freigabe." in again.content.decode()
+    assert "Über diesen Vorschlag wurde schon entschieden." in again.content.decode()

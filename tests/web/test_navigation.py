@@ -32,8 +32,8 @@ def viewer(client, company):
 def entries(html: str) -> list[str]:
     nav = html.split('class="sidebar"')[1].split("</nav>")[0]
     return [
-        re.sub(r"<[^>]+>|\s+\d+$", "", text).strip()
-        for text in re.findall(r"<li><a [^>]*>(.*?)</a></li>", nav)
+        re.sub(r"\s+\d+$", "", " ".join(re.sub(r"<[^>]+>", " ", text).split()))
+        for text in re.findall(r"<li><a [^>]*>(.*?)</a></li>", nav, re.S)
     ]
 
 

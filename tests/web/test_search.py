@@ -110,6 +110,6 @@ def test_the_search_is_bounded_in_queries(
 ):
     for _ in range(5):
         finalized(business_customer, actor, price="10.00")
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(25):
         response = viewer.get("/suche/", {"q": "11,90"})
     assert len(hits(response)["invoice"]) == 5
