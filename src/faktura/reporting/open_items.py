@@ -64,6 +64,14 @@ def end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
 
 
+class _Cents(Round):
+    """Rounded to cents where the database needs it: SQLite evaluates the difference in
+    floating point; PostgreSQL's numeric is exact already (and a million ROUNDs cost)."""
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return compiler.compile(self.get_source_expressions()[0])
+
+
 def _active_at(end: dt.datetime) -> Q:
     return Q(created_at__lt=end) & (Q(reversed_at__isnull=True) | Q(reversed_at__gte=end))
 
@@ -113,8 +121,7 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
         credited_at=_money(credited),
         settled_at=_money(allocated) + _money(written_off),
     ).annotate(
-        # Round: SQLite evaluates the difference in floating point.
-        open_at=Round(
+        open_at=_Cents(
             _money("payable_amount") - _money("credited_at") - _money("settled_at"),
             2,
             output_field=_MONEY,
@@ -181,10 +188,6 @@ class OpenItem(NamedTuple):
     open_amount: Decimal
     days_overdue: int
     object_id: int
-
-
-def _days_overdue(day: dt.date, due: dt.date | None) -> int:
-    return max((day - due).days, 0) if due is not None else 0
 
 
 def credit_note_items(day: dt.date, customer_id: int | None = None) -> list[OpenItem]:
@@ -285,31 +288,22 @@ def _invoice_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
     invoices = invoices_at(day).exclude(open_at=0)
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
-    rows = invoices.order_by().values(
+    rows = invoices.order_by().values_list(
         "pk", "customer_id", "customer__number", "customer__name", "number", "issue_date",
         "due_date", "payable_amount", "open_at", "settled_at",
     )  # fmt: skip
     claims_at: dict[int, Decimal] = {}
     items = []
-    for row in rows:
-        if row["open_at"] < 0:
-            claims_at[row["pk"]] = round_money(row["payable_amount"] - row["settled_at"])
+    # A few hundred thousand rows: tuples, positional fields.
+    for pk, customer, number, name, reference, issued, due, payable, open_at, settled in rows:
+        if open_at < 0:
+            claims_at[pk] = round_money(payable - settled)
             continue
+        overdue = (day - due).days if due is not None and due < day else 0
         items.append(
-            OpenItem(
-                kind="invoice",
-                customer_id=row["customer_id"],
-                customer_number=row["customer__number"],
-                customer_name=row["customer__name"],
-                reference=row["number"],
-                document_date=row["issue_date"],
-                due_date=row["due_date"],
-                amount=row["payable_amount"],
-                open_amount=round_money(row["open_at"]),
-                days_overdue=_days_overdue(day, row["due_date"]),
-                object_id=row["pk"],
-            )
-        )
+            OpenItem("invoice", customer, number, name, reference, issued, due, payable,
+                     round_money(open_at), overdue, pk)
+        )  # fmt: skip
     return items + _correction_items(day, claims_at)
 
 
