@@ -54,6 +54,8 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         faktura(env, "migrate", "--verbosity", "0")
         faktura(env, "demo", "--verbosity", "0")
+        # The documents' PDFs and mails, as the worker of `make run` would make them.
+        faktura(env, "worker", "--batch", "--no-startup-delay")
         ids = faktura(env, "shell", "-c", SAMPLE_IDS).strip().splitlines()[-1].split()
         invoice_id, customer_id, portal_link = ids
         server = subprocess.Popen(
