@@ -75,6 +75,48 @@ class InvoiceFilter(forms.Form):
         return data
 
 
+# The sort keys of the open and overdue lists, paged from ``selectors.open_items``.
+OPEN_ITEM_SORTS = {
+    "issue_date": "issue_date",
+    "due_date": "due_date",
+    "amount": "payable_amount",
+    "open": "open_amount",
+    "number": "number",
+}
+NARROWING = ("q", "kind", "customer", "issued_from", "issued_to", "payment", "overdue")
+
+
+class InvoicesByIds:
+    """The invoices of ``ids`` in this order, read one page at a time (for the paginator)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, page: slice) -> list[Invoice]:
+        wanted = self.ids[page]
+        found = Invoice.objects.select_related("customer").in_bulk(wanted)
+        return selectors.attach_open_amounts([found[pk] for pk in wanted if pk in found])
+
+
+def open_items_in_order(state: str, sort: str) -> InvoicesByIds:
+    """The open (or overdue) invoices sorted in Python from the cached open items: the
+    database then reads one page of rows, not every open invoice to sort them."""
+    overdue_at = clock.today() if state == "overdue" else None
+    return InvoicesByIds(
+        selectors.open_items().ids(
+            overdue_at=overdue_at,
+            sort=OPEN_ITEM_SORTS[sort.lstrip("-")],
+            descending=sort.startswith("-"),
+        )
+    )
+
+
 def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[InvoiceFilter, Any, str]:
     """The documents the filters of ``request`` select, and the sort; with open amounts
     unless ``open_amounts`` is False and neither a filter nor the sort needs them (then
@@ -84,6 +126,13 @@ def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[Invoic
     sort = "-issue_date"
     data = form.cleaned_data if form.is_valid() else {}
     if data:
+        sort = data["sort"] or sort
+        if (
+            not open_amounts
+            and data["status"] in ("open", "overdue")
+            and not any(data.get(name) for name in NARROWING)
+        ):
+            return form, open_items_in_order(data["status"], sort), sort
         queryset = selectors.search(queryset, data["q"])
         if data["kind"]:
             queryset = queryset.filter(kind=data["kind"])
@@ -96,16 +145,13 @@ def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[Invoic
         if data["status"] in ("open", "overdue"):
             # By the ids of the open invoices (kept until something changes): a page then
             # sums the payments of its own rows only.
-            today = clock.today()
-            overdue = data["status"] == "overdue"
-            open_ids = selectors.open_invoice_ids(today)
-            ids = [pk for pk, late in open_ids.items() if late or not overdue]
+            overdue_at = clock.today() if data["status"] == "overdue" else None
+            ids = selectors.open_items().ids(overdue_at=overdue_at)
             queryset = queryset.filter(bulk.column_in(Invoice, "id", ids))
         elif data["status"] in PAYMENT_STATES:
             queryset = selectors.filter_by_payment_state(queryset, data["status"], clock.today())
         elif data["status"]:
             queryset = queryset.filter(status=data["status"])
-        sort = data["sort"] or sort
     needed = open_amounts or bool(data.get("payment") or data.get("overdue"))
     needed = needed or sort.lstrip("-") == "open"
     if needed and "open_amount" not in queryset.query.annotations:  # a state annotated it
@@ -121,7 +167,8 @@ def filtered(request: HttpRequest, *, open_amounts: bool = True) -> tuple[Invoic
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form, queryset, sort = filtered(request, open_amounts=False)
     page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
-    if "open_amount" not in queryset.query.annotations:
+    by_ids = isinstance(queryset, InvoicesByIds)  # its pages carry their open amounts
+    if not by_ids and "open_amount" not in queryset.query.annotations:
         page.object_list = selectors.attach_open_amounts(list(page.object_list))
     partial = bool(getattr(request, "htmx", False))  # django-htmx: only the table
     template = "backoffice/invoices/rows.html" if partial else "backoffice/invoices/list.html"
