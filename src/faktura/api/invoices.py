@@ -71,15 +71,15 @@ def list_invoices(
         )
     else:
         queryset = presenters.invoices(Invoice.objects.filter(**filters))
-    # A schema instance, not a dict: django-ninja then serializes the presented invoices as
-    # they are instead of validating every field of every invoice a second time.
-    return InvoiceList(**presenters.page(queryset, params, presenters.invoice_list))
+    return presenters.json_response(
+        InvoiceList(**presenters.page(queryset, params, presenters.invoice_list))
+    )
 
 
 @router.get("/{invoice_id}", response={200: InvoiceOut, **READ_ERRORS}, auth=read_auth)
 def get_invoice(request: HttpRequest, invoice_id: int) -> Any:
     """One document with lines, allowances, VAT breakdown, totals and open amount."""
-    return _present(invoice_id)
+    return presenters.json_response(_present(invoice_id))
 
 
 @router.delete("/{invoice_id}", response={200: DeletedOut, **ERRORS}, auth=write_auth)

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
+from django.http import HttpResponse
+from ninja import Schema
 
 from faktura.api import invoice_parts, schemas
 from faktura.catalog.models import Product, TaxRate
@@ -48,6 +50,15 @@ def quantity(value: Decimal) -> str:
 
 def _amount(value: Decimal | None) -> str | None:
     return None if value is None else format_amount(value)
+
+
+def json_response(resource: Schema) -> HttpResponse:
+    """``resource`` as the JSON body of a 200, written by pydantic-core in one pass.
+
+    Returned as a schema, django-ninja would validate it again field by field (through its
+    Django attribute getter) and then dump and encode it: for a list of 20 invoices with
+    their lines that was most of the request's time. The body is the same JSON."""
+    return HttpResponse(resource.model_dump_json(), content_type="application/json; charset=utf-8")
 
 
 # --- cursor pagination -------------------------------------------------------------------
