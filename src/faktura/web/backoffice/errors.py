@@ -147,6 +147,10 @@ MESSAGES = {
     "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
     "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
     "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
+    "tax_rate_required": _(
+        "Die Rechnung hat mehrere Steuersätze; bitte wählen Sie den Steuersatz des Betrags."
+    ),
+    "invalid_credit": _("Bitte geben Sie entweder Positionen oder einen Betrag an."),
     "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
     "invalid_discount": _("Der Rabatt ist ungültig."),
     "supply_kind_required": _(
