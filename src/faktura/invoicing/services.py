@@ -892,10 +892,13 @@ def _credit_amount(
     unit_price = (
         amount if original.price_mode == "gross" else (amount / factor).quantize(Decimal("0.0001"))
     )
+    # The reason names the only line: one line of at most 200 characters (the column);
+    # the credit note's note keeps it whole.
+    name = " ".join(reason.split())[:200].rstrip()
     line = drafting.PreparedLine(
         product=None,
         sku="",
-        name=reason.strip() or f"Gutschrift zu {original.number}",
+        name=name or f"Gutschrift zu {original.number}",
         description="",
         quantity=Decimal(1),
         unit_code="C62",
