@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from faktura.core.errors import PermissionRefused, StateConflict
+from faktura.core.errors import InvalidInput, PermissionRefused, StateConflict
 from faktura.core.models import AuditEntry
 from faktura.invoicing import services as invoicing
 from faktura.invoicing.models import Invoice, InvoiceLine, Kind
@@ -69,3 +69,54 @@ def test_the_preview_counts_what_was_credited_already(invoice, actor):
 def test_a_viewer_gets_no_preview(invoice):
     with pytest.raises(PermissionRefused):
         invoicing.preview_credit_note(invoice_id=invoice.pk, actor=VIEWER, lines=[(1, "1")])
+
+
+@pytest.mark.django_db
+def test_the_preview_of_an_amount_has_the_figures_of_that_credit_note(invoice, actor):
+    rows = (Invoice.objects.count(), InvoiceLine.objects.count(), AuditEntry.objects.count())
+    preview = invoicing.preview_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="50.00", tax_rate="de-19", reason="Kulanz"
+    )
+    assert rows == (
+        Invoice.objects.count(),
+        InvoiceLine.objects.count(),
+        AuditEntry.objects.count(),
+    )
+    credit = invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="50.00", tax_rate="de-19", reason="Kulanz"
+    )
+    assert (preview.tax_basis_total, preview.tax_total, preview.grand_total) == (
+        credit.tax_basis_total,
+        credit.tax_total,
+        credit.grand_total,
+    )
+    assert (credit.tax_basis_total, credit.tax_total, credit.grand_total) == (
+        Decimal("42.02"),
+        Decimal("7.98"),
+        Decimal("50.00"),
+    )
+    assert [li.name for li in preview.preview_lines] == ["Kulanz"]
+
+
+@pytest.mark.django_db
+def test_the_preview_of_an_amount_refuses_what_the_credit_note_would(invoice, actor):
+    remaining = invoicing.creditable_amount(invoice)
+    assert remaining == invoice.grand_total
+    with pytest.raises(InvalidInput) as several:
+        invoicing.preview_credit_note(invoice_id=invoice.pk, actor=actor, amount="10.00")
+    assert several.value.code == "tax_rate_required"
+    invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="20.00", tax_rate="de-7", reason="Kulanz"
+    )
+    assert invoicing.creditable_amount(invoice) == remaining - Decimal("20.00")
+    with pytest.raises(StateConflict) as too_much:
+        invoicing.preview_credit_note(
+            invoice_id=invoice.pk, actor=actor, amount=str(remaining), tax_rate="de-19"
+        )
+    assert too_much.value.code == "credit_exceeds_remaining"
+    with pytest.raises(InvalidInput) as both:
+        invoicing.preview_credit_note(
+            invoice_id=invoice.pk, actor=actor, lines=[(1, "1")], amount="1.00"
+        )
+    assert both.value.code == "invalid_credit"
+    assert Invoice.objects.filter(kind=Kind.CREDIT_NOTE).count() == 1

@@ -308,6 +308,20 @@ def test_credit_note_for_an_amount(business_customer, actor):
     assert credit.lines.get().name == "Kulanz"
 
 
+def test_a_long_reason_of_an_amount_credit_names_its_line_in_one_short_line(
+    business_customer, actor
+):
+    invoice = _finalized(business_customer, actor, line("1", "100.00"))
+    reason = "Kulanz wegen Lieferverzug\n" + "Details " * 60
+    credit = invoicing.create_credit_note(
+        invoice_id=invoice.pk, actor=actor, amount="11.90", reason=reason
+    )
+    name = credit.lines.get().name
+    assert len(name) <= 200
+    assert name.startswith("Kulanz wegen Lieferverzug Details Details")
+    assert credit.note == reason.strip()  # the whole reason stays on the credit note
+
+
 def test_cancellation_reverses_the_whole_invoice_and_marks_it(business_customer, actor):
     invoice = _finalized(
         business_customer, actor, line("2", "100.00"), line("1", "10.00", rate="de-7")

@@ -42,6 +42,8 @@ class Samples:
     unallocated_payment: int
     payment_request: int  # pending
     refund: int  # requested
+    approved_refund: int  # approved, waiting for a refund file
+    refund_batch: int  # a pain.001 file made, waiting for its release
     notice: int  # with its archived letter
     collection_case: int  # proposed
     batch: int  # direct debits
@@ -80,6 +82,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "payment_id": lambda s: [s.allocated_payment, s.unallocated_payment],
     "request_id": lambda s: [s.payment_request],
     "refund_id": lambda s: [s.refund],
+    "refund_batch_id": lambda s: [s.refund_batch],
     "notice_id": lambda s: [s.notice],
     "case_id": lambda s: [s.collection_case],
     "batch_id": lambda s: [s.batch],
@@ -270,6 +273,15 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         overpayment=True,
     )
     refund = refunds.refund_credit(customer_id=business_customer.pk, actor=actor, amount="10.00")
+    # Refunds approved by a second person: one in a refund file made (not yet released),
+    # one waiting for the next file.
+    second_person = Actor(label="user:bernd", roles=frozenset({"approver"}))
+    batched = refunds.refund_credit(customer_id=business_customer.pk, actor=actor, amount="5.00")
+    refunds.approve_refund(refund_id=batched.pk, actor=second_person)
+    refund_batch = refunds.create_refund_batch(actor=actor)
+    assert refund_batch is not None
+    approved = refunds.refund_credit(customer_id=business_customer.pk, actor=actor, amount="6.00")
+    refunds.approve_refund(refund_id=approved.pk, actor=second_person)
     unallocated = pay(actor, "25.00")
     # The consumer's invoices through the whole dunning sequence: notices with their
     # letters, then a collection case proposed.
@@ -316,6 +328,8 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         unallocated_payment=unallocated.pk,
         payment_request=request.pk,
         refund=refund.pk,
+        approved_refund=approved.pk,
+        refund_batch=refund_batch.pk,
         notice=notice.pk,
         collection_case=case.pk,
         batch=batch.pk,

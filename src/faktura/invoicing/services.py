@@ -578,6 +578,11 @@ def creditable_lines(original: Invoice) -> list[tuple[InvoiceLine, Decimal]]:
     ]
 
 
+def creditable_amount(original: Invoice) -> Decimal:
+    """The gross amount of ``original`` not yet credited (drafts included; a read)."""
+    return original.grand_total - credited_total(original)
+
+
 def _check_creditable(
     original: Invoice,
     credit: Invoice,
@@ -686,17 +691,22 @@ def preview_credit_note(
     *,
     invoice_id: int,
     actor: Actor,
-    lines: list[tuple[int, object]],
+    lines: list[tuple[int, object]] | None = None,
+    amount: object = None,
+    tax_rate: str | None = None,
     reason: str = "",
 ) -> Invoice:
-    """What ``create_credit_note`` would draft for these lines, unsaved: the credit note
-    with its totals and ``preview_lines`` / ``preview_taxes``.
+    """What ``create_credit_note`` would draft for these lines or this gross amount,
+    unsaved: the credit note with its totals and ``preview_lines`` / ``preview_taxes``.
 
     A read that writes nothing. Raises what ``create_credit_note`` raises for the same
-    input (invalid_quantity, unknown_line, credit_exceeds_remaining, invoice_not_finalized).
+    input (invalid_quantity, unknown_line, invalid_amount, tax_rate_required,
+    unknown_tax_rate, credit_exceeds_remaining, invoice_not_finalized).
     """
     permissions.require(actor, "invoice.correct")
     check_text(reason, field="reason", multiline=True)
+    if (lines is None) == (amount is None):
+        raise InvalidInput("Give either lines or an amount to credit.", code="invalid_credit")
     original = Invoice.objects.filter(pk=invoice_id).first()
     if original is None:
         raise NotFound(f"Invoice {invoice_id} does not exist.", code="invoice_not_found")
@@ -705,7 +715,7 @@ def preview_credit_note(
             "Only a finalized invoice can be credited.", code="invoice_not_finalized"
         )
     credit = _correction(original, Kind.CREDIT_NOTE, actor, reason, restock=False)
-    prepared, sources = _credit_note_lines(original, credit, lines, None, None, reason)
+    prepared, sources = _credit_note_lines(original, credit, lines, amount, tax_rate, reason)
     figures = drafting.build_figures(credit, prepared, credited_lines=sources)
     _check_creditable(
         original,
@@ -882,10 +892,13 @@ def _credit_amount(
     unit_price = (
         amount if original.price_mode == "gross" else (amount / factor).quantize(Decimal("0.0001"))
     )
+    # The reason names the only line: one line of at most 200 characters (the column);
+    # the credit note's note keeps it whole.
+    name = " ".join(reason.split())[:200].rstrip()
     line = drafting.PreparedLine(
         product=None,
         sku="",
-        name=reason.strip() or f"Gutschrift zu {original.number}",
+        name=name or f"Gutschrift zu {original.number}",
         description="",
         quantity=Decimal(1),
         unit_code="C62",

@@ -518,6 +518,10 @@ class RefundBatch(BankFile):
     def __str__(self) -> str:
         return f"Erstattungsdatei {self.pk} ({self.get_status_display()})"
 
+    @property
+    def file_name(self) -> str:
+        return f"pain001-erstattungen-{self.execution_date:%Y%m%d}-{self.pk:06d}.xml"
+
 
 class Refund(models.Model):
     """Customer credit paid back by transfer: requested, approved, put into a file, paid."""

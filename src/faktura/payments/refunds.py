@@ -13,7 +13,7 @@ import datetime as dt
 from django.db import transaction
 
 from faktura.banking.sepa.pain001 import CreditTransfer, Debtor, generate_pain001
-from faktura.collection.calendar import is_business_day, next_business_day
+from faktura.collection.calendar import is_business_day
 from faktura.core import audit, clock, permissions
 from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
@@ -177,7 +177,7 @@ def reject_refund(*, refund_id: int, actor: Actor, reason: str) -> Refund:
 def _debtor(company: Company) -> Debtor:
     from faktura.banking.sepa.pain008 import PostalAddress
 
-    account = company.bank_accounts.filter(is_default=True).first() or company.bank_accounts.first()
+    account = selectors.paying_account()
     if account is None:
         raise StateConflict("The company has no bank account.", code="bank_account_missing")
     return Debtor(
@@ -200,11 +200,12 @@ def create_refund_batch(
     """Put every approved refund into one pain.001.001.09 file; None when there is none.
 
     ``execution_date`` defaults to the next TARGET2 business day. The file is stored
-    once and never regenerated; the refunds are marked batched.
+    once and never regenerated; the refunds are marked batched. It is paid from the
+    company's default account (``selectors.paying_account``).
     """
     permissions.require(actor, "refund_batch.create")
     today = clock.today()
-    day = execution_date or next_business_day(today)
+    day = execution_date or selectors.refund_execution_date()
     if day < today or not is_business_day(day):
         raise InvalidInput(
             f"execution_date: {day} is in the past or not a TARGET2 business day.",

@@ -12,14 +12,17 @@ Negative credit means the customer owes money that was refunded and then returne
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
+from faktura.core import clock
 from faktura.core.actors import Actor
+from faktura.core.models import BankAccount
 from faktura.core.money import ZERO, round_money
 from faktura.payments import claims
 from faktura.payments.models import (
@@ -226,3 +229,32 @@ def pending_refunds() -> QuerySet[Refund]:
         .select_related("customer")
         .order_by("requested_at", "pk")
     )
+
+
+def approved_refunds() -> QuerySet[Refund]:
+    """Refunds approved and waiting for the next refund file (pain.001)."""
+    return (
+        Refund.objects.filter(status=Refund.Status.APPROVED, batch__isnull=True)
+        .select_related("customer")
+        .order_by("approved_at", "pk")
+    )
+
+
+def approved_refunds_sum() -> tuple[int, Decimal]:
+    """How many approved refunds wait for a refund file, and their sum."""
+    found = approved_refunds().aggregate(count=Count("pk"), total=Sum("amount"))
+    return found["count"], found["total"] or ZERO
+
+
+def refund_execution_date() -> dt.date:
+    """The execution date of a new refund file unless one is given: the next TARGET2
+    business day."""
+    from faktura.collection.calendar import next_business_day
+
+    return next_business_day(clock.today())
+
+
+def paying_account() -> BankAccount | None:
+    """The company's account that pays refunds out: its default account, else the first."""
+    accounts = BankAccount.objects.order_by("pk")
+    return accounts.filter(is_default=True).first() or accounts.first()

@@ -125,6 +125,13 @@ MESSAGES = {
     ),
     "refund_not_found": _("Diese Erstattung gibt es nicht."),
     "refund_not_pending": _("Über diese Erstattung wurde schon entschieden."),
+    # refund files (pain.001)
+    "refund_batch_not_found": _("Diese Erstattungsdatei gibt es nicht."),
+    "refund_batch_not_open": _("Die Erstattungsdatei ist schon freigegeben oder verworfen."),
+    "invalid_execution_date": _(
+        "Der Ausführungstag liegt in der Vergangenheit oder ist kein TARGET2-Geschäftstag "
+        "(Wochenende oder Feiertag)."
+    ),
     # dunning
     "archived_file_altered": _(
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
@@ -147,6 +154,10 @@ MESSAGES = {
     "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
     "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
     "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
+    "tax_rate_required": _(
+        "Die Rechnung hat mehrere Steuersätze; bitte wählen Sie den Steuersatz des Betrags."
+    ),
+    "invalid_credit": _("Bitte geben Sie entweder Positionen oder einen Betrag an."),
     "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
     "invalid_discount": _("Der Rabatt ist ungültig."),
     "supply_kind_required": _(
@@ -196,12 +207,21 @@ MESSAGES = {
 }
 
 
-def message(error: DomainError) -> str:
+# Where a code means something more specific on one screen: (code, screen) → text.
+IN_CONTEXT = {
+    ("approver_is_creator", "refund_batch"): _(
+        "Freigeben muss eine zweite Person: Wer die Erstattungsdatei erstellt hat, kann sie "
+        "nicht freigeben (Vier-Augen-Prinzip)."
+    ),
+}
+
+
+def message(error: DomainError, screen: str = "") -> str:
     if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
         "quantity"
     ):
         return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
-    text = MESSAGES.get(error.code)
+    text = IN_CONTEXT.get((error.code, screen)) or MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]
     if text is None:
@@ -209,13 +229,16 @@ def message(error: DomainError) -> str:
     return str(text)
 
 
-def attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
+def attempt(
+    request: HttpRequest, action: Callable[[], Any], done: str, *, screen: str = ""
+) -> bool:
     """Run one service call: ``done`` as a success message, or the refusal in the back
-    office's words (nothing was changed then). Whether it succeeded."""
+    office's words (nothing was changed then; ``screen`` picks a text of IN_CONTEXT).
+    Whether it succeeded."""
     try:
         action()
     except DomainError as error:
-        messages.error(request, message(error))
+        messages.error(request, message(error, screen))
         return False
     messages.success(request, done)
     return True

@@ -1,5 +1,6 @@
-"""Corrections of a finalized invoice: a credit note for chosen lines and quantities (with
-its totals previewed by the invoicing service), and the write-off of a small rest."""
+"""Corrections of a finalized invoice: a credit note for chosen lines and quantities or for
+a gross amount (its totals previewed by the invoicing service), and the write-off of a
+small rest."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from faktura.payments import services as payments
 from faktura.payments.models import PaymentSettings
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt, message
+from faktura.web.backoffice.templatetags.faktura_format import euro, normalize
 from faktura.web.backoffice.views.invoice_detail import _invoice
 
 QUANTITY_HELP = _("Bitte geben Sie eine Menge wie 1 oder 2,5 ein.")
@@ -71,8 +73,20 @@ def _requested(
     return lines, raw, errors
 
 
+# The choice on the credit-note page: ``?art=betrag`` (a hidden field when posting).
+AMOUNT_MODE = "betrag"
+
+
 @staff_view
 def credit_note(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Credit chosen lines and quantities, or a gross amount: preview, then draft it."""
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("art") == AMOUNT_MODE:
+        return _credit_amount(request, invoice_id)
+    return _credit_lines(request, invoice_id)
+
+
+def _credit_lines(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Choose lines and quantities, see the credit note's totals, then draft it."""
     invoice = _invoice(invoice_id)
     actor = request.actor  # type: ignore[attr-defined]
@@ -129,6 +143,101 @@ def credit_note(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if getattr(request, "htmx", False) and not creating:
         return render(request, "backoffice/invoices/credit_preview.html", context)
     return render(request, "backoffice/invoices/credit_note.html", context)
+
+
+class CreditAmountForm(forms.Form):
+    amount = forms.CharField(
+        label=_("Betrag (brutto)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    tax_rate = forms.ChoiceField(label=_("Steuersatz des Betrags"))
+    # The reason names the credit note's only line (at most 200 characters).
+    reason = forms.CharField(label=_("Grund der Gutschrift"), max_length=200)
+
+    def __init__(self, *args: Any, rates: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(rates) > 1:
+            field = self.fields["tax_rate"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", _("Bitte wählen")), *rates]
+        else:
+            del self.fields["tax_rate"]  # the invoice's only rate
+
+    def clean_amount(self) -> str:
+        amount = selectors.parse_amount(self.cleaned_data["amount"])
+        if amount is None or amount <= 0:
+            raise forms.ValidationError(_("Bitte geben Sie einen Betrag wie 119,00 ein."))
+        return f"{amount:.2f}"
+
+
+def _rates(invoice: Invoice) -> list[tuple[str, str]]:
+    """The VAT rates on the invoice (code, label), in the order of its lines."""
+    rates: dict[str, str] = {}
+    for code, rate in invoice.lines.order_by("position").values_list("tax_rate_code", "tax_rate"):
+        rates.setdefault(code, gettext("USt. %(rate)s %%") % {"rate": normalize(rate)})
+    return list(rates.items())
+
+
+def _credit_amount(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Credit a gross amount with a reason: see the credit note's totals, then draft it."""
+    invoice = _invoice(invoice_id)
+    actor = request.actor  # type: ignore[attr-defined]
+    posted = request.method == "POST"
+    form = CreditAmountForm(request.POST if posted else None, rates=_rates(invoice))
+    remaining = invoicing.creditable_amount(invoice)
+    valid = posted and form.is_valid()
+    data = form.cleaned_data if posted else {}
+    preview: Invoice | None = None
+    error = ""
+    # The preview needs the amount (and the rate, if there is a choice), not the reason.
+    if "amount" in data and ("tax_rate" in data or "tax_rate" not in form.fields):
+        try:
+            preview = invoicing.preview_credit_note(
+                invoice_id=invoice_id,
+                actor=actor,
+                amount=data["amount"],
+                tax_rate=data.get("tax_rate"),
+                reason=data.get("reason", ""),
+            )
+        except DomainError as refused:
+            error = message(refused)
+            if refused.code == "credit_exceeds_remaining":
+                error += " " + gettext("Noch gutschreibbar sind %(amount)s.") % {
+                    "amount": euro(remaining)
+                }
+    creating = posted and "create" in request.POST
+    if creating and preview is not None and valid:
+        made: list[Invoice] = []
+        if attempt(
+            request,
+            lambda: made.append(
+                invoicing.create_credit_note(
+                    invoice_id=invoice_id,
+                    actor=actor,
+                    amount=data["amount"],
+                    tax_rate=data.get("tax_rate"),
+                    reason=data["reason"],
+                )
+            ),
+            gettext(
+                "Die Gutschrift ist als Entwurf angelegt; prüfen Sie sie und schreiben "
+                "Sie sie fest."
+            ),
+        ):
+            return redirect("backoffice:invoice", made[0].pk)
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "remaining": remaining,
+        "preview": preview,
+        "error": error,
+        "can_correct": permissions.allows(actor, "invoice.correct"),
+        "mode": AMOUNT_MODE,
+    }
+    if getattr(request, "htmx", False) and not creating:
+        return render(request, "backoffice/invoices/credit_preview.html", context)
+    return render(request, "backoffice/invoices/credit_amount.html", context)
 
 
 # --- write-off -----------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             "requests": selectors.pending_requests(),
             "can_confirm": permissions.allows(actor, "payment.confirm"),
             "refunds": selectors.pending_refunds(),
+            "refunds_waiting": selectors.approved_refunds_sum(),
             "can_approve_refunds": permissions.allows(actor, "refund.approve"),
         },
     )
