@@ -325,6 +325,9 @@ def _names(nodes: list[Node]) -> Iterator[str | None]:
 
 def _compile_checked(source: str, *, field: str, allowed: set[str]) -> None:
     for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.TEXT and re.search(r"\{[{%#]", token.contents):
+            detail = f"line {token.lineno}: {{{{, {{% or {{# without its closing }}}}, %}} or #}}"
+            raise _refuse(field, "mail_template_syntax", f"{field}: {detail}", detail=detail)
         if token.token_type == TokenType.BLOCK:
             tag = (token.contents.split() or [""])[0]
             if tag not in TAGS:
