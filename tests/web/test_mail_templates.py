@@ -200,9 +200,11 @@ def test_every_mails_page_answers_in_both_ui_languages(accountant, language):
 
 
 def test_the_english_page_speaks_english_around_the_german_mail(client, company):
+    own_text()
     staff = _client(client, "accountant")
-    client.cookies["django_language"] = "en"
     page = staff.get(EDIT, headers={"accept-language": "en"}).content.decode()
-    assert "Placeholders" in page
-    assert "Restore default" in page or "Restore the default" in page
-    assert 'lang="de"' in page
+    assert '<html lang="en">' in page
+    assert "Own text, changed on 16 November 2026 by user:anna." in page
+    assert '<td>Customer&#x27;s name</td><td lang="de">' in page
+    assert "Restore default" in page
+    assert '<textarea name="body" cols="40" rows="12" lang="de"' in page  # the mail's words

@@ -78,7 +78,7 @@ MESSAGES = {
         "%(allowed)s."
     ),
     "mail_template_literal": _(
-        "%(field)s: zwischen {{ und }} steht ein Platzhalter, kein fester Text."
+        "%(field)s: {{ … }} enthält einen Platzhalter (wie {{ number }}), keinen festen Text."
     ),
     "mail_template_placeholder": _(
         "%(field)s: %(names)s kennt diese E-Mail nicht. Möglich sind: %(allowed)s."
