@@ -274,6 +274,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
     from faktura.dunning import staff as dunning_staff
     from faktura.invoicing import services as invoicing
     from faktura.notifications import services as notifications
+    from faktura.notifications import template_services
     from faktura.payments import providers, refunds, returns, statement_mail
     from faktura.payments import services as payments
     from faktura.reporting import services as retention
@@ -305,6 +306,9 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         ),
         "todo.done": lambda a: dunning_staff.mark_done(entry_id=missing, actor=a),
         "mail.retry": lambda a: notifications.retry_message(message_id=missing, actor=a),
+        "mail_template.change": lambda a: template_services.reset_mail_template(
+            actor=a, event="invoice_issued", language="de"
+        ),
         "job.retry": lambda a: scheduling.retry_job_run(run_id=missing, actor=a),
         "collection.approve": lambda a: handover.approve_case(case_id=missing, actor=a),
         "collection.export": lambda a: handover.export_cases(actor=a, case_ids=[missing]),

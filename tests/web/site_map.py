@@ -53,9 +53,13 @@ class Samples:
 
 
 def _mail_events(_samples: Samples) -> list[str]:
-    from faktura.web.backoffice.views.masterdata_texts import MAILS
+    """Mails of each shape: a document's, fixed facts in the text, § 312k, the sign-in link
+    (every mail's page is visited in tests/web/test_mail_templates.py)."""
+    from faktura.web.backoffice.views.masterdata_mails import MAILS
 
-    return list(MAILS)
+    chosen = ["invoice_issued", "arrears_debit_announced", "contract_cancelled", "portal_sign_in"]
+    assert set(chosen) <= set(MAILS)
+    return chosen
 
 
 def _report_slugs(_samples: Samples) -> list[str]:
@@ -88,6 +92,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "batch_id": lambda s: [s.batch],
     "event": _mail_events,
     "language": lambda s: ["de", "en"],
+    "mail_language": lambda s: ["de", "en"],
     "user_id": lambda s: [s.user],
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
@@ -311,6 +316,16 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     api_key, _secret = create_api_key(name="Shop", user=colleague, scopes=["read"], actor=admin)
     endpoint, _secret = webhooks.create_endpoint(
         actor=admin, url="https://shop.example.org/hooks", description="Shop"
+    )
+    # One mail with the company's own text: its page offers "Standard wiederherstellen".
+    from faktura.notifications.template_services import save_mail_template
+
+    save_mail_template(
+        actor=actor,
+        event="invoice_issued",
+        language="de",
+        subject="Ihre Rechnung {{ number }}",
+        body="Guten Tag {{ customer_name }}, anbei Rechnung {{ number }} über {{ amount }}.",
     )
     return Samples(
         draft=draft.pk,

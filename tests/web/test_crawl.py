@@ -78,6 +78,8 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:md_numbers": "master_data.change",
     "backoffice:md_settings": "master_data.change",
     "backoffice:md_dunning": "master_data.change",
+    "backoffice:md_mail_edit": "mail_template.change",
+    "backoffice:md_mail_reset": "mail_template.change",
     "backoffice:md_users": "user.manage",
     "backoffice:md_user_roles": "user.manage",
     "backoffice:md_user_deactivate": "user.manage",
@@ -151,6 +153,7 @@ READ_ONLY = {
     "backoffice:md_letterhead_preview",  # POST too, but only a preview of the form's data
     "backoffice:md_mails",
     "backoffice:md_mail_preview",
+    "backoffice:md_mail_live_preview",  # POST, but only a preview of the form's text
 }
 
 # Common words of the German UI; a text on an English page made of one of these (or

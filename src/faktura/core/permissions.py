@@ -44,6 +44,10 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ACCOUNTANT}),
         "Firma, Briefpapier, Zahlungseinstellungen, Steuersätze, Nummernkreise, CSV-Profile",
     ),
+    "mail_template.change": (
+        frozenset({ACCOUNTANT}),
+        "Eigene Texte der Kunden-E-Mails speichern oder auf den Standard zurücksetzen",
+    ),
     "settings.four_eyes": (frozenset({ADMIN}), "Vier-Augen-Prinzip ein- oder ausschalten"),
     "settings.two_factor": (
         frozenset({ADMIN}),

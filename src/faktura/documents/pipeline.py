@@ -352,8 +352,11 @@ def _record_and_queue(
     return documents
 
 
-def _compose(invoice: Invoice, snapshot: DocumentSnapshot, accent: str) -> Any:
-    """The first mail of a document (``notifications.mail.ComposedMail``), no database."""
+def _compose(
+    invoice: Invoice, snapshot: DocumentSnapshot, accent: str, own_texts: Any = None
+) -> Any:
+    """The first mail of a document (``notifications.mail.ComposedMail``); reads only the
+    company's own mail text, unless ``own_texts`` (``mail_texts.saved_all()``) has it."""
     from faktura.customers.portal import document_link
     from faktura.notifications import mail
 
@@ -364,6 +367,7 @@ def _compose(invoice: Invoice, snapshot: DocumentSnapshot, accent: str) -> Any:
         attachments=[filename],
         accent=accent,
         portal_url=document_link(customer_id=invoice.customer_id, invoice_id=invoice.pk),
+        own_texts=own_texts,
     )
 
 
@@ -556,10 +560,14 @@ def _render_jobs(
             job.validation = rendered.validation_note
             job.xml_sha = hashlib.sha256(xml).hexdigest()
 
+    from faktura.notifications.mail_texts import saved_all
+
+    own_texts = saved_all()  # the company's own mail texts, read once for the chunk
+
     def compose(job: _Job) -> None:
         if job.invoice.pk not in mailed:
             assert job.snapshot is not None
-            job.mail = _compose(job.invoice, job.snapshot, accent)
+            job.mail = _compose(job.invoice, job.snapshot, accent, own_texts)
 
     valid = each("validation", check, each("e-invoice", build, jobs))
     each("mail", compose, each("archive", store, each("PDF", render, valid)))

@@ -30,7 +30,7 @@ from faktura.dunning.models import NoticeSettings, PreDueReminder
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.invoicing.parties import buyer_data, seller_data
 from faktura.invoicing.selectors import with_open_amounts
-from faktura.notifications import customer_mail, mail
+from faktura.notifications import customer_mail, mail, mail_texts
 from faktura.notifications import services as outbox
 from faktura.notifications.models import OutboxMessage
 
@@ -98,6 +98,7 @@ def _send_chunk(
     seller = customer_mail.party(seller_data(company))
     letterhead = Letterhead.current()
     accent = letterhead.accent_colour if letterhead else mail.DEFAULT_ACCENT
+    own_texts = mail_texts.saved_all()
     now = clock.now()
     reminders: list[PreDueReminder] = []
     messages: list[OutboxMessage] = []
@@ -108,7 +109,9 @@ def _send_chunk(
             counts["no_recipient"] += 1
             continue
         composed = mail.render(
-            OutboxMessage.Event.PAYMENT_DUE_SOON, _context(customer, row, seller, accent)
+            OutboxMessage.Event.PAYMENT_DUE_SOON,
+            _context(customer, row, seller, accent),
+            own_texts=own_texts,
         )
         messages.append(
             customer_mail.outbox_message(composed, seller=seller, to=to, cc=cc, actor=actor)
@@ -140,6 +143,7 @@ def _context(customer: Customer, row: dict[str, Any], seller: Any, accent: str) 
         "closing": texts.TEXT[lang]["closing"],
         "seller": seller,
         "footer": mail.seller_footer_lines(seller, lang),
+        "customer_name": customer.name,
         "document_title": texts.TEXT[lang]["invoice"],
         "number": row["number"],
         "issue_date": texts.date(row["issue_date"], lang),

@@ -36,7 +36,8 @@ def language_of(customer: Customer) -> str:
 
 
 def base_context(customer: Customer) -> dict[str, Any]:
-    """What every customer mail template needs: language, greeting, closing, seller, footer."""
+    """What every customer mail template needs: language, greeting, closing, seller, footer,
+    the customer's name."""
     lang = language_of(customer)
     seller = party(seller_data(Company.get()))
     letterhead = Letterhead.current()
@@ -47,6 +48,7 @@ def base_context(customer: Customer) -> dict[str, Any]:
         "closing": texts.TEXT[lang]["closing"],
         "seller": seller,
         "footer": mail.seller_footer_lines(seller, lang),
+        "customer_name": customer.name,
         "number": "",
     }
 

@@ -1,21 +1,29 @@
-"""Compose the e-mail for a finalized document from its frozen snapshot (no database).
+"""Compose the e-mail for a finalized document from its frozen snapshot, and every customer mail.
 
-The words live in the templates (``templates/notifications/mail/<lang>/<event>.*``); this
-module only formats the figures the same way the PDF does (``documents.pdf.texts``), so
-the mail, the PDF and the XML always state the same amount, date and account.
+The words live in the templates (``templates/notifications/mail/<lang>/<event>.*``), or for
+the subject and message in the company's own text (``mail_texts``, the one database read);
+this module only formats the figures the same way the PDF does (``documents.pdf.texts``),
+so the mail, the PDF and the XML always state the same amount, date and account.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from faktura.documents.pdf import texts
 from faktura.documents.snapshot import DocumentSnapshot, PartySnapshot
+from faktura.notifications import mail_texts
+
+logger = logging.getLogger(__name__)
 
 EVENTS = {
     "invoice": "invoice_issued",
@@ -146,6 +154,7 @@ def context(
         "closing": words["closing"],
         "seller": s.seller,
         "buyer": s.buyer,
+        "customer_name": s.buyer.name,
         "xrechnung": s.einvoice_format != "cii",
         "attachments": attachments,
         "footer": footer_lines(s, lang),
@@ -161,26 +170,84 @@ def compose(
     attachments: list[str],
     accent: str = DEFAULT_ACCENT,
     portal_url: str = "",
+    own_texts: Mapping[tuple[str, str], mail_texts.MailText] | None = None,
 ) -> ComposedMail:
     """Render subject, text and HTML of the mail that delivers ``snapshot``."""
     ctx = context(snapshot, attachments=attachments, accent=accent, portal_url=portal_url)
-    return render(EVENTS[snapshot.kind], ctx)
+    return render(EVENTS[snapshot.kind], ctx, own_texts=own_texts)
 
 
-def render(event: str, ctx: dict[str, Any]) -> ComposedMail:
-    """Render the templates of ``event`` in ``ctx["lang"]``: subject, text and HTML."""
+def render(
+    event: str,
+    ctx: dict[str, Any],
+    *,
+    own_texts: Mapping[tuple[str, str], mail_texts.MailText] | None = None,
+) -> ComposedMail:
+    """Render the templates of ``event`` in ``ctx["lang"]``: subject, text and HTML.
+
+    A customer mail takes its subject and message from the company's own text when it has
+    one (``mail_texts``), read from ``own_texts`` when given (a run sending many mails
+    reads them once: ``mail_texts.saved_all()``), else from the database; the fixed parts
+    around the message stay. An own text that fails to render (it passed the check when
+    saved, so this is not expected) is logged and the built-in text is sent instead.
+    """
     lang = ctx["lang"]
     base = f"notifications/mail/{lang}/{event}"
     with translation.override(lang):
-        subject = render_to_string(f"{base}.subject.txt", ctx)
-        text = render_to_string(f"{base}.txt", ctx)
-        html = render_to_string(f"{base}.html", ctx)
+        subject: str
+        text: str
+        html: str
+        if event not in mail_texts.KINDS:
+            subject = render_to_string(f"{base}.subject.txt", ctx)
+            text = render_to_string(f"{base}.txt", ctx)
+            html = render_to_string(f"{base}.html", ctx)
+        else:
+            own = (
+                mail_texts.saved(event, lang) if own_texts is None else own_texts.get((event, lang))
+            )
+            parts = _own_parts(event, own, ctx) if own is not None else None
+            if parts is None:
+                built_in = mail_texts.default(event, lang)
+                subject = mail_texts.render_text(built_in.subject, ctx)
+                intro = mail_texts.render_text(built_in.body, ctx).strip()
+                text = render_to_string(f"{base}.txt", {**ctx, "intro": intro})
+                html = render_to_string(f"{base}.html", ctx)
+            else:
+                subject, intro = parts
+                own_ctx = {
+                    **ctx,
+                    "customised": True,
+                    "intro": intro,
+                    "intro_html": mail_texts.to_html(intro),
+                }
+                text = render_to_string(f"{base}.txt", own_ctx)
+                html = _with_own_intro(f"{base}.html").render(own_ctx)
     return ComposedMail(
         event=event,
         language=lang,
-        subject=" ".join(subject.split()),  # one line: no header injection, no stray breaks
+        # one line: no header injection, no stray breaks; OutboxMessage.subject holds 300
+        subject=" ".join(subject.split())[:300],
         text=_tidy(text),
         html="\n".join(line for line in html.splitlines() if line.strip()) + "\n",
+    )
+
+
+def _own_parts(event: str, own: mail_texts.MailText, ctx: dict[str, Any]) -> tuple[str, str] | None:
+    try:
+        return (
+            mail_texts.render_text(own.subject, ctx),
+            mail_texts.render_text(own.body, ctx).strip(),
+        )
+    except Exception:
+        logger.exception("mail %s: the company's own text failed; the built-in one is sent", event)
+        return None
+
+
+@functools.cache
+def _with_own_intro(name: str) -> Any:
+    """The HTML template ``name`` with the company's message (``intro_html``) as its intro."""
+    return engines["django"].from_string(
+        f'{{% extends "{name}" %}}{{% block intro %}}{{{{ intro_html }}}}{{% endblock %}}'
     )
 
 

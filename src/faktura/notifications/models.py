@@ -96,3 +96,35 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class MailTemplate(models.Model):
+    """The company's own subject and message of one customer mail in one language.
+
+    No row: the built-in text. Written only by ``template_services`` (checked, audited);
+    the mail template language and what stays fixed are described in ``mail_texts``.
+    """
+
+    class Language(models.TextChoices):
+        DE = "de", _("Deutsch")
+        EN = "en", _("Englisch")
+
+    # One of mail_texts.KINDS (an OutboxMessage.Event); no choices, so that a new event
+    # needs no migration here.
+    event = models.CharField(_("E-Mail"), max_length=30)
+    language = models.CharField(_("Sprache"), max_length=2, choices=Language.choices)
+    subject = models.CharField(_("Betreff"), max_length=200)
+    body = models.TextField(_("Text"))
+    changed_at = models.DateTimeField(_("Geändert am"))
+    changed_by = models.CharField(_("Geändert von"), max_length=150)
+
+    class Meta:
+        verbose_name = _("E-Mail-Vorlage")
+        verbose_name_plural = _("E-Mail-Vorlagen")
+        ordering: ClassVar = ["event", "language"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["event", "language"], name="one_mail_text_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.language})"

@@ -341,6 +341,7 @@ def _confirm(
             "closing": texts.TEXT[lang]["closing"],
             "seller": seller,
             "footer": mail.seller_footer_lines(seller, lang),
+            "customer_name": customer.name if customer else request.name,
             "number": "",
         } | _received_context(request, lang)
         composed = mail.render(OutboxMessage.Event.CANCELLATION_RECEIVED, ctx)

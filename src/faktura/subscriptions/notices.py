@@ -31,7 +31,7 @@ from faktura.documents.models import Letterhead
 from faktura.documents.pdf import texts
 from faktura.documents.snapshot import PartySnapshot
 from faktura.invoicing.parties import buyer_data, seller_data
-from faktura.notifications import customer_mail, mail
+from faktura.notifications import customer_mail, mail, mail_texts
 from faktura.notifications import services as outbox
 from faktura.notifications.models import OutboxMessage
 from faktura.subscriptions import billing, periods, terms
@@ -241,6 +241,7 @@ def _send_chunk(
     seller = _party(seller_data(company))
     letterhead = Letterhead.current()
     accent = letterhead.accent_colour if letterhead else mail.DEFAULT_ACCENT
+    own_texts = mail_texts.saved_all()
     now = clock.now()
     notices: list[Notice] = []
     messages: list[OutboxMessage] = []
@@ -264,7 +265,7 @@ def _send_chunk(
         if ctx.get("late"):
             assert item.price_change is not None
             late.add(item.price_change.pk)
-        composed = mail.render(EVENTS[Notice.Kind(item.kind)], ctx)
+        composed = mail.render(EVENTS[Notice.Kind(item.kind)], ctx, own_texts=own_texts)
         messages.append(
             customer_mail.outbox_message(composed, seller=seller, to=to, cc=cc, actor=actor)
         )
@@ -401,6 +402,7 @@ def _context(
         "closing": words["closing"],
         "seller": seller,
         "footer": mail.seller_footer_lines(seller, lang),
+        "customer_name": customer.name,
         "plan": plan.name,
         "about": _date(item.about, lang),
         "number": "",

@@ -64,6 +64,32 @@ MESSAGES = {
         "$principal, $fees, $interest, $return_fees, $total, $deadline, $company, $bank und "
         "$reference ($$ für ein Dollarzeichen)."
     ),
+    # E-Mail-Vorlagen (the service's params fill the %(…)s)
+    "mail_template_unknown": _("Diese E-Mail-Vorlage gibt es nicht."),
+    "mail_template_is_default": _("Diese E-Mail verwendet bereits den Standardtext."),
+    "mail_template_empty": _("%(field)s: bitte ausfüllen."),
+    "mail_template_too_long": _("%(field)s: höchstens %(limit)s Zeichen."),
+    "mail_template_tag": _(
+        "%(field)s, Zeile %(line)s: {%% %(tag)s %%} ist in E-Mail-Vorlagen nicht erlaubt. "
+        "Erlaubt sind Platzhalter wie {{ number }}, einige Filter und {%% if %%} … {%% endif %%}."
+    ),
+    "mail_template_filter": _(
+        "%(field)s: den Filter „%(filter)s“ gibt es in E-Mail-Vorlagen nicht; erlaubt sind "
+        "%(allowed)s."
+    ),
+    "mail_template_literal": _(
+        "%(field)s: {{ … }} enthält einen Platzhalter (wie {{ number }}), keinen festen Text."
+    ),
+    "mail_template_placeholder": _(
+        "%(field)s: %(names)s kennt diese E-Mail nicht. Möglich sind: %(allowed)s."
+    ),
+    "mail_template_syntax": _(
+        "%(field)s ist keine gültige Vorlage (z. B. fehlt ein {%% endif %%} oder eine "
+        "Klammer): %(detail)s"
+    ),
+    "mail_template_render": _(
+        "%(field)s lässt sich mit den Beispieldaten nicht erzeugen: %(detail)s"
+    ),
     "invalid_username": _(
         "Der Benutzername besteht aus 1 bis 150 Buchstaben, Ziffern oder @ . + - _."
     ),
@@ -226,7 +252,8 @@ def message(error: DomainError, screen: str = "") -> str:
         text = MESSAGES["permission_denied"]
     if text is None:
         return gettext("Die Aktion wurde abgelehnt (%(code)s).") % {"code": error.code}
-    return str(text)
+    params = getattr(error, "params", None)  # what a refusal names (mail_texts.TemplateRefused)
+    return str(text) % params if params else str(text)
 
 
 def attempt(

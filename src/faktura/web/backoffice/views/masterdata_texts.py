@@ -1,76 +1,21 @@
-"""Stammdaten: the mail templates (with a preview for a sample invoice) and the dunning
-policy (levels, days, fees, interest), changed through ``dunning.services``."""
+"""Stammdaten: the dunning policy (levels, days, fees, interest, the notices' texts),
+changed through ``dunning.services``. The customer mails' texts: ``masterdata_mails``."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from faktura.documents.models import Letterhead
-from faktura.documents.samples import company_sample
 from faktura.dunning import services as dunning
 from faktura.dunning.models import DunningPolicy
-from faktura.notifications import mail
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt
 from faktura.web.backoffice.views.masterdata import page
-
-# The mails that deliver a document, each with its sample document.
-MAILS = {
-    "invoice_issued": (_("Rechnung"), "standard_rate"),
-    "credit_note_issued": (_("Gutschrift"), "credit_note"),
-    "cancellation_issued": (_("Storno"), "cancellation"),
-}
-LANGUAGES = {"de": _("Deutsch"), "en": _("Englisch")}
-
-
-def _composed(event: str, language: str) -> mail.ComposedMail:
-    if event not in MAILS or language not in LANGUAGES:
-        raise Http404
-    sample = replace(company_sample(MAILS[event][1]), language=language)
-    saved = Letterhead.current()
-    accent = saved.accent_colour if saved else mail.DEFAULT_ACCENT
-    return mail.compose(sample, attachments=[f"{sample.number}.pdf"], accent=accent)
-
-
-@staff_view
-def mail_templates(request: HttpRequest) -> HttpResponse:
-    event = request.GET.get("vorlage", "invoice_issued")
-    # The mails go out in the customer's language; shown first in the reader's.
-    language = request.GET.get("sprache", "en" if get_language() == "en" else "de")
-    composed = _composed(event, language)
-    return page(
-        request,
-        "mails.html",
-        {
-            "mails": [(key, label) for key, (label, _sample) in MAILS.items()],
-            "languages": list(LANGUAGES.items()),
-            "event": event,
-            "language": language,
-            "composed": composed,
-        },
-    )
-
-
-@xframe_options_sameorigin  # shown in a sandboxed frame of the page above
-@staff_view
-def mail_preview(request: HttpRequest, event: str, language: str) -> HttpResponse:
-    """The HTML part of the mail for the sample invoice, shown in a sandboxed frame."""
-    response = HttpResponse(_composed(event, language).html, content_type="text/html")
-    response["Cache-Control"] = "no-store"
-    # A mail carries its styles inline; nothing else may run or load in the preview.
-    response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
-    )
-    return response
-
 
 # --- Mahnrichtlinie --------------------------------------------------------------------------
 
