@@ -327,3 +327,35 @@ def test_the_api_gives_the_code_its_parameters_and_the_words(business_customer, 
         {"number": invoice.number},
     )
     assert suggestion["reason"] == f"{invoice.number}: Betrag passt."
+
+
+def test_an_english_reader_reads_every_reason_in_english():
+    with translation.override("en"):
+        for reason, sentence in GERMAN:
+            english = reason.text()
+            assert english != sentence
+            assert not set("äöüÄÖÜß") & set(english), english
+        assert Reason("paid_number", {"number": "RE-2026-00002"}).text() == (
+            "RE-2026-00002 is paid already: book as the customer's credit?"
+        )
+        assert Reason(
+            "amount",
+            {"number": "RE-2026-00001", "account_known": True, "likeness": 86, "rivals": 2},
+        ).adding("conflict").text() == (
+            "RE-2026-00001: amount matches, account known, similar name (86%); "
+            "2 invoices could be meant. Other hints name another customer."
+        )
+        assert Reason("return", {"end_to_end_id": "RE-2026-00001"}).text() == (
+            "Returned debit RE-2026-00001 (no reason)."
+        )
+
+
+def test_the_api_speaks_the_language_asked_for(business_customer, actor):
+    invoice = finalized(business_customer, actor)
+    import_on(camt([transfer("119.00", "ohne Nummer")]), actor)
+    response = api_client().get(
+        "/api/v1/bank-transactions", {"state": "unmatched"}, headers={"accept-language": "en"}
+    )
+    (line,) = response.json()["data"]
+    assert line["suggestions"][0]["reason"] == f"{invoice.number}: amount matches."
+    assert line["suggestions"][0]["reason_code"] == "amount"
