@@ -664,3 +664,84 @@ def test_a_course_with_instalments_is_booked_and_billed_by_instalment(api, produ
     assert line["service_period"] == {"start": "2027-01-10", "end": "2027-03-28"}
     unknown = api.send("POST", f"/courses/{course['id']}/bookings", {"customer": 999999})
     assert (unknown.status_code, unknown.json()["field"]) == (422, "customer")
+
+
+# --- who may change a subscription through the API --------------------------------------
+
+# The staff services behind these routes need subscription.manage, as the routes' gate
+# does (api.permissions): the accountant and the admin, nobody else.
+EXPECTED_STATUS = {
+    "admin": 200,
+    "superuser": 200,
+    "accountant": 200,
+    "approver": 403,
+    "cashier": 403,
+    "viewer": 403,
+}
+ROUTES = {
+    "change-preview": {"quantity": "2"},
+    "change": {"quantity": "2"},
+    "pause": {},
+    "resume": {},
+    "cancel": {},
+}
+
+
+def _state(subscription_id: int) -> tuple[Any, ...]:
+    row = Subscription.objects.get(pk=subscription_id)
+    return (row.status, row.quantity, row.paused_from, row.ends_on, row.plan_id)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_STATUS))
+@pytest.mark.parametrize("action", sorted(ROUTES))
+def test_each_role_may_change_a_subscription_exactly_as_the_matrix_says(
+    api, subscribe, name, action
+):
+    from faktura.core import permissions
+    from tests.core.test_permission_matrix import REFUSAL_CODES, counts, key_client, person
+
+    assert EXPECTED_STATUS[name] == (
+        200 if ({"admin"} if name == "superuser" else {name})
+        & permissions.allowed_roles("subscription.manage") else 403
+    )  # fmt: skip
+    subscription = subscribe()["id"]
+    if action == "resume":
+        assert api.send("POST", f"/subscriptions/{subscription}/pause", {}).status_code == 200
+    client = key_client(person(name))
+    before, state = counts(), _state(subscription)
+    response = client.send("POST", f"/subscriptions/{subscription}/{action}", ROUTES[action])
+    assert response.status_code == EXPECTED_STATUS[name], response.content
+    if response.status_code == 403:
+        assert response.json()["code"] in REFUSAL_CODES
+        assert (counts(), _state(subscription)) == (before, state)
+        return
+    after = Subscription.objects.get(pk=subscription)
+    expected_change = {
+        "change-preview": lambda: _state(subscription) == state and counts() == before,
+        "change": lambda: after.quantity == Decimal(2),
+        "pause": lambda: after.status == Subscription.Status.PAUSED,
+        "resume": lambda: after.status == Subscription.Status.ACTIVE,
+        "cancel": lambda: after.ends_on is not None,
+    }
+    assert expected_change[action](), _state(subscription)
+
+
+def test_the_api_calls_the_staff_services_not_the_customers(api, subscribe, monkeypatch):
+    """A customer's own services (portal) are never what the API calls."""
+    from faktura.subscriptions import services
+
+    def refuse(**kwargs: Any) -> Any:
+        raise AssertionError("the API called a self-service function")
+
+    for name in (
+        "change_own_subscription",
+        "pause_own_subscription",
+        "resume_own_subscription",
+        "cancel_own_subscription",
+        "undo_own_cancellation",
+    ):
+        monkeypatch.setattr(services, name, refuse)
+    subscription = subscribe()["id"]
+    for action in ("change-preview", "change", "pause", "resume", "cancel"):
+        response = api.send("POST", f"/subscriptions/{subscription}/{action}", ROUTES[action])
+        assert response.status_code == 200, (action, response.content)

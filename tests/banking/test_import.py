@@ -278,7 +278,7 @@ def test_outgoing_payments_are_not_booked(company, actor):
     result = import_on(data, actor)
     assert (result.new, result.ignored, result.booked, result.unmatched) == (1, 1, 0, 0)
     line = BankTransaction.objects.get()
-    assert (line.direction, line.state, line.note) == (
+    assert (line.direction, line.state, line.note_text) == (
         "debit",
         "ignored",
         "Ausgang (Zahlung an Dritte).",

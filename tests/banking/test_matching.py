@@ -335,7 +335,7 @@ def test_a_debit_credited_twice_on_one_statement_settles_once():
     items = [item(1), item(2)]
     first, second = decide(debit_context(*items), credit_of(items[0]), credit_of(items[0]))
     assert first.action == "settle_batch"
-    assert (second.action, second.note) == (
+    assert (second.action, second.note.text()) == (
         "unmatched",
         f"Die Gutschrift von {items[0].end_to_end_id} steht schon auf diesem Auszug.",
     )
@@ -378,7 +378,7 @@ def test_returns_are_found_by_end_to_end_id_or_by_mandate_and_amount():
         "RE-2026-00001",
     )
     # The same return a second time in one file: a person looks at it.
-    assert (by_mandate.action, by_mandate.note) == (
+    assert (by_mandate.action, by_mandate.note.text()) == (
         "unmatched",
         "Die Rückgabe von RE-2026-00001 steht schon auf diesem Auszug.",
     )

@@ -87,7 +87,9 @@ def test_a_return_faktura_did_not_collect_waits_on_the_to_do_list(collected, act
     result = import_on(camt([returned(foreign)], kind="054"), actor, day=LATER)
     assert (result.returns, result.unmatched) == (0, 1)
     line = BankTransaction.objects.get(is_return=True)
-    assert line.note == "Rücklastschrift, zu der Faktura keine Lastschrift findet: bitte prüfen."
+    assert line.note_text == (
+        "Rücklastschrift, zu der Faktura keine Lastschrift findet: bitte prüfen."
+    )
     after = counts()
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
         "BankStatement": 1,

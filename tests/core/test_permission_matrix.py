@@ -390,7 +390,7 @@ def _service_calls(world: dict[str, Any]) -> dict[str, Any]:
         "subscription.manage": lambda a: subscriptions.create_subscription(
             actor=a, customer_id=world["customer"], plan_id=missing
         ),
-        "subscription.self_service": lambda a: subscriptions.pause_subscription(
+        "subscription.self_service": lambda a: subscriptions.pause_own_subscription(
             actor=a, subscription_id=missing
         ),
         "cancellation_request.process": lambda a: cancellation.process_request(

@@ -148,12 +148,12 @@ def test_cancel_with_a_reason_and_take_it_back(client, consumer):
 def test_undo_is_refused_after_the_end(consumer):
     subscription = monthly(consumer)
     me = Actor.for_customer(consumer.pk, consumer.number)
-    services.cancel_subscription(actor=me, subscription_id=subscription.pk)
+    services.cancel_own_subscription(actor=me, subscription_id=subscription.pk)
     with (
         clock.frozen(dt.datetime(2026, 12, 17, 9, tzinfo=dt.UTC)),
         pytest.raises(StateConflict) as refused,
     ):
-        services.undo_cancellation(actor=me, subscription_id=subscription.pk)
+        services.undo_own_cancellation(actor=me, subscription_id=subscription.pk)
     assert refused.value.code == "cancellation_took_effect"
     subscription.refresh_from_db()
     assert subscription.ends_on == dt.date(2026, 12, 16)
@@ -179,10 +179,10 @@ def test_another_customers_subscription_is_not_there(client, consumer, other_cus
 @pytest.mark.parametrize(
     "call",
     [
-        lambda me, pk: services.pause_subscription(actor=me, subscription_id=pk),
-        lambda me, pk: services.cancel_subscription(actor=me, subscription_id=pk),
-        lambda me, pk: services.undo_cancellation(actor=me, subscription_id=pk),
-        lambda me, pk: services.change_subscription(
+        lambda me, pk: services.pause_own_subscription(actor=me, subscription_id=pk),
+        lambda me, pk: services.cancel_own_subscription(actor=me, subscription_id=pk),
+        lambda me, pk: services.undo_own_cancellation(actor=me, subscription_id=pk),
+        lambda me, pk: services.change_own_subscription(
             actor=me, subscription_id=pk, quantity="2", dry_run=True
         ),
     ],
@@ -194,6 +194,26 @@ def test_the_services_refuse_another_customers_subscription(consumer, other_cust
         call(me, theirs.pk)
     theirs.refresh_from_db()
     assert (theirs.ends_on, theirs.paused_from, theirs.quantity) == (None, None, Decimal(1))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda me, pk: services.pause_subscription(actor=me, subscription_id=pk),
+        lambda me, pk: services.cancel_subscription(actor=me, subscription_id=pk),
+        lambda me, pk: services.change_subscription(
+            actor=me, subscription_id=pk, quantity="2", dry_run=True
+        ),
+    ],
+)
+def test_the_staff_services_refuse_a_customer_even_on_their_own_subscription(consumer, call):
+    mine = monthly(consumer)
+    me = Actor.for_customer(consumer.pk, consumer.number)
+    with pytest.raises(PermissionRefused) as refused:
+        call(me, mine.pk)
+    assert "subscription.manage" in str(refused.value)
+    mine.refresh_from_db()
+    assert (mine.ends_on, mine.paused_from, mine.quantity) == (None, None, Decimal(1))
 
 
 def test_a_customer_may_not_create_subscriptions(consumer):

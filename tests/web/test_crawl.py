@@ -377,12 +377,6 @@ def _data_strings() -> list[str]:
             found.update(
                 " ".join(str(value).split()) for value in row if value and str(value).strip()
             )
-    # The matching's suggestions are stored with a bank line when the statement is read,
-    # in the language of that run (a known limit: they stay German on English pages).
-    from faktura.banking.models import BankTransaction
-
-    for suggestions in BankTransaction.objects.values_list("suggestions", flat=True):
-        found.update(str(s.get("reason", "")) for s in suggestions or [] if s.get("reason"))
     return sorted(found, key=len, reverse=True)
 
 

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from faktura.api.auth import write_auth
+from faktura.api.auth import actor_of, write_auth
 from faktura.api.fields import MoneyOut
 from faktura.api.schemas import ErrorOut
 from faktura.core.money import format_amount
@@ -76,7 +76,15 @@ def create_checkout(
 
     Nothing is booked now: the provider's webhook books the payment when it succeeds.
     """
-    session = providers.create_checkout(invoice_id=invoice_id, provider=provider)
+    # The service for a person (payment.checkout, as the route): empty URLs are the
+    # settings' STRIPE_SUCCESS_URL / STRIPE_CANCEL_URL.
+    session = providers.start_checkout(
+        invoice_id=invoice_id,
+        actor=actor_of(request),
+        success_url="",
+        cancel_url="",
+        provider=provider,
+    )
     return Status(
         201,
         CheckoutOut(

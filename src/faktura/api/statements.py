@@ -22,7 +22,7 @@ from faktura.api import presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
 from faktura.api.fields import Amount, InputSchema, MoneyOut, Timestamp
 from faktura.api.schemas import ErrorOut, Page
-from faktura.banking import error_codes, selectors, services
+from faktura.banking import error_codes, reasons, selectors, services
 from faktura.banking.models import BankStatement, BankTransaction, CsvMappingProfile
 from faktura.core.errors import InvalidInput, NotFound
 from faktura.core.money import format_amount
@@ -101,7 +101,19 @@ class SuggestionOut(Schema):
     customer: int | None
     invoices: list[SuggestedInvoice]
     credit: MoneyOut = Field(description="What would stay as the customer's credit")
-    reason: str
+    reason: str = Field(
+        description="Why matching suggests it, in the request's language (Accept-Language)"
+    )
+    reason_code: str | None = Field(
+        None,
+        examples=["number_exact", "amount", "paid_number"],
+        description="Stable code of the reason; null for lines matched before codes existed",
+    )
+    reason_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The code's parameters (numbers, amounts as strings, flags such as "
+        "other_payer, mixed_customers, conflict)",
+    )
     batch: int | None = None
     end_to_end_id: str | None = None
 
@@ -135,7 +147,13 @@ class BankTransactionOut(Schema):
     customer: int | None
     payment: int | None
     return_event: int | None
-    note: str
+    note: str = Field(description="Why the line waits or was put aside, in the request's language")
+    note_code: str | None = Field(
+        None,
+        examples=["return_unknown", "outgoing"],
+        description="Stable code of matching's note; null for a person's or a booking's text",
+    )
+    note_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class BankTransactionList(_List):
@@ -205,7 +223,9 @@ def _suggestion(data: dict[str, Any]) -> SuggestionOut:
         customer=data.get("customer"),
         invoices=[SuggestedInvoice(**invoice) for invoice in data.get("invoices", [])],
         credit=str(data.get("credit", "0.00")),
-        reason=str(data.get("reason", "")),
+        reason=reasons.of_suggestion(data),
+        reason_code=data.get("reason_code") or None,
+        reason_params=dict(data.get("reason_params") or {}),
         batch=data.get("batch"),
         end_to_end_id=data.get("end_to_end_id"),
     )
@@ -240,7 +260,9 @@ def _transaction(obj: BankTransaction) -> BankTransactionOut:
         customer=obj.customer_id,
         payment=obj.payment_id,
         return_event=obj.return_event_id,
-        note=obj.note,
+        note=obj.note_text,
+        note_code=obj.note_code or None,
+        note_params=dict(obj.note_params or {}),
     )
 
 

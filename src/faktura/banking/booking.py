@@ -57,7 +57,10 @@ def apply_decision(row: BankTransaction, decision: matching.Decision) -> None:
     row.match_method = best.method if best else ""
     row.match_confidence = Decimal(f"{best.confidence:.3f}") if best else None
     row.suggestions = [s.to_json() for s in decision.suggestions]
-    row.note = decision.note[:500]
+    # Matching's note as a code, put into words when shown (banking.reasons).
+    row.note = ""
+    row.note_code = decision.note.code if decision.note else ""
+    row.note_params = dict(decision.note.params) if decision.note else {}
     row.customer_id = match.customer_id if match else None
     row.match_plan = None
     if decision.action in BOOKING_ACTIONS:
@@ -139,6 +142,8 @@ def _fail(row: BankTransaction, error: DomainError) -> bool:
         match_plan=None,
         suggestions=suggestions,
         note=f"{error.code}: {error.message}"[:500],
+        note_code="",
+        note_params={},
     )
     return changed > 0
 
@@ -398,6 +403,8 @@ def rematch_unmatched(*, actor: Actor, exclude_statement_ids: Sequence[int] = ()
                 match_plan=row.match_plan,
                 suggestions=row.suggestions,
                 note=row.note,
+                note_code=row.note_code,
+                note_params=row.note_params,
                 customer_id=row.customer_id,
                 payment_id=row.payment_id,
                 return_event_id=row.return_event_id,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from faktura.banking.reasons import Reason
+
 ZERO = Decimal("0.00")
 
 
@@ -155,7 +157,7 @@ class Suggestion:
     payment_id: int | None = None
     return_event_id: int | None = None
     refund_id: int | None = None
-    reason: str = ""
+    reason: Reason | None = None
 
     @property
     def allocated(self) -> Decimal:
@@ -172,8 +174,11 @@ class Suggestion:
                 for p in self.parts
             ],
             "credit": f"{self.credit:.2f}",
-            "reason": self.reason,
         }
+        if self.reason is not None:
+            # A code and its parameters, put into words when shown (banking.reasons).
+            data["reason_code"] = self.reason.code
+            data["reason_params"] = dict(self.reason.params)
         for key, value in (
             ("batch", self.batch_id),
             ("end_to_end_id", self.end_to_end_id),
@@ -191,7 +196,8 @@ class Decision:
     action: Action
     match: Suggestion | None = None
     suggestions: tuple[Suggestion, ...] = ()
-    note: str = ""
+    # Why the line waits or is put aside (banking.reasons), if matching says so.
+    note: Reason | None = None
 
     @property
     def confidence(self) -> float | None:

@@ -43,6 +43,7 @@ from faktura.banking.match_types import (
     SubmittedBatch,
     Suggestion,
 )
+from faktura.banking.reasons import Reason, percent
 from faktura.banking.remittance import find_document_numbers, name_similarity, name_tokens
 from faktura.payments.claims import NoticeClaims
 
@@ -238,16 +239,11 @@ class Matcher:
             if decisions[index] is not None:
                 continue
             if line.status != "booked":
-                decisions[index] = Decision(
-                    "ignore", note="Vorgemerkt, noch nicht gebucht (kommt gebucht wieder)."
-                )
+                decisions[index] = Decision("ignore", note=Reason("pending"))
             elif line.direction == "debit":
                 decisions[index] = self._outgoing(line)
             elif line.is_return:
-                decisions[index] = Decision(
-                    "unmatched",
-                    note="Rückgabe einer Überweisung von uns (z. B. Erstattung): bitte prüfen.",
-                )
+                decisions[index] = Decision("unmatched", note=Reason("transfer_returned"))
             else:
                 decisions[index] = self._collected_debit(line)
         for index, line in enumerate(lines):
@@ -276,15 +272,16 @@ class Matcher:
                     end_to_end_id=item.end_to_end_id,
                     payment_id=item.payment_id,
                     batch_id=item.batch_id,
-                    reason=f"Lastschrift {item.end_to_end_id} ist schon gebucht.",
+                    reason=Reason("debit_booked_already", {"end_to_end_id": item.end_to_end_id}),
                 ),
             )
         if item.state != "submitted" or item.batch_id not in self.ctx.batches:
-            note = {
-                "pending": "Die Lastschriftdatei ist noch nicht als übergeben markiert.",
-                "returned": "Diese Lastschrift wurde schon zurückgegeben.",
-            }.get(item.state, f"Lastschrift im Zustand {item.state}.")
-            return Decision("unmatched", note=f"{item.end_to_end_id}: {note}")
+            code = {"pending": "debit_file_not_submitted", "returned": "debit_returned_already"}
+            params = {"end_to_end_id": item.end_to_end_id}
+            if item.state not in code:
+                params["state"] = item.state
+            note = Reason(code.get(item.state, "debit_in_state"), params)
+            return Decision("unmatched", note=note)
         if line.amount != item.amount:
             suggestion = Suggestion(
                 "direct_debit",
@@ -292,15 +289,20 @@ class Matcher:
                 customer_id=item.customer_id,
                 batch_id=item.batch_id,
                 end_to_end_id=item.end_to_end_id,
-                reason=(
-                    f"Lastschrift {item.end_to_end_id} über {item.amount}, gebucht {line.amount}."
+                reason=Reason(
+                    "debit_amount_differs",
+                    {
+                        "end_to_end_id": item.end_to_end_id,
+                        "expected": str(item.amount),
+                        "booked": str(line.amount),
+                    },
                 ),
             )
             return Decision("unmatched", suggestions=(suggestion,))
         if item.id in self._crediting:
             return Decision(
                 "unmatched",
-                note=f"Die Gutschrift von {item.end_to_end_id} steht schon auf diesem Auszug.",
+                note=Reason("debit_credited_twice", {"end_to_end_id": item.end_to_end_id}),
             )
         self._crediting.add(item.id)
         match = Suggestion(
@@ -309,7 +311,7 @@ class Matcher:
             customer_id=item.customer_id,
             batch_id=item.batch_id,
             end_to_end_id=item.end_to_end_id,
-            reason=f"Lastschrift {item.end_to_end_id} aus Lastschriftdatei {item.batch_id}.",
+            reason=Reason("debit", {"end_to_end_id": item.end_to_end_id, "batch": item.batch_id}),
         )
         return Decision("settle_batch", match)
 
@@ -333,14 +335,17 @@ class Matcher:
                 "batch_reference",
                 DIRECT_DEBIT,
                 batch_id=batch_id,
-                reason=f"Sammelbuchung der Lastschriftdatei {batch_id}.",
+                reason=Reason("batch", {"batch": batch_id}),
             )
             return Decision("settle_batch", match)
         suggestion = Suggestion(
             "batch_reference",
             0.6,
             batch_id=batch_id,
-            reason=f"Lastschriftdatei {batch_id} über {batch.amount}, gebucht {line.amount}.",
+            reason=Reason(
+                "batch_amount_differs",
+                {"batch": batch_id, "expected": str(batch.amount), "booked": str(line.amount)},
+            ),
         )
         return Decision("unmatched", suggestions=(suggestion,))
 
@@ -358,14 +363,10 @@ class Matcher:
             if len(candidates) == 1:
                 item, confidence = candidates[0], MANDATE_EXACT
         if item is None:
-            return Decision(
-                "unmatched",
-                note="Rücklastschrift, zu der Faktura keine Lastschrift findet: bitte prüfen.",
-            )
+            return Decision("unmatched", note=Reason("return_unknown"))
         if item.id in self._returning:
             return Decision(
-                "unmatched",
-                note=f"Die Rückgabe von {item.end_to_end_id} steht schon auf diesem Auszug.",
+                "unmatched", note=Reason("return_twice", {"end_to_end_id": item.end_to_end_id})
             )
         if item.state == "returned":
             return Decision(
@@ -376,15 +377,17 @@ class Matcher:
                     customer_id=item.customer_id,
                     end_to_end_id=item.end_to_end_id,
                     return_event_id=item.return_event_id,
-                    reason=f"Rückgabe von {item.end_to_end_id} ist schon erfasst.",
+                    reason=Reason("return_recorded_already", {"end_to_end_id": item.end_to_end_id}),
                 ),
             )
         if item.state not in ("submitted", "settled"):
-            return Decision(
-                "unmatched", note=f"{item.end_to_end_id}: Lastschrift im Zustand {item.state}."
+            note = Reason(
+                "debit_in_state", {"end_to_end_id": item.end_to_end_id, "state": item.state}
             )
+            return Decision("unmatched", note=note)
         self._returning.add(item.id)
-        code = line.return_reason_code or "ohne Grund"
+        # Without a reason code the sentence says "ohne Grund".
+        why = {"end_to_end_id": item.end_to_end_id, "return_reason": line.return_reason_code}
         return Decision(
             "return",
             Suggestion(
@@ -392,7 +395,7 @@ class Matcher:
                 confidence,
                 customer_id=item.customer_id,
                 end_to_end_id=item.end_to_end_id,
-                reason=f"Rücklastschrift {item.end_to_end_id} ({code}).",
+                reason=Reason("return", why),
             ),
         )
 
@@ -405,10 +408,10 @@ class Matcher:
                     "refund",
                     1.0,
                     refund_id=refund_id,
-                    reason=f"Erstattung {line.end_to_end_id} ausgezahlt.",
+                    reason=Reason("refund_paid", {"end_to_end_id": line.end_to_end_id}),
                 ),
             )
-        return Decision("ignore", note="Ausgang (Zahlung an Dritte).")
+        return Decision("ignore", note=Reason("outgoing"))
 
     # --- transfers in ------------------------------------------------------------------------
 
@@ -431,7 +434,7 @@ class Matcher:
                 weaker = replace(
                     best,
                     confidence=_rounded(best.confidence - CONFLICT_PENALTY),
-                    reason=f"{best.reason} Andere Hinweise nennen einen anderen Kunden.",
+                    reason=best.reason.adding("conflict") if best.reason else None,
                 )
                 suggestions = [weaker if s is best else s for s in suggestions]
             elif best.confidence >= self.ctx.threshold:
@@ -465,18 +468,20 @@ class Matcher:
         notice = self.ctx.notices.get(line.checksum)
         if notice is None:
             return []
+        params: dict[str, Any] = {"reference": notice.reference}
         if line.amount == notice.total:
-            confidence, reason = NOTICE_EXACT, f"Mahnung {notice.reference}, Betrag passt."
+            confidence, code = NOTICE_EXACT, "notice_exact"
         elif line.amount < notice.total:
-            confidence = NOTICE_PARTIAL
-            reason = f"Mahnung {notice.reference}: Teilzahlung auf {notice.total}."
+            confidence, code = NOTICE_PARTIAL, "notice_partial"
+            params["total"] = str(notice.total)
         else:
-            confidence = NOTICE_OVERPAID
-            reason = f"Mahnung {notice.reference}: mehr als {notice.total}, Rest als Guthaben."
+            confidence, code = NOTICE_OVERPAID, "notice_overpaid"
+            params["total"] = str(notice.total)
+        reason = Reason(code, params)
         payers = self._payer_customers(line)
         if payers and notice.customer_id not in payers:
             confidence -= OTHER_PAYER_PENALTY
-            reason += " Das Konto gehört einem anderen Kunden."
+            reason = reason.adding("other_payer")
         return [
             Suggestion(
                 "notice_reference",
@@ -503,32 +508,33 @@ class Matcher:
         invoices = [i for i in named if i.customer_id == customer_id]
         amount = line.amount
         total = sum((i.open_amount for i in invoices), ZERO)
-        listed = ", ".join(i.number for i in invoices)
+        params: dict[str, Any] = {"numbers": ", ".join(i.number for i in invoices)}
         if len(invoices) == 1:
             invoice = invoices[0]
             if amount == invoice.open_amount:
-                confidence, reason = NUMBER_EXACT, f"{listed} im Verwendungszweck, Betrag passt."
+                confidence, code = NUMBER_EXACT, "number_exact"
             elif amount < invoice.open_amount:
-                confidence = NUMBER_PARTIAL
-                reason = f"{listed}: Teilzahlung, {invoice.open_amount - amount} bleiben offen."
+                confidence, code = NUMBER_PARTIAL, "number_partial"
+                params["rest"] = str(invoice.open_amount - amount)
             else:
-                confidence = NUMBER_OVERPAID
-                reason = f"{listed}: Überzahlung, {amount - invoice.open_amount} als Guthaben."
+                confidence, code = NUMBER_OVERPAID, "overpaid"
+                params["credit"] = str(amount - invoice.open_amount)
         elif amount == total:
-            confidence, reason = NUMBERS_ALL, f"{listed}: Summe passt."
+            confidence, code = NUMBERS_ALL, "numbers_sum"
         elif amount > total:
-            confidence = NUMBERS_OVERPAID
-            reason = f"{listed}: Überzahlung, {amount - total} als Guthaben."
+            confidence, code = NUMBERS_OVERPAID, "overpaid"
+            params["credit"] = str(amount - total)
         else:
-            confidence = NUMBERS_PART
-            reason = f"{listed}: {amount} reicht nicht für alle ({total})."
+            confidence, code = NUMBERS_PART, "numbers_short"
+            params |= {"amount": str(amount), "total": str(total)}
+        reason = Reason(code, params)
         payers = self._payer_customers(line)
         if payers and customer_id not in payers:
             confidence -= OTHER_PAYER_PENALTY
-            reason += " Das Konto gehört einem anderen Kunden."
+            reason = reason.adding("other_payer")
         if len(invoices) < len(named):
             confidence -= MIXED_CUSTOMERS_PENALTY
-            reason += " Rechnungen verschiedener Kunden genannt."
+            reason = reason.adding("mixed_customers")
         return [self._paying(line, invoices, customer_id, "invoice_number", confidence, reason)]
 
     def _instalment_reference(self, line: Line) -> list[Suggestion]:
@@ -547,17 +553,22 @@ class Matcher:
                 continue
             amount, due = line.amount, instalment.open_amount
             if amount == due:
-                confidence, reason = INSTALMENT_EXACT, f"Rate {reference}, Betrag passt."
+                confidence = INSTALMENT_EXACT
+                reason = Reason("instalment_exact", {"reference": reference})
             elif amount < due:
                 confidence = INSTALMENT_PARTIAL
-                reason = f"Rate {reference}: Teilzahlung, {due - amount} bleiben offen."
+                reason = Reason(
+                    "instalment_partial", {"reference": reference, "rest": str(due - amount)}
+                )
             else:
                 confidence = INSTALMENT_MORE
-                reason = f"Rate {reference}: {amount - due} mehr als die Rate."
+                reason = Reason(
+                    "instalment_more", {"reference": reference, "more": str(amount - due)}
+                )
             payers = self._payer_customers(line)
             if payers and instalment.customer_id not in payers:
                 confidence -= OTHER_PAYER_PENALTY
-                reason += " Das Konto gehört einem anderen Kunden."
+                reason = reason.adding("other_payer")
             return [
                 self._paying(
                     line,
@@ -577,7 +588,7 @@ class Matcher:
         customer_id: int,
         method: str,
         confidence: float,
-        reason: str,
+        reason: Reason,
     ) -> Suggestion:
         """Pay ``invoices`` in the order given from the line's amount; the rest is credit."""
         left = line.amount
@@ -610,7 +621,7 @@ class Matcher:
                         PAID_NUMBER_CREDIT,
                         customer_id=customer_id,
                         credit=line.amount,
-                        reason=f"{number} ist schon bezahlt: als Guthaben des Kunden buchen?",
+                        reason=Reason("paid_number", {"number": number}),
                     )
                 ]
         return []
@@ -620,7 +631,7 @@ class Matcher:
         if customer_id is None:
             return []
         return self._customer_invoices(
-            line, customer_id, "mandate", MANDATE_EXACT, MANDATE_ALL_OPEN, "Mandat"
+            line, customer_id, "mandate", MANDATE_EXACT, MANDATE_ALL_OPEN
         )
 
     def _customer_invoices(
@@ -630,25 +641,24 @@ class Matcher:
         method: str,
         exact: float,
         all_open: float,
-        via: str,
     ) -> list[Suggestion]:
-        """Open invoices of a known customer that the amount pays exactly."""
+        """Open invoices of the mandate's customer that the amount pays exactly."""
         invoices = [i for i in self.ctx.by_customer.get(customer_id, []) if i.open_amount > 0]
         if not invoices:
             return []
         same = [i for i in invoices if i.open_amount == line.amount]
         if len(same) == 1:
-            reason = f"{via} des Kunden, Betrag passt zu {same[0].number}."
+            reason = Reason("mandate_exact", {"number": same[0].number})
             return [self._paying(line, same, customer_id, method, exact, reason)]
         if len(same) > 1:
-            reason = f"{via} des Kunden; {len(same)} Rechnungen über {line.amount}."
+            reason = Reason("mandate_ambiguous", {"count": len(same), "amount": str(line.amount)})
             return [
                 self._paying(line, [i], customer_id, method, exact - AMBIGUITY_PENALTY, reason)
                 for i in same[:MAX_SUGGESTIONS]
             ]
         total = sum((i.open_amount for i in invoices), ZERO)
         if len(invoices) > 1 and total == line.amount:
-            reason = f"{via} des Kunden, Summe aller offenen Rechnungen."
+            reason = Reason("mandate_all_open")
             return [self._paying(line, invoices, customer_id, method, all_open, reason)]
         return []
 
@@ -661,7 +671,7 @@ class Matcher:
             (customer_id,) = payers
             invoices = [i for i in self.ctx.by_customer.get(customer_id, []) if i.open_amount > 0]
             if len(invoices) > 1 and sum((i.open_amount for i in invoices), ZERO) == amount:
-                reason = "Konto des Kunden, Summe aller offenen Rechnungen."
+                reason = Reason("account_all_open")
                 found.append(
                     self._paying(
                         line, invoices, customer_id, "amount_name", KNOWN_ACCOUNT_ALL_OPEN, reason
@@ -675,28 +685,28 @@ class Matcher:
             # A common amount (a subscription price): only the payer's own invoices count.
             own = set(payers) | (self.ctx.customers_named(name) if name else set())
             candidates = [i for i in candidates if i.customer_id in own]
-        scored: list[tuple[float, OpenInvoice, str]] = []
+        scored: list[tuple[float, OpenInvoice, dict[str, Any]]] = []
         for invoice in candidates:
             confidence = AMOUNT_BASE
-            why = ["Betrag passt"]
+            why: dict[str, Any] = {"number": invoice.number}
             if invoice.customer_id in payers:
                 confidence += AMOUNT_IBAN
-                why.append("Konto bekannt")
+                why["account_known"] = True
             if name:
                 known_name = self.ctx.customer_names.get(invoice.customer_id, "")
                 likeness = name_similarity(name, known_name)
                 confidence += AMOUNT_NAME * likeness
                 if likeness >= 0.5:
-                    why.append(f"Name ähnlich ({likeness:.0%})")
-            scored.append((min(AMOUNT_CAP, confidence), invoice, ", ".join(why)))
+                    why["likeness"] = percent(likeness)
+            scored.append((min(AMOUNT_CAP, confidence), invoice, why))
         scored.sort(key=lambda entry: (-entry[0], _oldest_first(entry[1])))
         top = scored[0][0]
         rivals = sum(1 for confidence, _, _ in scored if top - confidence <= AMBIGUITY_MARGIN)
-        for confidence, invoice, explanation in scored[:MAX_SUGGESTIONS]:
+        for confidence, invoice, why in scored[:MAX_SUGGESTIONS]:
             if rivals > 1 and top - confidence <= AMBIGUITY_MARGIN:
                 confidence -= AMBIGUITY_PENALTY
-                explanation += f"; {rivals} Rechnungen kommen in Frage"
-            reason = f"{invoice.number}: {explanation}."
+                why = {**why, "rivals": rivals}
+            reason = Reason("amount", why)
             found.append(
                 self._paying(
                     line, [invoice], invoice.customer_id, "amount_name", confidence, reason
@@ -716,7 +726,7 @@ class Matcher:
                     KNOWN_ACCOUNT_CREDIT,
                     customer_id=customer_id,
                     credit=line.amount,
-                    reason="Konto des Kunden bekannt, keine passende Rechnung: Guthaben.",
+                    reason=Reason("account_credit"),
                 )
             ]
         name = line.counterparty_name
@@ -737,7 +747,7 @@ class Matcher:
                 _rounded(NAME_CREDIT * likeness),
                 customer_id=customer_id,
                 credit=line.amount,
-                reason=f"Name ähnlich ({likeness:.0%}), keine passende Rechnung: Guthaben?",
+                reason=Reason("name_credit", {"likeness": percent(likeness)}),
             )
         ]
 

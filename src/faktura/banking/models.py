@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from faktura.banking import reasons
 from faktura.banking.statements.csv_import import CsvMapping
 
 _MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
@@ -149,7 +150,11 @@ class BankTransaction(models.Model):
         blank=True,
         related_name="bank_transactions",
     )
+    # A person's words (why it was ignored) or a refused booking's error; matching's own
+    # notes are a code and its parameters, put into words when shown (banking.reasons).
     note = models.CharField(_("Hinweis"), max_length=500, blank=True)
+    note_code = models.CharField(max_length=40, blank=True)
+    note_params = models.JSONField(default=dict, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -170,6 +175,11 @@ class BankTransaction(models.Model):
     def status(self) -> str:
         """The bank's entry status (booked, pending, info), named as the parsers name it."""
         return self.entry_status
+
+    @property
+    def note_text(self) -> str:
+        """The note in the active language (matching's code, or the text kept)."""
+        return reasons.of_note(self.note_code, self.note_params, self.note)
 
     def __str__(self) -> str:
         sign = "-" if self.direction == self.Direction.DEBIT else "+"

@@ -580,9 +580,12 @@ def ignore_transaction(*, transaction_id: int, actor: Actor, reason: str) -> Ban
         before = row.state
         row.state = State.IGNORED
         row.note = reason
+        row.note_code, row.note_params = "", {}
         row.decided_by = actor.label
         row.decided_at = clock.now()
-        row.save(update_fields=["state", "note", "decided_by", "decided_at"])
+        row.save(
+            update_fields=["state", "note", "note_code", "note_params", "decided_by", "decided_at"]
+        )
         audit.record(
             chain=audit.COMPANY_CHAIN,
             actor=actor,

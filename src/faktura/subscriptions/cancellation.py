@@ -4,7 +4,7 @@ Anyone may declare a notice: the law gives the right to everyone who has a contr
 the button must work without a login (OLG Köln 6 U 62/24). So this service takes no
 actor. Every declaration is recorded as a ``CancellationRequest`` with what was submitted
 and when. If the data names exactly one running contract of one customer, the contract is
-cancelled at once through ``services.cancel_subscription``, as that customer; otherwise
+cancelled at once through ``services.cancel_own_subscription``, as that customer; otherwise
 the declaration waits in the back office's to-do list.
 
 A confirmation goes out at once (§ 312k (4) BGB), through the outbox, in the same
@@ -188,7 +188,7 @@ def customer_actor(customer: Customer) -> Actor:
 def declare_cancellation(*, declaration: Declaration) -> CancellationRequest:
     """Record a notice from the cancellation button, carry it out if it names one contract.
 
-    One transaction: the request, the cancellation (``cancel_subscription``, locks the
+    One transaction: the request, the cancellation (``cancel_own_subscription``, locks the
     customer, then the subscription), the audit entries and the confirmation mails.
     An ordinary notice ends the contract on the desired day, or at the earliest end its
     terms allow when that is later or no day was asked. An extraordinary notice (§ 314
@@ -253,7 +253,7 @@ def _cancel(
     desired = declaration.desired_end
     ends_on = max(desired, earliest) if desired else earliest
     try:
-        services.cancel_subscription(
+        services.cancel_own_subscription(
             actor=customer_actor(customer),
             subscription_id=subscription.pk,
             end_on=ends_on,
@@ -358,11 +358,11 @@ def cancel_with_confirmation(
 ) -> Subscription:
     """A signed-in customer's notice in the portal, confirmed by mail with the end date.
 
-    ``services.cancel_subscription`` (permission, own account, earliest end) and the
+    ``services.cancel_own_subscription`` (permission, own account, earliest end) and the
     confirmation to the customer's address in one transaction.
     """
     with transaction.atomic():
-        subscription = services.cancel_subscription(
+        subscription = services.cancel_own_subscription(
             actor=actor, subscription_id=subscription_id, reason=reason
         )
         customer = Customer.objects.select_for_update().get(pk=subscription.customer_id)

@@ -65,7 +65,9 @@ from faktura.subscriptions.models import (
 ONE_DAY = dt.timedelta(days=1)
 PLAN_OPERATION = "plan.manage"
 SUBSCRIPTION_OPERATION = "subscription.manage"
-# What a customer may do with their own subscription in the portal (staff too).
+# What a customer may do with their own subscription in the portal: the ``*_own_*``
+# services. Staff front doors (back office, API, commands) call the staff services, which
+# need SUBSCRIPTION_OPERATION, so that a route's operation is its service's.
 SELF_SERVICE_OPERATION = "subscription.self_service"
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 HUNDRED = Decimal(100)
@@ -1120,6 +1122,52 @@ def change_subscription(
     on: object = None,
     dry_run: bool = False,
 ) -> Quote:
+    """Staff change plan and/or quantity (``subscription.manage``); see ``_change``."""
+    return _change(
+        SUBSCRIPTION_OPERATION,
+        actor=actor,
+        subscription_id=subscription_id,
+        plan_id=plan_id,
+        quantity=quantity,
+        effective=effective,
+        on=on,
+        dry_run=dry_run,
+    )
+
+
+def change_own_subscription(
+    *,
+    actor: Actor,
+    subscription_id: int,
+    plan_id: int | None = None,
+    quantity: object = None,
+    effective: str = "now",
+    dry_run: bool = False,
+) -> Quote:
+    """The customer changes plan or quantity of their own subscription, from today
+    (``subscription.self_service``, the portal); see ``_change``."""
+    return _change(
+        SELF_SERVICE_OPERATION,
+        actor=actor,
+        subscription_id=subscription_id,
+        plan_id=plan_id,
+        quantity=quantity,
+        effective=effective,
+        dry_run=dry_run,
+    )
+
+
+def _change(
+    operation: str,
+    *,
+    actor: Actor,
+    subscription_id: int,
+    plan_id: int | None = None,
+    quantity: object = None,
+    effective: str = "now",
+    on: object = None,
+    dry_run: bool = False,
+) -> Quote:
     """Change plan and/or quantity now (prorated) or from the next period on.
 
     ``now`` with the current period billed in advance: a credit for the unused part of
@@ -1129,9 +1177,9 @@ def change_subscription(
     the old plan is charged and the new plan starts on ``on``. A negative total with the
     setting "refund" is paid back at once by a credit note against the period's invoice.
     ``dry_run`` returns the same quote and writes nothing. A pending scheduled change is
-    replaced.
+    replaced. ``operation`` is what the caller's front door is (staff or self-service).
     """
-    permissions.require(actor, SELF_SERVICE_OPERATION)
+    permissions.require(actor, operation)
     _choice(effective, ("now", "next_period"), code="invalid_effective", field="effective")
     new_quantity = _quantity(quantity) if quantity is not None else None
     with transaction.atomic():
@@ -1206,12 +1254,24 @@ def change_subscription(
 
 
 def pause_subscription(*, actor: Actor, subscription_id: int, on: object = None) -> Subscription:
+    """Staff pause a subscription (``subscription.manage``); see ``_pause``."""
+    return _pause(SUBSCRIPTION_OPERATION, actor=actor, subscription_id=subscription_id, on=on)
+
+
+def pause_own_subscription(*, actor: Actor, subscription_id: int) -> Subscription:
+    """The customer pauses their own subscription from today (``subscription.self_service``)."""
+    return _pause(SELF_SERVICE_OPERATION, actor=actor, subscription_id=subscription_id)
+
+
+def _pause(
+    operation: str, *, actor: Actor, subscription_id: int, on: object = None
+) -> Subscription:
     """Pause from the first period not paid yet on or after ``on`` (the paid one runs out).
 
     Billed in arrears, the pause starts on ``on`` itself: the days used are billed to then.
     The status is ``paused`` from this call on, also while ``paused_from`` lies ahead.
     """
-    permissions.require(actor, SELF_SERVICE_OPERATION)
+    permissions.require(actor, operation)
     with transaction.atomic():
         _customer, subscription = _lock_subscription(subscription_id)
         permissions.require_own(actor, subscription.customer_id)
@@ -1247,12 +1307,24 @@ def pause_subscription(*, actor: Actor, subscription_id: int, on: object = None)
 
 
 def resume_subscription(*, actor: Actor, subscription_id: int, on: object = None) -> Subscription:
+    """Staff resume a paused subscription (``subscription.manage``); see ``_resume``."""
+    return _resume(SUBSCRIPTION_OPERATION, actor=actor, subscription_id=subscription_id, on=on)
+
+
+def resume_own_subscription(*, actor: Actor, subscription_id: int) -> Subscription:
+    """The customer resumes their own subscription today (``subscription.self_service``)."""
+    return _resume(SELF_SERVICE_OPERATION, actor=actor, subscription_id=subscription_id)
+
+
+def _resume(
+    operation: str, *, actor: Actor, subscription_id: int, on: object = None
+) -> Subscription:
     """Resume a paused subscription: a new billing anchor on ``on``, a full period from then.
 
     Resumed before the pause began, nothing is re-anchored: the pause is simply called off.
     A change scheduled during the pause applies from the resumption on.
     """
-    permissions.require(actor, SELF_SERVICE_OPERATION)
+    permissions.require(actor, operation)
     with transaction.atomic():
         _customer, subscription = _lock_subscription(subscription_id)
         permissions.require_own(actor, subscription.customer_id)
@@ -1353,13 +1425,47 @@ def cancel_subscription(
     end_on: object = None,
     reason: str = "",
 ) -> Subscription:
+    """Staff record the customer's notice (``subscription.manage``); see ``_cancel``."""
+    return _cancel(
+        SUBSCRIPTION_OPERATION,
+        actor=actor,
+        subscription_id=subscription_id,
+        received_on=received_on,
+        end_on=end_on,
+        reason=reason,
+    )
+
+
+def cancel_own_subscription(
+    *, actor: Actor, subscription_id: int, end_on: object = None, reason: str = ""
+) -> Subscription:
+    """The customer gives notice on their own subscription, received today
+    (``subscription.self_service``: the portal, the cancellation button); see ``_cancel``."""
+    return _cancel(
+        SELF_SERVICE_OPERATION,
+        actor=actor,
+        subscription_id=subscription_id,
+        end_on=end_on,
+        reason=reason,
+    )
+
+
+def _cancel(
+    operation: str,
+    *,
+    actor: Actor,
+    subscription_id: int,
+    received_on: object = None,
+    end_on: object = None,
+    reason: str = "",
+) -> Subscription:
     """The customer's notice: the contract ends at the earliest end its terms allow.
 
     A later ``end_on`` is taken as asked; an earlier one is refused with the earliest
     possible date. What was billed beyond the end is credited. ``reason`` (the customer's
     words, optional) goes into the audit log.
     """
-    permissions.require(actor, SELF_SERVICE_OPERATION)
+    permissions.require(actor, operation)
     why = (reason or "").strip()
     if len(why) > 1000:
         raise InvalidInput("reason: at most 1000 characters", code="invalid_reason", field="reason")
@@ -1429,6 +1535,16 @@ def earliest_end(subscription: Subscription, *, received_on: dt.date | None = No
 
 
 def undo_cancellation(*, actor: Actor, subscription_id: int) -> Subscription:
+    """Staff take a notice back (``subscription.manage``); see ``_undo_cancellation``."""
+    return _undo_cancellation(SUBSCRIPTION_OPERATION, actor=actor, subscription_id=subscription_id)
+
+
+def undo_own_cancellation(*, actor: Actor, subscription_id: int) -> Subscription:
+    """The customer takes back their own notice (``subscription.self_service``)."""
+    return _undo_cancellation(SELF_SERVICE_OPERATION, actor=actor, subscription_id=subscription_id)
+
+
+def _undo_cancellation(operation: str, *, actor: Actor, subscription_id: int) -> Subscription:
     """Take a notice back before the contract has ended: the subscription runs on.
 
     Refused once the end date has passed (``cancellation_took_effect``), for a
@@ -1437,7 +1553,7 @@ def undo_cancellation(*, actor: Actor, subscription_id: int) -> Subscription:
     staff must correct that by hand). Credits for that time not billed yet are removed.
     A pause or a change the notice called off stays called off.
     """
-    permissions.require(actor, SELF_SERVICE_OPERATION)
+    permissions.require(actor, operation)
     with transaction.atomic():
         _customer, subscription = _lock_subscription(subscription_id)
         permissions.require_own(actor, subscription.customer_id)

@@ -71,7 +71,7 @@ def change(request: HttpRequest, subscription_id: int) -> HttpResponse:
         data = form.cleaned_data
         confirm = request.POST.get("step") == "confirm"
         try:
-            quote = services.change_subscription(
+            quote = services.change_own_subscription(
                 actor=request.actor,  # type: ignore[attr-defined]
                 subscription_id=subscription.pk,
                 plan_id=data["plan"],
@@ -100,7 +100,7 @@ def pause(request: HttpRequest, subscription_id: int) -> HttpResponse:
     subscription = _own(request, subscription_id)
     done = _attempt(
         request,
-        lambda: services.pause_subscription(
+        lambda: services.pause_own_subscription(
             actor=request.actor,  # type: ignore[attr-defined]
             subscription_id=subscription.pk,
         ),
@@ -119,7 +119,7 @@ def resume(request: HttpRequest, subscription_id: int) -> HttpResponse:
     subscription = _own(request, subscription_id)
     done = _attempt(
         request,
-        lambda: services.resume_subscription(
+        lambda: services.resume_own_subscription(
             actor=request.actor,  # type: ignore[attr-defined]
             subscription_id=subscription.pk,
         ),
@@ -167,7 +167,7 @@ def undo_cancellation(request: HttpRequest, subscription_id: int) -> HttpRespons
     subscription = _own(request, subscription_id)
     done = _attempt(
         request,
-        lambda: services.undo_cancellation(
+        lambda: services.undo_own_cancellation(
             actor=request.actor,  # type: ignore[attr-defined]
             subscription_id=subscription.pk,
         ),
