@@ -190,7 +190,12 @@ class FakeStripe:
         return 200, session
 
     def complete_setup(self, session_id: str, *, brand: str = "visa", last4: str = "4242"):
-        """The customer entered a card on Stripe's page: the session is complete."""
+        """The customer entered a card on Stripe's page: the session is complete.
+
+        Records the events Stripe sends then (``setup_intent.succeeded``, then
+        ``checkout.session.completed`` naming the SetupIntent by id only, as events never
+        expand); ``deliver`` posts one of them to the webhook.
+        """
         number = next(self._ids)
         self.sessions[session_id].update(
             status="complete",
@@ -206,7 +211,23 @@ class FakeStripe:
                 },
             },
         )
-        return self.sessions[session_id]["setup_intent"]["payment_method"]["id"]
+        session = self.sessions[session_id]
+        intent = session["setup_intent"]
+        self._event(
+            "setup_intent.succeeded",
+            {**intent, "customer": session["customer"], "metadata": {},
+             "payment_method": intent["payment_method"]["id"]},
+        )  # fmt: skip
+        self._event("checkout.session.completed", {**session, "setup_intent": intent["id"]})
+        return intent["payment_method"]["id"]
+
+    def setup_event(self, session_id: str) -> dict[str, Any]:
+        """The ``checkout.session.completed`` event of a completed setup checkout."""
+        return next(
+            e
+            for e in reversed(self.events_of("checkout.session.completed"))
+            if e["data"]["object"]["id"] == session_id
+        )
 
     # --- the hosted checkout page (browser tests) ----------------------------------------
 

@@ -9,7 +9,10 @@ from django.test import override_settings
 from faktura.collection import online
 from faktura.core.actors import Actor
 from faktura.core.errors import PermissionRefused
+from faktura.payments import off_session
 from faktura.payments.models import SavedPaymentMethod
+from faktura.payments.off_session import CardDetails
+from faktura.payments.providers.stripe_provider import SetupResult
 from faktura.subscriptions import payment_choice
 from faktura.subscriptions.models import PaymentMethod, Subscription
 from tests.payments import fake_stripe
@@ -48,7 +51,10 @@ def test_a_card_is_saved_through_stripe_checkout_and_used_from_then_on(
     assert started["Location"] == f"{stripe_api.url}/c/pay/{session_id}"
     asked = stripe_api.sessions[session_id]
     assert asked["mode"] == "setup"
-    assert asked["metadata"] == {"faktura_customer_id": str(consumer.pk)}
+    assert asked["metadata"] == {
+        "faktura_customer_id": str(consumer.pk),
+        "faktura_customer_number": consumer.number,
+    }
     assert asked["success_url"].endswith(
         "/portal/zahlungsart/karte/fertig/?session_id={CHECKOUT_SESSION_ID}"
     )
@@ -148,3 +154,36 @@ def test_a_customer_cannot_choose_for_another_customer(consumer, business_custom
             actor=me, customer_id=business_customer.pk, method="transfer"
         )
     assert Subscription.objects.get(pk=theirs.pk).payment_method == PaymentMethod.TRANSFER
+
+
+def test_the_page_names_the_card_and_says_when_it_has_expired(client, consumer, actor):
+    me = Actor.for_customer(consumer.pk, consumer.number)
+    client = sign_in(client, consumer)
+    # Saved through the API: Faktura knows only the label.
+    off_session.save_payment_method(
+        customer_id=consumer.pk,
+        actor=actor,
+        provider_customer_id="cus_api",
+        payment_method_id="pm_api",
+        label="Karte aus dem Shop",
+    )
+    page = client.get(PAGE).content.decode()
+    assert '<p id="saved-card">Hinterlegt: Karte aus dem Shop</p>' in page
+
+    expired = SetupResult(
+        customer_id=consumer.pk,
+        provider_customer_id="cus_1",
+        payment_method_id="pm_1",
+        label="Visa •••• 4242 (10/26)",
+        card=CardDetails(brand="visa", last4="4242", exp_month=10, exp_year=2026),
+    )
+    payment_choice.save_card_from_setup(actor=me, setup=expired, source="test")
+    page = " ".join(client.get(PAGE).content.decode().split())
+    assert (
+        '<span class="muted" id="current-card"><span class="card-brand">Visa</span>, '
+        "Endziffern 4242, gültig bis 10/2026</span>"
+    ) in page
+    assert (
+        '<p class="error" role="alert">Ihre hinterlegte Karte ist abgelaufen. '
+        "Bitte hinterlegen Sie eine neue Karte.</p>"
+    ) in page

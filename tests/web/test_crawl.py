@@ -90,6 +90,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:login": None,
     # Everyone sets up and enters their own second factor.
     "backoffice:two_factor": None,
+    "backoffice:backup_codes": "two_factor.enrol",  # GET goes back to the set-up page
     "backoffice:verify": None,
     "backoffice:logout": None,
     "set_language": None,

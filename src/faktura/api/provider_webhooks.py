@@ -53,11 +53,13 @@ class CheckoutOut(Schema):
 
 @router.post(
     "/stripe",
-    response={200: WebhookAck, 400: ErrorOut, 422: ErrorOut, 503: ErrorOut},
+    response={200: WebhookAck, 400: ErrorOut, 422: ErrorOut, 502: ErrorOut, 503: ErrorOut},
     auth=None,
 )
 def stripe_webhook(request: HttpRequest) -> Any:
-    """Stripe events (Stripe-Signature verified): payments, failures, refunds, disputes."""
+    """Stripe events (Stripe-Signature verified): payments, failures, refunds, disputes,
+    cards saved through a setup checkout (502 when Stripe cannot be asked for the card:
+    nothing is stored, Stripe delivers the event again)."""
     outcome = providers.get_provider("stripe").handle_webhook(request.body, request.headers)
     return WebhookAck(
         event=outcome.event_id, type=outcome.type, state=outcome.state, replayed=outcome.replayed

@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, TimestampMixin
 
 from faktura.core import text, validators
 
@@ -342,3 +343,67 @@ class MaintenanceMode(models.Model):
 
     def __str__(self) -> str:
         return f"maintenance {'on' if self.active else 'off'}"
+
+
+class BackupCodeDeviceManager(DeviceManager):
+    """A backup-code device counts as the user's second factor while a code is unused.
+
+    So a person whose app was removed and whose codes are all used up is not asked for a
+    code that no longer exists (django-otp's ``user_has_device`` asks this manager).
+    """
+
+    def devices_for_user(self, user: Any, confirmed: bool | None = None) -> Any:
+        devices = super().devices_for_user(user, confirmed=confirmed)
+        if confirmed:
+            unused = BackupCode.objects.filter(device=models.OuterRef("pk"), used_at__isnull=True)
+            devices = devices.filter(models.Exists(unused))
+        return devices
+
+
+class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff member's one-time backup codes for the two-factor sign-in (django-otp device).
+
+    Used instead of the code from the authenticator app when the phone is not at hand.
+    The codes are shown once, when made (``core.two_factor.generate_backup_codes``); only
+    a slow salted hash of each is stored (PBKDF2, the salt is the device's), so the table
+    does not give them away. A code is spent by its use; repeated wrong codes are throttled
+    like TOTP codes (``OTP_BACKUP_CODE_THROTTLE_FACTOR``, seconds, doubling).
+    """
+
+    salt: models.CharField[str, str] = models.CharField(max_length=32)
+
+    objects = BackupCodeDeviceManager()
+
+    class Meta:
+        verbose_name = _("Ersatzcodes (Zwei-Faktor-Anmeldung)")
+        verbose_name_plural = _("Ersatzcodes (Zwei-Faktor-Anmeldung)")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user"], name="one_backup_code_device_per_user")
+        ]
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_BACKUP_CODE_THROTTLE_FACTOR", 1))
+
+    def verify_token(self, token: Any) -> bool:
+        """Spend ``token`` if it is one of the unused codes (audited); django-otp's hook."""
+        from faktura.core import two_factor
+
+        return two_factor.use_backup_code(self, str(token))
+
+
+class BackupCode(models.Model):
+    """One backup code of a device: only its hash; ``used_at`` once it was spent."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Ersatzcode")
+        verbose_name_plural = _("Ersatzcodes")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["device", "code_hash"], name="unique_backup_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}/{self.pk}"

@@ -55,7 +55,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     ),
     "two_factor.enrol": (
         frozenset({ACCOUNTANT, APPROVER, CASHIER, VIEWER}),
-        "Eigene Zwei-Faktor-Anmeldung (TOTP) einrichten",
+        "Eigene Zwei-Faktor-Anmeldung (TOTP) einrichten, Ersatzcodes erzeugen",
     ),
     "api_key.manage": (frozenset({ADMIN}), "API-Schlüssel anlegen und widerrufen"),
     "user.manage": (

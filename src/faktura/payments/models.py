@@ -14,6 +14,7 @@ these rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -589,6 +590,11 @@ class SavedPaymentMethod(models.Model):
     provider_customer_id = models.CharField(max_length=255)
     payment_method_id = models.CharField(max_length=255)
     label = models.CharField(max_length=100, blank=True)
+    # What the provider tells of a card, never its number: to show it and to see it expire.
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150)
@@ -608,6 +614,34 @@ class SavedPaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.label or f"{self.get_provider_display()} {self.payment_method_id}"
+
+    @property
+    def card_brand_display(self) -> str:
+        """The card's brand for people: "Visa", "Mastercard", "American Express" …"""
+        return _BRANDS.get(self.card_brand, self.card_brand.replace("_", " ").title())
+
+    @property
+    def card_expiry(self) -> str:
+        """ "08/2029", or empty when the provider named no expiry."""
+        if self.card_exp_month is None or self.card_exp_year is None:
+            return ""
+        return f"{self.card_exp_month:02d}/{self.card_exp_year}"
+
+    def card_expired(self, on: dt.date) -> bool:
+        """Whether the card's last valid month lies before ``on``'s month."""
+        if self.card_exp_month is None or self.card_exp_year is None:
+            return False
+        return (self.card_exp_year, self.card_exp_month) < (on.year, on.month)
+
+
+_BRANDS = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+    "cartes_bancaires": "Cartes Bancaires",
+    "eftpos_au": "eftpos",
+}
 
 
 class CardRetry(models.Model):

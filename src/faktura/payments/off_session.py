@@ -80,6 +80,50 @@ def _label(value: object) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class CardDetails:
+    """What a provider tells of a saved card: brand, last four digits, expiry (checked)."""
+
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+    @classmethod
+    def from_provider(cls, card: object) -> CardDetails | None:
+        """Stripe's ``card`` of a payment method; a value out of shape is left out."""
+        if not isinstance(card, dict):
+            return None
+        brand = str(card.get("brand") or "").strip().lower()
+        last4 = str(card.get("last4") or "").strip()
+        return cls(
+            brand=brand if _BRAND.fullmatch(brand) else "",
+            last4=last4 if _LAST4.fullmatch(last4) else "",
+            exp_month=_whole(card.get("exp_month"), 1, 12),
+            exp_year=_whole(card.get("exp_year"), 2000, 2199),
+        )
+
+    def label(self) -> str:
+        """ "Visa •••• 4242 (08/29)" for lists and messages (empty without brand and digits)."""
+        if not (self.brand or self.last4):
+            return ""
+        text = f"{self.brand.replace('_', ' ').title()} •••• {self.last4}".strip()
+        if self.exp_month is not None and self.exp_year is not None:
+            text += f" ({self.exp_month:02d}/{self.exp_year % 100:02d})"
+        return text[:_MAX_LABEL]
+
+
+_BRAND = re.compile(r"[a-z_]{1,20}")
+_LAST4 = re.compile(r"[0-9]{4}")
+
+
+def _whole(value: object, low: int, high: int) -> int | None:
+    """``value`` if it is a whole number from ``low`` to ``high``, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return None
+
+
 def _audit_data(method: SavedPaymentMethod) -> dict[str, object]:
     return {
         "provider": method.provider,
@@ -129,9 +173,22 @@ def save_payment_method(
 
 
 def save_locked(
-    customer: Customer, *, actor: Actor, provider: str, cus: str, pm: str, label: str
+    customer: Customer,
+    *,
+    actor: Actor,
+    provider: str,
+    cus: str,
+    pm: str,
+    label: str,
+    card: CardDetails | None = None,
+    source: str = "",
 ) -> SavedPaymentMethod:
-    """Save a checked method for ``customer``, whose lock the caller holds."""
+    """Save a checked method for ``customer``, whose lock the caller holds.
+
+    ``card``: what the provider told of it; ``source``: what reported it (kept in the
+    audit entry, e.g. ``stripe:evt_…``).
+    """
+    card = card or CardDetails()
     with transaction.atomic():
         text = label
         existing = SavedPaymentMethod.objects.filter(
@@ -151,16 +208,23 @@ def save_locked(
             provider_customer_id=cus,
             payment_method_id=pm,
             label=text,
+            card_brand=card.brand,
+            card_last4=card.last4,
+            card_exp_month=card.exp_month,
+            card_exp_year=card.exp_year,
             created_at=clock.now(),
             created_by=actor.label,
         )
+        data = _audit_data(method)
+        if source:
+            data["source"] = source
         audit.record(
             chain=audit.customer_chain(customer.pk),
             actor=actor,
             action="payment_method.saved",
             object_type="saved_payment_method",
             object_id=method.pk,
-            data=_audit_data(method),
+            data=data,
         )
     return method
 

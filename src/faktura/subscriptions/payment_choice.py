@@ -5,11 +5,16 @@ A card is saved through a Stripe Checkout in setup mode: ``start_card_setup`` as
 for the checkout (network, outside any transaction), the customer enters the card at
 Stripe, and ``complete_card_setup`` reads the finished checkout back from Stripe and
 then, in one transaction, saves the method, retires the customer's earlier cards (a card
-is replaced, not collected) and makes it the way the customer pays.
+is replaced, not collected) and makes it the way the customer pays. Stripe's signed
+``checkout.session.completed`` event does the same through ``save_card_from_setup``, so
+the card is saved even when the customer never comes back from Stripe's page; whichever
+comes second finds the card saved and changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -24,7 +29,7 @@ from faktura.subscriptions import services
 from faktura.subscriptions.models import PaymentMethod, Subscription
 
 if TYPE_CHECKING:
-    from faktura.payments.providers.stripe_provider import StripeProvider
+    from faktura.payments.providers.stripe_provider import SetupResult, StripeProvider
 
 OPERATION = "payment_method.choose"
 STRIPE = SavedPaymentMethod.Provider.STRIPE
@@ -152,6 +157,7 @@ def start_card_setup(*, actor: Actor, customer_id: int, success_url: str, cancel
     )
     session = provider.create_setup_checkout(
         customer_id=customer.pk,
+        customer_number=customer.number,
         provider_customer_id=provider_customer,
         success_url=success_url,
         cancel_url=cancel_url,
@@ -177,15 +183,104 @@ def complete_card_setup(*, actor: Actor, customer_id: int, session_id: str) -> S
     cus, pm = off_session.check_stripe_ids(result.provider_customer_id, result.payment_method_id)
     with transaction.atomic():
         customer = _lock(customer_id)
-        method = off_session.save_locked(
-            customer, actor=actor, provider=STRIPE, cus=cus, pm=pm, label=result.label
+        known = _known_card(customer, pm)
+        if known is not None and known.active:
+            # Stripe's event was first (or the page was reloaded): the card is saved.
+            return known
+        method = _save_and_choose(customer, actor, cus, pm, result, source="portal")
+    return method
+
+
+@dataclass(frozen=True, slots=True)
+class CardSetupOutcome:
+    """What ``save_card_from_setup`` did: ``saved`` the card, found it ``known`` already,
+    or left it because the customer's current card is ``newer`` (then ``method`` is that)."""
+
+    method: SavedPaymentMethod
+    result: str  # "saved", "known" or "newer"
+
+
+def save_card_from_setup(
+    *,
+    actor: Actor,
+    setup: SetupResult,
+    source: str,
+    reported_at: dt.datetime | None = None,
+) -> CardSetupOutcome:
+    """Save the card of a setup checkout that Stripe reported complete (its signed event).
+
+    The checkout names the customer (metadata ``faktura_customer_id`` and, for checkouts
+    started since, ``faktura_customer_number``); the card is saved with its brand, last
+    four digits and expiry, replaces the customer's earlier cards, and becomes the way
+    the customer and their subscriptions pay, in one transaction, audited with
+    ``source`` (the event). Nothing changes when this customer saved the card before
+    (the customer came back to the portal first; or the card was replaced or withdrawn
+    since: an old card never comes back), nor when the customer's active card was saved
+    after ``reported_at`` (Stripe's time of the event: events may arrive out of order).
+
+    Raises NotFound setup_customer_unknown (no such customer here, or another number:
+    a checkout of another installation); InvalidInput invalid_provider_customer_id,
+    invalid_payment_method_id; StateConflict payment_method_of_other_customer;
+    PermissionRefused.
+    """
+    permissions.require(actor, OPERATION)
+    if setup.customer_id is None:
+        raise NotFound(
+            "The setup checkout names no Faktura customer.", code="setup_customer_unknown"
         )
-        for other in (
-            SavedPaymentMethod.objects.select_for_update()
-            .filter(customer=customer, active=True)
-            .exclude(pk=method.pk)
-            .order_by("pk")
-        ):
-            off_session.deactivate_locked(other, actor=actor, reason="Durch neue Karte ersetzt")
-        _apply(customer, PaymentMethod.PROVIDER, actor, saved_payment_method_id=method.pk)
+    permissions.require_own(actor, setup.customer_id)
+    cus, pm = off_session.check_stripe_ids(setup.provider_customer_id, setup.payment_method_id)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(pk=setup.customer_id).first()
+        if customer is None or (setup.customer_number and setup.customer_number != customer.number):
+            raise NotFound(
+                f"The setup checkout names customer {setup.customer_id}"
+                f"{' ' + setup.customer_number if setup.customer_number else ''}, "
+                "who is not a customer here.",
+                code="setup_customer_unknown",
+            )
+        known = _known_card(customer, pm)
+        if known is not None:
+            return CardSetupOutcome(known, "known")
+        current = (
+            SavedPaymentMethod.objects.filter(customer=customer, provider=STRIPE, active=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if current is not None and reported_at is not None and current.created_at > reported_at:
+            return CardSetupOutcome(current, "newer")
+        method = _save_and_choose(customer, actor, cus, pm, setup, source=source)
+    return CardSetupOutcome(method, "saved")
+
+
+def _known_card(customer: Customer, pm: str) -> SavedPaymentMethod | None:
+    return (
+        SavedPaymentMethod.objects.filter(customer=customer, provider=STRIPE, payment_method_id=pm)
+        .order_by("-active", "-pk")
+        .first()
+    )
+
+
+def _save_and_choose(
+    customer: Customer, actor: Actor, cus: str, pm: str, setup: SetupResult, *, source: str
+) -> SavedPaymentMethod:
+    """Save the card for the locked customer, retire their other cards, pay with it."""
+    method = off_session.save_locked(
+        customer,
+        actor=actor,
+        provider=STRIPE,
+        cus=cus,
+        pm=pm,
+        label=setup.label,
+        card=setup.card,
+        source=source,
+    )
+    for other in (
+        SavedPaymentMethod.objects.select_for_update()
+        .filter(customer=customer, active=True)
+        .exclude(pk=method.pk)
+        .order_by("pk")
+    ):
+        off_session.deactivate_locked(other, actor=actor, reason="Durch neue Karte ersetzt")
+    _apply(customer, PaymentMethod.PROVIDER, actor, saved_payment_method_id=method.pk)
     return method

@@ -18,4 +18,9 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unsupported_currency": (422, "The provider paid in another currency than EUR."),
     "provider_payment_not_found": (404, "No payment of the provider's payment intent."),
     "not_a_stripe_payment": (422, "The payment was not made with Stripe."),
+    "setup_not_completed": (409, "Stripe does not report the setup checkout as complete."),
+    "setup_customer_unknown": (
+        404,
+        "The setup checkout names no customer of this installation; no card was saved.",
+    ),
 }

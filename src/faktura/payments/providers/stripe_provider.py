@@ -12,7 +12,13 @@ intent (``stripe:pi_…``), so it is booked once whichever event comes first.
 
 Saved payment methods are charged off-session (``charge_off_session``): a PaymentIntent
 with the same metadata as a checkout, so the same ``payment_intent.succeeded`` handler
-books it.
+books it. A card is saved through a Checkout Session in setup mode; its
+``checkout.session.completed`` event (mode ``setup``) names the Faktura customer in its
+metadata and the SetupIntent only by id, so the card (brand, last four digits, expiry) is
+read back from Stripe before the event's transaction and saved as the customer's way to
+pay (``payment_choice.save_card_from_setup``), even when the customer never comes back
+to the portal. ``setup_intent.succeeded`` carries the payment method's id but no Faktura
+customer and no card details; it is stored and ignored.
 
 Settings: STRIPE_API_BASE (empty: Stripe's own), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
 STRIPE_SUCCESS_URL and STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}`` and Stripe's
@@ -22,6 +28,9 @@ STRIPE_SUCCESS_URL and STRIPE_CANCEL_URL (``{invoice_id}``, ``{invoice_number}``
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,6 +50,7 @@ from faktura.invoicing.models import Invoice
 from faktura.payments import selectors
 from faktura.payments import services as payments
 from faktura.payments.models import Allocation, Payment, SavedPaymentMethod
+from faktura.payments.off_session import CardDetails
 from faktura.payments.providers import (
     ChargeDeclined,
     CheckoutSession,
@@ -50,7 +60,10 @@ from faktura.payments.providers import (
     WebhookOutcome,
 )
 
+logger = logging.getLogger(__name__)
+
 PROVIDER = "stripe"
+_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 SIGNATURE_HEADER = "Stripe-Signature"
 CENT = Decimal("0.01")
 # Of an event's object, what is kept with the event (no addresses, cards or e-mails).
@@ -110,6 +123,9 @@ class SetupResult:
     provider_customer_id: str
     payment_method_id: str
     label: str
+    card: CardDetails | None = None
+    customer_number: str = ""  # the customer's number the checkout was made for, if named
+    session_id: str = ""
 
 
 class StripeProvider:
@@ -250,12 +266,22 @@ class StripeProvider:
         return str(customer.id)
 
     def create_setup_checkout(
-        self, *, customer_id: int, provider_customer_id: str, success_url: str, cancel_url: str
+        self,
+        *,
+        customer_id: int,
+        provider_customer_id: str,
+        success_url: str,
+        cancel_url: str,
+        customer_number: str = "",
     ) -> CheckoutSession:
         """A Checkout Session in setup mode: the customer saves a card, nothing is charged.
 
-        ``success_url`` may contain Stripe's ``{CHECKOUT_SESSION_ID}``.
+        ``success_url`` may contain Stripe's ``{CHECKOUT_SESSION_ID}``. The metadata names
+        the Faktura customer (id and number): the webhook saves the card by it.
         """
+        metadata = {"faktura_customer_id": str(customer_id)}
+        if customer_number:
+            metadata["faktura_customer_number"] = customer_number
         try:
             session = self._api().v1.checkout.sessions.create(
                 params={
@@ -264,7 +290,7 @@ class StripeProvider:
                     "payment_method_types": ["card"],
                     "customer": provider_customer_id,
                     "client_reference_id": str(customer_id),
-                    "metadata": {"faktura_customer_id": str(customer_id)},
+                    "metadata": metadata,
                     "success_url": success_url,
                     "cancel_url": cancel_url,
                 }
@@ -304,18 +330,18 @@ class StripeProvider:
             raise StateConflict(
                 f"The setup checkout {session_id} is not complete.", code="setup_not_completed"
             )
-        card = method.get("card") or {}
-        label = ""
-        if card:
-            label = f"{str(card.get('brand') or '').title()} •••• {card.get('last4') or ''}".strip()
-            if card.get("exp_month") and card.get("exp_year"):
-                label += f" ({int(card['exp_month']):02d}/{int(card['exp_year']) % 100:02d})"
-        reference = (data.get("metadata") or {}).get("faktura_customer_id") or ""
+        card = CardDetails.from_provider(method.get("card"))
+        metadata = data.get("metadata") or {}
+        metadata = metadata if isinstance(metadata, dict) else {}
+        reference = str(metadata.get("faktura_customer_id") or "")
         return SetupResult(
-            customer_id=int(reference) if str(reference).isdigit() else None,
+            customer_id=int(reference) if reference.isdigit() and len(reference) < 19 else None,
             provider_customer_id=str(data.get("customer") or ""),
             payment_method_id=str(method.get("id") or ""),
-            label=label[:100],
+            label=card.label() if card else "",
+            card=card,
+            customer_number=str(metadata.get("faktura_customer_number") or "")[:30],
+            session_id=str(data.get("id") or session_id),
         )
 
     def handle_webhook(self, payload: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
@@ -336,7 +362,9 @@ class StripeProvider:
             raise InvalidInput(
                 "The signed body is not a Stripe event.", code="malformed_event"
             ) from None
-        return apply_event(event=event.to_dict(), actor=Actor.system(PROVIDER))
+        return apply_event(
+            event=event.to_dict(), actor=Actor.system(PROVIDER), fetch_setup=self.completed_setup
+        )
 
     def refund(self, payment: Payment, amount: Decimal) -> str:
         """Ask Stripe to refund ``amount`` of a Stripe payment; the refund event books it."""
@@ -382,22 +410,36 @@ def _payment_intent_of(payment: Payment) -> str:
 # --- applying events ----------------------------------------------------------------------
 
 
-def apply_event(*, event: dict[str, Any], actor: Actor) -> WebhookOutcome:
+def apply_event(
+    *,
+    event: dict[str, Any],
+    actor: Actor,
+    fetch_setup: Callable[[str], SetupResult] | None = None,
+) -> WebhookOutcome:
     """Apply one verified Stripe event exactly once (by its id); return what happened.
 
     The event row and its bookings are one transaction. A booking the payment services
     refuse (unknown invoice currency, nothing left to charge back …) is stored as a
-    failed event for a person to look at; the delivery is still accepted, so Stripe
-    does not send it again.
+    failed event for a person to look at, and logged; the delivery is still accepted, so
+    Stripe does not send it again.
+
+    A completed setup checkout is first read back from Stripe (``fetch_setup``, default
+    ``StripeProvider().completed_setup``), outside the transaction: Stripe unreachable
+    raises ProviderUnavailable and stores nothing, so Stripe delivers the event again.
     """
     event_id = str(event.get("id") or "")
     kind = str(event.get("type") or "")
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not event_id or not kind or not isinstance(obj, dict):
         raise InvalidInput("The event has no id, type or object.", code="malformed_event")
     seen = ProviderEvent.objects.filter(provider=PROVIDER, event_id=event_id).first()
     if seen is not None:
         return WebhookOutcome(event_id, kind, seen.state, replayed=True)
+    handler = HANDLERS.get(kind, _not_handled)
+    if kind == "checkout.session.completed" and obj.get("mode") == "setup":
+        fetched = _fetch_setup(obj, fetch_setup or StripeProvider().completed_setup)
+        handler = functools.partial(_setup_completed, fetched=fetched)
     created = event.get("created")
     created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC) if isinstance(created, int) else None
     try:
@@ -413,12 +455,12 @@ def apply_event(*, event: dict[str, Any], actor: Actor) -> WebhookOutcome:
                 event_created_at=created_at,
                 received_at=clock.now(),
             )
-            handler = HANDLERS.get(kind, _not_handled)
             try:
                 with transaction.atomic():
                     state, note, links = handler(obj, event, actor)
             except DomainError as error:
                 state, note, links = State.FAILED, f"{error.code}: {error.message}", {}
+                logger.warning("Stripe event %s (%s) not applied: %s", event_id, kind, note)
             ProviderEvent.objects.filter(pk=row.pk).update(state=state, note=note[:500], **links)
     except IntegrityError:
         # The same event delivered twice at the same moment: the other delivery applied it.
@@ -615,6 +657,67 @@ def _dispute_created(
             "invoice_id": event_row.invoice_id,
         },
     )
+
+
+def _fetch_setup(
+    obj: dict[str, Any], fetch: Callable[[str], SetupResult]
+) -> SetupResult | DomainError:
+    """The card a completed setup checkout saved, asked of Stripe (network, no transaction).
+
+    A checkout Stripe does not report as complete is returned as the refusal to store;
+    InvalidInput malformed_event for a session id out of shape; ProviderUnavailable and
+    ProviderNotConfigured are raised (nothing is stored: Stripe delivers again).
+    """
+    session_id = obj.get("id")
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+        raise InvalidInput(
+            "The setup checkout's id is not a Checkout Session id.", code="malformed_event"
+        )
+    try:
+        return fetch(session_id)
+    except (ProviderUnavailable, ProviderNotConfigured):
+        raise
+    except DomainError as error:
+        return error
+
+
+def _setup_completed(
+    obj: dict[str, Any],
+    event: dict[str, Any],
+    actor: Actor,
+    *,
+    fetched: SetupResult | DomainError,
+) -> tuple[str, str, dict[str, Any]]:
+    """A card saved through a setup checkout becomes the customer's way to pay."""
+    from faktura.subscriptions import payment_choice
+
+    if isinstance(fetched, DomainError):
+        raise fetched
+    reference = (obj.get("metadata") or {}) if isinstance(obj.get("metadata"), dict) else {}
+    if str(reference.get("faktura_customer_id") or "") != str(fetched.customer_id or ""):
+        raise NotFound(
+            "The event and Stripe's checkout name different customers.",
+            code="setup_customer_unknown",
+        )
+    created = event.get("created")
+    outcome = payment_choice.save_card_from_setup(
+        actor=actor,
+        setup=fetched,
+        source=f"stripe:{event.get('id')}",
+        reported_at=dt.datetime.fromtimestamp(created, tz=dt.UTC)
+        if isinstance(created, int)
+        else None,
+    )
+    customer = outcome.method.customer.number
+    if outcome.result == "known":
+        return State.RECORDED, f"Karte {outcome.method} von {customer} war schon bekannt.", {}
+    if outcome.result == "newer":
+        return (
+            State.RECORDED,
+            f"{customer} hat seitdem die Karte {outcome.method} hinterlegt; nichts geändert.",
+            {},
+        )
+    return State.APPLIED, f"Karte {outcome.method} für {customer} hinterlegt und gewählt.", {}
 
 
 def _not_handled(

@@ -230,6 +230,9 @@ MESSAGES = {
         "und prüfen Sie, ob die Uhrzeit des Geräts stimmt."
     ),
     "two_factor_own_only": _("Die Zwei-Faktor-Anmeldung richtet jede Person für sich ein."),
+    "two_factor_not_active": _(
+        "Ersatzcodes gibt es erst, wenn die Authenticator-App eingerichtet ist."
+    ),
 }
 
 

@@ -253,4 +253,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("anmelden/code/", security.verify, name="verify"),
     path("zwei-faktor/", security.two_factor, name="two_factor"),
+    path("zwei-faktor/ersatzcodes/", security.backup_codes, name="backup_codes"),
 ]

@@ -13,13 +13,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
-from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from faktura.core import services
+from faktura.core import two_factor as second_factor
 from faktura.core.errors import DomainError
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import message
@@ -46,21 +48,38 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next(request))
     error = ""
     if request.method == "POST":
-        token = request.POST.get("token", "").strip().replace(" ", "")
-        # match_token asks each confirmed device; TOTP devices throttle repeated failures.
-        device = match_token(request.user, token) if token.isdigit() else None
+        token = request.POST.get("token", "")
+        # The app's code or a backup code; each device throttles repeated failures.
+        device = second_factor.verify_second_factor(user=request.user, token=token)
         if device is not None:
             otp_login(request, device)
+            if second_factor.is_backup_device(device):
+                _say_backup_code_used(request)
             return redirect(_next(request))
-        error = gettext(
-            "Der Code stimmt nicht. Bitte geben Sie den aktuellen Code aus der App ein."
-        )
+        if second_factor.normalize(token) is not None:
+            error = gettext("Dieser Ersatzcode gilt nicht oder wurde schon verwendet.")
+        else:
+            error = gettext(
+                "Der Code stimmt nicht. Bitte geben Sie den aktuellen Code aus der App ein."
+            )
     return render(
         request,
         "backoffice/verify.html",
         {"form": CodeForm(), "error": error, "next": _next(request)},
         status=200 if not error else 422,
     )
+
+
+def _say_backup_code_used(request: HttpRequest) -> None:
+    left = second_factor.remaining_backup_codes(request.user.pk) or 0  # type: ignore[arg-type]
+    text = ngettext(
+        "Sie haben sich mit einem Ersatzcode angemeldet. Es bleibt noch %(count)d Ersatzcode.",
+        "Sie haben sich mit einem Ersatzcode angemeldet. Es bleiben noch %(count)d Ersatzcodes.",
+        left,
+    ) % {"count": left}
+    if left <= 2:
+        text += " " + gettext("Bitte erzeugen Sie unter Zwei-Faktor-Anmeldung neue Ersatzcodes.")
+    messages.warning(request, text)
 
 
 @staff_view
@@ -96,11 +115,35 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "error": error,
         "next": _next(request) if "next" in request.GET or "next" in request.POST else "",
         "form": CodeForm(),
+        "backup_codes_left": second_factor.remaining_backup_codes(user_id) if active else None,
+        "backup_codes_total": second_factor.COUNT,
     }
     if pending is not None and not active:
         context["qr"] = segno.make(pending.config_url, error="m").svg_data_uri(scale=5, border=2)
         context["secret"] = base64.b32encode(pending.bin_key).decode("ascii")
     return render(request, "backoffice/two_factor.html", context, status=422 if error else 200)
+
+
+@staff_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    """Make new backup codes (POST) and show them this once; GET goes back to the set-up."""
+    if request.method != "POST":
+        return redirect("backoffice:two_factor")
+    user_id = request.user.pk
+    if user_id is None:  # pragma: no cover - staff_view lets signed-in users through only
+        raise PermissionDenied
+    try:
+        codes = second_factor.generate_backup_codes(
+            actor=request.actor,  # type: ignore[attr-defined]
+            user_id=user_id,
+        )
+    except DomainError as refused:
+        messages.error(request, message(refused))
+        return redirect("backoffice:two_factor")
+    # never_cache: the codes are not kept by the browser (Cache-Control: no-store).
+    return render(request, "backoffice/backup_codes.html", {"codes": codes})
 
 
 def locked_out(

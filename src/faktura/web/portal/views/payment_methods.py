@@ -21,15 +21,16 @@ from faktura.web.portal.contract_errors import message
 @customer_view
 def payment_methods(request: HttpRequest) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
+    today = clock.today()
+    card = SavedPaymentMethod.objects.filter(customer=customer, active=True).order_by("-pk").first()
     return render(
         request,
         "portal/payment_methods.html",
         {
             "customer": customer,
-            "mandate": collection_selectors.usable_mandate(customer.pk, on=clock.today()),
-            "card": SavedPaymentMethod.objects.filter(customer=customer, active=True)
-            .order_by("-pk")
-            .first(),
+            "mandate": collection_selectors.usable_mandate(customer.pk, on=today),
+            "card": card,
+            "card_expired": card is not None and card.card_expired(today),
             "may_act": permissions.allows(request.actor, payment_choice.OPERATION),  # type: ignore[attr-defined]
         },
     )
