@@ -45,6 +45,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:invoice_credit": "invoice.correct",
     "backoffice:invoice_write_off": "payment.write_off",
     "backoffice:invoice_payment": "payment.record",
+    "backoffice:invoice_discard": "invoice.discard",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",
@@ -107,6 +108,7 @@ ACTION_PAGES = {
     "backoffice:invoice_credit",
     "backoffice:invoice_write_off",
     "backoffice:invoice_payment",
+    "backoffice:invoice_discard",
     "backoffice:customer_create",
     "backoffice:customer_edit",
     "backoffice:subscription_cancel",

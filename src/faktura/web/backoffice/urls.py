@@ -150,6 +150,7 @@ urlpatterns = [
     ),
     path("rechnungen/<int:invoice_id>/senden", invoice_actions.resend, name="invoice_resend"),
     path("rechnungen/<int:invoice_id>/stornieren", invoice_actions.cancel, name="invoice_cancel"),
+    path("rechnungen/<int:invoice_id>/verwerfen", invoice_actions.discard, name="invoice_discard"),
     path(
         "rechnungen/<int:invoice_id>/zahlung",
         invoice_actions.record_payment,

@@ -19,6 +19,7 @@ from faktura.payments import services as payments
 from faktura.payments.models import Payment
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import attempt
+from faktura.web.backoffice.templatetags.faktura_format import euro
 from faktura.web.backoffice.views.invoice_detail import _invoice
 
 
@@ -147,3 +148,22 @@ def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
         ):
             return redirect("backoffice:invoice", invoice_id)
     return render(request, "backoffice/invoices/payment.html", {"invoice": invoice, "form": form})
+
+
+@staff_view
+def discard(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """A confirmation page first: the draft (it has no number yet) is deleted for good."""
+    _offered_only_to_who_may(request, "invoice.discard")
+    invoice = _invoice(invoice_id)
+    if request.method == "POST":
+        actor = request.actor  # type: ignore[attr-defined]
+        done = gettext("Der Entwurf für %(customer)s über %(total)s ist verworfen.") % {
+            "customer": invoice.customer.name,
+            "total": euro(invoice.grand_total),
+        }
+        if attempt(
+            request, lambda: invoicing.discard_draft(invoice_id=invoice_id, actor=actor), done
+        ):
+            return redirect("backoffice:invoices")
+        return redirect("backoffice:invoice", invoice_id)
+    return render(request, "backoffice/invoices/discard.html", {"invoice": invoice})

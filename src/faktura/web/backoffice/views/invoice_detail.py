@@ -78,6 +78,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
                     "invoice.send",
                     "payment.record",
                     "payment.write_off",
+                    "invoice.discard",
                 )
             },
             "has_pdf": ArchivedDocument.objects.filter(
