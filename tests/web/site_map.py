@@ -48,6 +48,7 @@ class Samples:
     user: int
     api_key: int
     webhook_endpoint: int
+    allocation: int = 0  # of allocated_payment, active
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -88,6 +89,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "user_id": lambda s: [s.user],
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
+    "allocation_id": lambda s: [s.allocation],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -322,4 +324,5 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         user=colleague.pk,
         api_key=api_key.pk,
         webhook_endpoint=endpoint.pk,
+        allocation=allocated.allocations.get().pk,
     )

@@ -46,6 +46,9 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:invoice_write_off": "payment.write_off",
     "backoffice:invoice_payment": "payment.record",
     "backoffice:invoice_discard": "invoice.discard",
+    "backoffice:invoice_credit_apply": "payment.record",
+    "backoffice:allocation_release": "payment.release_allocation",
+    "backoffice:customer_credit_apply": "payment.record",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",
@@ -109,6 +112,7 @@ ACTION_PAGES = {
     "backoffice:invoice_write_off",
     "backoffice:invoice_payment",
     "backoffice:invoice_discard",
+    "backoffice:allocation_release",
     "backoffice:customer_create",
     "backoffice:customer_edit",
     "backoffice:subscription_cancel",

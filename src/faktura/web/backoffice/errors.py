@@ -125,6 +125,10 @@ MESSAGES = {
     ),
     "refund_not_found": _("Diese Erstattung gibt es nicht."),
     "refund_not_pending": _("Über diese Erstattung wurde schon entschieden."),
+    "allocation_not_found": _("Diese Zuordnung gibt es nicht."),
+    "allocation_already_released": _("Die Zuordnung ist schon gelöst."),
+    "invalid_reason": _("Der Grund hat höchstens 200 Zeichen."),
+    "invoice_already_paid": _("Die Rechnung ist schon bezahlt."),
     # dunning
     "archived_file_altered": _(
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
