@@ -49,6 +49,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:invoice_credit_apply": "payment.record",
     "backoffice:allocation_release": "payment.release_allocation",
     "backoffice:customer_credit_apply": "payment.record",
+    "backoffice:customer_statement_send": "account_statement.send",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",

@@ -129,6 +129,8 @@ MESSAGES = {
     "allocation_already_released": _("Die Zuordnung ist schon gelöst."),
     "invalid_reason": _("Der Grund hat höchstens 200 Zeichen."),
     "invoice_already_paid": _("Die Rechnung ist schon bezahlt."),
+    "customer_without_email": _("Der Kunde hat keine E-Mail-Adresse."),
+    "invalid_period": _("Der Zeitraum endet vor seinem Beginn."),
     # dunning
     "archived_file_altered": _(
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "

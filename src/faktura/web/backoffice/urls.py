@@ -149,6 +149,11 @@ urlpatterns = [
         customer_actions.apply_credit,
         name="customer_credit_apply",
     ),
+    path(
+        "kunden/<int:customer_id>/kontoauszug-senden",
+        customer_actions.send_statement,
+        name="customer_statement_send",
+    ),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),

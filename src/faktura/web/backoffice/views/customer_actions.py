@@ -1,6 +1,6 @@
-"""Actions on the customer page (360°): apply the customer's credit to an open invoice.
-Each one service call; refusals come back in the back office's words and change
-nothing."""
+"""Actions on the customer page (360°): apply the customer's credit to an open invoice,
+mail the account statement (Kontoauszug). Each one service call; refusals come back in
+the back office's words and change nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from faktura.customers.models import Customer
 from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import services as payments
+from faktura.payments.statement_mail import send_account_statement
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.errors import message
 from faktura.web.backoffice.templatetags.faktura_format import euro
@@ -97,4 +98,46 @@ def apply_credit(request: HttpRequest, customer_id: int) -> HttpResponse:
         messages.error(request, message(error))
     else:
         messages.success(request, credit_applied(applied, Invoice.objects.get(pk=invoice_id)))
+    return redirect("backoffice:customer", customer.pk)
+
+
+# --- account statement ---------------------------------------------------------------------
+
+
+class StatementForm(forms.Form):
+    prefix = "statement"
+
+    date_from = forms.DateField(
+        label=_("von"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+@require_POST
+@staff_view
+def send_statement(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Mail the account statement as PDF to the customer (through the outbox)."""
+    actor = request.actor  # type: ignore[attr-defined]
+    customer = _customer(customer_id)
+    form = StatementForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, gettext("Bitte geben Sie ein gültiges Datum ein."))
+        return redirect("backoffice:customer", customer.pk)
+    try:
+        sent = send_account_statement(
+            customer_id=customer.pk,
+            actor=actor,
+            date_from=form.cleaned_data["date_from"],
+            date_to=form.cleaned_data["date_to"],
+        )
+    except DomainError as error:
+        messages.error(request, message(error))
+    else:
+        messages.success(
+            request,
+            gettext("Der Kontoauszug (PDF) ist zum Versand an %(to)s eingereiht.")
+            % {"to": ", ".join(sent.to)},
+        )
     return redirect("backoffice:customer", customer.pk)

@@ -87,6 +87,8 @@ def _actions(request: HttpRequest, customer: Customer, totals: Any) -> dict[str,
     """The customer page's actions the role may use, with their forms."""
     actor = request.actor  # type: ignore[attr-defined]
     shown: dict[str, Any] = {
+        "can_send_statement": permissions.allows(actor, "account_statement.send"),
+        "statement_form": customer_actions.StatementForm(),
         "credit_form": None,
     }
     if totals.customer_credit > 0 and permissions.allows(actor, "payment.record"):
