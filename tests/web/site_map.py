@@ -49,6 +49,7 @@ class Samples:
     api_key: int
     webhook_endpoint: int
     allocation: int = 0  # of allocated_payment, active
+    mandate: int = 0  # the business customer's, active
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -90,6 +91,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
     "allocation_id": lambda s: [s.allocation],
+    "mandate_id": lambda s: [s.mandate],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -325,4 +327,5 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         api_key=api_key.pk,
         webhook_endpoint=endpoint.pk,
         allocation=allocated.allocations.get().pk,
+        mandate=business_customer.mandates.get().pk,
     )

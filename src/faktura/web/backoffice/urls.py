@@ -154,6 +154,21 @@ urlpatterns = [
         customer_actions.send_statement,
         name="customer_statement_send",
     ),
+    path(
+        "kunden/<int:customer_id>/mandat-neu/",
+        customer_actions.new_mandate,
+        name="customer_mandate_new",
+    ),
+    path(
+        "kunden/mandate/<int:mandate_id>/widerrufen",
+        customer_actions.mandate_revoke,
+        name="mandate_revoke",
+    ),
+    path(
+        "kunden/mandate/<int:mandate_id>/unbrauchbar",
+        customer_actions.mandate_unusable,
+        name="mandate_unusable",
+    ),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),

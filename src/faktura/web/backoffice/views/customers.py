@@ -88,6 +88,7 @@ def _actions(request: HttpRequest, customer: Customer, totals: Any) -> dict[str,
     actor = request.actor  # type: ignore[attr-defined]
     shown: dict[str, Any] = {
         "can_send_statement": permissions.allows(actor, "account_statement.send"),
+        "can_mandate": permissions.allows(actor, "mandate.change"),
         "statement_form": customer_actions.StatementForm(),
         "credit_form": None,
     }
