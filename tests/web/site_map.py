@@ -50,6 +50,8 @@ class Samples:
     user: int
     api_key: int
     webhook_endpoint: int
+    allocation: int = 0  # of allocated_payment, active
+    mandate: int = 0  # the business customer's, active
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -96,6 +98,8 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "user_id": lambda s: [s.user],
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
+    "allocation_id": lambda s: [s.allocation],
+    "mandate_id": lambda s: [s.mandate],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -351,4 +355,6 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         user=colleague.pk,
         api_key=api_key.pk,
         webhook_endpoint=endpoint.pk,
+        allocation=allocated.allocations.get().pk,
+        mandate=business_customer.mandates.get().pk,
     )

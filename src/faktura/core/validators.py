@@ -5,11 +5,33 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
+from schwifty import exceptions as schwifty_errors
 from schwifty.exceptions import SchwiftyException
 from stdnum import exceptions as stdnum_errors
 from stdnum.de import leitweg, stnr
 from stdnum.eu import at_02
 from stdnum.eu import vat as eu_vat
+
+
+def _reason(error: SchwiftyException, *, bic: bool = False) -> str:
+    """What schwifty found, in the reader's language (its own texts are English)."""
+    if isinstance(error, schwifty_errors.InvalidLength):
+        if bic:
+            return _("die Länge stimmt nicht (eine BIC hat 8 oder 11 Zeichen)")
+        return _("die Länge stimmt nicht (eine deutsche IBAN hat 22 Zeichen)")
+    if isinstance(
+        error, schwifty_errors.InvalidChecksumDigits | schwifty_errors.InvalidBBANChecksum
+    ):
+        return _("die Prüfziffer stimmt nicht (vermutlich ein Tippfehler)")
+    if isinstance(error, schwifty_errors.InvalidCountryCode):
+        return _("der Ländercode am Anfang ist unbekannt")
+    if isinstance(error, schwifty_errors.InvalidBankCode | schwifty_errors.InvalidBranchCode):
+        return _("die Bank ist unbekannt")
+    if isinstance(error, schwifty_errors.InvalidAccountCode):
+        return _("die Kontonummer ist ungültig")
+    if isinstance(error, schwifty_errors.InvalidStructure):
+        return _("sie enthält Zeichen, die dort nicht stehen dürfen")
+    return str(error)
 
 
 def normalize_iban(value: str) -> str:
@@ -18,7 +40,7 @@ def normalize_iban(value: str) -> str:
         return str(IBAN(value).compact)
     except SchwiftyException as error:
         raise ValidationError(
-            _("Ungültige IBAN %(value)s: %(reason)s") % {"value": value, "reason": error},
+            _("Ungültige IBAN %(value)s: %(reason)s") % {"value": value, "reason": _reason(error)},
             code="invalid_iban",
         ) from None
 
@@ -28,7 +50,8 @@ def normalize_bic(value: str) -> str:
         return str(BIC(value).compact)
     except SchwiftyException as error:
         raise ValidationError(
-            _("Ungültige BIC %(value)s: %(reason)s") % {"value": value, "reason": error},
+            _("Ungültige BIC %(value)s: %(reason)s")
+            % {"value": value, "reason": _reason(error, bic=True)},
             code="invalid_bic",
         ) from None
 

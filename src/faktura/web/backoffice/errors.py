@@ -158,6 +158,12 @@ MESSAGES = {
         "Der Ausführungstag liegt in der Vergangenheit oder ist kein TARGET2-Geschäftstag "
         "(Wochenende oder Feiertag)."
     ),
+    "allocation_not_found": _("Diese Zuordnung gibt es nicht."),
+    "allocation_already_released": _("Die Zuordnung ist schon gelöst."),
+    "invalid_reason": _("Der Grund hat höchstens 200 Zeichen."),
+    "invoice_already_paid": _("Die Rechnung ist schon bezahlt."),
+    "customer_without_email": _("Der Kunde hat keine E-Mail-Adresse."),
+    "invalid_period": _("Der Zeitraum endet vor seinem Beginn."),
     # dunning
     "archived_file_altered": _(
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
@@ -215,6 +221,30 @@ MESSAGES = {
     "collection_date_too_early": _(
         "Der Fälligkeitstag ist zu nah; die Bank braucht die Datei einen Geschäftstag vorher."
     ),
+    # SEPA mandates
+    "mandate_not_found": _("Dieses Mandat gibt es nicht."),
+    "mandate_not_active": _("Das Mandat ist nicht (mehr) aktiv."),
+    "mandate_signature_in_future": _("Das Unterschriftsdatum liegt in der Zukunft."),
+    "invalid_date": _("Bitte geben Sie ein gültiges Datum ein."),
+    "invalid_mandate_reference": _(
+        "Die Mandatsreferenz hat 1 bis 35 Zeichen aus A–Z, a–z, 0–9, Leerzeichen und "
+        "/ - ? : ( ) . , ' + (nicht / am Anfang oder Ende, kein //)."
+    ),
+    "mandate_reference_taken": _("Diese Mandatsreferenz ist schon vergeben."),
+    "invalid_scheme": _("Bitte wählen Sie Basislastschrift (CORE) oder Firmenlastschrift (B2B)."),
+    "invalid_mandate_kind": _("Bitte wählen Sie wiederkehrend oder einmalig."),
+    "b2b_mandate_for_consumer": _(
+        "Das Firmenlastschriftverfahren (B2B) gilt nur für Unternehmen; Verbraucher "
+        "unterschreiben ein Basis-Mandat (CORE)."
+    ),
+    "missing_debtor_name": _("Bitte geben Sie den Kontoinhaber an."),
+    "missing_street": _("Für das Mandat fehlt die Straße des Kontoinhabers."),
+    "missing_postcode": _("Für das Mandat fehlt die PLZ des Kontoinhabers."),
+    "missing_city": _("Für das Mandat fehlt der Ort des Kontoinhabers."),
+    "invalid_debtor_name": _("Der Kontoinhaber hat höchstens 70 Zeichen in lateinischer Schrift."),
+    "invalid_street": _("Die Straße hat höchstens 70 Zeichen in lateinischer Schrift."),
+    "invalid_postcode": _("Die PLZ hat höchstens 16 Zeichen in lateinischer Schrift."),
+    "invalid_city": _("Der Ort hat höchstens 35 Zeichen in lateinischer Schrift."),
     # the inbox
     "dispute_not_found": _("Diese Rückbuchung gibt es nicht."),
     "dispute_cleared": _("Die Rückbuchung ist schon geklärt."),

@@ -3,6 +3,7 @@ from django.urls import path
 
 from faktura.web.backoffice.views import (
     bank,
+    customer_actions,
     customer_forms,
     customers,
     direct_debits,
@@ -68,6 +69,11 @@ urlpatterns = [
     path("zahlungen/<int:payment_id>/", payments.payment_detail, name="payment"),
     path("zahlungen/<int:payment_id>/zuordnen", payments.allocate, name="payment_allocate"),
     path("zahlungen/<int:payment_id>/erstatten", payments.refund, name="payment_refund"),
+    path(
+        "zahlungen/zuordnungen/<int:allocation_id>/loesen",
+        payments.release_allocation,
+        name="allocation_release",
+    ),
     path(
         "zahlungen/anfragen/<int:request_id>/bestaetigen",
         payments.confirm_request,
@@ -161,6 +167,31 @@ urlpatterns = [
         customer_forms.customer_edit,
         name="customer_edit",
     ),
+    path(
+        "kunden/<int:customer_id>/guthaben-verrechnen",
+        customer_actions.apply_credit,
+        name="customer_credit_apply",
+    ),
+    path(
+        "kunden/<int:customer_id>/kontoauszug-senden",
+        customer_actions.send_statement,
+        name="customer_statement_send",
+    ),
+    path(
+        "kunden/<int:customer_id>/mandat-neu/",
+        customer_actions.new_mandate,
+        name="customer_mandate_new",
+    ),
+    path(
+        "kunden/mandate/<int:mandate_id>/widerrufen",
+        customer_actions.mandate_revoke,
+        name="mandate_revoke",
+    ),
+    path(
+        "kunden/mandate/<int:mandate_id>/unbrauchbar",
+        customer_actions.mandate_unusable,
+        name="mandate_unusable",
+    ),
     path("rechnungen/<int:invoice_id>/", invoice_detail.invoice_detail, name="invoice"),
     path("rechnungen/<int:invoice_id>/pdf", invoice_detail.invoice_pdf, name="invoice_pdf"),
     path("rechnungen/<int:invoice_id>/xml", invoice_detail.invoice_xml, name="invoice_xml"),
@@ -173,6 +204,12 @@ urlpatterns = [
     ),
     path("rechnungen/<int:invoice_id>/senden", invoice_actions.resend, name="invoice_resend"),
     path("rechnungen/<int:invoice_id>/stornieren", invoice_actions.cancel, name="invoice_cancel"),
+    path("rechnungen/<int:invoice_id>/verwerfen", invoice_actions.discard, name="invoice_discard"),
+    path(
+        "rechnungen/<int:invoice_id>/guthaben-verrechnen",
+        invoice_actions.apply_credit,
+        name="invoice_credit_apply",
+    ),
     path(
         "rechnungen/<int:invoice_id>/zahlung",
         invoice_actions.record_payment,

@@ -17,6 +17,7 @@ from faktura.invoicing.models import Invoice
 from faktura.payments.models import Payment
 from faktura.reporting import risk
 from faktura.web.backoffice.access import staff_view
+from faktura.web.backoffice.views import customer_actions
 
 PER_PAGE = 50
 
@@ -75,7 +76,24 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "risk": assessed,
         "credit": limit,
         "can_edit": permissions.allows(request.actor, "customer.change"),  # type: ignore[attr-defined]
+        **_actions(request, customer, statement.totals),
         "dunning_block_active": customer.dunning_block
         and (customer.dunning_block_until is None or customer.dunning_block_until >= today),
     }
     return render(request, "backoffice/customers/detail.html", context)
+
+
+def _actions(request: HttpRequest, customer: Customer, totals: Any) -> dict[str, Any]:
+    """The customer page's actions the role may use, with their forms."""
+    actor = request.actor  # type: ignore[attr-defined]
+    shown: dict[str, Any] = {
+        "can_send_statement": permissions.allows(actor, "account_statement.send"),
+        "can_mandate": permissions.allows(actor, "mandate.change"),
+        "statement_form": customer_actions.StatementForm(),
+        "credit_form": None,
+    }
+    if totals.customer_credit > 0 and permissions.allows(actor, "payment.record"):
+        payable = list(customer_actions.open_invoices(customer.pk))
+        if payable:
+            shown["credit_form"] = customer_actions.ApplyCreditForm(invoices=payable)
+    return shown

@@ -3,7 +3,11 @@ change nothing (the services check permissions and states, not this module)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,13 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from faktura.core import clock, permissions
+from faktura.core.errors import DomainError
 from faktura.invoicing import selectors
 from faktura.invoicing import services as invoicing
 from faktura.notifications.services import queue_document_mail
+from faktura.payments import selectors as payment_selectors
 from faktura.payments import services as payments
 from faktura.payments.models import Payment
 from faktura.web.backoffice.access import staff_view
-from faktura.web.backoffice.errors import attempt
+from faktura.web.backoffice.errors import attempt, message
+from faktura.web.backoffice.templatetags.faktura_format import euro
 from faktura.web.backoffice.views.invoice_detail import _invoice
 
 
@@ -147,3 +154,49 @@ def record_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
         ):
             return redirect("backoffice:invoice", invoice_id)
     return render(request, "backoffice/invoices/payment.html", {"invoice": invoice, "form": form})
+
+
+@staff_view
+def discard(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """A confirmation page first: the draft (it has no number yet) is deleted for good."""
+    _offered_only_to_who_may(request, "invoice.discard")
+    invoice = _invoice(invoice_id)
+    if request.method == "POST":
+        actor = request.actor  # type: ignore[attr-defined]
+        done = gettext("Der Entwurf für %(customer)s über %(total)s ist verworfen.") % {
+            "customer": invoice.customer.name,
+            "total": euro(invoice.grand_total),
+        }
+        if attempt(
+            request, lambda: invoicing.discard_draft(invoice_id=invoice_id, actor=actor), done
+        ):
+            return redirect("backoffice:invoices")
+        return redirect("backoffice:invoice", invoice_id)
+    return render(request, "backoffice/invoices/discard.html", {"invoice": invoice})
+
+
+@require_POST
+@staff_view
+def apply_credit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Settle the invoice from the customer's credit, as much as both allow."""
+    actor = request.actor  # type: ignore[attr-defined]
+    invoice = _invoice(invoice_id)
+    applied: list[Any] = []
+    try:
+        applied = payments.apply_credit(
+            customer_id=invoice.customer_id, invoice_id=invoice_id, actor=actor
+        )
+    except DomainError as error:
+        messages.error(request, message(error))
+    else:
+        messages.success(request, credit_applied(applied, invoice))
+    return redirect("backoffice:invoice", invoice_id)
+
+
+def credit_applied(allocations: list[Any], invoice: Any) -> str:
+    """What a successful apply_credit did, in words: the amount and what stays open."""
+    amount = sum((a.amount for a in allocations), Decimal(0))
+    left = payment_selectors.open_amounts([invoice.pk])[invoice.pk]
+    return gettext(
+        "%(amount)s Guthaben sind mit Rechnung %(number)s verrechnet; offen bleiben %(left)s."
+    ) % {"amount": euro(amount), "number": invoice.number, "left": euro(left)}

@@ -23,6 +23,7 @@ from faktura.documents.models import ArchivedDocument, PostalDelivery
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind
 from faktura.notifications.models import OutboxMessage
+from faktura.payments.selectors import credit_balance
 from faktura.web.backoffice.access import staff_view
 from faktura.web.backoffice.labels import action_label
 
@@ -78,8 +79,16 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
                     "invoice.send",
                     "payment.record",
                     "payment.write_off",
+                    "invoice.discard",
+                    "payment.release_allocation",
                 )
             },
+            # What the customer could settle this invoice with (apply_credit).
+            "customer_credit": credit_balance(invoice.customer_id)
+            if invoice.status == "finalized"
+            and invoice.kind == Kind.INVOICE
+            and invoice.open_amount > 0
+            else None,
             "has_pdf": ArchivedDocument.objects.filter(
                 invoice=invoice, kind=ArchivedDocument.Kind.PDF
             ).exists(),

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,13 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from faktura.core import permissions
+from faktura.core.errors import DomainError
 from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice
 from faktura.payments import refunds, selectors
 from faktura.payments import services as payments
-from faktura.payments.models import Payment, PaymentRequest
+from faktura.payments.models import Allocation, Payment, PaymentRequest
 from faktura.web.backoffice.access import staff_view
-from faktura.web.backoffice.errors import attempt
+from faktura.web.backoffice.errors import attempt, message
+from faktura.web.backoffice.templatetags.faktura_format import euro
 
 PER_PAGE = 50
 
@@ -173,6 +177,7 @@ def _detail(
             "refund_form": refund_form or RefundForm(initial={"amount": _money(credit or 0)}),
             "can_allocate": permissions.allows(actor, "payment.record")
             and payment.unallocated_amount > 0,
+            "can_release": permissions.allows(actor, "payment.release_allocation"),
             "can_refund": permissions.allows(actor, "refund.request")
             and credit is not None
             and credit > 0,
@@ -270,3 +275,66 @@ def reject_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
         gettext("Die Erstattung ist abgelehnt; der Betrag ist wieder Guthaben des Kunden."),
     )
     return redirect("backoffice:payments")
+
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(label=_("Grund"), max_length=200)
+    back = forms.ChoiceField(
+        choices=[("payment", "payment"), ("invoice", "invoice")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+
+@staff_view
+def release_allocation(request: HttpRequest, allocation_id: int) -> HttpResponse:
+    """Undo a wrong allocation after a confirmation with the reason: the invoice is open
+    again by the amount, which becomes the customer's credit."""
+    actor = request.actor  # type: ignore[attr-defined]
+    if not permissions.allows(actor, "payment.release_allocation"):
+        raise PermissionDenied
+    allocation = (
+        Allocation.objects.select_related("invoice", "payment", "payment__customer")
+        .filter(pk=allocation_id)
+        .first()
+    )
+    if allocation is None:
+        raise Http404
+    back = "invoice" if request.GET.get("back") == "invoice" else "payment"
+    form = ReleaseForm(request.POST or None, initial={"back": back})
+    if request.method == "POST" and form.is_valid():
+        try:
+            payments.release_allocation(
+                allocation_id=allocation_id, actor=actor, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            messages.error(request, message(error))
+        else:
+            messages.success(request, _released(allocation))
+            if form.cleaned_data["back"] == "invoice":
+                return redirect("backoffice:invoice", allocation.invoice_id)
+            return redirect("backoffice:payment", allocation.payment_id)
+    customer_id = allocation.payment.customer_id or allocation.invoice.customer_id
+    return render(
+        request,
+        "backoffice/payments/release.html",
+        {
+            "allocation": allocation,
+            "form": form,
+            "credit": selectors.credit_balance(customer_id),
+            "open_amount": selectors.open_amounts([allocation.invoice_id])[allocation.invoice_id],
+            "back": back,
+        },
+    )
+
+
+def _released(allocation: Allocation) -> str:
+    customer_id = allocation.payment.customer_id or allocation.invoice.customer_id
+    return gettext(
+        "Die Zuordnung ist gelöst: Rechnung %(number)s ist wieder um %(amount)s offen, "
+        "der Betrag ist Guthaben des Kunden (jetzt %(credit)s)."
+    ) % {
+        "number": allocation.invoice.number,
+        "amount": euro(allocation.amount),
+        "credit": euro(selectors.credit_balance(customer_id)),
+    }
