@@ -120,10 +120,14 @@ class StatementForm(forms.Form):
     prefix = "statement"
 
     date_from = forms.DateField(
-        label=_("von"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("von"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("bis"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 

@@ -62,7 +62,9 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = FIELDS
-        widgets = {"dunning_block_until": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "dunning_block_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -29,7 +29,8 @@ PER_PAGE = 30
 
 class BatchForm(forms.Form):
     collection_date = forms.DateField(
-        label=_("Fälligkeitstag (Einzug)"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Fälligkeitstag (Einzug)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     scheme = forms.ChoiceField(label=_("Verfahren"), choices=Scheme.choices, initial=Scheme.CORE)
 

@@ -37,7 +37,7 @@ class BlockForm(forms.Form):
     until = forms.DateField(
         label=_("Bis (leer: bis auf Weiteres)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(label=_("Grund"), max_length=200)
 

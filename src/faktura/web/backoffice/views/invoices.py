@@ -61,8 +61,16 @@ class InvoiceFilter(forms.Form):
         label=_("Art"), choices=[("", _("Alle")), *Kind.choices], required=False
     )
     customer = forms.CharField(label=_("Kundennummer"), required=False, max_length=30)
-    issued_from = forms.DateField(label=_("Datum von"), required=False)
-    issued_to = forms.DateField(label=_("bis"), required=False)
+    issued_from = forms.DateField(
+        label=_("Datum von"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    issued_to = forms.DateField(
+        label=_("bis"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     sort = forms.ChoiceField(
         choices=[(key, key) for key in SORTS], required=False, widget=forms.HiddenInput
     )

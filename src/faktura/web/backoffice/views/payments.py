@@ -49,10 +49,14 @@ class PaymentFilter(forms.Form):
         required=False,
     )
     date_from = forms.DateField(
-        label=_("Datum von"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Datum von"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("bis"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("bis"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 

@@ -174,12 +174,13 @@ def resume(request: HttpRequest, subscription_id: int) -> HttpResponse:
 
 class CancelForm(forms.Form):
     received_on = forms.DateField(
-        label=_("Kündigung erhalten am"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Kündigung erhalten am"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_on = forms.DateField(
         label=_("Vertragsende (leer: frühestmöglich)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(
         label=_("Grund"),
@@ -222,7 +223,9 @@ def cancel(request: HttpRequest, subscription_id: int) -> HttpResponse:
 
 
 class TerminateForm(forms.Form):
-    on = forms.DateField(label=_("Beenden zum"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(
+        label=_("Beenden zum"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(
         label=_("Grund"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
