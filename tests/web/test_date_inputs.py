@@ -33,7 +33,9 @@ def test_the_back_office_has_date_fields():
     assert len(DATE_FIELDS) >= 10
 
 
-@pytest.mark.parametrize(("form", "name", "field"), DATE_FIELDS, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("form", "name", "field"), DATE_FIELDS, ids=[f"{form}.{name}" for form, name, _ in DATE_FIELDS]
+)
 def test_a_date_field_renders_its_value_as_iso(form, name, field, settings):
     settings.LANGUAGE_CODE = "de"
     html = field.widget.render(name, dt.date(2026, 11, 16))
