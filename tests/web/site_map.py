@@ -43,6 +43,7 @@ class Samples:
     payment_request: int  # pending
     refund: int  # requested
     notice: int  # with its archived letter
+    agreement: int  # an instalment plan, the first instalment paid
     collection_case: int  # proposed
     batch: int  # direct debits
     user: int
@@ -81,6 +82,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "request_id": lambda s: [s.payment_request],
     "refund_id": lambda s: [s.refund],
     "notice_id": lambda s: [s.notice],
+    "agreement_id": lambda s: [s.agreement],
     "case_id": lambda s: [s.collection_case],
     "batch_id": lambda s: [s.batch],
     "event": _mail_events,
@@ -180,6 +182,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.core import clock
     from faktura.core import services as core_services
     from faktura.core.models import Company
+    from faktura.dunning import instalments
     from faktura.dunning.models import CollectionCase, DunningNotice
     from faktura.invoicing import services as invoicing
     from faktura.payments import refunds
@@ -280,6 +283,21 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     case = CollectionCase.objects.filter(customer=consumer).first()
     assert notice is not None
     assert case is not None
+    # An instalment plan for a later invoice of the consumer: three instalments from today,
+    # the first one paid.
+    agreed = overdue(consumer, actor, due=dt.date(2026, 11, 10), price="60.00")
+    agreement = instalments.create_instalment_agreement(
+        customer_id=consumer.pk,
+        invoice_ids=[agreed.pk],
+        actor=actor,
+        instalments=3,
+        first_due_date=TODAY,
+    )
+    payments.allocate_payment(
+        payment_id=pay(actor, "20.00", consumer).pk,
+        allocations=[(agreed.pk, "20.00")],
+        actor=actor,
+    )
     # A direct-debit batch (the business customer pays by mandate from now on).
     debit_customer(business_customer, actor, payment_term_days=0)
     due_invoice(business_customer, actor)
@@ -317,6 +335,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         payment_request=request.pk,
         refund=refund.pk,
         notice=notice.pk,
+        agreement=agreement.pk,
         collection_case=case.pk,
         batch=batch.pk,
         user=colleague.pk,

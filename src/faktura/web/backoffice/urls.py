@@ -8,6 +8,7 @@ from faktura.web.backoffice.views import (
     direct_debits,
     dunning,
     inbox,
+    instalments,
     invoice_actions,
     invoice_bulk,
     invoice_corrections,
@@ -101,6 +102,22 @@ urlpatterns = [
         "mahnwesen/inkasso/<int:case_id>/abschliessen",
         dunning.close_case,
         name="collection_close",
+    ),
+    path("mahnwesen/ratenzahlungen/neu/", instalments.start, name="instalment_start"),
+    path(
+        "mahnwesen/ratenzahlungen/neu/<int:customer_id>/",
+        instalments.new,
+        name="instalment_new",
+    ),
+    path(
+        "mahnwesen/ratenzahlungen/<int:agreement_id>/",
+        instalments.detail,
+        name="instalment_agreement",
+    ),
+    path(
+        "mahnwesen/ratenzahlungen/<int:agreement_id>/aufheben",
+        instalments.cancel,
+        name="instalment_cancel",
     ),
     path("mahnwesen/inkasso/export", dunning.export_cases, name="collection_export"),
     path(
