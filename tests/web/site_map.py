@@ -43,6 +43,8 @@ class Samples:
     payment_request: int  # pending
     refund: int  # requested
     notice: int  # with its archived letter
+    notice_with_fee: int  # a later notice: its dunning fee and interest
+    fee: int  # that notice's dunning fee, open
     agreement: int  # an instalment plan, the first instalment paid
     collection_case: int  # proposed
     batch: int  # direct debits
@@ -81,7 +83,8 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "payment_id": lambda s: [s.allocated_payment, s.unallocated_payment],
     "request_id": lambda s: [s.payment_request],
     "refund_id": lambda s: [s.refund],
-    "notice_id": lambda s: [s.notice],
+    "notice_id": lambda s: [s.notice, s.notice_with_fee],
+    "fee_id": lambda s: [s.fee],
     "agreement_id": lambda s: [s.agreement],
     "case_id": lambda s: [s.collection_case],
     "batch_id": lambda s: [s.batch],
@@ -183,7 +186,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.core import services as core_services
     from faktura.core.models import Company
     from faktura.dunning import instalments
-    from faktura.dunning.models import CollectionCase, DunningNotice
+    from faktura.dunning.models import CollectionCase, DunningFee, DunningNotice
     from faktura.invoicing import services as invoicing
     from faktura.payments import refunds
     from faktura.payments import services as payments
@@ -283,6 +286,10 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     case = CollectionCase.objects.filter(customer=consumer).first()
     assert notice is not None
     assert case is not None
+    fee = DunningFee.objects.filter(customer=consumer, kind=DunningFee.Kind.FEE).first()
+    assert fee is not None
+    assert fee.is_open
+    assert fee.notice_id is not None
     # An instalment plan for a later invoice of the consumer: three instalments from today,
     # the first one paid.
     agreed = overdue(consumer, actor, due=dt.date(2026, 11, 10), price="60.00")
@@ -335,6 +342,8 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         payment_request=request.pk,
         refund=refund.pk,
         notice=notice.pk,
+        notice_with_fee=fee.notice_id,
+        fee=fee.pk,
         agreement=agreement.pk,
         collection_case=case.pk,
         batch=batch.pk,

@@ -68,6 +68,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:instalment_start": "dunning.instalments",  # GET: the customer number → form
     "backoffice:instalment_new": "dunning.instalments",
     "backoffice:instalment_cancel": "dunning.instalments",
+    "backoffice:dunning_fee_waive": "dunning.fee",
     "backoffice:bank": "statement.import",
     "backoffice:bank_line": "bank_transaction.assign",
     "backoffice:direct_debits": "direct_debit.create",
@@ -140,6 +141,7 @@ READ_ONLY = {
     "backoffice:dunning",
     "backoffice:dunning_notices",
     "backoffice:dunning_letter",
+    "backoffice:dunning_notice",
     "backoffice:instalment_agreement",
     "backoffice:collection_export_file",
     "backoffice:bank_import",

@@ -136,6 +136,8 @@ MESSAGES = {
     "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
     "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
     "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),
+    "dunning_fee_not_found": _("Diese Gebühr gibt es nicht."),
+    "dunning_fee_not_open": _("Die Gebühr ist schon bezahlt oder erlassen."),
     # instalment agreements (Ratenzahlung)
     "instalment_agreement_not_found": _("Diese Ratenzahlung gibt es nicht."),
     "instalment_agreement_not_active": _("Die Ratenzahlung ist schon beendet."),

@@ -7,6 +7,7 @@ from faktura.web.backoffice.views import (
     customers,
     direct_debits,
     dunning,
+    dunning_detail,
     inbox,
     instalments,
     invoice_actions,
@@ -118,6 +119,12 @@ urlpatterns = [
         "mahnwesen/ratenzahlungen/<int:agreement_id>/aufheben",
         instalments.cancel,
         name="instalment_cancel",
+    ),
+    path("mahnwesen/mahnungen/<int:notice_id>/", dunning_detail.notice, name="dunning_notice"),
+    path(
+        "mahnwesen/gebuehren/<int:fee_id>/erlassen",
+        dunning_detail.waive_fee,
+        name="dunning_fee_waive",
     ),
     path("mahnwesen/inkasso/export", dunning.export_cases, name="collection_export"),
     path(
