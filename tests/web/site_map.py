@@ -47,6 +47,7 @@ class Samples:
     fee: int  # that notice's dunning fee, open
     agreement: int  # an instalment plan, the first instalment paid
     collection_case: int  # proposed
+    handed_over_case: int  # approved, with a payment the agency reported
     batch: int  # direct debits
     user: int
     api_key: int
@@ -86,7 +87,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "notice_id": lambda s: [s.notice, s.notice_with_fee],
     "fee_id": lambda s: [s.fee],
     "agreement_id": lambda s: [s.agreement],
-    "case_id": lambda s: [s.collection_case],
+    "case_id": lambda s: [s.collection_case, s.handed_over_case],
     "batch_id": lambda s: [s.batch],
     "event": _mail_events,
     "language": lambda s: ["de", "en"],
@@ -185,7 +186,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.core import clock
     from faktura.core import services as core_services
     from faktura.core.models import Company
-    from faktura.dunning import instalments
+    from faktura.dunning import collection_handover, instalments
     from faktura.dunning.models import CollectionCase, DunningFee, DunningNotice
     from faktura.invoicing import services as invoicing
     from faktura.payments import refunds
@@ -312,6 +313,15 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         collection_date=dt.date(2026, 11, 30), scheme="CORE", actor=actor
     )
     assert batch is not None
+    # The business customer's collection case handed over, the agency reporting a payment.
+    handed = CollectionCase.objects.filter(customer=business_customer).first()
+    assert handed is not None
+    collection_handover.approve_case(
+        case_id=handed.pk, actor=Actor(label="user:freigabe", roles=frozenset({"approver"}))
+    )
+    collection_handover.record_agency_payment(
+        case_id=handed.pk, amount="20.00", costs="5.00", date=TODAY, actor=actor
+    )
     # Admin things: a colleague, an API key, a webhook endpoint.
     admin = Actor(label="user:chefin", roles=frozenset({"admin"}))
     colleague = core_services.create_user(
@@ -346,6 +356,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         fee=fee.pk,
         agreement=agreement.pk,
         collection_case=case.pk,
+        handed_over_case=handed.pk,
         batch=batch.pk,
         user=colleague.pk,
         api_key=api_key.pk,

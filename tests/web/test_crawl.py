@@ -65,6 +65,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:collection_approve": "collection.approve",
     "backoffice:collection_close": "collection.approve",
     "backoffice:collection_export": "collection.export",
+    "backoffice:collection_payment": "collection.export",
     "backoffice:instalment_start": "dunning.instalments",  # GET: the customer number → form
     "backoffice:instalment_new": "dunning.instalments",
     "backoffice:instalment_cancel": "dunning.instalments",
@@ -143,6 +144,7 @@ READ_ONLY = {
     "backoffice:dunning_letter",
     "backoffice:dunning_notice",
     "backoffice:instalment_agreement",
+    "backoffice:collection_case",
     "backoffice:collection_export_file",
     "backoffice:bank_import",
     "backoffice:direct_debit",

@@ -225,11 +225,21 @@ MESSAGES = {
 }
 
 
+# The same code said of one field in particular: (code, field) → text.
+FIELD_MESSAGES = {
+    ("negative_amount", "costs"): _(
+        "Die Kosten des Inkassobüros können nicht negativ sein; ohne Kosten geben Sie 0,00 an."
+    ),
+}
+
+
 def message(error: DomainError) -> str:
     if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
         "quantity"
     ):
         return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
+    if (error.code, error.field) in FIELD_MESSAGES:
+        return str(FIELD_MESSAGES[(error.code, error.field or "")])
     text = MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]

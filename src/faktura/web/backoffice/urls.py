@@ -126,6 +126,14 @@ urlpatterns = [
         dunning_detail.waive_fee,
         name="dunning_fee_waive",
     ),
+    path(
+        "mahnwesen/inkasso/<int:case_id>/", dunning_detail.collection_case, name="collection_case"
+    ),
+    path(
+        "mahnwesen/inkasso/<int:case_id>/zahlung",
+        dunning_detail.agency_payment,
+        name="collection_payment",
+    ),
     path("mahnwesen/inkasso/export", dunning.export_cases, name="collection_export"),
     path(
         "mahnwesen/inkasso/export/<int:export_id>.<str:file_format>",
