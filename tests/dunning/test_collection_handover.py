@@ -202,6 +202,34 @@ def test_agency_payment_is_booked_to_the_oldest_invoice_first(handed, approver, 
     assert access_selectors.status(case.customer_id) == "active"
 
 
+@pytest.mark.parametrize(
+    ("amount", "costs", "code", "field"),
+    [
+        ("0.00", "0", "invalid_amount", "amount"),
+        ("-5.00", "0", "negative_amount", "amount"),
+        ("10.00", "-1.00", "negative_amount", "costs"),
+        ("10.00", "1,50", "invalid_amount", "costs"),
+    ],
+)
+def test_an_agency_payment_names_the_wrong_figure_and_books_nothing(
+    handed, approver, actor, amount, costs, code, field
+):
+    from faktura.core.errors import DomainError
+    from faktura.dunning.models import CollectionPayment
+    from faktura.payments.models import Payment
+
+    case, _first, _second = handed
+    with at(D(2026, 12, 4)):
+        handover.approve_case(case_id=case.pk, actor=approver)
+    with at(D(2027, 1, 10)), pytest.raises(DomainError) as refused:
+        handover.record_agency_payment(
+            case_id=case.pk, amount=amount, costs=costs, date="2027-01-10", actor=actor
+        )
+    assert (refused.value.code, refused.value.field) == (code, field)
+    assert not CollectionPayment.objects.exists()
+    assert not Payment.objects.exists()
+
+
 def test_the_zip_holds_the_archived_invoice(handed, approver, actor):
     from django.db import transaction
 

@@ -258,10 +258,55 @@ def test_invalid_schedules_change_nothing(consumer, actor, change, code):
         "actor": actor,
         **change,
     }
+    with pytest.raises(DomainError) as previewed:
+        service.preview_instalment_agreement(**arguments)
+    assert previewed.value.code == code
     with pytest.raises(DomainError) as refused:
         service.create_instalment_agreement(**arguments)
     assert refused.value.code == code
     assert _counts() == before
+
+
+def test_the_preview_shows_what_the_agreement_will_be_and_writes_nothing(consumer, actor):
+    first = overdue(consumer, actor, due=DUE)
+    second = overdue(consumer, actor, due=D(2026, 10, 15), price="0.03")
+    before = _counts()
+    arguments = {
+        "customer_id": consumer.pk,
+        "invoice_ids": [second.pk, first.pk],
+        "instalments": 3,
+        "first_due_date": D(2026, 11, 30),
+        "actor": actor,
+    }
+    plan = service.preview_instalment_agreement(**arguments)
+    assert plan.open_amounts == {second.pk: E("0.03"), first.pk: E("100.00")}
+    assert plan.total == E("100.03")
+    assert plan.instalments == [
+        (D(2026, 11, 30), E("33.34")),
+        (D(2026, 12, 30), E("33.34")),
+        (D(2027, 1, 30), E("33.35")),
+    ]
+    assert _counts() == before
+    agreement = service.create_instalment_agreement(**arguments)
+    assert [(due, amount) for _n, _r, due, amount, _p in schedule(agreement)] == plan.instalments
+    assert agreement.total == plan.total
+
+
+@pytest.mark.parametrize(
+    ("total", "count", "amounts"),
+    [
+        ("100.00", 3, ["33.33", "33.33", "33.34"]),
+        ("0.05", 2, ["0.02", "0.03"]),
+        ("59.50", 1, ["59.50"]),
+        ("1000.00", 4, ["250.00", "250.00", "250.00", "250.00"]),
+    ],
+)
+def test_the_schedule_splits_evenly_and_the_last_takes_the_rest(total, count, amounts):
+    rows = service.instalment_schedule(
+        E(total), count=count, first_due=D(2027, 1, 31), schedule=None, today=D(2026, 11, 16)
+    )
+    assert [amount for _due, amount in rows] == [E(a) for a in amounts]
+    assert [due for due, _amount in rows][:2] == [D(2027, 1, 31), D(2027, 2, 28)][:count]
 
 
 def _counts() -> dict[str, int]:
@@ -302,17 +347,29 @@ def test_invoices_that_cannot_be_agreed_are_refused(consumer, business_customer,
         ([own.pk, own.pk], "duplicate_invoice"),
         ([own.pk, 999999], "invoice_not_found"),
     ]:
+        arguments = {
+            "customer_id": consumer.pk,
+            "invoice_ids": invoice_ids,
+            "instalments": 2,
+            "first_due_date": D(2026, 12, 1),
+            "actor": actor,
+        }
+        with pytest.raises(DomainError) as previewed:
+            service.preview_instalment_agreement(**arguments)
+        assert previewed.value.code == code, invoice_ids
         with pytest.raises(DomainError) as refused:
-            service.create_instalment_agreement(
-                customer_id=consumer.pk,
-                invoice_ids=invoice_ids,
-                instalments=2,
-                first_due_date=D(2026, 12, 1),
-                actor=actor,
-            )
+            service.create_instalment_agreement(**arguments)
         assert refused.value.code == code, invoice_ids
     assert _counts() == before
     viewer = Actor(label="user:vera", roles=frozenset({"viewer"}))
+    with pytest.raises(PermissionRefused):
+        service.preview_instalment_agreement(
+            customer_id=consumer.pk,
+            invoice_ids=[own.pk],
+            instalments=2,
+            first_due_date=D(2026, 12, 1),
+            actor=viewer,
+        )
     with pytest.raises(PermissionRefused):
         service.create_instalment_agreement(
             customer_id=consumer.pk,

@@ -45,7 +45,11 @@ class Samples:
     approved_refund: int  # approved, waiting for a refund file
     refund_batch: int  # a pain.001 file made, waiting for its release
     notice: int  # with its archived letter
+    notice_with_fee: int  # a later notice: its dunning fee and interest
+    fee: int  # that notice's dunning fee, open
+    agreement: int  # an instalment plan, the first instalment paid
     collection_case: int  # proposed
+    handed_over_case: int  # approved, with a payment the agency reported
     batch: int  # direct debits
     user: int
     api_key: int
@@ -89,8 +93,10 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "request_id": lambda s: [s.payment_request],
     "refund_id": lambda s: [s.refund],
     "refund_batch_id": lambda s: [s.refund_batch],
-    "notice_id": lambda s: [s.notice],
-    "case_id": lambda s: [s.collection_case],
+    "notice_id": lambda s: [s.notice, s.notice_with_fee],
+    "fee_id": lambda s: [s.fee],
+    "agreement_id": lambda s: [s.agreement],
+    "case_id": lambda s: [s.collection_case, s.handed_over_case],
     "batch_id": lambda s: [s.batch],
     "event": _mail_events,
     "language": lambda s: ["de", "en"],
@@ -192,7 +198,8 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.core import clock
     from faktura.core import services as core_services
     from faktura.core.models import Company
-    from faktura.dunning.models import CollectionCase, DunningNotice
+    from faktura.dunning import collection_handover, instalments
+    from faktura.dunning.models import CollectionCase, DunningFee, DunningNotice
     from faktura.invoicing import services as invoicing
     from faktura.payments import refunds
     from faktura.payments import services as payments
@@ -301,6 +308,25 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     case = CollectionCase.objects.filter(customer=consumer).first()
     assert notice is not None
     assert case is not None
+    fee = DunningFee.objects.filter(customer=consumer, kind=DunningFee.Kind.FEE).first()
+    assert fee is not None
+    assert fee.is_open
+    assert fee.notice_id is not None
+    # An instalment plan for a later invoice of the consumer: three instalments from today,
+    # the first one paid.
+    agreed = overdue(consumer, actor, due=dt.date(2026, 11, 10), price="60.00")
+    agreement = instalments.create_instalment_agreement(
+        customer_id=consumer.pk,
+        invoice_ids=[agreed.pk],
+        actor=actor,
+        instalments=3,
+        first_due_date=TODAY,
+    )
+    payments.allocate_payment(
+        payment_id=pay(actor, "20.00", consumer).pk,
+        allocations=[(agreed.pk, "20.00")],
+        actor=actor,
+    )
     # A direct-debit batch (the business customer pays by mandate from now on).
     debit_customer(business_customer, actor, payment_term_days=0)
     due_invoice(business_customer, actor)
@@ -308,6 +334,15 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         collection_date=dt.date(2026, 11, 30), scheme="CORE", actor=actor
     )
     assert batch is not None
+    # The business customer's collection case handed over, the agency reporting a payment.
+    handed = CollectionCase.objects.filter(customer=business_customer).first()
+    assert handed is not None
+    collection_handover.approve_case(
+        case_id=handed.pk, actor=Actor(label="user:freigabe", roles=frozenset({"approver"}))
+    )
+    collection_handover.record_agency_payment(
+        case_id=handed.pk, amount="20.00", costs="5.00", date=TODAY, actor=actor
+    )
     # Admin things: a colleague, an API key, a webhook endpoint.
     admin = Actor(label="user:chefin", roles=frozenset({"admin"}))
     colleague = core_services.create_user(
@@ -350,7 +385,11 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         approved_refund=approved.pk,
         refund_batch=refund_batch.pk,
         notice=notice.pk,
+        notice_with_fee=fee.notice_id,
+        fee=fee.pk,
+        agreement=agreement.pk,
         collection_case=case.pk,
+        handed_over_case=handed.pk,
         batch=batch.pk,
         user=colleague.pk,
         api_key=api_key.pk,

@@ -76,6 +76,11 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:collection_approve": "collection.approve",
     "backoffice:collection_close": "collection.approve",
     "backoffice:collection_export": "collection.export",
+    "backoffice:collection_payment": "collection.export",
+    "backoffice:instalment_start": "dunning.instalments",  # GET: the customer number → form
+    "backoffice:instalment_new": "dunning.instalments",
+    "backoffice:instalment_cancel": "dunning.instalments",
+    "backoffice:dunning_fee_waive": "dunning.fee",
     "backoffice:bank": "statement.import",
     "backoffice:bank_line": "bank_transaction.assign",
     "backoffice:direct_debits": "direct_debit.create",
@@ -132,6 +137,8 @@ ACTION_PAGES = {
     "backoffice:subscription_terminate",
     "backoffice:payment_allocate",
     "backoffice:payment_refund",
+    "backoffice:instalment_start",
+    "backoffice:instalment_new",
 }
 # Pages that only show: no POST form may point at them.
 READ_ONLY = {
@@ -156,6 +163,9 @@ READ_ONLY = {
     "backoffice:dunning",
     "backoffice:dunning_notices",
     "backoffice:dunning_letter",
+    "backoffice:dunning_notice",
+    "backoffice:instalment_agreement",
+    "backoffice:collection_case",
     "backoffice:collection_export_file",
     "backoffice:bank_import",
     "backoffice:direct_debit",

@@ -552,9 +552,9 @@ def record_agency_payment(
     from faktura.payments import services as payments
 
     value = parse_amount(amount)
-    cost = parse_amount(costs)
-    if value <= 0 or cost < 0:
-        raise InvalidInput("A positive amount and costs ≥ 0.", code="invalid_amount")
+    cost = parse_amount(costs, field="costs")  # negative: negative_amount
+    if value <= 0:
+        raise InvalidInput("A positive amount.", code="invalid_amount", field="amount")
     with transaction.atomic():
         case = _lock_case(case_id, CollectionCase.Status.APPROVED, CollectionCase.Status.EXPORTED)
         payment = payments.record_payment(

@@ -3,7 +3,9 @@ invoices; dunning pauses while the instalments come in.
 
 - ``create_instalment_agreement`` and ``cancel_instalment_agreement`` are staff operations
   (``dunning.instalments``): one transaction each, the customer locked first, audited on
-  the customer's chain.
+  the customer's chain. ``preview_instalment_agreement`` shows what ``create`` would agree
+  (the same checks, the same schedule from the pure ``instalment_schedule``) and writes
+  nothing.
 - While an agreement is active, its invoices are left out of the dunning run's query
   (``run._overdue``): no notices, no fees, no collection proposal; and default interest is
   not charged for the days the agreement was in force (a deferral: the customer pays as
@@ -24,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
@@ -35,6 +38,7 @@ from faktura.core.actors import Actor
 from faktura.core.errors import InvalidInput, NotFound, StateConflict
 from faktura.core.money import CENT, ZERO, parse_amount
 from faktura.core.text import check_text
+from faktura.customers.models import Customer
 from faktura.dunning.models import (
     CollectionCaseInvoice,
     DunningCase,
@@ -47,7 +51,7 @@ from faktura.dunning.references import (
     find_instalment_references,
     instalment_reference,
 )
-from faktura.invoicing.models import Kind, Status
+from faktura.invoicing.models import Invoice, Kind, Status
 from faktura.payments import locks, selectors
 from faktura.payments.models import Allocation, Payment
 
@@ -65,7 +69,7 @@ def split_evenly(total: Decimal, count: int) -> list[Decimal]:
     return [each] * (count - 1) + [total - each * (count - 1)]
 
 
-def _schedule(
+def instalment_schedule(
     total: Decimal,
     *,
     count: int | None,
@@ -73,6 +77,14 @@ def _schedule(
     schedule: Sequence[tuple[dt.date, object]] | None,
     today: dt.date,
 ) -> list[tuple[dt.date, Decimal]]:
+    """The instalments (due date, amount) for ``total``: ``count`` monthly ones from
+    ``first_due`` (``split_evenly``) or the given ``schedule``, checked. Pure: the service
+    and its preview both use it.
+
+    Raises InvalidInput instalment_schedule_required, invalid_instalment_count,
+    instalment_amount_not_positive, instalment_dates_not_ascending, instalment_due_in_past,
+    instalment_sum_mismatch (and what ``parse_amount`` raises for an amount).
+    """
     if (schedule is None) == (count is None):
         raise InvalidInput(
             "Give either a number of monthly instalments with the first due date, or a "
@@ -136,15 +148,18 @@ def _schedule(
     return rows
 
 
-def _covered(customer_id: int, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
-    """The open amounts of the invoices, checked under the customer's lock."""
+def _covered(customer_id: int, invoice_ids: Sequence[int], *, lock: bool) -> dict[int, Decimal]:
+    """The open amounts of the invoices, checked (under the customer's lock when ``lock``;
+    the preview reads without one)."""
     if not invoice_ids:
         raise InvalidInput(
             "Name at least one invoice.", code="instalment_no_invoices", field="invoices"
         )
     if len(set(invoice_ids)) != len(invoice_ids):
         raise InvalidInput("An invoice is named twice.", code="duplicate_invoice", field="invoices")
-    invoices = locks.lock_invoices(invoice_ids)
+    invoices = (
+        locks.lock_invoices(invoice_ids) if lock else Invoice.objects.in_bulk(list(invoice_ids))
+    )
     opens = selectors.open_amounts(list(invoice_ids))
     in_agreement = set(
         InstalmentAgreementInvoice.objects.filter(
@@ -196,6 +211,61 @@ def _covered(customer_id: int, invoice_ids: Sequence[int]) -> dict[int, Decimal]
     return {invoice_id: opens[invoice_id] for invoice_id in invoice_ids}
 
 
+def _terms(grace_days: int, note: str) -> str:
+    """The grace days checked and the note stripped and checked."""
+    if not 0 <= grace_days <= MAX_GRACE_DAYS:
+        raise InvalidInput(
+            f"Between 0 and {MAX_GRACE_DAYS} grace days.",
+            code="invalid_grace_days",
+            field="grace_days",
+        )
+    note = (note or "").strip()
+    if note:
+        check_text(note, field="note")
+    return note
+
+
+@dataclass(frozen=True)
+class InstalmentPlan:
+    """What an agreement would cover and schedule: the invoices' open amounts (in the order
+    named), their total and the instalments (due date, amount), numbered from 1."""
+
+    open_amounts: dict[int, Decimal]
+    total: Decimal
+    instalments: list[tuple[dt.date, Decimal]]
+
+
+def preview_instalment_agreement(
+    *,
+    customer_id: int,
+    invoice_ids: Sequence[int],
+    actor: Actor,
+    instalments: int | None = None,
+    first_due_date: dt.date | None = None,
+    schedule: Sequence[tuple[dt.date, object]] | None = None,
+    grace_days: int = 7,
+    note: str = "",
+) -> InstalmentPlan:
+    """What ``create_instalment_agreement`` would agree for the same input, unsaved.
+
+    A read that writes nothing and locks nothing; raises what ``create`` raises for the same
+    input (the create call checks it all again under the customer's lock).
+    """
+    permissions.require(actor, "dunning.instalments")
+    _terms(grace_days, note)
+    ids = list(invoice_ids)
+    if not Customer.objects.filter(pk=customer_id).exists():
+        raise NotFound(
+            f"Customer {customer_id} does not exist.", code="customer_not_found", field="customer"
+        )
+    opens = _covered(customer_id, ids, lock=False)
+    total = sum(opens.values(), ZERO)
+    rows = instalment_schedule(
+        total, count=instalments, first_due=first_due_date, schedule=schedule, today=clock.today()
+    )
+    return InstalmentPlan(open_amounts=opens, total=total, instalments=rows)
+
+
 def create_instalment_agreement(
     *,
     customer_id: int,
@@ -215,22 +285,14 @@ def create_instalment_agreement(
     StateConflict or NotFound with a specific code, and then writes nothing.
     """
     permissions.require(actor, "dunning.instalments")
-    if not 0 <= grace_days <= MAX_GRACE_DAYS:
-        raise InvalidInput(
-            f"Between 0 and {MAX_GRACE_DAYS} grace days.",
-            code="invalid_grace_days",
-            field="grace_days",
-        )
-    note = (note or "").strip()
-    if note:
-        check_text(note, field="note")
+    note = _terms(grace_days, note)
     ids = list(invoice_ids)
     with transaction.atomic():
         customer = locks.lock_customer(customer_id, field="customer")
-        opens = _covered(customer.pk, ids)
+        opens = _covered(customer.pk, ids, lock=True)
         total = sum(opens.values(), ZERO)
         today = clock.today()
-        rows = _schedule(
+        rows = instalment_schedule(
             total, count=instalments, first_due=first_due_date, schedule=schedule, today=today
         )
         agreement = InstalmentAgreement.objects.create(

@@ -1,6 +1,7 @@
 """Reads of the dunning state for the back office: open cases by level, proposals waiting
-for review, notices sent, blocks, instalment plans, collection cases. Each a fixed number
-of queries, whatever the number of rows."""
+for review, notices sent, blocks, instalment plans, collection cases, and one agreement,
+notice or collection case with what belongs to it. Each a fixed number of queries,
+whatever the number of rows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from faktura.core.money import ZERO, round_money
@@ -17,12 +28,16 @@ from faktura.customers.models import Customer
 from faktura.dunning.models import (
     CollectionCase,
     CollectionCaseInvoice,
+    CollectionPayment,
+    DunningCase,
+    DunningFee,
     DunningLevel,
     DunningNotice,
     DunningNoticeItem,
     DunningRun,
     Instalment,
     InstalmentAgreement,
+    InstalmentAgreementInvoice,
 )
 
 
@@ -156,3 +171,163 @@ def exports_ready() -> Any:
     return CollectionCase.objects.filter(
         status=CollectionCase.Status.APPROVED, export__isnull=True
     ).count()
+
+
+# --- one instalment agreement, one notice, one collection case --------------------------------
+
+
+def instalment_candidates(customer_id: int) -> list[Any]:
+    """The customer's finalized invoices with something open, oldest due first, each with
+    ``open_amount``, ``agreement`` (the reference of an active agreement covering it, or
+    None) and ``in_collection``: what the form of a new agreement offers (the service
+    decides)."""
+    from faktura.invoicing.models import Invoice, Kind, Status
+    from faktura.invoicing.selectors import with_open_amounts
+
+    covered = InstalmentAgreementInvoice.objects.filter(invoice=OuterRef("pk"), active=True)
+    with_agency = CollectionCaseInvoice.objects.filter(invoice=OuterRef("pk"), active=True)
+    return list(
+        with_open_amounts(
+            Invoice.objects.filter(
+                customer_id=customer_id, status=Status.FINALIZED, kind=Kind.INVOICE
+            )
+        )
+        .filter(open_amount__gt=0)
+        .annotate(
+            agreement=Subquery(covered.values("agreement__reference")[:1]),
+            in_collection=Exists(with_agency)
+            | Exists(DunningCase.objects.filter(invoice=OuterRef("pk"), handed_to_collection=True)),
+        )
+        .order_by("due_date", "pk")
+    )
+
+
+def customer_agreements(customer_id: int) -> QuerySet[InstalmentAgreement]:
+    """All agreements of a customer, newest first."""
+    return InstalmentAgreement.objects.filter(customer_id=customer_id).order_by("-pk")
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    agreement: InstalmentAgreement
+    instalments: list[Instalment]
+    invoices: list[Any]  # the covered invoices, each with open_amount (now) and agreed_amount
+    paid: Decimal
+    open: Decimal
+
+
+def instalment_agreement(agreement_id: int) -> AgreementView | None:
+    """An agreement with its instalments (paid and open as last brought up to date) and
+    its invoices with what was open when it was agreed and what is open now."""
+    from faktura.invoicing.models import Invoice
+    from faktura.invoicing.selectors import with_open_amounts
+
+    agreement = (
+        InstalmentAgreement.objects.select_related("customer").filter(pk=agreement_id).first()
+    )
+    if agreement is None:
+        return None
+    instalments = list(agreement.instalments.order_by("number"))
+    agreed = dict(agreement.items.values_list("invoice_id", "open_amount"))
+    invoices = list(
+        with_open_amounts(Invoice.objects.filter(pk__in=list(agreed))).order_by("due_date", "pk")
+    )
+    for invoice in invoices:
+        invoice.agreed_amount = agreed[invoice.pk]
+    paid = sum((i.paid_amount for i in instalments), ZERO)
+    return AgreementView(
+        agreement=agreement,
+        instalments=instalments,
+        invoices=invoices,
+        paid=paid,
+        open=sum((i.open_amount for i in instalments), ZERO),
+    )
+
+
+def notice(notice_id: int) -> DunningNotice | None:
+    """One notice with its customer, letter, invoices (``all_items``) and its fees and
+    interest (``all_fees``, each with its invoice)."""
+    return (
+        DunningNotice.objects.select_related("customer", "letter")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=DunningNoticeItem.objects.order_by("number", "pk"),
+                to_attr="all_items",
+            ),
+            Prefetch(
+                "fees",
+                queryset=DunningFee.objects.select_related("invoice").order_by("pk"),
+                to_attr="all_fees",
+            ),
+        )
+        .filter(pk=notice_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class AgencyPayment:
+    entry: CollectionPayment
+    allocations: list[tuple[str, Decimal]]  # (invoice number, amount), oldest due first
+    unallocated: Decimal  # more than the case's invoices had open: the customer's credit
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: CollectionCase
+    invoices: list[Any]  # each with claimed (open when proposed) and open_amount (now)
+    payments: list[AgencyPayment]
+    claimed: Decimal
+    collected: Decimal
+    costs: Decimal
+    open: Decimal
+
+
+def agency_payments(entries: list[CollectionPayment]) -> list[AgencyPayment]:
+    """What each payment of the agency was allocated to, and what was left over."""
+    from faktura.payments.models import Allocation
+
+    by_payment: dict[int, list[tuple[str, Decimal]]] = {}
+    for payment_id, number, amount in (
+        Allocation.objects.filter(
+            payment_id__in=[e.payment_id for e in entries if e.payment_id],
+            reversed_at__isnull=True,
+        )
+        .order_by("invoice__due_date", "invoice_id")
+        .values_list("payment_id", "invoice__number", "amount")
+    ):
+        by_payment.setdefault(payment_id, []).append((number or "", amount))
+    result = []
+    for entry in entries:
+        allocations = by_payment.get(entry.payment_id or 0, [])
+        allocated = sum((amount for _number, amount in allocations), ZERO)
+        result.append(AgencyPayment(entry, allocations, max(entry.amount - allocated, ZERO)))
+    return result
+
+
+def collection_case(case_id: int) -> CaseView | None:
+    """A collection case with all its invoices (open when proposed and now), the agency's
+    payments with their allocations, and the totals."""
+    from faktura.invoicing.models import Invoice
+    from faktura.invoicing.selectors import with_open_amounts
+
+    case = CollectionCase.objects.select_related("customer", "export").filter(pk=case_id).first()
+    if case is None:
+        return None
+    claimed = dict(case.items.values_list("invoice_id", "open_amount"))
+    invoices = list(
+        with_open_amounts(Invoice.objects.filter(pk__in=list(claimed))).order_by("due_date", "pk")
+    )
+    for invoice in invoices:
+        invoice.claimed = claimed[invoice.pk]
+    payments = agency_payments(list(case.payments.order_by("date", "pk")))
+    return CaseView(
+        case=case,
+        invoices=invoices,
+        payments=payments,
+        claimed=sum(claimed.values(), ZERO),
+        collected=sum((p.entry.amount for p in payments), ZERO),
+        costs=sum((p.entry.costs for p in payments), ZERO),
+        open=sum((max(round_money(i.open_amount), ZERO) for i in invoices), ZERO),
+    )

@@ -175,6 +175,35 @@ MESSAGES = {
     "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
     "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
     "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),
+    "dunning_fee_not_found": _("Diese Gebühr gibt es nicht."),
+    "dunning_fee_not_open": _("Die Gebühr ist schon bezahlt oder erlassen."),
+    # instalment agreements (Ratenzahlung)
+    "instalment_agreement_not_found": _("Diese Ratenzahlung gibt es nicht."),
+    "instalment_agreement_not_active": _("Die Ratenzahlung ist schon beendet."),
+    "instalment_schedule_required": _(
+        "Bitte geben Sie die Anzahl der Raten und die erste Fälligkeit an, oder bei eigenen "
+        "Raten die Termine und Beträge."
+    ),
+    "invalid_instalment_count": _("Eine Ratenzahlung hat 1 bis 60 Raten."),
+    "invalid_grace_days": _("Die Karenztage liegen zwischen 0 und 60."),
+    "instalment_no_invoices": _("Bitte wählen Sie mindestens eine Rechnung."),
+    "instalment_amount_not_positive": _("Jede Rate muss größer als null sein."),
+    "instalment_dates_not_ascending": _(
+        "Die Fälligkeiten müssen aufsteigend sein, höchstens eine Rate je Tag."
+    ),
+    "instalment_due_in_past": _("Die erste Rate kann nicht vor heute fällig sein."),
+    "instalment_sum_mismatch": _(
+        "Die Raten ergeben zusammen nicht den offenen Betrag der gewählten Rechnungen."
+    ),
+    "invoice_not_open": _(
+        "Eine gewählte Rechnung ist schon bezahlt oder keine festgeschriebene Rechnung."
+    ),
+    "invoice_in_instalment_agreement": _(
+        "Eine gewählte Rechnung ist schon in einer laufenden Ratenzahlung."
+    ),
+    "invoice_in_collection": _(
+        "Eine gewählte Rechnung liegt beim Inkassobüro; rufen Sie den Inkassofall zuerst zurück."
+    ),
     "invoice_not_found": _("Dieses Dokument gibt es nicht."),
     "customer_not_found": _("Diesen Kunden gibt es nicht."),
     "credit_exceeds_remaining": _(
@@ -274,12 +303,21 @@ IN_CONTEXT = {
     ),
 }
 
+# The same code said of one field in particular: (code, field) → text.
+FIELD_MESSAGES = {
+    ("negative_amount", "costs"): _(
+        "Die Kosten des Inkassobüros können nicht negativ sein; ohne Kosten geben Sie 0,00 an."
+    ),
+}
+
 
 def message(error: DomainError, screen: str = "") -> str:
     if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
         "quantity"
     ):
         return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
+    if (error.code, error.field) in FIELD_MESSAGES:
+        return str(FIELD_MESSAGES[(error.code, error.field or "")])
     text = IN_CONTEXT.get((error.code, screen)) or MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]

@@ -8,7 +8,9 @@ from faktura.web.backoffice.views import (
     customers,
     direct_debits,
     dunning,
+    dunning_detail,
     inbox,
+    instalments,
     invoice_actions,
     invoice_bulk,
     invoice_corrections,
@@ -130,6 +132,36 @@ urlpatterns = [
         "mahnwesen/inkasso/<int:case_id>/abschliessen",
         dunning.close_case,
         name="collection_close",
+    ),
+    path("mahnwesen/ratenzahlungen/neu/", instalments.start, name="instalment_start"),
+    path(
+        "mahnwesen/ratenzahlungen/neu/<int:customer_id>/",
+        instalments.new,
+        name="instalment_new",
+    ),
+    path(
+        "mahnwesen/ratenzahlungen/<int:agreement_id>/",
+        instalments.detail,
+        name="instalment_agreement",
+    ),
+    path(
+        "mahnwesen/ratenzahlungen/<int:agreement_id>/aufheben",
+        instalments.cancel,
+        name="instalment_cancel",
+    ),
+    path("mahnwesen/mahnungen/<int:notice_id>/", dunning_detail.notice, name="dunning_notice"),
+    path(
+        "mahnwesen/gebuehren/<int:fee_id>/erlassen",
+        dunning_detail.waive_fee,
+        name="dunning_fee_waive",
+    ),
+    path(
+        "mahnwesen/inkasso/<int:case_id>/", dunning_detail.collection_case, name="collection_case"
+    ),
+    path(
+        "mahnwesen/inkasso/<int:case_id>/zahlung",
+        dunning_detail.agency_payment,
+        name="collection_payment",
     ),
     path("mahnwesen/inkasso/export", dunning.export_cases, name="collection_export"),
     path(

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from faktura.access import selectors as access
 from faktura.core import clock, permissions
 from faktura.customers.models import Customer
+from faktura.dunning import selectors as dunning
 from faktura.invoicing import selectors as invoicing
 from faktura.invoicing.models import Invoice
 from faktura.payments.models import Payment
@@ -75,8 +76,10 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "payments": Payment.objects.filter(customer=customer).order_by("-date", "-pk")[:15],
         "risk": assessed,
         "credit": limit,
+        "agreements": dunning.customer_agreements(customer.pk),
         "can_edit": permissions.allows(request.actor, "customer.change"),  # type: ignore[attr-defined]
         **_actions(request, customer, statement.totals),
+        "can_instalments": permissions.allows(request.actor, "dunning.instalments"),  # type: ignore[attr-defined]
         "dunning_block_active": customer.dunning_block
         and (customer.dunning_block_until is None or customer.dunning_block_until >= today),
     }

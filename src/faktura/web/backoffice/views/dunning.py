@@ -65,6 +65,7 @@ def _overview(request: HttpRequest, block_form: BlockForm | None = None) -> Http
             ("block", "customer.change"),
             ("collection_approve", "collection.approve"),
             ("collection_export", "collection.export"),
+            ("instalments", "dunning.instalments"),
         )
     }
     return render(
