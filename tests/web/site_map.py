@@ -48,6 +48,7 @@ class Samples:
     user: int
     api_key: int
     webhook_endpoint: int
+    access_override: int  # the consumer's, active
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -88,6 +89,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "user_id": lambda s: [s.user],
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
+    "override_id": lambda s: [s.access_override],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -173,6 +175,7 @@ def role_users() -> dict[str, Any]:
 
 def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     """The rows behind the sample parameters, made through the services."""
+    from faktura.access import services as access
     from faktura.api.keys import create_api_key
     from faktura.banking import services as banking
     from faktura.banking.models import BankTransaction
@@ -300,6 +303,8 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     endpoint, _secret = webhooks.create_endpoint(
         actor=admin, url="https://shop.example.org/hooks", description="Shop"
     )
+    # The consumer (in dunning and collection) let in until revoked.
+    override = access.override(customer_id=consumer.pk, until=None, why="Kulanz", actor=actor)
     return Samples(
         draft=draft.pk,
         pending=pending.pk,
@@ -322,4 +327,5 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         user=colleague.pk,
         api_key=api_key.pk,
         webhook_endpoint=endpoint.pk,
+        access_override=override.pk,
     )

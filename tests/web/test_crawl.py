@@ -48,6 +48,8 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",
+    "backoffice:customer_access_override": "access.manage",
+    "backoffice:customer_access_override_end": "access.manage",
     "backoffice:subscription_change": "subscription.manage",
     "backoffice:subscription_pause": "subscription.manage",
     "backoffice:subscription_resume": "subscription.manage",

@@ -156,6 +156,11 @@ MESSAGES = {
     "buyer_vat_id_required": _(
         "Reverse Charge und innergemeinschaftliche Lieferungen brauchen die USt-IdNr. des Kunden."
     ),
+    # access (blocks and overrides)
+    "override_in_the_past": _("Die Freigabe kann nicht vor heute enden."),
+    "invalid_why": _("Die Begründung hat höchstens 500 Zeichen."),
+    "access_override_not_found": _("Diese Freigabe gibt es nicht."),
+    "access_override_ended": _("Die Freigabe ist schon beendet."),
     # bank lines
     "bank_transaction_not_found": _("Diese Bankbuchung gibt es nicht."),
     "bank_transaction_not_open": _("Die Bankbuchung ist schon gebucht oder ignoriert."),

@@ -3,6 +3,7 @@ from django.urls import path
 
 from faktura.web.backoffice.views import (
     bank,
+    customer_access,
     customer_forms,
     customers,
     direct_debits,
@@ -133,6 +134,16 @@ urlpatterns = [
     ),
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("kunden/neu/", customer_forms.customer_create, name="customer_create"),
+    path(
+        "kunden/<int:customer_id>/zugang/freigeben",
+        customer_access.override,
+        name="customer_access_override",
+    ),
+    path(
+        "kunden/<int:customer_id>/zugang/freigabe/<int:override_id>/beenden",
+        customer_access.end_override,
+        name="customer_access_override_end",
+    ),
     path(
         "kunden/<int:customer_id>/bearbeiten/",
         customer_forms.customer_edit,
