@@ -45,6 +45,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:invoice_credit": "invoice.correct",
     "backoffice:invoice_write_off": "payment.write_off",
     "backoffice:invoice_payment": "payment.record",
+    "backoffice:invoice_dunning_fee": "dunning.fee",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",

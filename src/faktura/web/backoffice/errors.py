@@ -133,6 +133,8 @@ MESSAGES = {
     "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
     "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),
     "dunning_reason_required": _("Bitte geben Sie einen Grund an."),
+    "invalid_dunning_fee": _("Eine Mahngebühr ist ein Betrag größer als null."),
+    "amount_too_large": _("Der Betrag ist zu groß."),
     "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
     "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
     "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),

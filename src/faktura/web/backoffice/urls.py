@@ -13,6 +13,7 @@ from faktura.web.backoffice.views import (
     invoice_bulk,
     invoice_corrections,
     invoice_detail,
+    invoice_dunning,
     invoice_new,
     invoices,
     masterdata,
@@ -161,6 +162,11 @@ urlpatterns = [
     ),
     path("rechnungen/<int:invoice_id>/senden", invoice_actions.resend, name="invoice_resend"),
     path("rechnungen/<int:invoice_id>/stornieren", invoice_actions.cancel, name="invoice_cancel"),
+    path(
+        "rechnungen/<int:invoice_id>/mahngebuehr",
+        invoice_dunning.add_fee,
+        name="invoice_dunning_fee",
+    ),
     path(
         "rechnungen/<int:invoice_id>/zahlung",
         invoice_actions.record_payment,
