@@ -49,6 +49,7 @@ class Samples:
     api_key: int
     webhook_endpoint: int
     access_override: int  # the consumer's, active
+    print_batch: int  # holds the invoice; its credit note waits for the next
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -90,6 +91,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "key_id": lambda s: [s.api_key],
     "endpoint_id": lambda s: [s.webhook_endpoint],
     "override_id": lambda s: [s.access_override],
+    "print_batch_id": lambda s: [s.print_batch],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -183,6 +185,8 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.core import clock
     from faktura.core import services as core_services
     from faktura.core.models import Company
+    from faktura.customers import services as customers
+    from faktura.documents import pipeline, print_batch
     from faktura.dunning.models import CollectionCase, DunningNotice
     from faktura.invoicing import services as invoicing
     from faktura.payments import refunds
@@ -305,6 +309,13 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     )
     # The consumer (in dunning and collection) let in until revoked.
     override = access.override(customer_id=consumer.pk, until=None, why="Kulanz", actor=actor)
+    # Letters: the business customer wants paper; the invoice went into today's print
+    # batch, its credit note (archived after it) waits for the next.
+    customers.update_customer(customer_id=business_customer.pk, actor=actor, delivery_by_post=True)
+    pipeline.process(invoice.pk)
+    printed = print_batch.create_print_batch(on=TODAY, actor=actor)
+    assert printed is not None
+    pipeline.process(credit.pk)
     return Samples(
         draft=draft.pk,
         pending=pending.pk,
@@ -328,4 +339,5 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         api_key=api_key.pk,
         webhook_endpoint=endpoint.pk,
         access_override=override.pk,
+        print_batch=printed.pk,
     )

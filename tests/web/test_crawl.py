@@ -46,6 +46,7 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:invoice_write_off": "payment.write_off",
     "backoffice:invoice_payment": "payment.record",
     "backoffice:invoice_dunning_fee": "dunning.fee",
+    "backoffice:print_batch_create": "print_batch.create",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",
@@ -127,6 +128,9 @@ READ_ONLY = {
     "backoffice:invoice",
     "backoffice:invoice_pdf",
     "backoffice:invoice_xml",
+    "backoffice:print_batches",
+    "backoffice:print_batch",
+    "backoffice:print_batch_pdf",
     "backoffice:customers",
     "backoffice:customer",
     "backoffice:subscriptions",

@@ -130,6 +130,13 @@ MESSAGES = {
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
         "Bitte prüfen Sie das Archiv (faktura check)."
     ),
+    "archived_file_missing": _(
+        "Eine archivierte Datei fehlt; bitte prüfen Sie das Archiv (faktura check)."
+    ),
+    "archive_name_taken": _(
+        "Die Datei kann nicht archiviert werden: Unter ihrem Namen liegt schon eine andere. "
+        "Bitte prüfen Sie das Archiv (faktura check)."
+    ),
     "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
     "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),
     "dunning_reason_required": _("Bitte geben Sie einen Grund an."),
