@@ -50,6 +50,7 @@ class Samples:
     webhook_endpoint: int
     access_override: int  # the consumer's, active
     print_batch: int  # holds the invoice; its credit note waits for the next
+    product: int  # tracked, below its reorder level
 
 
 def _mail_events(_samples: Samples) -> list[str]:
@@ -92,6 +93,7 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "endpoint_id": lambda s: [s.webhook_endpoint],
     "override_id": lambda s: [s.access_override],
     "print_batch_id": lambda s: [s.print_batch],
+    "product_id": lambda s: [s.product],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -181,6 +183,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     from faktura.api.keys import create_api_key
     from faktura.banking import services as banking
     from faktura.banking.models import BankTransaction
+    from faktura.catalog import services as catalog
     from faktura.collection import services as collection
     from faktura.core import clock
     from faktura.core import services as core_services
@@ -316,6 +319,16 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     printed = print_batch.create_print_batch(on=TODAY, actor=actor)
     assert printed is not None
     pipeline.process(credit.pk)
+    product = catalog.create_product(
+        actor=actor,
+        sku="KABEL-1",
+        name="Patchkabel 1 m",
+        unit_price="3.4950",
+        tax_rate="de-19",
+        track_stock=True,
+        stock_level="3",
+        low_stock_threshold="5",
+    )
     return Samples(
         draft=draft.pk,
         pending=pending.pk,
@@ -340,4 +353,5 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         webhook_endpoint=endpoint.pk,
         access_override=override.pk,
         print_batch=printed.pk,
+        product=product.pk,
     )

@@ -79,6 +79,8 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:md_numbers": "master_data.change",
     "backoffice:md_settings": "master_data.change",
     "backoffice:md_dunning": "master_data.change",
+    "backoffice:md_product_create": "product.create",
+    "backoffice:md_product": "product.change",
     "backoffice:md_users": "user.manage",
     "backoffice:md_user_roles": "user.manage",
     "backoffice:md_user_deactivate": "user.manage",
@@ -117,6 +119,7 @@ ACTION_PAGES = {
     "backoffice:subscription_terminate",
     "backoffice:payment_allocate",
     "backoffice:payment_refund",
+    "backoffice:md_product_create",
 }
 # Pages that only show: no POST form may point at them.
 READ_ONLY = {
@@ -152,6 +155,7 @@ READ_ONLY = {
     "backoffice:masterdata",
     "backoffice:md_letterhead_preview",  # POST too, but only a preview of the form's data
     "backoffice:md_mails",
+    "backoffice:md_products",
     "backoffice:md_mail_preview",
 }
 

@@ -156,6 +156,9 @@ MESSAGES = {
     "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
     "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
     "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
+    "duplicate_sku": _("Diese Artikelnummer gibt es schon."),
+    "tax_rate_required": _("Bitte wählen Sie einen Steuersatz."),
+    "invalid_unit_price": _("Bitte geben Sie einen Einzelpreis von 0 oder mehr ein."),
     "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
     "invalid_discount": _("Der Rabatt ist ungültig."),
     "supply_kind_required": _(
@@ -210,12 +213,20 @@ MESSAGES = {
 }
 
 
+# The same code about another field: (code, field) → text.
+FIELD_MESSAGES = {
+    ("negative_amount", "stock_level"): _("Der Bestand kann nicht negativ sein."),
+    ("negative_amount", "low_stock_threshold"): _("Der Meldebestand kann nicht negativ sein."),
+    ("too_many_decimals", "unit_price"): _("Einzelpreise haben höchstens vier Nachkommastellen."),
+}
+
+
 def message(error: DomainError) -> str:
     if error.code in ("invalid_amount", "too_many_decimals") and (error.field or "").endswith(
         "quantity"
     ):
         return str(_("Bitte geben Sie eine Menge wie 1 oder 2,5 ein."))
-    text = MESSAGES.get(error.code)
+    text = FIELD_MESSAGES.get((error.code, error.field or "")) or MESSAGES.get(error.code)
     if text is None and isinstance(error, PermissionRefused):
         text = MESSAGES["permission_denied"]
     if text is None:

@@ -18,6 +18,7 @@ from faktura.web.backoffice.views import (
     invoices,
     masterdata,
     masterdata_admin,
+    masterdata_products,
     masterdata_texts,
     payments,
     print_batches,
@@ -202,6 +203,17 @@ urlpatterns = [
         name="md_mail_preview",
     ),
     path("stammdaten/mahnrichtlinie/", masterdata_texts.dunning_policy, name="md_dunning"),
+    path("stammdaten/artikel/", masterdata_products.product_list, name="md_products"),
+    path(
+        "stammdaten/artikel/neu/",
+        masterdata_products.product_create,
+        name="md_product_create",
+    ),
+    path(
+        "stammdaten/artikel/<int:product_id>/",
+        masterdata_products.product_edit,
+        name="md_product",
+    ),
     path("stammdaten/benutzer/", masterdata_admin.users, name="md_users"),
     path(
         "stammdaten/benutzer/<int:user_id>/rollen",
