@@ -54,6 +54,9 @@ class Samples:
     user: int
     api_key: int
     webhook_endpoint: int
+    access_override: int  # the consumer's, active
+    print_batch: int  # holds the invoice; its credit note waits for the next
+    product: int  # tracked, below its reorder level
     allocation: int = 0  # of allocated_payment, active
     mandate: int = 0  # the business customer's, active
 
@@ -106,6 +109,9 @@ PARAMETERS: dict[str, Callable[[Samples], list[Any]]] = {
     "endpoint_id": lambda s: [s.webhook_endpoint],
     "allocation_id": lambda s: [s.allocation],
     "mandate_id": lambda s: [s.mandate],
+    "override_id": lambda s: [s.access_override],
+    "print_batch_id": lambda s: [s.print_batch],
+    "product_id": lambda s: [s.product],
 }
 
 # Patterns the crawler cannot visit, with the reason (url name → why). Keep it short.
@@ -191,13 +197,17 @@ def role_users() -> dict[str, Any]:
 
 def make_samples(business_customer, consumer, actor: Actor) -> Samples:
     """The rows behind the sample parameters, made through the services."""
+    from faktura.access import services as access
     from faktura.api.keys import create_api_key
     from faktura.banking import services as banking
     from faktura.banking.models import BankTransaction
+    from faktura.catalog import services as catalog
     from faktura.collection import services as collection
     from faktura.core import clock
     from faktura.core import services as core_services
     from faktura.core.models import Company
+    from faktura.customers import services as customers
+    from faktura.documents import pipeline, print_batch
     from faktura.dunning import collection_handover, instalments
     from faktura.dunning.models import CollectionCase, DunningFee, DunningNotice
     from faktura.invoicing import services as invoicing
@@ -366,6 +376,25 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         subject="Ihre Rechnung {{ number }}",
         body="Guten Tag {{ customer_name }}, anbei Rechnung {{ number }} über {{ amount }}.",
     )
+    # The consumer (in dunning and collection) let in until revoked.
+    override = access.override(customer_id=consumer.pk, until=None, why="Kulanz", actor=actor)
+    # Letters: the business customer wants paper; the invoice went into today's print
+    # batch, its credit note (archived after it) waits for the next.
+    customers.update_customer(customer_id=business_customer.pk, actor=actor, delivery_by_post=True)
+    pipeline.process(invoice.pk)
+    printed = print_batch.create_print_batch(on=TODAY, actor=actor)
+    assert printed is not None
+    pipeline.process(credit.pk)
+    product = catalog.create_product(
+        actor=actor,
+        sku="KABEL-1",
+        name="Patchkabel 1 m",
+        unit_price="3.4950",
+        tax_rate="de-19",
+        track_stock=True,
+        stock_level="3",
+        low_stock_threshold="5",
+    )
     return Samples(
         draft=draft.pk,
         pending=pending.pk,
@@ -396,4 +425,7 @@ def make_samples(business_customer, consumer, actor: Actor) -> Samples:
         webhook_endpoint=endpoint.pk,
         allocation=allocated.allocations.get().pk,
         mandate=business_customer.mandates.get().pk,
+        access_override=override.pk,
+        print_batch=printed.pk,
+        product=product.pk,
     )

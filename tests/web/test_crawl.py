@@ -53,9 +53,13 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:customer_mandate_new": "mandate.change",
     "backoffice:mandate_revoke": "mandate.change",
     "backoffice:mandate_unusable": "mandate.change",
+    "backoffice:invoice_dunning_fee": "dunning.fee",
+    "backoffice:print_batch_create": "print_batch.create",
     "backoffice:inbox_action": None,  # per action: see PER_ITEM
     "backoffice:customer_create": "customer.create",
     "backoffice:customer_edit": "customer.change",
+    "backoffice:customer_access_override": "access.manage",
+    "backoffice:customer_access_override_end": "access.manage",
     "backoffice:subscription_change": "subscription.manage",
     "backoffice:subscription_pause": "subscription.manage",
     "backoffice:subscription_resume": "subscription.manage",
@@ -93,6 +97,8 @@ ACTIONS: dict[str, str | None] = {
     "backoffice:md_dunning": "master_data.change",
     "backoffice:md_mail_edit": "mail_template.change",
     "backoffice:md_mail_reset": "mail_template.change",
+    "backoffice:md_product_create": "product.create",
+    "backoffice:md_product": "product.change",
     "backoffice:md_users": "user.manage",
     "backoffice:md_user_roles": "user.manage",
     "backoffice:md_user_deactivate": "user.manage",
@@ -139,6 +145,7 @@ ACTION_PAGES = {
     "backoffice:payment_refund",
     "backoffice:instalment_start",
     "backoffice:instalment_new",
+    "backoffice:md_product_create",
 }
 # Pages that only show: no POST form may point at them.
 READ_ONLY = {
@@ -150,6 +157,9 @@ READ_ONLY = {
     "backoffice:invoice",
     "backoffice:invoice_pdf",
     "backoffice:invoice_xml",
+    "backoffice:print_batches",
+    "backoffice:print_batch",
+    "backoffice:print_batch_pdf",
     "backoffice:customers",
     "backoffice:customer",
     "backoffice:subscriptions",
@@ -176,6 +186,7 @@ READ_ONLY = {
     "backoffice:masterdata",
     "backoffice:md_letterhead_preview",  # POST too, but only a preview of the form's data
     "backoffice:md_mails",
+    "backoffice:md_products",
     "backoffice:md_mail_preview",
     "backoffice:md_mail_live_preview",  # POST, but only a preview of the form's text
 }

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pikepdf
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from faktura.core import audit, clock, permissions
@@ -61,28 +62,34 @@ class Letter:
     pdf: bytes
 
 
+def waiting_invoices(*, on: dt.date | None) -> QuerySet[Invoice]:
+    """Invoices, credit notes and cancellations of paper customers issued up to ``on`` (None:
+    whenever), archived as PDF, that no batch holds yet: what a batch of ``on`` takes."""
+    waiting = Invoice.objects.finalized().filter(
+        customer__delivery_by_post=True,
+        postal_delivery__isnull=True,
+        archived_documents__kind=ArchivedDocument.Kind.PDF,
+    )
+    return waiting if on is None else waiting.filter(issue_date__lte=on)
+
+
+def waiting_notices(*, on: dt.date | None) -> QuerySet[DunningNotice]:
+    """Sent dunning notices of paper customers up to ``on`` (None: whenever) with their
+    letter archived that no batch holds yet."""
+    waiting = DunningNotice.objects.filter(
+        status=DunningNotice.Status.SENT,
+        customer__delivery_by_post=True,
+        postal_delivery__isnull=True,
+        letter__isnull=False,
+    )
+    return waiting if on is None else waiting.filter(notice_date__lte=on)
+
+
 def paper_documents(*, on: dt.date) -> tuple[list[Invoice], list[DunningNotice]]:
     """The archived documents of paper customers up to ``on`` that no batch holds yet."""
-    invoices = list(
-        Invoice.objects.finalized()
-        .filter(
-            customer__delivery_by_post=True,
-            issue_date__lte=on,
-            postal_delivery__isnull=True,
-            archived_documents__kind=ArchivedDocument.Kind.PDF,
-        )
-        .order_by("issue_date", "finalized_at", "pk")
-    )
+    invoices = list(waiting_invoices(on=on).order_by("issue_date", "finalized_at", "pk"))
     notices = list(
-        DunningNotice.objects.filter(
-            status=DunningNotice.Status.SENT,
-            customer__delivery_by_post=True,
-            notice_date__lte=on,
-            postal_delivery__isnull=True,
-            letter__isnull=False,
-        )
-        .select_related("customer", "letter")
-        .order_by("notice_date", "pk")
+        waiting_notices(on=on).select_related("customer", "letter").order_by("notice_date", "pk")
     )
     return invoices, notices
 

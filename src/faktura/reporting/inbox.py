@@ -80,6 +80,20 @@ def _blocked_documents() -> QuerySet[Any]:
     return Invoice.objects.finalized().filter(delivery_status=BLOCKED).select_related("customer")
 
 
+# Letters by post that no print batch holds yet. Documents are dated the day they are made,
+# so "up to today" needs no date here (and no query for the company's time zone).
+def _print_documents() -> QuerySet[Any]:
+    from faktura.documents.print_batch import waiting_invoices
+
+    return waiting_invoices(on=None).select_related("customer")
+
+
+def _print_notices() -> QuerySet[Any]:
+    from faktura.documents.print_batch import waiting_notices
+
+    return waiting_notices(on=None).select_related("customer")
+
+
 def _failed_mails() -> QuerySet[Any]:
     from faktura.notifications.models import OutboxMessage
 
@@ -143,6 +157,8 @@ SOURCES: tuple[Source, ...] = (
     Source("collection_proposals", _("Inkasso-Vorschläge"), _collection_proposals),
     Source("dunning_entries", _("Hinweise aus dem Mahnwesen"), _dunning_entries),
     Source("blocked_documents", _("Gesperrte Dokumente"), _blocked_documents),
+    Source("print_documents", _("Dokumente für den Briefversand"), _print_documents),
+    Source("print_notices", _("Mahnschreiben für den Briefversand"), _print_notices),
     Source("failed_mails", _("Nicht zugestellte E-Mails"), _failed_mails),
     Source("provider_events", _("Nicht gebuchte Zahlungsereignisse"), _provider_events),
     Source("billing_issues", _("Probleme der Abrechnung"), _billing_issues),

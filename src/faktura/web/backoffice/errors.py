@@ -169,9 +169,18 @@ MESSAGES = {
         "Die archivierte Datei wurde verändert; sie wird nicht ausgegeben. "
         "Bitte prüfen Sie das Archiv (faktura check)."
     ),
+    "archived_file_missing": _(
+        "Eine archivierte Datei fehlt; bitte prüfen Sie das Archiv (faktura check)."
+    ),
+    "archive_name_taken": _(
+        "Die Datei kann nicht archiviert werden: Unter ihrem Namen liegt schon eine andere. "
+        "Bitte prüfen Sie das Archiv (faktura check)."
+    ),
     "dunning_notice_not_found": _("Diese Mahnung gibt es nicht."),
     "dunning_notice_not_proposed": _("Über diesen Vorschlag wurde schon entschieden."),
     "dunning_reason_required": _("Bitte geben Sie einen Grund an."),
+    "invalid_dunning_fee": _("Eine Mahngebühr ist ein Betrag größer als null."),
+    "amount_too_large": _("Der Betrag ist zu groß."),
     "collection_case_not_found": _("Diesen Inkassofall gibt es nicht."),
     "collection_case_wrong_status": _("Der Inkassofall ist nicht (mehr) in diesem Stand."),
     "collection_layout_not_found": _("Es ist kein Exportformat für das Inkassobüro angelegt."),
@@ -215,10 +224,10 @@ MESSAGES = {
     "unknown_product": _("Diesen Artikel gibt es nicht oder er ist nicht aktiv."),
     "missing_name": _("Eine freie Position braucht eine Bezeichnung."),
     "unknown_tax_rate": _("Bitte wählen Sie einen gültigen Steuersatz."),
-    "tax_rate_required": _(
-        "Die Rechnung hat mehrere Steuersätze; bitte wählen Sie den Steuersatz des Betrags."
-    ),
     "invalid_credit": _("Bitte geben Sie entweder Positionen oder einen Betrag an."),
+    "duplicate_sku": _("Diese Artikelnummer gibt es schon."),
+    "tax_rate_required": _("Bitte wählen Sie einen Steuersatz."),
+    "invalid_unit_price": _("Bitte geben Sie einen Einzelpreis von 0 oder mehr ein."),
     "negative_total": _("Der Gesamtbetrag darf nicht negativ sein."),
     "invalid_discount": _("Der Rabatt ist ungültig."),
     "supply_kind_required": _(
@@ -228,6 +237,11 @@ MESSAGES = {
     "buyer_vat_id_required": _(
         "Reverse Charge und innergemeinschaftliche Lieferungen brauchen die USt-IdNr. des Kunden."
     ),
+    # access (blocks and overrides)
+    "override_in_the_past": _("Die Freigabe kann nicht vor heute enden."),
+    "invalid_why": _("Die Begründung hat höchstens 500 Zeichen."),
+    "access_override_not_found": _("Diese Freigabe gibt es nicht."),
+    "access_override_ended": _("Die Freigabe ist schon beendet."),
     # bank lines
     "bank_transaction_not_found": _("Diese Bankbuchung gibt es nicht."),
     "bank_transaction_not_open": _("Die Bankbuchung ist schon gebucht oder ignoriert."),
@@ -308,6 +322,9 @@ FIELD_MESSAGES = {
     ("negative_amount", "costs"): _(
         "Die Kosten des Inkassobüros können nicht negativ sein; ohne Kosten geben Sie 0,00 an."
     ),
+    ("negative_amount", "stock_level"): _("Der Bestand kann nicht negativ sein."),
+    ("negative_amount", "low_stock_threshold"): _("Der Meldebestand kann nicht negativ sein."),
+    ("too_many_decimals", "unit_price"): _("Einzelpreise haben höchstens vier Nachkommastellen."),
 }
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 
 from faktura.web.backoffice.views import (
     bank,
+    customer_access,
     customer_actions,
     customer_forms,
     customers,
@@ -15,13 +16,16 @@ from faktura.web.backoffice.views import (
     invoice_bulk,
     invoice_corrections,
     invoice_detail,
+    invoice_dunning,
     invoice_new,
     invoices,
     masterdata,
     masterdata_admin,
     masterdata_mails,
+    masterdata_products,
     masterdata_texts,
     payments,
+    print_batches,
     refund_batches,
     reports,
     search,
@@ -45,6 +49,18 @@ urlpatterns = [
     path("rechnungen/export.csv", invoice_bulk.invoice_csv, name="invoices_csv"),
     path("rechnungen/auswahl", invoice_bulk.bulk_action, name="invoices_bulk"),
     path("rechnungen/neu/", invoice_new.new_invoice, name="invoice_new"),
+    path("rechnungen/briefversand/", print_batches.batch_list, name="print_batches"),
+    path("rechnungen/briefversand/erstellen", print_batches.create, name="print_batch_create"),
+    path(
+        "rechnungen/briefversand/<int:print_batch_id>/",
+        print_batches.batch_detail,
+        name="print_batch",
+    ),
+    path(
+        "rechnungen/briefversand/<int:print_batch_id>/druckstapel.pdf",
+        print_batches.batch_pdf,
+        name="print_batch_pdf",
+    ),
     path("kunden/", customers.customer_list, name="customers"),
     path("abos/", subscriptions.subscription_list, name="subscriptions"),
     path("abos/tarife/", subscriptions.plan_list, name="plans"),
@@ -195,6 +211,16 @@ urlpatterns = [
     path("kunden/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("kunden/neu/", customer_forms.customer_create, name="customer_create"),
     path(
+        "kunden/<int:customer_id>/zugang/freigeben",
+        customer_access.override,
+        name="customer_access_override",
+    ),
+    path(
+        "kunden/<int:customer_id>/zugang/freigabe/<int:override_id>/beenden",
+        customer_access.end_override,
+        name="customer_access_override_end",
+    ),
+    path(
         "kunden/<int:customer_id>/bearbeiten/",
         customer_forms.customer_edit,
         name="customer_edit",
@@ -243,6 +269,11 @@ urlpatterns = [
         name="invoice_credit_apply",
     ),
     path(
+        "rechnungen/<int:invoice_id>/mahngebuehr",
+        invoice_dunning.add_fee,
+        name="invoice_dunning_fee",
+    ),
+    path(
         "rechnungen/<int:invoice_id>/zahlung",
         invoice_actions.record_payment,
         name="invoice_payment",
@@ -279,6 +310,17 @@ urlpatterns = [
         name="md_mail_reset",
     ),
     path("stammdaten/mahnrichtlinie/", masterdata_texts.dunning_policy, name="md_dunning"),
+    path("stammdaten/artikel/", masterdata_products.product_list, name="md_products"),
+    path(
+        "stammdaten/artikel/neu/",
+        masterdata_products.product_create,
+        name="md_product_create",
+    ),
+    path(
+        "stammdaten/artikel/<int:product_id>/",
+        masterdata_products.product_edit,
+        name="md_product",
+    ),
     path("stammdaten/benutzer/", masterdata_admin.users, name="md_users"),
     path(
         "stammdaten/benutzer/<int:user_id>/rollen",

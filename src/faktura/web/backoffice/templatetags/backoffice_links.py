@@ -38,8 +38,9 @@ def change_url(obj: Model) -> str:
         return ""
 
 
-# Where an inbox item is handled in the back office: (url name, attribute with the id).
-_INBOX_PAGES = {
+# Where an inbox item is handled in the back office: (url name, attribute with the id, or
+# None for a page without one).
+_INBOX_PAGES: dict[str, tuple[str, str | None]] = {
     "approvals": ("backoffice:invoice", "pk"),
     "blocked_documents": ("backoffice:invoice", "pk"),
     "bank": ("backoffice:bank_line", "pk"),
@@ -49,6 +50,9 @@ _INBOX_PAGES = {
     "dunning_entries": ("backoffice:customer", "customer_id"),
     "payment_requests": ("backoffice:customer", "customer_id"),
     "failed_mails": ("backoffice:invoice", "invoice_id"),
+    # Letters by post are taken all at once: the page that makes the print batch.
+    "print_documents": ("backoffice:print_batches", None),
+    "print_notices": ("backoffice:print_batches", None),
 }
 
 
@@ -57,9 +61,12 @@ def inbox_url(source: str, item: Model) -> str:
     """The page that has the item's forms; else its admin page (or nothing)."""
     page = _INBOX_PAGES.get(source)
     if page is not None:
-        pk = getattr(item, page[1], None)
+        name, attribute = page
+        if attribute is None:
+            return reverse(name)
+        pk = getattr(item, attribute, None)
         if pk is not None:
-            return reverse(page[0], args=[pk])
+            return reverse(name, args=[pk])
     return change_url(item)
 
 

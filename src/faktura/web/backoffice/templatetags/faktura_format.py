@@ -49,3 +49,13 @@ def normalize(value: Decimal | None) -> str:
         return ""
     text = f"{Decimal(value).normalize():f}"
     return text.replace(".", ",") if _lang() == "de" else text
+
+
+@register.filter
+def unit_euro(value: Decimal | None) -> str:
+    """A unit price: two decimals, up to four where it has them (0,0125 €)."""
+    if value is None:
+        return ""
+    exponent = Decimal(value).normalize().as_tuple().exponent
+    places = min(4, max(2, -exponent if isinstance(exponent, int) else 2))
+    return texts.money(Decimal(value), "EUR", _lang(), places=places)

@@ -67,6 +67,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "entries": statement.entries[-15:][::-1],
         "access_status": access.status(customer.pk, today),
         "access_reasons": access.reasons(customer.pk),
+        "access_override": access.active_override(customer.pk, today),
+        "can_manage_access": permissions.allows(request.actor, "access.manage"),  # type: ignore[attr-defined]
         "invoices": invoicing.with_open_amounts(
             Invoice.objects.filter(customer=customer).order_by("-issue_date", "-pk")
         )[:20],

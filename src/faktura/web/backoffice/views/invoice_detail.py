@@ -41,7 +41,7 @@ def _invoice(invoice_id: int) -> Any:
 
 @staff_view
 def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    from faktura.dunning.models import DunningNoticeItem
+    from faktura.dunning.models import DunningFee, DunningNoticeItem
 
     invoice = _invoice(invoice_id)
     timeline = [
@@ -67,6 +67,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "notices": DunningNoticeItem.objects.filter(invoice=invoice)
             .select_related("notice")
             .order_by("notice__notice_date"),
+            "fees": DunningFee.objects.filter(invoice=invoice).order_by("pk"),
             "mails": OutboxMessage.objects.filter(invoice=invoice).order_by("created_at"),
             "documents": ArchivedDocument.objects.filter(invoice=invoice).order_by("pk"),
             "timeline": timeline,
@@ -81,6 +82,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
                     "payment.write_off",
                     "invoice.discard",
                     "payment.release_allocation",
+                    "dunning.fee",
                 )
             },
             # What the customer could settle this invoice with (apply_credit).

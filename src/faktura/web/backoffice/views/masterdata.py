@@ -45,6 +45,7 @@ def tabs(actor: Any) -> list[tuple[str, Any]]:
         ("backoffice:md_settings", _("Rechnungs- und Zahlungseinstellungen")),
         ("backoffice:md_mails", _("E-Mail-Vorlagen")),
         ("backoffice:md_dunning", _("Mahnrichtlinie")),
+        ("backoffice:md_products", _("Artikel")),
     ]
     if permissions.allows(actor, "user.manage"):
         shown.append(("backoffice:md_users", _("Benutzer und Rollen")))
