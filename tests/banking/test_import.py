@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import translation
 
 from faktura.banking import services
 from faktura.banking.models import BankStatement, BankTransaction, CsvMappingProfile
@@ -278,11 +279,12 @@ def test_outgoing_payments_are_not_booked(company, actor):
     result = import_on(data, actor)
     assert (result.new, result.ignored, result.booked, result.unmatched) == (1, 1, 0, 0)
     line = BankTransaction.objects.get()
-    assert (line.direction, line.state, line.note_text) == (
-        "debit",
-        "ignored",
-        "Ausgang (Zahlung an Dritte).",
-    )
+    with translation.override("de"):
+        assert (line.direction, line.state, line.note_text) == (
+            "debit",
+            "ignored",
+            "Ausgang (Zahlung an Dritte).",
+        )
     assert Payment.objects.count() == 0
 
 

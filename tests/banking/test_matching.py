@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from faktura.banking.matching import (
     SubmittedBatch,
 )
 from faktura.banking.models import BankTransaction
+from faktura.banking.reasons import Reason
 from faktura.banking.remittance import name_similarity
 from faktura.core import clock
 from faktura.core.errors import InvalidInput, StateConflict
@@ -71,6 +73,13 @@ def decide(ctx: MatchContext, *lines: L) -> list[matching.Decision]:
 
 def one(ctx: MatchContext, line: L) -> matching.Decision:
     return decide(ctx, line)[0]
+
+
+def german(reason: Reason | None) -> str:
+    """What a German reader reads of a stored reason."""
+    assert reason is not None
+    with translation.override("de"):
+        return reason.text()
 
 
 def parts(suggestion: matching.Suggestion | None) -> list[tuple[int, str]]:
@@ -335,7 +344,7 @@ def test_a_debit_credited_twice_on_one_statement_settles_once():
     items = [item(1), item(2)]
     first, second = decide(debit_context(*items), credit_of(items[0]), credit_of(items[0]))
     assert first.action == "settle_batch"
-    assert (second.action, second.note.text()) == (
+    assert (second.action, german(second.note)) == (
         "unmatched",
         f"Die Gutschrift von {items[0].end_to_end_id} steht schon auf diesem Auszug.",
     )
@@ -378,7 +387,7 @@ def test_returns_are_found_by_end_to_end_id_or_by_mandate_and_amount():
         "RE-2026-00001",
     )
     # The same return a second time in one file: a person looks at it.
-    assert (by_mandate.action, by_mandate.note.text()) == (
+    assert (by_mandate.action, german(by_mandate.note)) == (
         "unmatched",
         "Die Rückgabe von RE-2026-00001 steht schon auf diesem Auszug.",
     )

@@ -7,6 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from faktura.banking.models import BankTransaction
 from faktura.collection.models import DirectDebitBatch, DirectDebitItem, Mandate
@@ -87,9 +88,10 @@ def test_a_return_faktura_did_not_collect_waits_on_the_to_do_list(collected, act
     result = import_on(camt([returned(foreign)], kind="054"), actor, day=LATER)
     assert (result.returns, result.unmatched) == (0, 1)
     line = BankTransaction.objects.get(is_return=True)
-    assert line.note_text == (
-        "Rücklastschrift, zu der Faktura keine Lastschrift findet: bitte prüfen."
-    )
+    with translation.override("de"):
+        assert line.note_text == (
+            "Rücklastschrift, zu der Faktura keine Lastschrift findet: bitte prüfen."
+        )
     after = counts()
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
         "BankStatement": 1,

@@ -178,3 +178,17 @@ def test_used_up_codes_no_longer_count_as_a_second_factor(company):
     assert not user_has_device(anna)  # nobody is asked for a code that no longer exists
     assert two_factor.verify_second_factor(user=anna, token=codes[0]) is None
     assert two_factor.verify_second_factor(user=anna, token="kein code") is None
+
+
+def test_the_gate_asks_one_query_for_the_second_factor(company, django_assert_num_queries):
+    anna = _person("anna")
+    with django_assert_num_queries(1):
+        assert not two_factor.has_second_factor(anna)
+    device = _confirmed_device(anna)
+    assert two_factor.has_second_factor(anna)
+    codes = _codes_for(anna)
+    device.delete()
+    assert two_factor.has_second_factor(anna)  # the unused backup codes
+    for code in codes:
+        two_factor.verify_second_factor(user=anna, token=code)
+    assert not two_factor.has_second_factor(anna)

@@ -84,8 +84,8 @@ def test_a_plan_is_previewed_then_agreed_from_the_customer_page(accountant, cons
     agreement = InstalmentAgreement.objects.get()
     assert created.redirect_chain[-1][0] == f"/mahnwesen/ratenzahlungen/{agreement.pk}/"
     assert messages_of(created) == [
-        "Ratenzahlung RZ-00001 vereinbart: 3 Raten, die erste fällig am 01.12.2026. Das "
-        "Mahnwesen ruht für diese Rechnungen."
+        f"Ratenzahlung {agreement.reference} vereinbart: 3 Raten, die erste fällig am "
+        "01.12.2026. Das Mahnwesen ruht für diese Rechnungen."
     ]
     assert (agreement.total, agreement.grace_days, agreement.note) == (
         150,
@@ -94,7 +94,7 @@ def test_a_plan_is_previewed_then_agreed_from_the_customer_page(accountant, cons
     )
     detail = created.content.decode()
     assert "Aktiv" in detail
-    assert "RZ-00001-3" in detail
+    assert f"{agreement.reference}-3" in detail
     overview = accountant.get("/mahnwesen/").content.decode()
     row = overview.split(f'data-agreement="{agreement.pk}"')[1].split("</tr>")[0]
     assert f'href="/mahnwesen/ratenzahlungen/{agreement.pk}/"' in row
@@ -155,7 +155,7 @@ def test_invoices_with_the_agency_or_in_a_plan_are_marked_and_refused(
     assert messages_of(refused) == [
         "Eine gewählte Rechnung liegt beim Inkassobüro; rufen Sie den Inkassofall zuerst zurück."
     ]
-    instalments.create_instalment_agreement(
+    agreed = instalments.create_instalment_agreement(
         customer_id=consumer.pk,
         invoice_ids=[second.pk],
         instalments=1,
@@ -163,7 +163,8 @@ def test_invoices_with_the_agency_or_in_a_plan_are_marked_and_refused(
         actor=actor,
     )
     marked = accountant.get(NEW.format(consumer.pk)).content.decode()
-    assert "in Ratenzahlung RZ-00001" in marked.split(f'data-invoice="{second.number}"')[1]
+    row = marked.split(f'data-invoice="{second.number}"')[1].split("</tr>")[0]
+    assert f"in Ratenzahlung {agreed.reference}" in row
     again = accountant.post(NEW.format(consumer.pk), _terms([second], create="1"))
     assert messages_of(again) == [
         "Eine gewählte Rechnung ist schon in einer laufenden Ratenzahlung."
@@ -191,8 +192,8 @@ def test_the_plan_shows_paid_and_open_instalments_and_is_cancelled_with_a_reason
     url = f"/mahnwesen/ratenzahlungen/{agreement.pk}/"
     page = accountant.get(url).content.decode()
     assert rows(page, "data-instalments") == [
-        "1 | 16.11.2026 | RZ-00001-1 | 50,00\xa0€ | 50,00\xa0€ | 0,00\xa0€ | bezahlt",
-        "2 | 16.12.2026 | RZ-00001-2 | 50,00\xa0€ | 0,00\xa0€ | 50,00\xa0€ | offen",
+        f"1 | 16.11.2026 | {agreement.reference}-1 | 50,00\xa0€ | 50,00\xa0€ | 0,00\xa0€ | bezahlt",
+        f"2 | 16.12.2026 | {agreement.reference}-2 | 50,00\xa0€ | 0,00\xa0€ | 50,00\xa0€ | offen",
     ]
     assert rows(page, "data-invoices") == [
         f"{first.number} | 01.10.2026 | 100,00\xa0€ | 50,00\xa0€"

@@ -16,7 +16,7 @@ import re
 import secrets
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from faktura.core import audit, clock
 from faktura.core.actors import Actor
@@ -173,3 +173,24 @@ def verify_second_factor(*, user: Any, token: str) -> Any:
 
 def is_backup_device(device: object) -> bool:
     return isinstance(device, BackupCodeDevice)
+
+
+def has_second_factor(user: Any) -> bool:
+    """Whether ``user`` has a confirmed authenticator app or unused backup codes.
+
+    django-otp's ``user_has_device`` asks each device table in turn; the gate in front of
+    every page asks this instead: one query, whatever the number of device kinds.
+    """
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    app = TOTPDevice.objects.filter(user_id=models.OuterRef("pk"), confirmed=True)
+    codes = BackupCode.objects.filter(
+        device__user_id=models.OuterRef("pk"), device__confirmed=True, used_at__isnull=True
+    )
+    return (
+        get_user_model()
+        ._default_manager.filter(pk=user.pk)
+        .filter(models.Exists(app) | models.Exists(codes))
+        .exists()
+    )

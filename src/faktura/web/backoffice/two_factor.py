@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django_otp import user_has_device
 
 from faktura.core.actors import Actor
+from faktura.core.two_factor import has_second_factor
 
 # Paths a signed-in user reaches before the second factor: the gate's own pages, sign-out,
 # and the front doors that do not use the staff session.
@@ -43,7 +43,7 @@ def second_factor_missing(request: HttpRequest) -> str | None:
     user = request.user
     if not user.is_authenticated or getattr(user, "is_verified", lambda: False)():
         return None
-    if user_has_device(user, confirmed=True):
+    if has_second_factor(user):
         return "verify"
     if company_requires_two_factor() and is_staff_member(user):
         return "enrol"
