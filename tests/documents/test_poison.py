@@ -238,10 +238,10 @@ def test_a_mail_that_cannot_be_composed_blocks_its_document_and_keeps_no_file(
     invoices = invoicing.finalize_invoices(invoice_ids=[d.pk for d in drafts], actor=actor)
     real = pipeline._compose
 
-    def compose(invoice, snapshot, accent):
+    def compose(invoice, snapshot, accent, own_texts=None):
         if invoice.pk == invoices[0].pk:
             raise KeyError("subject_template")
-        return real(invoice, snapshot, accent)
+        return real(invoice, snapshot, accent, own_texts)
 
     monkeypatch.setattr(pipeline, "_compose", compose)
     pipeline.process_many([i.pk for i in invoices])
