@@ -1,4 +1,4 @@
-"""Every date field of the back office shows a pre-filled date: a browser's date input
+"""Every date picker of the back office shows a pre-filled date: a browser's date input
 accepts only ISO dates (2026-11-16), and a German ``16.11.2026`` leaves it empty."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def _date_fields() -> list[tuple[str, str, forms.DateField]]:
         for name, form in inspect.getmembers(module, inspect.isclass):
             if issubclass(form, forms.BaseForm) and form.__module__ == module.__name__:
                 for field_name, field in form.base_fields.items():
-                    if isinstance(field, forms.DateField):
+                    # A date picker (type=date); a text field keeps the German 31.12.2026.
+                    if getattr(field.widget, "input_type", "") == "date":
                         found.append((f"{module_info.name}.{name}", field_name, field))
     return found
 
