@@ -1,13 +1,23 @@
-"""Reading invoices again: the frozen parts of a finalized document come from the process's
-memory, what changes after finalization (open amount, status) is read every time."""
+"""Reading invoices again: a finalized invoice's resource is stored at its first read
+(``api.invoice_reads``); what changes after finalization (open amount, payment status,
+overdue, dispute, delivery) is read every time, and the bodies equal the full
+presentation byte for byte."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from faktura.api import invoice_parts
+from faktura.api import invoice_parts, invoice_reads, presenters
+from faktura.api.models import InvoiceResource
+from faktura.core import clock
 from faktura.core.actors import Actor
+from faktura.invoicing.models import Invoice
+from faktura.payments.models import Dispute
 from faktura.payments.services import write_off
 
 ACCOUNTANT = Actor(label="user:anna", user_id=None, roles=frozenset({"accountant"}))
@@ -31,7 +41,7 @@ def test_a_finalized_invoice_read_again_reads_no_parts_but_its_new_open_amount(a
     again, queries = _read(api, path)
 
     assert again == first
-    assert len(queries) == 3  # the key, the invoice with its figures, the company's time zone
+    assert len(queries) == 2  # the key; the invoice's figures with its stored form
     assert not [sql for sql in queries if "invoicing_invoiceline" in sql]
 
     write_off(invoice_id=draft["id"], amount="0.69", reason="Rundung", actor=ACCOUNTANT)
@@ -64,3 +74,118 @@ def test_a_list_reads_the_parts_of_documents_not_yet_kept_in_one_query(api, plac
     again, queries = _read(api, "/invoices?limit=20")
     assert again == first
     assert not [sql for sql in queries if "invoicing_invoiceline" in sql]
+
+
+def _in_full(invoice_id: int) -> bytes:
+    """The body as ``presenters`` makes it, without the stored form."""
+    resource = presenters.invoice(presenters.invoices(Invoice.objects.filter(pk=invoice_id)).get())
+    return resource.model_dump_json().encode()
+
+
+def _finalized(api, place, unit_price: str = "100.00") -> int:
+    draft = place(
+        {"name": "Beratung", "quantity": "1", "unit_price": unit_price, "tax_rate": "de-19"}
+    )
+    api.send("POST", f"/invoices/{draft['id']}/finalize")
+    return draft["id"]
+
+
+def _pay(api, invoice_id: int, amount: str) -> None:
+    customer = api.send("GET", f"/invoices/{invoice_id}").json()["customer"]
+    response = api.send(
+        "POST",
+        "/payments",
+        {"amount": amount, "date": "2026-11-16", "customer": customer, "invoice": invoice_id},
+    )
+    assert response.status_code == 201, response.content
+
+
+def _events() -> dict:
+    """What may happen to a finalized invoice after it was first read, by name."""
+
+    def credit(api, invoice_id):
+        draft = api.send("POST", f"/invoices/{invoice_id}/credit-notes", {"amount": "11.90"})
+        api.send("POST", f"/invoices/{draft.json()['id']}/finalize")
+
+    def dispute(api, invoice_id):
+        invoice = Invoice.objects.get(pk=invoice_id)
+        Dispute.objects.create(
+            invoice=invoice, customer_id=invoice.customer_id, reason_code="MD06",
+            opened_at=clock.now(), opened_by="test",
+        )  # fmt: skip
+
+    def delivery_failed(api, invoice_id):
+        Invoice.objects.filter(pk=invoice_id).update(
+            delivery_status="failed", delivery_error='Postfach "voll" – 552'
+        )
+
+    return {
+        "nothing": lambda api, pk: None,
+        "paid in full": lambda api, pk: _pay(api, pk, "119.00"),
+        "paid in part": lambda api, pk: _pay(api, pk, "50.00"),
+        "overpaid": lambda api, pk: _pay(api, pk, "150.00"),
+        "written off": lambda api, pk: write_off(
+            invoice_id=pk, amount="0.69", reason="Rundung", actor=ACCOUNTANT
+        ),
+        "credited in part": credit,
+        "cancelled": lambda api, pk: api.send(
+            "POST", f"/invoices/{pk}/cancel", {"reason": "Irrtum"}
+        ),
+        "disputed": dispute,
+        "delivery failed": delivery_failed,
+    }
+
+
+EVENTS = _events()
+
+
+@pytest.mark.parametrize("event", EVENTS.values(), ids=EVENTS.keys())
+@pytest.mark.parametrize(
+    "day", [dt.date(2026, 11, 16), dt.date(2026, 12, 31)], ids=["due", "overdue"]
+)
+def test_a_stored_invoice_reads_as_the_full_presentation_after(api, place, event, day):
+    invoice_id = _finalized(api, place)
+    api.send("GET", f"/invoices/{invoice_id}")
+    assert InvoiceResource.objects.filter(invoice_id=invoice_id).exists()
+    event(api, invoice_id)
+    with clock.frozen(dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)):
+        body = api.send("GET", f"/invoices/{invoice_id}").content
+        assert body == _in_full(invoice_id)
+        listed = api.send("GET", "/invoices?limit=200").json()["data"]
+        assert [row for row in listed if row["id"] == invoice_id] == [json.loads(body)]
+
+
+def test_a_page_mixes_stored_invoices_drafts_and_corrections_in_id_order(api, place):
+    ids = [_finalized(api, place, price) for price in ("10.00", "20.00", "30.00")]
+    _pay(api, ids[0], "11.90")
+    draft = place()["id"]
+    credit = api.send("POST", f"/invoices/{ids[1]}/credit-notes", {"amount": "5.00"}).json()["id"]
+    api.send("POST", f"/invoices/{credit}/finalize")
+    first = api.send("GET", "/invoices?limit=3").json()
+    assert first["has_more"] is True
+    rest = api.send("GET", f"/invoices?limit=3&cursor={first['next_cursor']}").json()
+    assert rest["has_more"] is False
+    assert rest["next_cursor"] is None
+    listed = first["data"] + rest["data"]
+    assert [row["id"] for row in listed] == sorted([*ids, draft, credit])
+    assert InvoiceResource.objects.filter(invoice_id__in=[draft, credit]).count() == 0
+    assert sorted(InvoiceResource.objects.values_list("invoice_id", flat=True)) == ids
+    _pay(api, ids[2], "35.70")
+    again = [
+        *api.send("GET", "/invoices?limit=3").json()["data"],
+        *api.send("GET", f"/invoices?limit=3&cursor={first['next_cursor']}").json()["data"],
+    ]
+    assert again == [json.loads(_in_full(pk)) for pk in sorted([*ids, draft, credit])]
+    assert {row["id"]: row["payment_status"] for row in again}[ids[2]] == "paid"
+
+
+def test_a_stored_form_of_another_schema_is_not_used_and_is_replaced(api, place):
+    invoice_id = _finalized(api, place)
+    api.send("GET", f"/invoices/{invoice_id}")
+    InvoiceResource.objects.filter(invoice_id=invoice_id).update(
+        version="older", marked_json='{"id":0}'
+    )
+    assert api.send("GET", f"/invoices/{invoice_id}").content == _in_full(invoice_id)
+    stored = InvoiceResource.objects.get(invoice_id=invoice_id)
+    assert stored.version == invoice_reads.version()
+    assert api.send("GET", f"/invoices/{invoice_id}").content == _in_full(invoice_id)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
-from faktura.api import idempotency, presenters
+from faktura.api import idempotency, invoice_reads, presenters
 from faktura.api.auth import actor_of, read_auth, write_auth
 from faktura.api.schemas import (
     CancelIn,
@@ -56,6 +56,9 @@ def list_invoices(
     ``status`` is a document status (draft … finalized) or a payment state: ``open``
     (finalized, money outstanding), ``paid``, ``overdue`` (open and past the due date).
     """
+    if status is None and customer is None and kind is None and not number:
+        after = presenters.decode_cursor(params.cursor) if params.cursor else 0
+        return presenters.json_body(invoice_reads.page(after=after, limit=params.limit))
     filters: dict[str, Any] = {}
     if customer is not None:
         filters["customer_id"] = customer
@@ -79,7 +82,12 @@ def list_invoices(
 @router.get("/{invoice_id}", response={200: InvoiceOut, **READ_ERRORS}, auth=read_auth)
 def get_invoice(request: HttpRequest, invoice_id: int) -> Any:
     """One document with lines, allowances, VAT breakdown, totals and open amount."""
-    return presenters.json_response(_present(invoice_id))
+    body = invoice_reads.detail(invoice_id)
+    if body is not None:
+        return presenters.json_body(body)
+    resource = _present(invoice_id)
+    invoice_reads.remember([resource])
+    return presenters.json_response(resource)
 
 
 @router.delete("/{invoice_id}", response={200: DeletedOut, **ERRORS}, auth=write_auth)

@@ -1,4 +1,5 @@
-"""API keys (stored hashed, shown once) and the stored first responses of idempotent requests."""
+"""API keys (stored hashed, shown once), the stored first responses of idempotent requests,
+and the stored fixed parts of finalized invoices' resources."""
 
 from __future__ import annotations
 
@@ -82,3 +83,25 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+class InvoiceResource(models.Model):
+    """The JSON of a finalized invoice's API resource with marks where the values that may
+    still change go (``api.invoice_reads``); stored at its first read, for every process.
+
+    ``version`` names the resource's schema: after an upgrade that changes it, the first
+    read stores the new form again.
+    """
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    version = models.CharField(max_length=16)
+    marked_json = models.TextField()
+
+    class Meta:
+        verbose_name = _("gespeicherte API-Darstellung einer Rechnung")
+        verbose_name_plural = _("gespeicherte API-Darstellungen von Rechnungen")
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id} ({self.version})"

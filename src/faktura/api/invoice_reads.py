@@ -1,0 +1,275 @@
+"""Invoice resources at volume: a finalized invoice's fixed part is presented once per
+process; what may still change is read per request, for a page in one query.
+
+A finalized invoice changes afterwards only in ``delivery_status`` and ``delivery_error``
+(``Invoice.MUTABLE_AFTER_FINALIZATION``, enforced by the model). The rest of its
+resource that moves — open amount, payment status, overdue, dispute — follows from its
+corrections, allocations, write-offs and disputes. So the resource's JSON is stored at
+its first read with marks where those values go (``InvoiceResource``), and one query
+reads, for the invoices of a request, the stored JSON with the sums and flags that fill
+it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
+
+Only finalized invoices of kind ``invoice`` without an open dispute take this path;
+drafts, corrections (their share depends on their siblings) and disputed invoices are
+presented in full by ``presenters`` as before. The bodies are byte for byte the same:
+``tests/api/test_invoice_reads.py`` compares them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from pydantic_core import to_json
+
+from faktura.api import schemas
+from faktura.core import clock
+from faktura.core.models import DEFAULT_TIME_ZONE, Company
+from faktura.core.money import format_amount, round_money
+from faktura.invoicing import selectors
+from faktura.invoicing.models import Invoice, Kind, Status
+
+# The fields filled per request, in the order of InvoiceOut.
+MOVING = (
+    "open_amount",
+    "payment_status",
+    "disputed",
+    "dispute",
+    "overdue",
+    "delivery_status",
+    "delivery_error",
+)
+# Placeholders no stored text contains: private-use characters, which every text field
+# refuses (core.text); a resource whose JSON holds one anyway is not stored.
+MARKS = tuple(to_json(f"\ue000{n}\ue001") for n in range(len(MOVING)))
+
+
+@cache
+def version() -> str:
+    """The resource schema's fingerprint: a stored form of another schema is not used."""
+    schema = json.dumps(schemas.InvoiceOut.model_json_schema(), sort_keys=True).encode()
+    return hashlib.sha256(schema + b"".join(MARKS)).hexdigest()[:16]
+
+
+def marked(resource: schemas.InvoiceOut) -> str | None:
+    """The resource's JSON with MARKS for the moving values, or None if it cannot be cut."""
+    update = {name: json.loads(mark) for name, mark in zip(MOVING, MARKS, strict=True)}
+    # The marks stand in for booleans and objects too: pydantic writes them as the
+    # strings they are (warnings off).
+    text = resource.model_copy(update=update).model_dump_json(warnings=False)
+    if any(text.encode().count(mark) != 1 for mark in MARKS):
+        return None
+    return text
+
+
+def fill(marked_json: str, values: tuple[Any, ...]) -> bytes:
+    """The body: ``marked_json`` with each mark replaced by its value's JSON."""
+    out = []
+    rest = marked_json.encode()
+    for mark, value in zip(MARKS, values, strict=True):
+        before, _, rest = rest.partition(mark)
+        out += [before, to_json(value)]
+    out.append(rest)
+    return b"".join(out)
+
+
+def remember(resources: list[schemas.InvoiceOut]) -> None:
+    """Store the marked JSON of resources ``presenters`` made, those that may be stored."""
+    from faktura.api.models import InvoiceResource
+
+    rows = [
+        InvoiceResource(invoice_id=resource.id, version=version(), marked_json=text)
+        for resource in resources
+        if resource.status == Status.FINALIZED
+        and resource.kind == Kind.INVOICE
+        and not resource.disputed
+        and (text := marked(resource)) is not None
+    ]
+    if rows:
+        # Another process may store the same at once; an older schema's row is replaced.
+        InvoiceResource.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["invoice"],
+            update_fields=["version", "marked_json"],
+        )
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    invoice_id: int
+    status: str
+    kind: str
+    due_date: dt.date | None
+    payable: Decimal
+    delivery_status: str
+    delivery_error: str
+    credited: Decimal
+    allocated: Decimal
+    written_off: Decimal
+    cancelled: bool
+    disputed: bool
+    marked_json: str | None
+    today: dt.date
+
+    @property
+    def stored(self) -> bool:
+        """Its JSON may be filled from the stored form (else: present it in full)."""
+        return self.marked_json is not None and self.fillable
+
+    @property
+    def fillable(self) -> bool:
+        return self.status == Status.FINALIZED and self.kind == Kind.INVOICE and not self.disputed
+
+    def moving_values(self) -> tuple[Any, ...]:
+        """The values of MOVING, as ``presenters.invoice`` computes them."""
+        open_amount = round_money(self.payable - self.credited - self.allocated - self.written_off)
+        status = selectors.payment_status(
+            payable=self.payable,
+            credited=self.credited,
+            allocated=self.allocated,
+            cancelled=self.cancelled,
+        )
+        overdue = selectors.is_overdue(
+            due_date=self.due_date, open_amount=open_amount, today=self.today
+        )
+        return (
+            format_amount(open_amount),
+            status,
+            False,  # disputed: a disputed invoice is presented in full
+            None,
+            overdue,
+            self.delivery_status,
+            self.delivery_error,
+        )
+
+
+@cache
+def _select() -> str:
+    """The query's head: columns and correlated sums (a handful of rows each, by index)."""
+    from faktura.payments.models import Allocation, Dispute, WriteOff
+
+    invoice = Invoice._meta.db_table
+    allocation = Allocation._meta.db_table
+    write_off = WriteOff._meta.db_table
+    dispute = Dispute._meta.db_table
+    from faktura.api.models import InvoiceResource
+
+    stored = InvoiceResource._meta.db_table
+    company = Company._meta.db_table
+    finalized = f"'{Status.FINALIZED.value}'"
+    cancellation = f"'{Kind.CANCELLATION.value}'"
+    # Table names and our own constants only; every value is a parameter.
+    sql = (
+        "SELECT i.id, i.status, i.kind, i.due_date, i.payable_amount, "  # noqa: S608
+        "i.delivery_status, i.delivery_error, "
+        f"(SELECT SUM(c.grand_total) FROM {invoice} c "
+        f"WHERE c.original_id = i.id AND c.status = {finalized}), "
+        f"(SELECT SUM(a.amount) FROM {allocation} a "
+        f"WHERE a.invoice_id = i.id AND a.reversed_at IS NULL), "
+        f"(SELECT SUM(w.amount) FROM {write_off} w "
+        f"WHERE w.invoice_id = i.id AND w.reversed_at IS NULL), "
+        f"EXISTS (SELECT 1 FROM {invoice} c WHERE c.original_id = i.id "
+        f"AND c.kind = {cancellation} AND c.status = {finalized}), "
+        f"EXISTS (SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
+        f"AND d.cleared_at IS NULL), "
+        f"r.marked_json, "
+        # The business date of the request is the company's (clock.today), asked here
+        # rather than in a query of its own.
+        f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) "
+        f"FROM {invoice} i LEFT JOIN {stored} r ON r.invoice_id = i.id AND r.version = %s "
+    )
+    return sql
+
+
+def _money(value: Any) -> Decimal:
+    # SQLite sums decimals as floats; to the cent they are exact (as selectors round).
+    if value is None:
+        return Decimal("0.00")
+    return round_money(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def settlement_rows(
+    *, invoice_id: int | None = None, after: int = 0, limit: int = 0
+) -> list[SettlementRow]:
+    """One invoice (``invoice_id``), or the first ``limit`` after id ``after`` in id order."""
+    params: list[str | int]
+    if invoice_id is not None:
+        sql, params = _select() + "WHERE i.id = %s", [version(), invoice_id]
+    else:
+        sql = _select() + "WHERE i.id > %s ORDER BY i.id LIMIT %s"
+        params = [version(), after, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        SettlementRow(
+            invoice_id=row[0],
+            status=row[1],
+            kind=row[2],
+            due_date=_date(row[3]),
+            payable=_money(row[4]),
+            delivery_status=row[5],
+            delivery_error=row[6],
+            credited=_money(row[7]),
+            allocated=_money(row[8]),
+            written_off=_money(row[9]),
+            cancelled=bool(row[10]),
+            disputed=bool(row[11]),
+            marked_json=row[12],
+            today=clock.today(row[13] or DEFAULT_TIME_ZONE),
+        )
+        for row in rows
+    ]
+
+
+def detail(invoice_id: int) -> bytes | None:
+    """The resource's JSON from its stored form, or None: present it in full (remember)."""
+    rows = settlement_rows(invoice_id=invoice_id)
+    if not rows or not rows[0].stored:
+        return None
+    return fill(rows[0].marked_json or "", rows[0].moving_values())
+
+
+def page(*, after: int, limit: int) -> bytes:
+    """The JSON of ``GET /invoices`` without filters: ``limit`` documents after id ``after``."""
+    from faktura.api import presenters
+
+    rows = settlement_rows(after=after, limit=limit + 1)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    in_full: dict[int, bytes] = {}
+    if missing := [row.invoice_id for row in rows if not row.stored]:
+        resources = presenters.invoice_list(
+            presenters.invoices(Invoice.objects.filter(pk__in=missing))
+        )
+        remember(resources)
+        in_full = {resource.id: resource.model_dump_json().encode() for resource in resources}
+    bodies = [
+        in_full[row.invoice_id]
+        if row.invoice_id in in_full
+        else fill(row.marked_json or "", row.moving_values())
+        for row in rows
+    ]
+    envelope = (
+        schemas.InvoiceList(
+            data=[],
+            has_more=has_more,
+            next_cursor=presenters.encode_cursor(rows[-1].invoice_id) if has_more else None,
+        )
+        .model_dump_json()
+        .encode()
+    )
+    return envelope.replace(b'"data":[]', b'"data":[' + b",".join(bodies) + b"]", 1)
