@@ -96,18 +96,20 @@ def join_sums(
     *,
     total: str = "total",
     restrict: bool = True,
+    keys_of: QuerySet[Any] | None = None,
 ) -> dict[str, JoinedColumn]:
     """LEFT JOIN each grouped queryset (``.values(key).annotate(total=Sum(…))``) to
     ``queryset`` in place; ``groups`` maps a name to (grouped queryset, key column).
 
     Each is restricted to the keys among ``queryset``'s primary keys (as they are now,
-    before these joins); returns the column ``total`` of each join by name (NULL where
-    nothing was grouped). Mutates ``queryset.query``: call it on a fresh clone.
+    before these joins), or among ``keys_of``'s when given (the rows that need the sums);
+    returns the column ``total`` of each join by name (NULL where nothing was grouped).
+    Mutates ``queryset.query``: call it on a fresh clone.
     """
     query = queryset.query
     connection = connections[queryset.db]
     quote = connection.ops.quote_name
-    keys = queryset.values("pk")
+    keys = (keys_of if keys_of is not None else queryset).values("pk")
     if not query.is_sliced:
         keys = keys.order_by()
     keys_sql: str | None

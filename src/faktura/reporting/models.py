@@ -256,3 +256,62 @@ class LegalHold(models.Model):
     @property
     def active(self) -> bool:
         return self.cleared_at is None
+
+
+class InvoiceOpenNow(models.Model):
+    """What a finalized invoice claims now, and the latest moment that counts for it.
+
+    ``credited`` = its finalized corrections; ``open_amount`` = payable − credited − active
+    allocations − active write-offs, as ``invoicing.selectors.with_open_amounts`` computes
+    it. ``counted_until``
+    is the latest of the moments by which a report as of a date counts the rows behind it
+    (an allocation's or write-off's creation and reversal, a correction's issue date).
+    For a date D after it, the invoice's state at D is its state now; so the open items
+    at D read only the invoices open now or changed after D (``reporting.open_items``).
+
+    Kept on PostgreSQL by triggers on the rows that change it (migration reporting 0004),
+    whichever service writes them; ``faktura check`` compares it with a recomputation.
+    """
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice", on_delete=models.CASCADE, primary_key=True, related_name="open_now"
+    )
+    credited = models.DecimalField(max_digits=14, decimal_places=2)
+    open_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    counted_until = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("offener Betrag einer Rechnung (jetzt)")
+        verbose_name_plural = _("offene Beträge der Rechnungen (jetzt)")
+        indexes: ClassVar = [
+            models.Index(fields=["invoice"], condition=~Q(open_amount=0), name="invoice_open_now"),
+            models.Index(fields=["counted_until"], name="invoice_open_counted_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id}: {self.open_amount}"
+
+
+class PaymentCreditNow(models.Model):
+    """What of a payment is not allocated now (``unallocated``: amount − active
+    allocations − returns − active allocations to dunning costs), and the latest moment
+    that counts for it; as ``InvoiceOpenNow`` for the payments' side of the open items."""
+
+    payment = models.OneToOneField(
+        "payments.Payment", on_delete=models.CASCADE, primary_key=True, related_name="credit_now"
+    )
+    unallocated = models.DecimalField(max_digits=14, decimal_places=2)
+    counted_until = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("nicht zugeordneter Betrag einer Zahlung (jetzt)")
+        verbose_name_plural = _("nicht zugeordnete Beträge der Zahlungen (jetzt)")
+        indexes: ClassVar = [
+            models.Index(
+                fields=["payment"], condition=~Q(unallocated=0), name="payment_credit_now"
+            ),
+            models.Index(fields=["counted_until"], name="payment_credit_counted_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment {self.payment_id}: {self.unallocated}"
