@@ -25,6 +25,14 @@ aggregating the 900,000 allocations (by invoice and by payment) once per report 
 the targets need an idle machine to judge, or fewer passes over the allocations (one
 aggregate shared by the invoices' and the payments' side).
 
+Measured 2026-12-07 at a load average of 0.7 (idle), after PostgreSQL keeps each invoice's
+open amount and each payment's unallocated money now (``reporting.InvoiceOpenNow``,
+``PaymentCreditNow``, triggers; the reports read only what is open now or changed after
+the date): open items 1.78 s (0.89 of the target; 160,884 items), aging 1.02 s (0.51),
+aging per customer 2.78 s, VAT summary of a month 0.29 s (0.14). Before, on the same data:
+open items 2.59 s, aging 1.92 s (idle, 2026-12-06). Preparing the data now fires the
+triggers for every row (about 2 minutes more).
+
 Usage:
 
     .venv/bin/python bench/reports.py [--customers 50000] [--per-customer 20]

@@ -25,11 +25,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import connection
 from pydantic_core import to_json
 
 from faktura.api import schemas
-from faktura.core import clock
+from faktura.core import clock, prepared
 from faktura.core.models import DEFAULT_TIME_ZONE, Company
 from faktura.core.money import format_amount, round_money
 from faktura.invoicing import selectors
@@ -175,10 +174,12 @@ def _select() -> str:
         f"WHERE a.invoice_id = i.id AND a.reversed_at IS NULL), "
         f"(SELECT SUM(w.amount) FROM {write_off} w "
         f"WHERE w.invoice_id = i.id AND w.reversed_at IS NULL), "
-        f"EXISTS (SELECT 1 FROM {invoice} c WHERE c.original_id = i.id "
-        f"AND c.kind = {cancellation} AND c.status = {finalized}), "
-        f"EXISTS (SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
-        f"AND d.cleared_at IS NULL), "
+        # Not EXISTS: PostgreSQL may hash an EXISTS over every finalized document; a
+        # lookup per row by index is what a page of twenty needs.
+        f"(SELECT 1 FROM {invoice} c WHERE c.original_id = i.id "
+        f"AND c.kind = {cancellation} AND c.status = {finalized} LIMIT 1), "
+        f"(SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
+        f"AND d.cleared_at IS NULL LIMIT 1), "
         f"r.marked_json, "
         # The business date of the request is the company's (clock.today), asked here
         # rather than in a query of its own.
@@ -211,9 +212,7 @@ def settlement_rows(
     else:
         sql = _select() + "WHERE i.id > %s ORDER BY i.id LIMIT %s"
         params = [version(), after, limit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = prepared.fetch_all(sql, params)
     return [
         SettlementRow(
             invoice_id=row[0],

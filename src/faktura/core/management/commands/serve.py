@@ -12,10 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 def default_workers() -> int:
-    # WEB_CONCURRENCY is what platforms set for the web server; else one process per core.
+    # WEB_CONCURRENCY is what platforms set for the web server. Else more processes than
+    # cores: one waiting for the database or a slow PDF leaves the core to another.
     if value := os.environ.get("WEB_CONCURRENCY"):
         return int(value)
-    return os.cpu_count() or 1
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 def granian_argv(*, bind: str, workers: int, threads: int) -> list[str]:
@@ -68,10 +69,13 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=None,
-            help="Worker processes (default: WEB_CONCURRENCY, else one per CPU core).",
+            help="Worker processes (default: WEB_CONCURRENCY, else 2 × CPU cores + 1).",
         )
         parser.add_argument(
-            "--threads", type=int, default=4, help="Threads per process running Django."
+            "--threads",
+            type=int,
+            default=1,
+            help="Threads per process running Django (more share one core and its GIL).",
         )
         parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (or unix:PATH)")
         parser.add_argument(
