@@ -76,7 +76,7 @@ def open_by_customer(on: dt.date) -> list[CustomerOpen]:
     amounts): one pass over the invoices, grouped by customer."""
     overdue = Q(due_date__lt=on)
     rows = (
-        invoices_at(on)
+        invoices_at(on, unsettled=True)
         .filter(open_at__gt=0)
         .values("customer_id", "customer__name")
         .annotate(

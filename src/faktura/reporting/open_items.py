@@ -100,21 +100,24 @@ def _kept_now() -> bool:
     return connection.vendor == "postgresql"
 
 
-def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> QuerySet[Any]:
+def invoices_at(
+    day: dt.date, queryset: QuerySet[Invoice] | None = None, *, unsettled: bool = False
+) -> QuerySet[Any]:
     """Finalized invoices issued by ``day`` with ``open_at`` (open amount at its end),
     ``credited_at`` and ``settled_at`` (allocated and written off at its end).
 
-    Over all invoices on PostgreSQL: only those open now or changed after ``day``
-    (``InvoiceOpenNow``), and the sums at ``day`` are read only for those changed after
-    it (or credited beyond their claim) — for every other one the state at ``day`` is
-    the state now.
+    ``unsettled``: the caller wants only those whose ``open_at`` is not zero (it filters
+    them). Then, over all invoices on PostgreSQL, only those open now or changed after
+    ``day`` are read (``InvoiceOpenNow``), and the sums at ``day`` only for those changed
+    after it (or credited beyond their claim) — for every other one the state at ``day``
+    is the state now.
     """
     end = end_of(day)
     base = (queryset if queryset is not None else Invoice.objects.all()).filter(
         status=Status.FINALIZED, kind=Kind.INVOICE, issue_date__lte=day
     )
     recount: Q | None = None
-    if queryset is None and _kept_now():
+    if unsettled and queryset is None and _kept_now():
         recount = Q(open_now__counted_until__gte=end) | Q(open_now__open_amount__lt=0)
         base = base.filter(recount | Q(open_now__open_amount__gt=0))
     sums = join_sums(
@@ -164,16 +167,17 @@ def invoices_at(day: dt.date, queryset: QuerySet[Invoice] | None = None) -> Quer
     )
 
 
-def payments_at(day: dt.date) -> QuerySet[Any]:
+def payments_at(day: dt.date, *, unsettled: bool = False) -> QuerySet[Any]:
     """Customers' payments received by ``day`` with ``unallocated_at`` (credit at its end).
 
-    On PostgreSQL only those with money unallocated now or changed after ``day``
+    ``unsettled``: the caller wants only those with ``unallocated_at`` not zero; then on
+    PostgreSQL only those with money unallocated now or changed after ``day`` are read
     (``PaymentCreditNow``).
     """
     end = end_of(day)
     base = Payment.objects.filter(customer__isnull=False, date__lte=day)
     recount: Q | None = None
-    if _kept_now():
+    if unsettled and _kept_now():
         recount = Q(credit_now__counted_until__gte=end)
         base = base.filter(
             recount | Q(credit_now__unallocated__gt=0) | Q(credit_now__unallocated__lt=0)
@@ -353,7 +357,7 @@ def _rows(queryset: QuerySet[Any]) -> Iterable[tuple[Any, ...]]:
 def _invoice_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
     # One pass over the invoices: the positive open amounts are items, the negative ones
     # the originals whose corrections owe money back.
-    invoices = invoices_at(day).exclude(open_at=0)
+    invoices = invoices_at(day, unsettled=True).exclude(open_at=0)
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
     rows = _rows(invoices.order_by().values_list(
@@ -379,7 +383,7 @@ def _invoice_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
 
 def _credit_items(day: dt.date, customer_id: int | None) -> list[OpenItem]:
     """Payments not allocated at ``day`` (credit, negative) and refunds of credit."""
-    payments = payments_at(day).exclude(unallocated_at=0)
+    payments = payments_at(day, unsettled=True).exclude(unallocated_at=0)
     refunds = refunds_at(day)
     if customer_id is not None:
         payments = payments.filter(customer_id=customer_id)
@@ -506,7 +510,7 @@ def aging(day: dt.date, *, by_customer: bool = False) -> list[Aging]:
 
 
 def _invoice_buckets(day: dt.date, by_customer: bool) -> dict[int | None, dict[str, Any]]:
-    invoices = invoices_at(day).filter(open_at__gt=0)
+    invoices = invoices_at(day, unsettled=True).filter(open_at__gt=0)
     if not by_customer:
         return {None: invoices.aggregate(**_aggregates(day))}
     return {
@@ -517,7 +521,7 @@ def _invoice_buckets(day: dt.date, by_customer: bool) -> dict[int | None, dict[s
 
 def _credits(day: dt.date, by_customer: bool) -> dict[int | None, list[Decimal]]:
     """Per customer (or None for all): the credits' sum (negative) and count."""
-    payments = payments_at(day).exclude(unallocated_at=0)
+    payments = payments_at(day, unsettled=True).exclude(unallocated_at=0)
     refunds = refunds_at(day)
     credits: dict[int | None, list[Decimal]] = {}
 

@@ -60,9 +60,8 @@ def dso(start: dt.date, end: dt.date, *, receivables: Decimal | None = None) -> 
     ``receivables`` at the end of ``end`` when the caller has read them already."""
     check_period(start, end)
     if receivables is None:
-        receivables = round_money(
-            invoices_at(end).filter(open_at__gt=0).aggregate(s=Sum("open_at"))["s"] or ZERO
-        )
+        open_invoices = invoices_at(end, unsettled=True).filter(open_at__gt=0)
+        receivables = round_money(open_invoices.aggregate(s=Sum("open_at"))["s"] or ZERO)
     issued = Invoice.objects.filter(status=Status.FINALIZED, issue_date__range=(start, end))
     sums = issued.aggregate(
         invoiced=Sum("payable_amount", filter=Q(kind=Kind.INVOICE)),
