@@ -114,6 +114,7 @@ def _delete_invoice(invoice_id: int) -> None:
             "invoicing_invoiceline",
             "invoicing_invoicetax",
             "invoicing_invoiceallowance",
+            "reporting_invoiceopennow",
         ):
             cursor.execute(f"DELETE FROM {table} WHERE invoice_id = %s", [invoice_id])  # noqa: S608
         cursor.execute("DELETE FROM invoicing_invoice WHERE id = %s", [invoice_id])
