@@ -168,8 +168,10 @@ def test_a_page_mixes_stored_invoices_drafts_and_corrections_in_id_order(api, pl
     assert rest["next_cursor"] is None
     listed = first["data"] + rest["data"]
     assert [row["id"] for row in listed] == sorted([*ids, draft, credit])
-    assert InvoiceResource.objects.filter(invoice_id__in=[draft, credit]).count() == 0
-    assert sorted(InvoiceResource.objects.values_list("invoice_id", flat=True)) == ids
+    assert not InvoiceResource.objects.filter(invoice_id=draft).exists()
+    assert sorted(InvoiceResource.objects.values_list("invoice_id", flat=True)) == sorted(
+        [*ids, credit]
+    )
     _pay(api, ids[2], "35.70")
     again = [
         *api.send("GET", "/invoices?limit=3").json()["data"],
@@ -189,3 +191,61 @@ def test_a_stored_form_of_another_schema_is_not_used_and_is_replaced(api, place)
     stored = InvoiceResource.objects.get(invoice_id=invoice_id)
     assert stored.version == invoice_reads.version()
     assert api.send("GET", f"/invoices/{invoice_id}").content == _in_full(invoice_id)
+
+
+def _credit(api, invoice_id: int, amount: str) -> int:
+    draft = api.send("POST", f"/invoices/{invoice_id}/credit-notes", {"amount": amount}).json()
+    api.send("POST", f"/invoices/{draft['id']}/finalize")
+    return draft["id"]
+
+
+CORRECTION_EVENTS = {
+    "nothing": lambda api, pk: None,
+    # Paid in full before the credit note: the credit note is owed back.
+    "original paid in full": lambda api, pk: _pay(api, pk, "119.00"),
+    "original paid in part": lambda api, pk: _pay(api, pk, "100.00"),
+    "original written off": lambda api, pk: write_off(
+        invoice_id=pk, amount="0.69", reason="Rundung", actor=ACCOUNTANT
+    ),
+    "a second credit note": lambda api, pk: _credit(api, pk, "100.00"),
+    # The second credit note finds nothing left to apply to: owed back in full.
+    "original paid, credited again": lambda api, pk: (
+        _pay(api, pk, "107.10"),
+        _credit(api, pk, "20.00"),
+    ),
+    "original cancelled": lambda api, pk: api.send(
+        "POST", f"/invoices/{pk}/cancel", {"reason": "Irrtum"}
+    ),
+}
+
+
+@pytest.mark.parametrize("event", CORRECTION_EVENTS.values(), ids=CORRECTION_EVENTS.keys())
+def test_a_stored_credit_note_reads_as_the_full_presentation_after(api, place, event):
+    original = _finalized(api, place)
+    credit = _credit(api, original, "11.90")
+    api.send("GET", f"/invoices/{credit}")
+    assert InvoiceResource.objects.filter(invoice_id=credit).exists()
+    event(api, original)
+    listed = api.send("GET", "/invoices?limit=200").json()["data"]
+    corrections = [
+        pk for pk in Invoice.objects.filter(original_id=original).values_list("pk", flat=True)
+    ]
+    for pk in corrections:
+        body = api.send("GET", f"/invoices/{pk}").content
+        assert body == _in_full(pk)
+        assert [row for row in listed if row["id"] == pk] == [json.loads(body)]
+    assert InvoiceResource.objects.filter(invoice_id__in=corrections).count() == len(corrections)
+
+
+def test_a_credit_note_owed_back_shows_its_refund_from_the_stored_form(api, place):
+    original = _finalized(api, place)
+    _pay(api, original, "119.00")
+    credit = _credit(api, original, "11.90")
+    first = api.send("GET", f"/invoices/{credit}").json()
+    again = api.send("GET", f"/invoices/{credit}").json()
+    assert again == first
+    assert (again["open_amount"], again["payment_status"], again["overdue"]) == (
+        "11.90",
+        "refund_due",
+        False,
+    )

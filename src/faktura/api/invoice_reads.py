@@ -9,9 +9,10 @@ its first read with marks where those values go (``InvoiceResource``), and one q
 reads, for the invoices of a request, the stored JSON with the sums and flags that fill
 it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
 
-Only finalized invoices of kind ``invoice`` without an open dispute take this path;
-drafts, corrections (their share depends on their siblings) and disputed invoices are
-presented in full by ``presenters`` as before. The bodies are byte for byte the same:
+Only finalized documents without an open dispute take this path: invoices, and
+corrections, whose open amount and status are their share against their original
+(``selectors.shares_of_corrections_of``, read for the corrections of a page at once).
+Drafts and disputed invoices are presented in full by ``presenters`` as before. The bodies are byte for byte the same:
 ``tests/api/test_invoice_reads.py`` compares them.
 """
 
@@ -44,6 +45,8 @@ MOVING = (
     "delivery_status",
     "delivery_error",
 )
+# A correction without siblings' figures (no original): nothing applied, nothing owed back.
+NO_SHARE = selectors.CorrectionShare(applied=Decimal("0.00"), refund_due=Decimal("0.00"))
 # Placeholders no stored text contains: private-use characters, which every text field
 # refuses (core.text); a resource whose JSON holds one anyway is not stored.
 MARKS = tuple(to_json(f"\ue000{n}\ue001") for n in range(len(MOVING)))
@@ -86,7 +89,6 @@ def remember(resources: list[schemas.InvoiceOut]) -> None:
         InvoiceResource(invoice_id=resource.id, version=version(), marked_json=text)
         for resource in resources
         if resource.status == Status.FINALIZED
-        and resource.kind == Kind.INVOICE
         and not resource.disputed
         and (text := marked(resource)) is not None
     ]
@@ -105,6 +107,7 @@ class SettlementRow:
     invoice_id: int
     status: str
     kind: str
+    original_id: int | None
     due_date: dt.date | None
     payable: Decimal
     delivery_status: str
@@ -124,20 +127,32 @@ class SettlementRow:
 
     @property
     def fillable(self) -> bool:
-        return self.status == Status.FINALIZED and self.kind == Kind.INVOICE and not self.disputed
+        return self.status == Status.FINALIZED and not self.disputed
 
-    def moving_values(self) -> tuple[Any, ...]:
-        """The values of MOVING, as ``presenters.invoice`` computes them."""
-        open_amount = round_money(self.payable - self.credited - self.allocated - self.written_off)
-        status = selectors.payment_status(
-            payable=self.payable,
-            credited=self.credited,
-            allocated=self.allocated,
-            cancelled=self.cancelled,
-        )
-        overdue = selectors.is_overdue(
-            due_date=self.due_date, open_amount=open_amount, today=self.today
-        )
+    @property
+    def correction(self) -> bool:
+        return self.kind != Kind.INVOICE
+
+    def moving_values(self, shares: dict[int, selectors.CorrectionShare]) -> tuple[Any, ...]:
+        """The values of MOVING, as ``presenters.invoice`` computes them; ``shares``: those
+        of the corrections among the rows (``correction_shares``)."""
+        if self.correction:
+            # Not a receivable: applied to its original, or owed back; never overdue.
+            share = shares.get(self.invoice_id, NO_SHARE)
+            open_amount, status, overdue = share.refund_due, share.status, False
+        else:
+            open_amount = round_money(
+                self.payable - self.credited - self.allocated - self.written_off
+            )
+            status = selectors.payment_status(
+                payable=self.payable,
+                credited=self.credited,
+                allocated=self.allocated,
+                cancelled=self.cancelled,
+            )
+            overdue = selectors.is_overdue(
+                due_date=self.due_date, open_amount=open_amount, today=self.today
+            )
         return (
             format_amount(open_amount),
             status,
@@ -166,7 +181,7 @@ def _select() -> str:
     cancellation = f"'{Kind.CANCELLATION.value}'"
     # Table names and our own constants only; every value is a parameter.
     sql = (
-        "SELECT i.id, i.status, i.kind, i.due_date, i.payable_amount, "  # noqa: S608
+        "SELECT i.id, i.status, i.kind, i.original_id, i.due_date, i.payable_amount, "  # noqa: S608
         "i.delivery_status, i.delivery_error, "
         f"(SELECT SUM(c.grand_total) FROM {invoice} c "
         f"WHERE c.original_id = i.id AND c.status = {finalized}), "
@@ -218,20 +233,28 @@ def settlement_rows(
             invoice_id=row[0],
             status=row[1],
             kind=row[2],
-            due_date=_date(row[3]),
-            payable=_money(row[4]),
-            delivery_status=row[5],
-            delivery_error=row[6],
-            credited=_money(row[7]),
-            allocated=_money(row[8]),
-            written_off=_money(row[9]),
-            cancelled=bool(row[10]),
-            disputed=bool(row[11]),
-            marked_json=row[12],
-            today=clock.today(row[13] or DEFAULT_TIME_ZONE),
+            original_id=row[3],
+            due_date=_date(row[4]),
+            payable=_money(row[5]),
+            delivery_status=row[6],
+            delivery_error=row[7],
+            credited=_money(row[8]),
+            allocated=_money(row[9]),
+            written_off=_money(row[10]),
+            cancelled=bool(row[11]),
+            disputed=bool(row[12]),
+            marked_json=row[13],
+            today=clock.today(row[14] or DEFAULT_TIME_ZONE),
         )
         for row in rows
     ]
+
+
+def correction_shares(rows: list[SettlementRow]) -> dict[int, selectors.CorrectionShare]:
+    """The shares of the finalized corrections among ``rows``: none, no query."""
+    return selectors.shares_of_corrections_of(
+        {row.original_id for row in rows if row.correction and row.original_id is not None}
+    )
 
 
 def detail(invoice_id: int) -> bytes | None:
@@ -239,7 +262,7 @@ def detail(invoice_id: int) -> bytes | None:
     rows = settlement_rows(invoice_id=invoice_id)
     if not rows or not rows[0].stored:
         return None
-    return fill(rows[0].marked_json or "", rows[0].moving_values())
+    return fill(rows[0].marked_json or "", rows[0].moving_values(correction_shares(rows)))
 
 
 def page(*, after: int, limit: int) -> bytes:
@@ -256,10 +279,11 @@ def page(*, after: int, limit: int) -> bytes:
         )
         remember(resources)
         in_full = {resource.id: resource.model_dump_json().encode() for resource in resources}
+    shares = correction_shares([row for row in rows if row.stored])
     bodies = [
         in_full[row.invoice_id]
         if row.invoice_id in in_full
-        else fill(row.marked_json or "", row.moving_values())
+        else fill(row.marked_json or "", row.moving_values(shares))
         for row in rows
     ]
     envelope = (

@@ -138,11 +138,17 @@ def split_corrections(*, claim: Decimal, corrections: list[Decimal]) -> list[Cor
 
 def correction_shares(corrections: Iterable[Invoice]) -> dict[int, CorrectionShare]:
     """The share of each finalized correction in ``corrections``: two queries for any number."""
-    original_ids = {
-        c.original_id
-        for c in corrections
-        if c.kind != Kind.INVOICE and c.original_id is not None and c.status == Status.FINALIZED
-    }
+    return shares_of_corrections_of(
+        {
+            c.original_id
+            for c in corrections
+            if c.kind != Kind.INVOICE and c.original_id is not None and c.status == Status.FINALIZED
+        }
+    )
+
+
+def shares_of_corrections_of(original_ids: set[int]) -> dict[int, CorrectionShare]:
+    """The share of every finalized correction of these originals, by the correction's id."""
     if not original_ids:
         return {}
     claims = {
