@@ -107,6 +107,20 @@ MIDDLEWARE = [
     # Last: turns a login refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# What an API request passes (``core.handlers``): it carries a key, not a login, and no
+# static file is under /api/.
+BROWSER_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "faktura.web.backoffice.two_factor.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+}
+API_MIDDLEWARE = [name for name in MIDDLEWARE if name not in BROWSER_ONLY_MIDDLEWARE]
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses every authentication of a locked-out client before a password is

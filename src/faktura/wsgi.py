@@ -1,6 +1,10 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "faktura.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from faktura.core.handlers import Application  # noqa: E402  (needs the settings)
+
+application = Application()

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.test.client import ClientHandler
 
 from faktura.api import invoice_parts
 from faktura.api.keys import create_api_key
 from faktura.core import clock
+from faktura.core.handlers import ApiMiddleware
 from faktura.core.models import BankAccount, Company
 
 TODAY = dt.date(2026, 11, 16)
@@ -63,12 +65,17 @@ def make_user(username: str, *roles: str) -> User:
     return user
 
 
+class ApiClientHandler(ApiMiddleware, ClientHandler):
+    """The test client's handler with the API's middleware, as ``faktura serve`` runs it."""
+
+
 class ApiClient(Client):
-    """A test client that speaks JSON to /api/v1/ with one key."""
+    """A test client that speaks JSON to /api/v1/ with one key, through the API's middleware."""
 
     def __init__(self, secret: str | None) -> None:
         headers = {"authorization": f"Bearer {secret}"} if secret else {}
         super().__init__(headers=headers)
+        self.handler = ApiClientHandler(enforce_csrf_checks=False)
 
     def send(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
         data = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
