@@ -1,5 +1,5 @@
-"""Invoice resources at volume: a finalized invoice's fixed part is presented once per
-process; what may still change is read per request, for a page in one query.
+"""Invoice resources at volume: a finalized invoice's fixed part is presented once; what
+may still change is read per request, for a page in one query.
 
 A finalized invoice changes afterwards only in ``delivery_status`` and ``delivery_error``
 (``Invoice.MUTABLE_AFTER_FINALIZATION``, enforced by the model). The rest of its
@@ -7,13 +7,14 @@ resource that moves — open amount, payment status, overdue, dispute — follow
 corrections, allocations, write-offs and disputes. So the resource's JSON is stored at
 its first read with marks where those values go (``InvoiceResource``), and one query
 reads, for the invoices of a request, the stored JSON with the sums and flags that fill
-it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
+it (:func:`settlement_rows`): a detail or a page of 20 costs one query. On PostgreSQL
+the query also fills the marks of stored invoices (``_filled_select``).
 
 Only finalized documents without an open dispute take this path: invoices, and
 corrections, whose open amount and status are their share against their original
 (``selectors.shares_of_corrections_of``, read for the corrections of a page at once).
-Drafts and disputed invoices are presented in full by ``presenters`` as before. The bodies are byte for byte the same:
-``tests/api/test_invoice_reads.py`` compares them.
+Drafts and disputed invoices are presented in full by ``presenters``. The bodies are
+byte for byte the same: ``tests/api/test_invoice_reads.py`` compares them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from django.db import connection
 from pydantic_core import to_json
 
 from faktura.api import schemas
@@ -102,7 +104,7 @@ def remember(resources: list[schemas.InvoiceOut]) -> None:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SettlementRow:
     invoice_id: int
     status: str
@@ -119,6 +121,29 @@ class SettlementRow:
     disputed: bool
     marked_json: str | None
     today: dt.date
+    # PostgreSQL: a stored invoice's JSON filled in by the database (``_filled_select``).
+    body: str | None
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...], today: dt.date) -> SettlementRow:
+        return cls(
+            invoice_id=row[0],
+            status=row[1],
+            kind=row[2],
+            original_id=row[3],
+            due_date=_date(row[4]),
+            payable=_money(row[5]),
+            delivery_status=row[6],
+            delivery_error=row[7],
+            credited=_money(row[8]),
+            allocated=_money(row[9]),
+            written_off=_money(row[10]),
+            cancelled=bool(row[11]),
+            disputed=bool(row[12]),
+            marked_json=row[13],
+            today=today,
+            body=row[15] if len(row) > 15 else None,
+        )
 
     @property
     def stored(self) -> bool:
@@ -163,45 +188,101 @@ class SettlementRow:
             self.delivery_error,
         )
 
+    def json(self, shares: dict[int, selectors.CorrectionShare]) -> bytes:
+        """The resource's JSON from its stored form (only if ``stored``)."""
+        if self.body is not None:
+            return self.body.encode()
+        return fill(self.marked_json or "", self.moving_values(shares))
+
 
 @cache
 def _select() -> str:
     """The query's head: columns and correlated sums (a handful of rows each, by index)."""
+    from faktura.api.models import InvoiceResource
     from faktura.payments.models import Allocation, Dispute, WriteOff
 
     invoice = Invoice._meta.db_table
     allocation = Allocation._meta.db_table
     write_off = WriteOff._meta.db_table
     dispute = Dispute._meta.db_table
-    from faktura.api.models import InvoiceResource
-
     stored = InvoiceResource._meta.db_table
     company = Company._meta.db_table
     finalized = f"'{Status.FINALIZED.value}'"
     cancellation = f"'{Kind.CANCELLATION.value}'"
     # Table names and our own constants only; every value is a parameter.
-    sql = (
+    return (
         "SELECT i.id, i.status, i.kind, i.original_id, i.due_date, i.payable_amount, "  # noqa: S608
         "i.delivery_status, i.delivery_error, "
         f"(SELECT SUM(c.grand_total) FROM {invoice} c "
-        f"WHERE c.original_id = i.id AND c.status = {finalized}), "
+        f"WHERE c.original_id = i.id AND c.status = {finalized}) AS credited, "
         f"(SELECT SUM(a.amount) FROM {allocation} a "
-        f"WHERE a.invoice_id = i.id AND a.reversed_at IS NULL), "
+        f"WHERE a.invoice_id = i.id AND a.reversed_at IS NULL) AS allocated, "
         f"(SELECT SUM(w.amount) FROM {write_off} w "
-        f"WHERE w.invoice_id = i.id AND w.reversed_at IS NULL), "
+        f"WHERE w.invoice_id = i.id AND w.reversed_at IS NULL) AS written_off, "
         # Not EXISTS: PostgreSQL may hash an EXISTS over every finalized document; a
         # lookup per row by index is what a page of twenty needs.
         f"(SELECT 1 FROM {invoice} c WHERE c.original_id = i.id "
-        f"AND c.kind = {cancellation} AND c.status = {finalized} LIMIT 1), "
+        f"AND c.kind = {cancellation} AND c.status = {finalized} LIMIT 1) AS cancelled, "
         f"(SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
-        f"AND d.cleared_at IS NULL LIMIT 1), "
+        f"AND d.cleared_at IS NULL LIMIT 1) AS disputed, "
         f"r.marked_json, "
         # The business date of the request is the company's (clock.today), asked here
         # rather than in a query of its own.
-        f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) "
+        f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) AS time_zone "
         f"FROM {invoice} i LEFT JOIN {stored} r ON r.invoice_id = i.id AND r.version = %s "
     )
-    return sql
+
+
+def _literal(mark: bytes) -> str:
+    return "'" + mark.decode().replace("'", "''") + "'"
+
+
+@cache
+def _filled_select() -> str:
+    """PostgreSQL: ``_select``'s rows and, for a stored invoice, its JSON filled in.
+
+    The database replaces the MARKS with the values ``SettlementRow.moving_values``
+    computes (open amount, payment status as ``selectors.payment_status``, overdue as
+    ``selectors.is_overdue`` on the company's business date), so that Python handles
+    one string per invoice; ``tests/api/test_invoice_reads.py`` holds both to the full
+    presentation byte for byte. Corrections are filled in Python (their share depends on
+    their siblings). ``to_json`` escapes text as pydantic does.
+    """
+    marks = [_literal(mark) for mark in MARKS]
+    due = "q.payable_amount - COALESCE(q.credited, 0)"
+    allocated = "COALESCE(q.allocated, 0)"
+    status = (
+        "CASE WHEN q.cancelled IS NOT NULL THEN '\"cancelled\"' "
+        f"WHEN {allocated} > {due} THEN '\"overpaid\"' "
+        f"WHEN {allocated} = {due} THEN '\"paid\"' "
+        f"WHEN {allocated} > 0 THEN '\"partially_paid\"' "
+        "ELSE '\"unpaid\"' END"
+    )
+    overdue = (
+        "CASE WHEN q.due_date IS NOT NULL AND m.open_amount > 0 AND q.due_date < "
+        "(%s::timestamptz AT TIME ZONE COALESCE(q.time_zone, %s))::date "
+        "THEN 'true' ELSE 'false' END"
+    )
+    values = [
+        "to_json(m.open_amount::text)::text",
+        status,
+        "'false'",  # disputed: a disputed invoice is presented in full
+        "'null'",
+        overdue,
+        "to_json(q.delivery_status)::text",
+        "to_json(q.delivery_error)::text",
+    ]
+    body = "q.marked_json"
+    for mark, value in zip(marks, values, strict=True):
+        body = f"replace({body}, {mark}, {value})"
+    return (
+        f"SELECT q.*, CASE WHEN q.marked_json IS NOT NULL "  # noqa: S608
+        f"AND q.status = '{Status.FINALIZED.value}' AND q.kind = '{Kind.INVOICE.value}' "
+        f"AND q.disputed IS NULL THEN {body} END "
+        "FROM (" + _select() + "{where}) q CROSS JOIN LATERAL (SELECT round(q.payable_amount "
+        "- COALESCE(q.credited, 0) - COALESCE(q.allocated, 0) - COALESCE(q.written_off, 0), 2) "
+        "AS open_amount) m ORDER BY q.id"
+    )
 
 
 def _money(value: Any) -> Decimal:
@@ -221,33 +302,21 @@ def settlement_rows(
     *, invoice_id: int | None = None, after: int = 0, limit: int = 0
 ) -> list[SettlementRow]:
     """One invoice (``invoice_id``), or the first ``limit`` after id ``after`` in id order."""
-    params: list[str | int]
+    params: list[Any]
     if invoice_id is not None:
-        sql, params = _select() + "WHERE i.id = %s", [version(), invoice_id]
+        where, params = "WHERE i.id = %s", [version(), invoice_id]
     else:
-        sql = _select() + "WHERE i.id > %s ORDER BY i.id LIMIT %s"
-        params = [version(), after, limit]
+        where, params = "WHERE i.id > %s ORDER BY i.id LIMIT %s", [version(), after, limit]
+    if connection.vendor == "postgresql":
+        sql = _filled_select().replace("{where}", where)
+        params = [clock.now(), DEFAULT_TIME_ZONE, *params]
+    else:
+        sql = _select() + where
     rows = prepared.fetch_all(sql, params)
-    return [
-        SettlementRow(
-            invoice_id=row[0],
-            status=row[1],
-            kind=row[2],
-            original_id=row[3],
-            due_date=_date(row[4]),
-            payable=_money(row[5]),
-            delivery_status=row[6],
-            delivery_error=row[7],
-            credited=_money(row[8]),
-            allocated=_money(row[9]),
-            written_off=_money(row[10]),
-            cancelled=bool(row[11]),
-            disputed=bool(row[12]),
-            marked_json=row[13],
-            today=clock.today(row[14] or DEFAULT_TIME_ZONE),
-        )
-        for row in rows
-    ]
+    if not rows:
+        return []
+    today = clock.today(rows[0][14] or DEFAULT_TIME_ZONE)
+    return [SettlementRow.of(row, today) for row in rows]
 
 
 def correction_shares(rows: list[SettlementRow]) -> dict[int, selectors.CorrectionShare]:
@@ -262,7 +331,7 @@ def detail(invoice_id: int) -> bytes | None:
     rows = settlement_rows(invoice_id=invoice_id)
     if not rows or not rows[0].stored:
         return None
-    return fill(rows[0].marked_json or "", rows[0].moving_values(correction_shares(rows)))
+    return rows[0].json(correction_shares(rows))
 
 
 def page(*, after: int, limit: int) -> bytes:
@@ -280,12 +349,7 @@ def page(*, after: int, limit: int) -> bytes:
         remember(resources)
         in_full = {resource.id: resource.model_dump_json().encode() for resource in resources}
     shares = correction_shares([row for row in rows if row.stored])
-    bodies = [
-        in_full[row.invoice_id]
-        if row.invoice_id in in_full
-        else fill(row.marked_json or "", row.moving_values(shares))
-        for row in rows
-    ]
+    bodies = [in_full.get(row.invoice_id) or row.json(shares) for row in rows]
     envelope = (
         schemas.InvoiceList(
             data=[],
