@@ -11,9 +11,6 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pydantic_core import to_json
 
 from faktura.api import invoice_parts, invoice_reads, presenters
 from faktura.api.models import InvoiceResource
@@ -252,16 +249,3 @@ def test_a_credit_note_owed_back_shows_its_refund_from_the_stored_form(api, plac
         "refund_due",
         False,
     )
-
-
-@pytest.mark.django_db
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL fills the marks")
-@given(
-    text=st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))
-)
-@settings(max_examples=200, deadline=None)
-def test_postgresql_writes_a_text_as_json_as_pydantic_does(text):
-    # The database fills delivery_error into stored invoices (invoice_reads._filled_select).
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_json(%s::text)::text", [text])
-        assert cursor.fetchone()[0].encode() == to_json(text)

@@ -7,8 +7,7 @@ resource that moves — open amount, payment status, overdue, dispute — follow
 corrections, allocations, write-offs and disputes. So the resource's JSON is stored at
 its first read with marks where those values go (``InvoiceResource``), and one query
 reads, for the invoices of a request, the stored JSON with the sums and flags that fill
-it (:func:`settlement_rows`): a detail or a page of 20 costs one query. On PostgreSQL
-the query also fills the marks of stored invoices (``_filled_select``).
+it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
 
 Only finalized documents without an open dispute take this path: invoices, and
 corrections, whose open amount and status are their share against their original
@@ -27,7 +26,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import connection
 from pydantic_core import to_json
 
 from faktura.api import schemas
@@ -121,8 +119,6 @@ class SettlementRow:
     disputed: bool
     marked_json: str | None
     today: dt.date
-    # PostgreSQL: a stored invoice's JSON filled in by the database (``_filled_select``).
-    body: str | None
 
     @classmethod
     def of(cls, row: tuple[Any, ...], today: dt.date) -> SettlementRow:
@@ -142,7 +138,6 @@ class SettlementRow:
             disputed=bool(row[12]),
             marked_json=row[13],
             today=today,
-            body=row[15] if len(row) > 15 else None,
         )
 
     @property
@@ -190,8 +185,6 @@ class SettlementRow:
 
     def json(self, shares: dict[int, selectors.CorrectionShare]) -> bytes:
         """The resource's JSON from its stored form (only if ``stored``)."""
-        if self.body is not None:
-            return self.body.encode()
         return fill(self.marked_json or "", self.moving_values(shares))
 
 
@@ -233,58 +226,6 @@ def _select() -> str:
     )
 
 
-def _literal(mark: bytes) -> str:
-    return "'" + mark.decode().replace("'", "''") + "'"
-
-
-@cache
-def _filled_select() -> str:
-    """PostgreSQL: ``_select``'s rows and, for a stored invoice, its JSON filled in.
-
-    The database replaces the MARKS with the values ``SettlementRow.moving_values``
-    computes (open amount, payment status as ``selectors.payment_status``, overdue as
-    ``selectors.is_overdue`` on the company's business date), so that Python handles
-    one string per invoice; ``tests/api/test_invoice_reads.py`` holds both to the full
-    presentation byte for byte. Corrections are filled in Python (their share depends on
-    their siblings). ``to_json`` escapes text as pydantic does.
-    """
-    marks = [_literal(mark) for mark in MARKS]
-    due = "q.payable_amount - COALESCE(q.credited, 0)"
-    allocated = "COALESCE(q.allocated, 0)"
-    status = (
-        "CASE WHEN q.cancelled IS NOT NULL THEN '\"cancelled\"' "
-        f"WHEN {allocated} > {due} THEN '\"overpaid\"' "
-        f"WHEN {allocated} = {due} THEN '\"paid\"' "
-        f"WHEN {allocated} > 0 THEN '\"partially_paid\"' "
-        "ELSE '\"unpaid\"' END"
-    )
-    overdue = (
-        "CASE WHEN q.due_date IS NOT NULL AND m.open_amount > 0 AND q.due_date < "
-        "(%s::timestamptz AT TIME ZONE COALESCE(q.time_zone, %s))::date "
-        "THEN 'true' ELSE 'false' END"
-    )
-    values = [
-        "to_json(m.open_amount::text)::text",
-        status,
-        "'false'",  # disputed: a disputed invoice is presented in full
-        "'null'",
-        overdue,
-        "to_json(q.delivery_status)::text",
-        "to_json(q.delivery_error)::text",
-    ]
-    body = "q.marked_json"
-    for mark, value in zip(marks, values, strict=True):
-        body = f"replace({body}, {mark}, {value})"
-    return (
-        f"SELECT q.*, CASE WHEN q.marked_json IS NOT NULL "  # noqa: S608
-        f"AND q.status = '{Status.FINALIZED.value}' AND q.kind = '{Kind.INVOICE.value}' "
-        f"AND q.disputed IS NULL THEN {body} END "
-        "FROM (" + _select() + "{where}) q CROSS JOIN LATERAL (SELECT round(q.payable_amount "
-        "- COALESCE(q.credited, 0) - COALESCE(q.allocated, 0) - COALESCE(q.written_off, 0), 2) "
-        "AS open_amount) m ORDER BY q.id"
-    )
-
-
 def _money(value: Any) -> Decimal:
     # SQLite sums decimals as floats; to the cent they are exact (as selectors round).
     if value is None:
@@ -307,12 +248,7 @@ def settlement_rows(
         where, params = "WHERE i.id = %s", [version(), invoice_id]
     else:
         where, params = "WHERE i.id > %s ORDER BY i.id LIMIT %s", [version(), after, limit]
-    if connection.vendor == "postgresql":
-        sql = _filled_select().replace("{where}", where)
-        params = [clock.now(), DEFAULT_TIME_ZONE, *params]
-    else:
-        sql = _select() + where
-    rows = prepared.fetch_all(sql, params)
+    rows = prepared.fetch_all(_select() + where, params)
     if not rows:
         return []
     today = clock.today(rows[0][14] or DEFAULT_TIME_ZONE)
