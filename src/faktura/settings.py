@@ -159,6 +159,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that costs no round trip (core/postgresql).
+    DATABASES["default"]["ENGINE"] = "faktura.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so that the web
     # process and the worker serialize instead of failing with "database is locked".
