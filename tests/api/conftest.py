@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.test.client import ClientHandler
 
-from faktura.api import invoice_parts, invoice_reads
+from faktura.api import invoice_parts
 from faktura.api.keys import create_api_key
 from faktura.core import clock
 from faktura.core.handlers import ApiMiddleware
@@ -30,7 +30,6 @@ def _api_clock():
 def _no_documents_kept_from_another_test():
     # A rolled-back test leaves its ids free for the next one (SQLite).
     invoice_parts.clear()
-    invoice_reads.clear()
 
 
 @pytest.fixture

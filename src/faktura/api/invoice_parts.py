@@ -9,12 +9,13 @@ kept here.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from faktura.api import schemas
-from faktura.core.lru import LruCache
 from faktura.invoicing.models import (
     FINALIZED_STATES,
     Invoice,
@@ -34,7 +35,34 @@ class Parts:
     taxes: list[schemas.InvoiceTaxOut]
 
 
-_frozen: LruCache[tuple[int, str], Parts] = LruCache(MAX_DOCUMENTS)
+class _Cache:
+    """A least-recently-used map, safe for the threads of one process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str], Parts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str]) -> Parts | None:
+        with self._lock:
+            parts = self._items.get(key)
+            if parts is not None:
+                self._items.move_to_end(key)
+            return parts
+
+    def put(self, key: tuple[int, str], parts: Parts) -> None:
+        with self._lock:
+            self._items[key] = parts
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_frozen = _Cache(MAX_DOCUMENTS)
 
 
 def clear() -> None:

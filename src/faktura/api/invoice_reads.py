@@ -7,9 +7,7 @@ resource that moves — open amount, payment status, overdue, dispute — follow
 corrections, allocations, write-offs and disputes. So the resource's JSON is stored at
 its first read with marks where those values go (``InvoiceResource``), and one query
 reads, for the invoices of a request, the stored JSON with the sums and flags that fill
-it (:func:`settlement_rows`): a detail or a page of 20 costs one query. A stored form
-never changes, so each process keeps the forms it read, cut at their marks (``_forms``):
-the query then reads only the figures, and Python joins the pieces and the values.
+it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
 
 Only finalized documents without an open dispute take this path: invoices, and
 corrections, whose open amount and status are their share against their original
@@ -32,7 +30,6 @@ from pydantic_core import to_json
 
 from faktura.api import schemas
 from faktura.core import clock, prepared
-from faktura.core.lru import LruCache
 from faktura.core.models import DEFAULT_TIME_ZONE, Company
 from faktura.core.money import format_amount, round_money
 from faktura.invoicing import selectors
@@ -73,62 +70,15 @@ def marked(resource: schemas.InvoiceOut) -> str | None:
     return text
 
 
-Segments = tuple[bytes, ...]
-
-
-def segments(marked_json: str) -> Segments:
-    """The stored JSON cut at its MARKS: the pieces between the moving values."""
-    pieces = []
+def fill(marked_json: str, values: tuple[Any, ...]) -> bytes:
+    """The body: ``marked_json`` with each mark replaced by its value's JSON."""
+    out = []
     rest = marked_json.encode()
-    for mark in MARKS:
+    for mark, value in zip(MARKS, values, strict=True):
         before, _, rest = rest.partition(mark)
-        pieces.append(before)
-    pieces.append(rest)
-    return tuple(pieces)
-
-
-def fill(pieces: Segments, values: tuple[Any, ...]) -> bytes:
-    """The body: the stored pieces with each moving value's JSON between them."""
-    out = [pieces[0]]
-    for value, piece in zip(values, pieces[1:], strict=True):
-        out += (to_json(value), piece)
+        out += [before, to_json(value)]
+    out.append(rest)
     return b"".join(out)
-
-
-# Each process keeps the cut forms it read, by invoice, content hash (an id used again
-# after a restore from an older backup finds nothing) and schema: a stored form never
-# changes, so a page read again costs no JSON from the database. About 1.5 KB a form.
-MAX_FORMS = 10_000
-_forms: LruCache[tuple[int, str, str], Segments] = LruCache(MAX_FORMS)
-
-
-def clear() -> None:
-    _forms.clear()
-
-
-def _cut_forms(rows: list[tuple[Any, ...]]) -> dict[int, Segments]:
-    """The cut stored forms of ``rows`` that have one: kept ones from memory, the rest in
-    one query."""
-    from faktura.api.models import InvoiceResource
-
-    found: dict[int, Segments] = {}
-    missing: dict[int, tuple[int, str, str]] = {}
-    for row in rows:
-        if row[_STORED] is None:
-            continue
-        key = (row[0], row[_CONTENT_HASH] or "", version())
-        if (pieces := _forms.get(key)) is not None:
-            found[row[0]] = pieces
-        else:
-            missing[row[0]] = key
-    if missing:
-        for invoice_id, text in InvoiceResource.objects.filter(
-            invoice_id__in=list(missing), version=version()
-        ).values_list("invoice_id", "marked_json"):
-            found[invoice_id] = segments(text)
-            if missing[invoice_id][1]:
-                _forms.put(missing[invoice_id], found[invoice_id])
-    return found
 
 
 def remember(resources: list[schemas.InvoiceOut]) -> None:
@@ -167,11 +117,11 @@ class SettlementRow:
     written_off: Decimal
     cancelled: bool
     disputed: bool
-    form: Segments | None
+    marked_json: str | None
     today: dt.date
 
     @classmethod
-    def of(cls, row: tuple[Any, ...], form: Segments | None, today: dt.date) -> SettlementRow:
+    def of(cls, row: tuple[Any, ...], today: dt.date) -> SettlementRow:
         return cls(
             invoice_id=row[0],
             status=row[1],
@@ -186,14 +136,14 @@ class SettlementRow:
             written_off=_money(row[10]),
             cancelled=bool(row[11]),
             disputed=bool(row[12]),
-            form=form,
+            marked_json=row[13],
             today=today,
         )
 
     @property
     def stored(self) -> bool:
         """Its JSON may be filled from the stored form (else: present it in full)."""
-        return self.form is not None and self.fillable
+        return self.marked_json is not None and self.fillable
 
     @property
     def fillable(self) -> bool:
@@ -235,11 +185,7 @@ class SettlementRow:
 
     def json(self, shares: dict[int, selectors.CorrectionShare]) -> bytes:
         """The resource's JSON from its stored form (only if ``stored``)."""
-        return fill(self.form or (), self.moving_values(shares))
-
-
-# Columns of _select read by position.
-_STORED, _TIME_ZONE, _CONTENT_HASH = 13, 14, 15
+        return fill(self.marked_json or "", self.moving_values(shares))
 
 
 @cache
@@ -272,11 +218,10 @@ def _select() -> str:
         f"AND c.kind = {cancellation} AND c.status = {finalized} LIMIT 1) AS cancelled, "
         f"(SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
         f"AND d.cleared_at IS NULL LIMIT 1) AS disputed, "
-        f"r.invoice_id AS stored, "
+        f"r.marked_json, "
         # The business date of the request is the company's (clock.today), asked here
         # rather than in a query of its own.
-        f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) AS time_zone, "
-        "i.content_hash "
+        f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) AS time_zone "
         f"FROM {invoice} i LEFT JOIN {stored} r ON r.invoice_id = i.id AND r.version = %s "
     )
 
@@ -306,9 +251,8 @@ def settlement_rows(
     rows = prepared.fetch_all(_select() + where, params)
     if not rows:
         return []
-    today = clock.today(rows[0][_TIME_ZONE] or DEFAULT_TIME_ZONE)
-    forms = _cut_forms(rows)
-    return [SettlementRow.of(row, forms.get(row[0]), today) for row in rows]
+    today = clock.today(rows[0][14] or DEFAULT_TIME_ZONE)
+    return [SettlementRow.of(row, today) for row in rows]
 
 
 def correction_shares(rows: list[SettlementRow]) -> dict[int, selectors.CorrectionShare]:
