@@ -10,12 +10,26 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from faktura.api.keys import create_api_key
 from faktura.core.handlers import Application
 from tests.api.conftest import make_user
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def application():
+    # As Django's test client: the request must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield Application()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _call(application: Application, path: str, **headers: str) -> tuple[str, dict, bytes]:
@@ -53,8 +67,7 @@ def test_the_api_chain_is_the_full_one_without_what_serves_a_login():
         assert kept in settings.API_MIDDLEWARE
 
 
-def test_an_api_request_passes_no_session_and_keeps_the_security_headers():
-    application = Application()
+def test_an_api_request_passes_no_session_and_keeps_the_security_headers(application):
     _, secret = create_api_key(name="shop", user=make_user("shop", "accountant"), scopes=["read"])
     status, headers, body = _call(application, "/api/v1/invoices", authorization=f"Bearer {secret}")
     assert status.startswith("200")
@@ -73,8 +86,8 @@ def test_an_api_request_passes_no_session_and_keeps_the_security_headers():
     assert json.loads(body)["code"] == "nul_character"
 
 
-def test_a_page_for_people_passes_the_full_chain():
-    status, headers, _ = _call(Application(), "/login/")
+def test_a_page_for_people_passes_the_full_chain(application):
+    status, headers, _ = _call(application, "/login/")
     assert status.startswith("200")
     assert "csrftoken" in headers.get("set-cookie", "")
     assert "cookie" in headers.get("vary", "").lower()
