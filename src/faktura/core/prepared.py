@@ -11,72 +11,54 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import connection, models
 
 M = TypeVar("M", bound=models.Model)
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The rows of ``sql`` (``%s`` placeholders) with ``params``."""
-    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the proxy is a lookup
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
     import psycopg
 
     # As Django's own cursors do: a kept connection is checked once per request, so that
     # a request after a database restart reconnects instead of failing.
-    db.close_if_health_check_failed()
-    db.ensure_connection()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
     started = time.monotonic()
-    with psycopg.Cursor(db.connection) as cursor:
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall()
-    if db.queries_logged:
+    if connection.queries_logged:
         seconds = time.monotonic() - started
         shown = sql % tuple(repr(p) for p in params)
-        db.queries_log.append({"sql": shown, "time": f"{seconds:.3f}"})
+        connection.queries_log.append({"sql": shown, "time": f"{seconds:.3f}"})
     return rows
 
 
 def instances(model: type[M], alias: str, tail: str, params: Sequence[Any]) -> list[M]:
     """Instances of ``model`` from ``SELECT <its columns> FROM <tail>``, where ``tail``
     names the model's table as ``alias``; converted as the ORM converts its columns."""
-    db = connections[DEFAULT_DB_ALIAS]
-    columns, names, converters = _reading(model, alias, db.vendor)
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+    converters = [
+        [
+            *connection.ops.get_db_converters(f.get_col(model._meta.db_table)),
+            *f.get_db_converters(connection),  # type: ignore[attr-defined]
+        ]
+        for f in fields
+    ]
+    names = [f.attname for f in fields]
     found = []
     for row in fetch_all(f"SELECT {columns} FROM {tail}", params):  # noqa: S608
         values = list(row)
-        for n, field, field_converters in converters:
+        for n, field_converters in enumerate(converters):
             for convert in field_converters:
-                values[n] = convert(values[n], field, db)
-        found.append(model.from_db(DEFAULT_DB_ALIAS, names, values))
+                values[n] = convert(values[n], fields[n], connection)
+        found.append(model.from_db(connection.alias, names, values))
     return found
-
-
-@cache
-def _reading(
-    model: type[models.Model], alias: str, vendor: str
-) -> tuple[str, list[str], list[tuple[int, Any, list[Any]]]]:
-    """The column list, attribute names and (position, field, converters) of the columns
-    that need converting: the same for every query of a process."""
-    db = connections[DEFAULT_DB_ALIAS]
-    fields = model._meta.concrete_fields
-    columns = ", ".join(f"{alias}.{db.ops.quote_name(f.column)}" for f in fields)
-    converters = [
-        (
-            n,
-            f,
-            [
-                *db.ops.get_db_converters(f.get_col(model._meta.db_table)),
-                *f.get_db_converters(db),  # type: ignore[attr-defined]
-            ],
-        )
-        for n, f in enumerate(fields)
-    ]
-    names = [f.attname for f in fields]
-    return columns, names, [entry for entry in converters if entry[2]]
