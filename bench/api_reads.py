@@ -17,17 +17,21 @@ lean as ApacheBench) sends, after the stored resources were deleted, every docum
 from random cursors. Printed: requests/s, p50/p95/p99 latency, the ratio to the target and
 the load average (the machine is shared).
 
-Measured 2026-12-07 on the shared 2-core development machine at a load average below 1
-before the run, 5,050 documents, 4,000 requests each, 2 workers × 1 thread:
+Measured 2026-12-07 on the shared 2-core development machine at a load average below 2
+before the run, 5,050 documents, 4,000 requests each, 2 workers × 1 thread, six runs:
 
                   gunicorn, full presentation      granian, stored resources (this code)
-    detail        139 requests/s, p99 106 ms       756 requests/s, p50 9.6, p99 30 ms
-    list of 20     67 requests/s, p99 189 ms       465 requests/s, p50 21, p99 68 ms
-    first reads    —                                89 requests/s, p99 187 ms
+    detail        139 requests/s, p99 106 ms       652–879 requests/s (mostly ~800), p99 15–21 ms
+    list of 20     67 requests/s, p99 189 ms       557–656 requests/s, p99 24–31 ms
+    first reads    —                                44–117 requests/s (falls as the database
+                                                    ages between runs), p99 150–330 ms
 
-(The gunicorn figures are of 2026-12-06 at a load of 4–5.) Detail: 0.95 of the 800/s target
-with its p99 within 50 ms; the list of 20: 0.58 of the rate, p99 1.35× the limit. 4 workers
-or 4 threads per worker were slower (the GIL; PostgreSQL shares the two cores).
+(The gunicorn figures are of 2026-12-06 at a load of 4–5.) Detail: about the 800/s target
+with its p99 well within 50 ms; the list of 20: 0.70–0.82 of the rate, p99 within 50 ms.
+Where a list request's time goes (``/proc`` CPU ticks during the run): the web process
+~1.8 ms, PostgreSQL ~1.2 ms (of which the settlement query's five correlated lookups per
+row ~0.9 ms), the load generator ~0.1 ms. 4 workers or 4 threads per worker were slower
+(the GIL; PostgreSQL shares the two cores).
 
 Run (PostgreSQL on 127.0.0.1:5432, user postgres):
 
