@@ -11,7 +11,7 @@ it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
 
 Only finalized documents without an open dispute take this path: invoices, and
 corrections, whose open amount and status are their share against their original
-(``selectors.shares_of_corrections_of``, read for the corrections of a page at once).
+(``selectors.correction_shares``, read for the corrections of a page at once).
 Drafts and disputed invoices are presented in full by ``presenters``. The bodies are
 byte for byte the same: ``tests/api/test_invoice_reads.py`` compares them.
 """
@@ -155,7 +155,7 @@ class SettlementRow:
 
     def moving_values(self, shares: dict[int, selectors.CorrectionShare]) -> tuple[Any, ...]:
         """The values of MOVING, as ``presenters.invoice`` computes them; ``shares``: those
-        of the corrections among the rows (``correction_shares``)."""
+        of the corrections among the rows (``selectors.correction_shares``)."""
         if self.correction:
             # Not a receivable: applied to its original, or owed back; never overdue.
             share = shares.get(self.invoice_id, NO_SHARE)
@@ -255,19 +255,12 @@ def settlement_rows(
     return [SettlementRow.of(row, today) for row in rows]
 
 
-def correction_shares(rows: list[SettlementRow]) -> dict[int, selectors.CorrectionShare]:
-    """The shares of the finalized corrections among ``rows``: none, no query."""
-    return selectors.shares_of_corrections_of(
-        {row.original_id for row in rows if row.correction and row.original_id is not None}
-    )
-
-
 def detail(invoice_id: int) -> bytes | None:
     """The resource's JSON from its stored form, or None: present it in full (remember)."""
     rows = settlement_rows(invoice_id=invoice_id)
     if not rows or not rows[0].stored:
         return None
-    return rows[0].json(correction_shares(rows))
+    return rows[0].json(selectors.correction_shares(rows))
 
 
 def page(*, after: int, limit: int) -> bytes:
@@ -284,7 +277,7 @@ def page(*, after: int, limit: int) -> bytes:
         )
         remember(resources)
         in_full = {resource.id: resource.model_dump_json().encode() for resource in resources}
-    shares = correction_shares([row for row in rows if row.stored])
+    shares = selectors.correction_shares([row for row in rows if row.stored])
     bodies = [in_full.get(row.invoice_id) or row.json(shares) for row in rows]
     envelope = (
         schemas.InvoiceList(

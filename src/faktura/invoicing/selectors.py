@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
@@ -136,19 +136,27 @@ def split_corrections(*, claim: Decimal, corrections: list[Decimal]) -> list[Cor
     return shares
 
 
-def correction_shares(corrections: Iterable[Invoice]) -> dict[int, CorrectionShare]:
-    """The share of each finalized correction in ``corrections``: two queries for any number."""
-    return shares_of_corrections_of(
-        {
-            c.original_id
-            for c in corrections
-            if c.kind != Kind.INVOICE and c.original_id is not None and c.status == Status.FINALIZED
-        }
-    )
+class Correctable(Protocol):
+    """What ``correction_shares`` reads of a document: an Invoice, or a row read for one."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def original_id(self) -> int | None: ...
 
 
-def shares_of_corrections_of(original_ids: set[int]) -> dict[int, CorrectionShare]:
-    """The share of every finalized correction of these originals, by the correction's id."""
+def correction_shares(corrections: Iterable[Correctable]) -> dict[int, CorrectionShare]:
+    """The share of each finalized correction in ``corrections`` (by the correction's id;
+    other documents are passed over): two queries for any number."""
+    original_ids = {
+        c.original_id
+        for c in corrections
+        if c.kind != Kind.INVOICE and c.original_id is not None and c.status == Status.FINALIZED
+    }
     if not original_ids:
         return {}
     claims = {
