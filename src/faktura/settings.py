@@ -82,6 +82,16 @@ INSTALLED_APPS = [
     "faktura.web.portal",
 ]
 
+# What an API request passes (``core.handlers``) is MIDDLEWARE without the entries marked
+# browser_only: an API request carries a key, not a login, and no static file is under /api/.
+BROWSER_ONLY_MIDDLEWARE: set[str] = set()
+
+
+def browser_only(name: str) -> str:
+    BROWSER_ONLY_MIDDLEWARE.add(name)
+    return name
+
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # NUL in the URL or a header is refused before a session, key or filter reads it.
@@ -89,37 +99,24 @@ MIDDLEWARE = [
     # Maintenance: every write refused with 503 before a session or a key is read.
     "faktura.core.middleware.MaintenanceMiddleware",
     # Serves the admin's and API docs' static files from the one web process.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    browser_only("whitenoise.middleware.WhiteNoiseMiddleware"),
+    browser_only("django.contrib.sessions.middleware.SessionMiddleware"),
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    browser_only("django.middleware.csrf.CsrfViewMiddleware"),
+    browser_only("django.contrib.auth.middleware.AuthenticationMiddleware"),
     # request.user.is_verified(): the second factor of this session (django-otp).
-    "django_otp.middleware.OTPMiddleware",
+    browser_only("django_otp.middleware.OTPMiddleware"),
     # A staff member with a TOTP device (or all, when the company requires it) enters the
     # code before any back-office or admin page.
-    "faktura.web.backoffice.two_factor.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    browser_only("faktura.web.backoffice.two_factor.SecondFactorMiddleware"),
+    browser_only("django.contrib.messages.middleware.MessageMiddleware"),
+    browser_only("django_htmx.middleware.HtmxMiddleware"),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last: turns a login refused for too many failures into the lockout page.
-    "axes.middleware.AxesMiddleware",
+    browser_only("axes.middleware.AxesMiddleware"),
 ]
-# What an API request passes (``core.handlers``): it carries a key, not a login, and no
-# static file is under /api/.
-BROWSER_ONLY_MIDDLEWARE = {
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "faktura.web.backoffice.two_factor.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",
-}
 API_MIDDLEWARE = [name for name in MIDDLEWARE if name not in BROWSER_ONLY_MIDDLEWARE]
 
 AUTHENTICATION_BACKENDS = [
