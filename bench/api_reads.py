@@ -76,6 +76,14 @@ def database_exists(name: str) -> bool:
     return name in listed.stdout.split()
 
 
+def vacuum(name: str) -> None:
+    """Vacuum and analyze as autovacuum would: the PostgreSQL of the development machine
+    and CI runs without it, and the first reads replace every stored resource."""
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "VACUUM ANALYZE", name], check=True
+    )
+
+
 def setup_django(name: str) -> None:
     os.environ["DATABASE_URL"] = database_url(name)
     os.environ["DJANGO_SETTINGS_MODULE"] = "faktura.settings"
@@ -160,14 +168,17 @@ def prepare(name: str, count: int) -> None:
                 amount=amount,
                 date="2026-11-10",
                 method="transfer",
-                source="bank",
+                source="statement",
                 customer_id=customers[n % CUSTOMERS],
                 external_id=f"bench-{n}",
                 allocations=((invoice_id, amount),),
             )
         )
     for start in range(0, len(incoming), 500):
-        record_payments(actor=actor, payments=incoming[start : start + 500])
+        recorded = record_payments(actor=actor, payments=incoming[start : start + 500])
+        if recorded.refused:
+            key, error = next(iter(recorded.refused.items()))
+            raise SystemExit(f"payment {key} refused: {error}")
     for invoice_id in drafts[::100]:
         credit = create_credit_note(invoice_id=invoice_id, actor=actor, lines=[(2, "1")])
         finalize_invoice(invoice_id=credit.pk, actor=actor)
@@ -340,6 +351,7 @@ def main() -> None:
     if args.setup_only:
         return
     key, ids = api_key(args.database)
+    vacuum(args.database)
     from faktura.api.presenters import encode_cursor
 
     rng = random.Random(7)
@@ -356,6 +368,7 @@ def main() -> None:
             print(f"faktura serve ({kind}), concurrency {args.concurrency}, {len(ids)} documents")
             first = [f"/api/v1/invoices/{pk}" for pk in ids]
             report("first reads", *drive(port, key, first, args.concurrency))
+            vacuum(args.database)
             report("invoice detail", *drive(port, key, detail, args.concurrency))
             report("list of 20", *drive(port, key, lists, args.concurrency))
             load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

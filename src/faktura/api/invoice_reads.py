@@ -247,7 +247,10 @@ def settlement_rows(
     if invoice_id is not None:
         where, params = "WHERE i.id = %s", [version(), invoice_id]
     else:
-        where, params = "WHERE i.id > %s ORDER BY i.id LIMIT %s", [version(), after, limit]
+        # The stored forms' range too: else PostgreSQL may merge-join the page with all
+        # stored forms from the first on (half of them on average, per page).
+        where = "AND r.invoice_id > %s WHERE i.id > %s ORDER BY i.id LIMIT %s"
+        params = [version(), after, after, limit]
     rows = prepared.fetch_all(_select() + where, params)
     if not rows:
         return []
