@@ -155,6 +155,25 @@ def test_a_stored_invoice_reads_as_the_full_presentation_after(api, place, event
         assert [row for row in listed if row["id"] == invoice_id] == [json.loads(body)]
 
 
+def test_percent_signs_in_a_stored_invoice_read_as_written(api, place):
+    # The stored form is a %-template: its own "%" are doubled, only its places are "%s".
+    draft = place(
+        {"name": 'Rabatt 10 % auf "%s" und %(x)s', "quantity": "1", "unit_price": "90.00",
+         "tax_rate": "de-19"},
+    )  # fmt: skip
+    api.send("POST", f"/invoices/{draft['id']}/finalize")
+    api.send("GET", f"/invoices/{draft['id']}")
+    Invoice.objects.filter(pk=draft["id"]).update(
+        delivery_status="failed", delivery_error="Quota 100% – %s %%"
+    )
+    body = api.send("GET", f"/invoices/{draft['id']}").content
+    assert body == _in_full(draft["id"])
+    assert json.loads(body)["lines"][0]["name"] == 'Rabatt 10 % auf "%s" und %(x)s'
+    assert json.loads(body)["delivery_error"] == "Quota 100% – %s %%"
+    listed = api.send("GET", "/invoices?limit=200").json()["data"]
+    assert [row for row in listed if row["id"] == draft["id"]] == [json.loads(body)]
+
+
 def test_a_page_mixes_stored_invoices_drafts_and_corrections_in_id_order(api, place):
     ids = [_finalized(api, place, price) for price in ("10.00", "20.00", "30.00")]
     _pay(api, ids[0], "11.90")
@@ -185,7 +204,7 @@ def test_a_stored_form_of_another_schema_is_not_used_and_is_replaced(api, place)
     invoice_id = _finalized(api, place)
     api.send("GET", f"/invoices/{invoice_id}")
     InvoiceResource.objects.filter(invoice_id=invoice_id).update(
-        version="older", marked_json='{"id":0}'
+        version="older", template='{"id":0}'
     )
     assert api.send("GET", f"/invoices/{invoice_id}").content == _in_full(invoice_id)
     stored = InvoiceResource.objects.get(invoice_id=invoice_id)

@@ -5,9 +5,9 @@ A finalized invoice changes afterwards only in ``delivery_status`` and ``deliver
 (``Invoice.MUTABLE_AFTER_FINALIZATION``, enforced by the model). The rest of its
 resource that moves — open amount, payment status, overdue, dispute — follows from its
 corrections, allocations, write-offs and disputes. So the resource's JSON is stored at
-its first read with marks where those values go (``InvoiceResource``), and one query
-reads, for the invoices of a request, the stored JSON with the sums and flags that fill
-it (:func:`settlement_rows`): a detail or a page of 20 costs one query.
+its first read as a template with "%s" where those values go (``InvoiceResource``), and
+one query reads, for the invoices of a request, the stored templates with the sums and
+flags that fill them (:func:`settlement_rows`): a detail or a page of 20 costs one query.
 
 Only finalized documents without an open dispute take this path: invoices, and
 corrections, whose open amount and status are their share against their original
@@ -35,62 +35,56 @@ from faktura.core.money import format_amount, round_money
 from faktura.invoicing import selectors
 from faktura.invoicing.models import Invoice, Kind, Status
 
-# The fields filled per request, in the order of InvoiceOut.
-MOVING = (
-    "open_amount",
-    "payment_status",
-    "disputed",
-    "dispute",
-    "overdue",
-    "delivery_status",
-    "delivery_error",
-)
+# The fields filled per request, in the order of InvoiceOut. ``disputed`` and ``dispute``
+# are stored as they are (false, null): a disputed invoice is presented in full.
+MOVING = ("open_amount", "payment_status", "overdue", "delivery_status", "delivery_error")
 # A correction without siblings' figures (no original): nothing applied, nothing owed back.
 NO_SHARE = selectors.CorrectionShare(applied=Decimal("0.00"), refund_due=Decimal("0.00"))
 # Placeholders no stored text contains: private-use characters, which every text field
 # refuses (core.text); a resource whose JSON holds one anyway is not stored.
-MARKS = tuple(to_json(f"\ue000{n}\ue001") for n in range(len(MOVING)))
+MARKS = tuple(to_json(f"\ue000{n}\ue001").decode() for n in range(len(MOVING)))
+# The stored form is a %-template of the JSON, so that one C-level format fills it.
+FORM = b"%-template"
 
 
 @cache
 def version() -> str:
     """The resource schema's fingerprint: a stored form of another schema is not used."""
     schema = json.dumps(schemas.InvoiceOut.model_json_schema(), sort_keys=True).encode()
-    return hashlib.sha256(schema + b"".join(MARKS)).hexdigest()[:16]
+    return hashlib.sha256(schema + "".join(MARKS).encode() + FORM).hexdigest()[:16]
 
 
-def marked(resource: schemas.InvoiceOut) -> str | None:
-    """The resource's JSON with MARKS for the moving values, or None if it cannot be cut."""
+def template(resource: schemas.InvoiceOut) -> str | None:
+    """The resource's JSON with "%" doubled and "%s" for each of MOVING, in its order; or
+    None if it cannot be cut so."""
     update = {name: json.loads(mark) for name, mark in zip(MOVING, MARKS, strict=True)}
-    # The marks stand in for booleans and objects too: pydantic writes them as the
-    # strings they are (warnings off).
+    # The marks stand in for a boolean too: pydantic writes them as the strings they are
+    # (warnings off).
     text = resource.model_copy(update=update).model_dump_json(warnings=False)
-    if any(text.encode().count(mark) != 1 for mark in MARKS):
+    places = [text.find(mark) for mark in MARKS]
+    if any(text.count(mark) != 1 for mark in MARKS) or places != sorted(places):
         return None
+    text = text.replace("%", "%%")
+    for mark in MARKS:
+        text = text.replace(mark, "%s")
     return text
 
 
-def fill(marked_json: str, values: tuple[Any, ...]) -> bytes:
-    """The body: ``marked_json`` with each mark replaced by its value's JSON."""
-    out = []
-    rest = marked_json.encode()
-    for mark, value in zip(MARKS, values, strict=True):
-        before, _, rest = rest.partition(mark)
-        out += [before, to_json(value)]
-    out.append(rest)
-    return b"".join(out)
+def fill(stored: str, values: tuple[Any, ...]) -> bytes:
+    """The body: the ``stored`` template filled with the values' JSON."""
+    return stored.encode() % tuple(map(to_json, values))
 
 
 def remember(resources: list[schemas.InvoiceOut]) -> None:
-    """Store the marked JSON of resources ``presenters`` made, those that may be stored."""
+    """Store the templates of resources ``presenters`` made, those that may be stored."""
     from faktura.api.models import InvoiceResource
 
     rows = [
-        InvoiceResource(invoice_id=resource.id, version=version(), marked_json=text)
+        InvoiceResource(invoice_id=resource.id, version=version(), template=text)
         for resource in resources
         if resource.status == Status.FINALIZED
         and not resource.disputed
-        and (text := marked(resource)) is not None
+        and (text := template(resource)) is not None
     ]
     if rows:
         # Another process may store the same at once; an older schema's row is replaced.
@@ -98,7 +92,7 @@ def remember(resources: list[schemas.InvoiceOut]) -> None:
             rows,
             update_conflicts=True,
             unique_fields=["invoice"],
-            update_fields=["version", "marked_json"],
+            update_fields=["version", "template"],
         )
 
 
@@ -117,7 +111,7 @@ class SettlementRow:
     written_off: Decimal
     cancelled: bool
     disputed: bool
-    marked_json: str | None
+    template: str | None
     today: dt.date
 
     @classmethod
@@ -136,14 +130,14 @@ class SettlementRow:
             written_off=_money(row[10]),
             cancelled=bool(row[11]),
             disputed=bool(row[12]),
-            marked_json=row[13],
+            template=row[13],
             today=today,
         )
 
     @property
     def stored(self) -> bool:
         """Its JSON may be filled from the stored form (else: present it in full)."""
-        return self.marked_json is not None and self.fillable
+        return self.template is not None and self.fillable
 
     @property
     def fillable(self) -> bool:
@@ -176,8 +170,6 @@ class SettlementRow:
         return (
             format_amount(open_amount),
             status,
-            False,  # disputed: a disputed invoice is presented in full
-            None,
             overdue,
             self.delivery_status,
             self.delivery_error,
@@ -185,7 +177,7 @@ class SettlementRow:
 
     def json(self, shares: dict[int, selectors.CorrectionShare]) -> bytes:
         """The resource's JSON from its stored form (only if ``stored``)."""
-        return fill(self.marked_json or "", self.moving_values(shares))
+        return fill(self.template or "", self.moving_values(shares))
 
 
 @cache
@@ -218,7 +210,7 @@ def _select() -> str:
         f"AND c.kind = {cancellation} AND c.status = {finalized} LIMIT 1) AS cancelled, "
         f"(SELECT 1 FROM {dispute} d WHERE d.invoice_id = i.id "
         f"AND d.cleared_at IS NULL LIMIT 1) AS disputed, "
-        f"r.marked_json, "
+        f"r.template, "
         # The business date of the request is the company's (clock.today), asked here
         # rather than in a query of its own.
         f"(SELECT z.time_zone FROM {company} z ORDER BY z.id LIMIT 1) AS time_zone "

@@ -86,8 +86,9 @@ class IdempotencyRecord(models.Model):
 
 
 class InvoiceResource(models.Model):
-    """The JSON of a finalized invoice's API resource with marks where the values that may
-    still change go (``api.invoice_reads``); stored at its first read, for every process.
+    """The JSON of a finalized invoice's API resource as a %-template: "%s" where the values
+    that may still change go, "%" doubled elsewhere (``api.invoice_reads``); stored at its
+    first read, for every process.
 
     ``version`` names the resource's schema: after an upgrade that changes it, the first
     read stores the new form again.
@@ -97,7 +98,7 @@ class InvoiceResource(models.Model):
         "invoicing.Invoice", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     version = models.CharField(max_length=16)
-    marked_json = models.TextField()
+    template = models.TextField()
 
     class Meta:
         verbose_name = _("gespeicherte API-Darstellung einer Rechnung")
