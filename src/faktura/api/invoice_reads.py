@@ -39,7 +39,8 @@ from faktura.invoicing.models import Invoice, Kind, Status
 # are stored as they are (false, null): a disputed invoice is presented in full.
 MOVING = ("open_amount", "payment_status", "overdue", "delivery_status", "delivery_error")
 # A correction without siblings' figures (no original): nothing applied, nothing owed back.
-NO_SHARE = selectors.CorrectionShare(applied=Decimal("0.00"), refund_due=Decimal("0.00"))
+NOTHING = Decimal("0.00")
+NO_SHARE = selectors.CorrectionShare(applied=NOTHING, refund_due=NOTHING)
 # Placeholders no stored text contains: private-use characters, which every text field
 # refuses (core.text); a resource whose JSON holds one anyway is not stored.
 MARKS = tuple(to_json(f"\ue000{n}\ue001").decode() for n in range(len(MOVING)))
@@ -219,10 +220,13 @@ def _select() -> str:
 
 
 def _money(value: Any) -> Decimal:
-    # SQLite sums decimals as floats; to the cent they are exact (as selectors round).
     if value is None:
-        return Decimal("0.00")
-    return round_money(value if isinstance(value, Decimal) else Decimal(str(value)))
+        return NOTHING
+    if type(value) is Decimal:
+        # PostgreSQL: amounts and their sums to the cent, as stored.
+        return value
+    # SQLite sums decimals as floats; to the cent they are exact (as selectors round).
+    return round_money(Decimal(str(value)))
 
 
 def _date(value: Any) -> dt.date | None:
