@@ -38,8 +38,8 @@ from faktura.invoicing.models import Invoice, Kind, Status
 # The fields filled per request, in the order of InvoiceOut. ``disputed`` and ``dispute``
 # are stored as they are (false, null): a disputed invoice is presented in full.
 MOVING = ("open_amount", "payment_status", "overdue", "delivery_status", "delivery_error")
-# A correction without siblings' figures (no original): nothing applied, nothing owed back.
 NOTHING = Decimal("0.00")
+# A correction without siblings' figures (no original): nothing applied, nothing owed back.
 NO_SHARE = selectors.CorrectionShare(applied=NOTHING, refund_due=NOTHING)
 # Placeholders no stored text contains: private-use characters, which every text field
 # refuses (core.text); a resource whose JSON holds one anyway is not stored.
